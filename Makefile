@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make test` and `make findings`. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MIRROR ?= $(abspath ../shared/datasets)
+
+.PHONY: install test findings bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the package metadata changed; the package itself is installed editable.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python -m pytest -n 2 -q
+
+findings: install
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit findings --out findings
+
+bench: install
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_fit.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,40 @@
+"""scaling-toolkit: estimate scaling laws of language models from small, cheap runs.
+
+The public API is re-exported here lazily, so ``import toolkit`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Runs": "toolkit.runs",
+    "DataError": "toolkit.errors",
+    "FetchError": "toolkit.errors",
+    "FitError": "toolkit.errors",
+    "Catalog": "toolkit.catalog",
+    "load_collection": "toolkit.collection",
+    "list_families": "toolkit.collection",
+    "fit": "toolkit.fit",
+    "fit_many": "toolkit.fit",
+    "bootstrap": "toolkit.fit",
+    "FitResult": "toolkit.fit",
+    "split": "toolkit.evaluate",
+    "evaluate": "toolkit.evaluate",
+    "are": "toolkit.evaluate",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
