@@ -1,0 +1,103 @@
+"""Pythia suite (Biderman et al. 2023, arXiv 2304.01373): families ``pythia`` and ``pythia-deduped``.
+
+Files: ``sources/EleutherAI-pythia/evals/pythia-v1/pythia-<size>[-deduped]/zero-shot/*.json``
+(lm-eval-harness output, one file per model and training step).
+
+``loss`` is ln(``lambada_openai`` perplexity) from the zero-shot files, in nats per target
+token. It is the only perplexity the files hold; every other value is a downstream
+accuracy. It is the perplexity of LAMBADA's last word, not a Pile validation loss, so its
+level is not comparable with other families' losses, only its trend within the suite.
+Five-shot files are not read (ColPret also drops perplexities from 5-shot rows).
+
+Pitfalls handled:
+
+* The standard 1B model lives in ``pythia-1b-bf16/`` (there is no ``pythia-1b/``) and is
+  named ``pythia-1b`` here. Four of its zero-shot files are misnamed
+  ``1b-bf16-5shot_step<N>.json``; a file counts as zero-shot from its directory and its
+  ``config.num_fewshot`` (both must say 0), never from its name.
+* The step is read from ``config.model_args`` (``revision=step<N>``), which agrees with
+  the file name in every file.
+* Steps 0 and 1 are dropped: they are the untrained initialisation (identical across
+  all 16 models, LAMBADA perplexity in the millions), and step 0 has zero tokens.
+* Parameter counts are the exact totals (embedding and unembedding included), not the
+  nominal size in the name.
+* The batch-size ablations (``*-0.25MtokBS``, ``*-0.5MtokBS``, ``*-1MtokBS``) are skipped:
+  each was trained with a different batch size (tokens per step) from the suite, so they
+  are not members of one scaled family that differs only in N and D; they are also
+  five-shot only, so their LAMBADA perplexity is not the zero-shot metric used here.
+* pythia-70m's late rise in LAMBADA perplexity is real data and is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+
+from toolkit.catalog import FileSet
+from toolkit.sources._common import rows
+
+#: Training tokens per optimizer step: 1024 sequences x 2048 tokens (mirror README, section 1a).
+TOKENS_PER_STEP = 1024 * 2048
+
+#: Exact total parameter counts (embedding and unembedding included), mirror README section 1a.
+#: Standard and deduped models of one size are identical in size.
+NUM_PARAMS: dict[str, int] = {
+    "70m": 70_426_624,
+    "160m": 162_322_944,
+    "410m": 405_334_016,
+    "1b": 1_011_781_632,
+    "1.4b": 1_414_647_808,
+    "2.8b": 2_775_208_960,
+    "6.9b": 6_857_302_016,
+    "12b": 11_846_072_320,
+}
+
+#: Steps whose checkpoints are the untrained initialisation (identical for all models).
+UNTRAINED_STEPS = frozenset({0, 1})
+
+METRIC = "lambada_openai/ppl"
+SOURCE = "biderman2023pythia"
+_ROOT = "sources/EleutherAI-pythia/evals/pythia-v1"
+# Suite directories only; the *MtokBS ablations do not match.
+_MODEL_DIR = re.compile(r"^pythia-(?P<size>[\d.]+[mb])(?P<variant>-deduped|-bf16)?$")
+_REVISION = re.compile(r"revision=step(\d+)")
+
+
+def parse(files: FileSet) -> pd.DataFrame:
+    """Zero-shot LAMBADA log-perplexity of the 16 Pythia models at every trained step.
+
+    Returns the Runs columns; ``tokens`` is tokens seen (step x 2,097,152), ``loss`` is
+    ln(perplexity) in nats, ``metric_value`` the perplexity.
+    """
+    records = []
+    for path in files.glob(f"{_ROOT}/*/zero-shot/*.json"):
+        model_dir = path.split("/")[-3]
+        m = _MODEL_DIR.match(model_dir)
+        if m is None:
+            continue
+        with open(files.path(path)) as f:
+            result = json.load(f)
+        if result["config"]["num_fewshot"] != 0:
+            continue
+        step = int(_REVISION.search(result["config"]["model_args"]).group(1))
+        if step in UNTRAINED_STEPS:
+            continue
+        deduped = m["variant"] == "-deduped"
+        size = m["size"]
+        records.append({
+            "family": "pythia-deduped" if deduped else "pythia",
+            "model": f"pythia-{size}-deduped" if deduped else f"pythia-{size}",
+            "num_params": NUM_PARAMS[size],
+            "tokens": float(step * TOKENS_PER_STEP),
+            "metric_value": float(result["results"]["lambada_openai"]["ppl"]),
+            "data": "pile-deduped" if deduped else "pile",
+        })
+    df = pd.DataFrame.from_records(records)
+    # ppl > 1 keeps ln(ppl) finite and positive, as Runs requires.
+    df = df[df["metric_value"].map(math.isfinite) & (df["metric_value"] > 1)]
+    df["loss"] = df["metric_value"].map(math.log)
+    df = df.sort_values(["family", "num_params", "tokens"])
+    return rows(df, arch="dec", metric=METRIC, seed=0, source=SOURCE)
