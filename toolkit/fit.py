@@ -1,0 +1,1144 @@
+"""The fitting engine: global, fast, honest scaling-law fits with uncertainty.
+
+How a fit works (METHOD.md section 2)
+-------------------------------------
+For the forms L = E + A x1 + B x2 with x1 = N^-alpha and x2 = D^-beta (:class:`Chinchilla`,
+:class:`Tied`) the model is linear in (E, A, B) once the exponents are fixed. The engine uses
+*variable projection*:
+
+1. **Grid.** On a coarse grid of exponents (20 x 20 values for alpha, beta), the bounded
+   least-squares problem in the free linear parameters is solved *exactly* for every cell at
+   once: the 3 x 3 normal equations of all cells come from a handful of matrix products, and the
+   box-constrained solution is found by enumerating every active set (free / at lower bound /
+   at upper bound) as one batched ``numpy.linalg.solve``, keeping the best feasible one. The
+   minimum of a convex quadratic over a box is the unconstrained minimum on one of its faces, so
+   this enumeration is exact, not a heuristic.
+2. **Basins.** The grid's local minima (up to :data:`N_STARTS`, best first) are the starts.
+3. **Refinement.** For ``"mse"``, a Levenberg-Marquardt search over the free exponents of the
+   projected residual with the Golub-Pereyra analytic Jacobian (the linear parameters are
+   re-solved exactly at every step with a QR least-squares solve). For ``"huber-log"``, the grid
+   is built on weighted least squares with weights 1/L (so residuals approximate log residuals),
+   and its refined basins start a full L-BFGS-B refinement of the Huber objective in
+   (e, a, b, alpha, beta) = (ln E, ln A, ln B, alpha, beta) with an analytic gradient.
+
+Fixed (borrowed) parameters, bounds and the tied form go through the same path. Other forms
+(:class:`DataConstrained`) use a generic multi-start: the Chinchilla engine on the effective
+data at several values of R* gives the starts of a full L-BFGS-B refinement.
+
+Objectives
+----------
+``"mse"``
+    Mean squared error on L (nats^2), the paper's objective (``curve_fit``).
+``"huber-log"``
+    Sum over points of Huber_delta(ln L - ln L_hat) (Hoffmann et al. 2022; Besiroglu et al. 2024),
+    delta default 1e-3.
+
+Errors and statuses
+-------------------
+Invalid input (fewer than 2 points, NaN or infinite values, N, D or L <= 0, unknown law or
+objective) raises :class:`~toolkit.errors.FitError` naming the problem. Valid data that cannot
+determine the law returns a :class:`FitResult` with a status instead:
+
+``too_few_sizes``
+    one distinct N while the N term (A or alpha) is free: fix (borrow) them.
+``not_identifiable``
+    constant loss, a single distinct D with the D term free, fewer points than free
+    parameters, or a rank-deficient Jacobian at the optimum.
+``at_bound``
+    the optimum lies on a bound (e.g. E = 0 or alpha = 3); the values are the constrained optimum.
+``failed``
+    a numerical failure (never raised by :func:`fit_many`, which turns every exception into
+    this status with the reason).
+
+Parameters of fits that did not run are NaN and :meth:`FitResult.predict` refuses them with a
+:class:`FitError`; no NaN is ever returned silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import minimum_filter
+from scipy.optimize import minimize
+
+from toolkit._progress import progress_bar
+from toolkit.errors import FitError
+from toolkit.laws import MUENNIGHOFF, Chinchilla, DataConstrained, ScalingLaw, Tied, effective_tokens, get_law
+from toolkit.runs import Runs
+
+OBJECTIVES: tuple[str, ...] = ("mse", "huber-log")
+STATUSES: tuple[str, ...] = ("ok", "at_bound", "not_identifiable", "too_few_sizes", "failed")
+
+#: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
+GRID_SIZE = 20
+#: Number of grid basins refined locally (distinct local minima of the projected objective).
+N_STARTS = 4
+#: R* values (repetitions) used as starts for :class:`DataConstrained`.
+R_STAR_STARTS: tuple[float, ...] = (1.0, 5.0, 15.4, 60.0, 300.0)
+
+_LIN = ("E", "A", "B")
+
+
+# ============================================================================ results
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of one fit.
+
+    Attributes
+    ----------
+    law
+        The fitted law (its fixed parameters are those that were borrowed).
+    params
+        Fitted values, name -> float (NaN only when the fit did not run; see ``status``).
+    objective
+        ``"mse"`` (mean squared error on L, nats^2) or ``"huber-log"`` (sum of Huber losses on
+        ln L residuals).
+    value
+        The objective at the fitted parameters.
+    status
+        One of ``ok``, ``at_bound``, ``not_identifiable``, ``too_few_sizes``, ``failed``.
+    reason
+        Why the status is not ``ok`` (empty when it is), or notes.
+    n_points, n_sizes
+        Number of (N, D, L) points and of distinct N used.
+    tokens_range
+        (min, max) tokens of the points used.
+    delta
+        Huber delta (only meaningful for ``huber-log``).
+    """
+
+    law: ScalingLaw
+    params: dict[str, float]
+    objective: str
+    value: float
+    status: str
+    reason: str
+    n_points: int
+    n_sizes: int
+    tokens_range: tuple[float, float]
+    delta: float = 1e-3
+
+    @property
+    def ok(self) -> bool:
+        """True when the fit converged inside the bounds and is identifiable."""
+        return self.status == "ok"
+
+    @property
+    def fitted(self) -> bool:
+        """True when parameters were estimated (any status but too_few_sizes/failed/flat data)."""
+        return all(math.isfinite(v) for v in self.params.values())
+
+    def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float, **kwargs: Any) -> np.ndarray:
+        """Predicted loss (nats per token) at N parameters and D tokens.
+
+        Raises
+        ------
+        FitError
+            When the fit produced no parameters (status and reason in the message).
+        """
+        if not self.fitted:
+            raise FitError(f"cannot predict from a fit with status {self.status}: {self.reason}")
+        return self.law.predict(num_params, tokens, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict: parameter values, ``objective`` (its value), ``objective_name``, ``status``,
+        ``reason``, ``n_points``, ``n_sizes``, ``tokens_min``, ``tokens_max``, ``law``, ``fixed``."""
+        return {**self.params, "objective": self.value, "objective_name": self.objective,
+                "status": self.status, "reason": self.reason, "n_points": self.n_points,
+                "n_sizes": self.n_sizes, "tokens_min": self.tokens_range[0],
+                "tokens_max": self.tokens_range[1], "law": self.law.name,
+                "fixed": [k for k, p in self.law.params.items() if p.fixed]}
+
+    def summary(self) -> str:
+        """A text table of the fit in the spirit of statsmodels' ``summary()``."""
+        width = 72
+        obj = f"{self.objective}" + (f" (delta={self.delta:g})" if self.objective == "huber-log" else "")
+        lines = [
+            "=" * width,
+            f"{'Scaling-law fit':^{width}}",
+            "=" * width,
+            f"{'Law:':<12}{self.law.name:<24}{'Objective:':<14}{obj}",
+            f"{'Status:':<12}{self.status:<24}{'Value:':<14}{self.value:.6g}",
+            f"{'Points:':<12}{self.n_points:<24}{'Sizes (N):':<14}{self.n_sizes}",
+            f"{'Tokens:':<12}{self.tokens_range[0]:.3g} .. {self.tokens_range[1]:.3g}",
+            "-" * width,
+            f"{'param':<10}{'value':>16}{'lower':>14}{'upper':>14}{'':>4}{'fixed':<8}",
+            "-" * width,
+        ]
+        for k, p in self.law.params.items():
+            lines.append(f"{k:<10}{self.params[k]:>16.6g}{p.lower:>14.4g}{p.upper:>14.4g}{'':>4}"
+                         f"{'yes' if p.fixed else '':<8}")
+        lines.append("=" * width)
+        if self.reason:
+            lines.append(f"Note: {self.reason}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"FitResult({self.status}, {self.objective}={self.value:.4g}, {vals}, n_points={self.n_points})"
+
+
+# ============================================================================ inputs
+def _as_points(name: str, x: object) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = np.flatnonzero(bad)
+        raise FitError(f"{name} has {bad.sum()} non-finite value(s) (NaN or inf) at position(s) "
+                       f"{', '.join(map(str, where[:8]))}{' ...' if len(where) > 8 else ''}")
+    nonpos = arr <= 0
+    if nonpos.any():
+        where = np.flatnonzero(nonpos)
+        raise FitError(f"{name} must be > 0, got {arr[where[0]]:g} at position(s) "
+                       f"{', '.join(map(str, where[:8]))}{' ...' if len(where) > 8 else ''}")
+    return arr
+
+
+def _validate(num_params: object, tokens: object, loss: object,
+              unique_tokens: object | None) -> tuple[np.ndarray, ...]:
+    n = _as_points("num_params", num_params)
+    d = _as_points("tokens", tokens)
+    y = _as_points("loss", loss)
+    u = None if unique_tokens is None else _as_points("unique_tokens", unique_tokens)
+    lengths = {len(n), len(d), len(y)} | ({len(u)} if u is not None else set())
+    if len(lengths) > 1:
+        raise FitError(f"num_params, tokens and loss must have the same length, got "
+                       f"{len(n)}, {len(d)}, {len(y)}" + (f" (unique_tokens {len(u)})" if u is not None else ""))
+    if len(y) < 2:
+        raise FitError(f"a fit needs at least 2 points, got {len(y)}")
+    return n, d, y, u
+
+
+def _prepare_law(law: str | ScalingLaw, fixed: Mapping[str, float] | None) -> ScalingLaw:
+    law = get_law(law)
+    if fixed:
+        law = law.fix(**{k: float(v) for k, v in fixed.items()})
+    for k, p in law.params.items():
+        if p.fixed and not math.isfinite(p.value):
+            raise FitError(f"fixed parameter {k} must be finite, got {p.value}")
+    return law
+
+
+# ============================================================================ projection
+@dataclass
+class _Problem:
+    """The variable-projection view of a law L = E + A x1 + B x2 on weighted data."""
+
+    ln_n: np.ndarray
+    ln_d: np.ndarray
+    yw: np.ndarray                 # weighted target (w * y)
+    w: np.ndarray                  # row weights
+    lin_fixed: np.ndarray          # (3,) bool: E, A, B fixed
+    lin_val: np.ndarray            # (3,) values of fixed linear parameters
+    lin_lo: np.ndarray
+    lin_hi: np.ndarray
+    exp_names: tuple[str, ...]     # ("alpha", "beta") or ("alpha",)
+    col_exp: tuple[int, int]       # exponent index driving column 1 (N) and column 2 (D)
+    exp_val: np.ndarray
+    exp_free: np.ndarray           # (m,) bool
+    exp_lo: np.ndarray
+    exp_hi: np.ndarray
+    combos_free: np.ndarray = field(init=False)   # (K, 3) bool
+    combos_val: np.ndarray = field(init=False)    # (K, 3) value of each non-free variable
+
+    def __post_init__(self) -> None:
+        states: list[list[tuple[bool, float]]] = []
+        for j in range(3):
+            if self.lin_fixed[j]:
+                states.append([(False, self.lin_val[j])])
+                continue
+            s = [(True, 0.0)]
+            s += [(False, b) for b in (self.lin_lo[j], self.lin_hi[j]) if math.isfinite(b)]
+            states.append(s)
+        combos = list(itertools.product(*states))
+        self.combos_free = np.array([[s[0] for s in c] for c in combos], dtype=bool)
+        self.combos_val = np.array([[s[1] for s in c] for c in combos], dtype=float)
+
+    @property
+    def yy(self) -> float:
+        return float(self.yw @ self.yw)
+
+    def full_exponents(self, z: np.ndarray) -> np.ndarray:
+        theta = self.exp_val.copy()
+        theta[self.exp_free] = z
+        return theta
+
+
+def _solve3(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve stacked 3 x 3 systems by the adjugate formula (much faster than a batched LU for
+    thousands of tiny systems); singular systems give non-finite solutions, treated as infeasible."""
+    a, b_, c = M[..., 0, 0], M[..., 0, 1], M[..., 0, 2]
+    d, e, f = M[..., 1, 0], M[..., 1, 1], M[..., 1, 2]
+    g, h, i = M[..., 2, 0], M[..., 2, 1], M[..., 2, 2]
+    A, B, C = e * i - f * h, f * g - d * i, d * h - e * g
+    det = a * A + b_ * B + c * C
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / det
+        r0, r1, r2 = rhs[..., 0], rhs[..., 1], rhs[..., 2]
+        x0 = (A * r0 + (c * h - b_ * i) * r1 + (b_ * f - c * e) * r2) * inv
+        x1 = (B * r0 + (a * i - c * g) * r1 + (c * d - a * f) * r2) * inv
+        x2 = (C * r0 + (b_ * g - a * h) * r1 + (a * e - b_ * d) * r2) * inv
+    return np.stack([x0, x1, x2], axis=-1)
+
+
+def _batched_bvls(G: np.ndarray, b: np.ndarray, yy: float, pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact box-constrained least squares for many 3-variable problems at once.
+
+    ``G`` (P, 3, 3) normal matrices, ``b`` (P, 3) right-hand sides. Returns the best combo
+    index (P,), coefficients (P, 3) and sum of squares (P,). Every active set is solved in one
+    batched call; the best feasible one is the exact optimum.
+    """
+    P = G.shape[0]
+    free, val = pb.combos_free, pb.combos_val
+    K = free.shape[0]
+    diag = np.sqrt(np.einsum("pii->pi", G))
+    diag[diag == 0] = 1.0
+    s = 1.0 / diag                                   # Jacobi scaling: columns of unit norm
+    Gs = G * s[:, :, None] * s[:, None, :]
+    M = np.broadcast_to(Gs[:, None], (P, K, 3, 3)).copy()
+    rhs = np.broadcast_to((b * s)[:, None], (P, K, 3)).copy()
+    kk, jj = np.nonzero(~free)
+    M[:, kk, jj, :] = np.eye(3)[jj]
+    rhs[:, kk, jj] = val[kk, jj][None, :] / s[:, jj]
+    u = _solve3(M, rhs)
+    c = u * s[:, None, :]
+    tol = 1e-9 * math.sqrt(max(yy, 1e-300))
+    lo_ok = u >= pb.lin_lo[None, None, :] / s[:, None, :] - tol
+    hi_ok = u <= pb.lin_hi[None, None, :] / s[:, None, :] + tol
+    feasible = np.all((lo_ok & hi_ok) | ~free[None], axis=-1) & np.all(np.isfinite(u), axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sse = yy - 2 * np.einsum("pki,pi->pk", c, b) + np.einsum("pki,pij,pkj->pk", c, G, c)
+    sse = np.where(feasible, np.maximum(sse, 0.0), np.inf)
+    best = np.argmin(sse, axis=1)
+    rows = np.arange(P)
+    return best, c[rows, best], sse[rows, best]
+
+
+def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Projected sums of squares on the exponent grid.
+
+    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent) and the
+    matching exponent vectors ``theta`` with shape (Ga, Gb, m).
+    """
+    m = len(pb.exp_names)
+    axes = []
+    for i in range(m):
+        if pb.exp_free[i]:
+            t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5   # denser at small exponents
+            axes.append(pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t)
+        else:
+            axes.append(np.array([pb.exp_val[i]]))
+    w2 = pb.w * pb.w
+    yw2 = pb.yw * pb.w
+    a_n = axes[pb.col_exp[0]]
+    a_d = axes[pb.col_exp[1]]
+    X1 = np.exp(-np.outer(pb.ln_n, a_n))             # (n, Ga) N^-alpha
+    X2 = np.exp(-np.outer(pb.ln_d, a_d))             # (n, Gb) D^-beta
+    tied = m == 1
+    s0 = w2.sum()
+    s1, s2 = w2 @ X1, w2 @ X2
+    s11, s22 = w2 @ X1**2, w2 @ X2**2
+    t1, t2 = yw2 @ X1, yw2 @ X2
+    ty = yw2.sum()
+    if tied:
+        s12 = np.einsum("i,ig,ig->g", w2, X1, X2)[:, None]
+        s1, s2, s11, s22, t1, t2 = (v[:, None] for v in (s1, s2, s11, s22, t1, t2))
+        theta = axes[0][:, None, None]
+    else:
+        s12 = (X1 * w2[:, None]).T @ X2
+        s1, s11, t1 = (v[:, None] for v in (s1, s11, t1))
+        s2, s22, t2 = (v[None, :] for v in (s2, s22, t2))
+        theta = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1)
+    shape = s12.shape
+    G = np.empty(shape + (3, 3))
+    G[..., 0, 0] = s0
+    G[..., 0, 1] = G[..., 1, 0] = s1
+    G[..., 0, 2] = G[..., 2, 0] = s2
+    G[..., 1, 1] = s11
+    G[..., 2, 2] = s22
+    G[..., 1, 2] = G[..., 2, 1] = s12
+    b = np.empty(shape + (3,))
+    b[..., 0], b[..., 1], b[..., 2] = ty, t1, t2
+    _, c, sse = _batched_bvls(G.reshape(-1, 3, 3), b.reshape(-1, 3), pb.yy, pb)
+    theta = np.broadcast_to(theta, shape + (m,)).reshape(-1, m).copy()
+    # An exponent whose term vanishes (A = 0 or B = 0) is irrelevant there: mark it NaN so that
+    # a plateau of equivalent cells counts as one basin when choosing starts.
+    for j in (1, 2):
+        i = pb.col_exp[j - 1]
+        dead = (c[:, j] == 0) & pb.exp_free[i]
+        if m == 1 and j == 1:
+            dead &= c[:, 2] == 0          # tied: the exponent matters while either term lives
+        theta[dead, i] = np.nan
+    return sse.reshape(shape), theta.reshape(shape + (m,))
+
+
+def _grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
+    """Distinct local minima of the grid surface, best first (at most ``n``)."""
+    finite = np.where(np.isfinite(sse), sse, np.inf)
+    local = finite <= minimum_filter(finite, size=3, mode="nearest")
+    idx = np.flatnonzero(local.ravel() & np.isfinite(finite.ravel()))
+    idx = idx[np.argsort(finite.ravel()[idx], kind="stable")]
+    flat = theta.reshape(-1, theta.shape[-1])
+    # Where a term vanishes on the whole grid its exponent has no information: restart it from
+    # the Muennighoff value.
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(flat)
+        fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
+                         for j in range(flat.shape[1])])
+    starts: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    for i in idx:
+        key = np.nan_to_num(flat[i], nan=-1.0).tobytes()
+        if key not in seen:
+            seen.add(key)
+            # An irrelevant exponent restarts from the middle of its range.
+            starts.append(np.where(np.isnan(flat[i]), fill, flat[i]))
+        if len(starts) == n:
+            break
+    return starts
+
+
+@dataclass
+class _Projection:
+    theta: np.ndarray          # full exponent vector
+    c: np.ndarray              # (3,) E, A, B
+    r: np.ndarray              # weighted residual
+    sse: float
+    X: np.ndarray              # (n, 3) weighted columns
+    combo: int                 # active set (index into _Problem.combos_free)
+    ginv: np.ndarray           # inverse normal matrix of the solved (free) columns
+
+
+def _columns(pb: _Problem, theta: np.ndarray) -> np.ndarray:
+    X = np.empty((len(pb.yw), 3))
+    X[:, 0] = pb.w
+    X[:, 1] = pb.w * np.exp(-theta[pb.col_exp[0]] * pb.ln_n)
+    X[:, 2] = pb.w * np.exp(-theta[pb.col_exp[1]] * pb.ln_d)
+    return X
+
+
+def _solve_face(pb: _Problem, G: np.ndarray, b: np.ndarray, combo: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least squares on one face of the box; None if singular."""
+    free = pb.combos_free[combo]
+    c = pb.combos_val[combo].copy()
+    if not free.any():
+        return c, np.zeros((0, 0))
+    Gff = G[np.ix_(free, free)]
+    s = 1.0 / np.sqrt(np.diag(Gff))
+    try:
+        ginv = np.linalg.inv(Gff * s[:, None] * s[None, :]) * s[:, None] * s[None, :]
+    except np.linalg.LinAlgError:
+        return None
+    c[free] = ginv @ (b[free] - G[np.ix_(free, ~free)] @ c[~free])
+    return c, ginv
+
+
+def _project(pb: _Problem, theta: np.ndarray, guess: int | None = None) -> _Projection:
+    """Exact bounded least squares in (E, A, B) at exponents ``theta``.
+
+    The active set of the previous step (``guess``) is tried first and accepted when it
+    satisfies the KKT conditions (the problem is convex, so that is the optimum); otherwise
+    every face is enumerated.
+    """
+    X = _columns(pb, theta)
+    G = X.T @ X
+    b = X.T @ pb.yw
+    tol = 1e-9 * math.sqrt(pb.yy)
+    if guess is not None:
+        face = _solve_face(pb, G, b, guess)
+        if face is not None:
+            c, ginv = face
+            free = pb.combos_free[guess]
+            grad = b - G @ c                  # X^T r: the SSE decreases along +grad
+            bound = ~free & ~pb.lin_fixed
+            at_lo = bound & (c == pb.lin_lo)
+            at_hi = bound & (c == pb.lin_hi)
+            norms = np.sqrt(np.diag(G))
+            ok = (np.all(c[free] >= pb.lin_lo[free] - tol / norms[free])
+                  and np.all(c[free] <= pb.lin_hi[free] + tol / norms[free])
+                  and np.all(grad[at_lo] <= tol * norms[at_lo])
+                  and np.all(grad[at_hi] >= -tol * norms[at_hi]))
+            if ok:
+                c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+                r = pb.yw - X @ c
+                return _Projection(theta, c, r, float(r @ r), X, guess, ginv)
+    best, _, _ = _batched_bvls(G[None], b[None], pb.yy, pb)
+    combo = int(best[0])
+    face = _solve_face(pb, G, b, combo)
+    if face is None:
+        raise np.linalg.LinAlgError("singular least-squares problem at the optimum face")
+    c, ginv = face
+    free = pb.combos_free[combo]
+    c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+    r = pb.yw - X @ c
+    return _Projection(theta, c, r, float(r @ r), X, combo, ginv)
+
+
+def _jacobian(pb: _Problem, pr: _Projection) -> np.ndarray:
+    """Golub-Pereyra Jacobian of the projected residual w.r.t. the free exponents.
+
+    With X_F the solved columns, P = X_F (X_F^T X_F)^-1 X_F^T, and dX the derivative of the
+    columns: J = -[(I - P) dX c + X_F (X_F^T X_F)^-1 dX_F^T r].
+    """
+    free = pb.combos_free[pr.combo]
+    Xf = pr.X[:, free]
+    free_idx = np.flatnonzero(pb.exp_free)
+    J = np.empty((len(pr.r), len(free_idx)))
+    logs = (None, pb.ln_n, pb.ln_d)
+    for col, i in enumerate(free_idx):
+        dX = np.zeros_like(pr.X)
+        for j in (1, 2):
+            if pb.col_exp[j - 1] == i:
+                dX[:, j] = -logs[j] * pr.X[:, j]
+        dXc = dX @ pr.c
+        if Xf.shape[1]:
+            term = dXc - Xf @ (pr.ginv @ (Xf.T @ dXc)) + Xf @ (pr.ginv @ (dX[:, free].T @ pr.r))
+        else:
+            term = dXc
+        J[:, col] = -term
+    return J
+
+
+def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200) -> _Projection:
+    """Bounded Levenberg-Marquardt over the free exponents of the projected residual."""
+    lo, hi = pb.exp_lo[pb.exp_free], pb.exp_hi[pb.exp_free]
+    z = np.clip(z0, lo, hi)
+    pr = _project(pb, pb.full_exponents(z))
+    if not len(z):
+        return pr
+    lam = 1e-6
+    for _ in range(max_iter):
+        J = _jacobian(pb, pr)
+        g = J.T @ pr.r
+        H = J.T @ J
+        # Exponents on a bound whose gradient points outwards stay put this step.
+        blocked = ((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0))
+        act = ~blocked
+        if not act.any():
+            break
+        Ha, ga = H[np.ix_(act, act)], g[act]
+        accepted = None
+        while lam < 1e16:
+            A = Ha + lam * np.diag(np.diag(Ha) + 1e-30)
+            try:
+                step = -np.linalg.solve(A, ga)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            # Predicted decrease of the SSE (Gauss-Newton model); below round-off: converged.
+            predicted = -(2 * ga @ step + step @ Ha @ step)
+            if predicted <= 1e-14 * pr.sse:
+                break
+            zn = z.copy()
+            zn[act] += step
+            zn = np.clip(zn, lo, hi)
+            prn = _project(pb, pb.full_exponents(zn), pr.combo)
+            if prn.sse < pr.sse:
+                accepted = (zn, prn)
+                lam = max(lam / 10, 1e-12)
+                break
+            lam *= 10
+        if accepted is None:
+            break
+        z, pr = accepted
+    return pr
+
+
+# ============================================================================ huber-log
+def _huber(r: np.ndarray, delta: float) -> np.ndarray:
+    a = np.abs(r)
+    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+@dataclass
+class _LogProblem:
+    """Full-parameter Huber-log refinement in (e, a, b, exponents)."""
+
+    ln_n: np.ndarray
+    ln_d: np.ndarray
+    ln_y: np.ndarray
+    delta: float
+    col_exp: tuple[int, int]
+    free: np.ndarray        # over (e, a, b, *exponents)
+    full: np.ndarray        # current full vector in log space for the linear parameters
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def unpack(self, z: np.ndarray) -> np.ndarray:
+        v = self.full.copy()
+        v[self.free] = z
+        return v
+
+    def value_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        v = self.unpack(z)
+        t1 = np.exp(v[1] - v[3 + self.col_exp[0]] * self.ln_n)   # A N^-alpha
+        t2 = np.exp(v[2] - v[3 + self.col_exp[1]] * self.ln_d)   # B D^-beta
+        e = math.exp(v[0])
+        lhat = e + t1 + t2
+        r = self.ln_y - np.log(lhat)
+        psi = np.clip(r, -self.delta, self.delta)
+        f = float(_huber(r, self.delta).sum())
+        q = -psi / lhat                                       # d f / d lhat
+        grad = np.empty(len(v))
+        grad[0] = e * q.sum()
+        grad[1] = q @ t1
+        grad[2] = q @ t2
+        grad[3:] = 0.0
+        grad[3 + self.col_exp[0]] += -(q * t1) @ self.ln_n
+        grad[3 + self.col_exp[1]] += -(q * t2) @ self.ln_d
+        return f, grad[self.free]
+
+
+def _minimize_huber(lp: _LogProblem, z0: np.ndarray) -> tuple[np.ndarray, float]:
+    bounds = list(zip(lp.lo[lp.free], lp.hi[lp.free]))
+    bounds = [(None if not math.isfinite(a) else a, None if not math.isfinite(b) else b) for a, b in bounds]
+    z, f = z0, math.inf
+    # L-BFGS-B restarted from its own result until it stops improving: the Huber objective
+    # has kinks at |r| = delta where a fresh curvature model helps the last digits.
+    for _ in range(4):
+        res = minimize(lp.value_grad, z, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12, "maxcor": 20})
+        if not res.fun < f * (1 - 1e-13):
+            if res.fun < f:
+                z, f = res.x, float(res.fun)
+            break
+        z, f = res.x, float(res.fun)
+    return z, f
+
+
+# ============================================================================ fitting
+def _status_checks(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray) -> tuple[str, str] | None:
+    """Statuses that are known before fitting (the data cannot identify the law)."""
+    p = law.params
+    n_sizes = len(np.unique(n))
+    if n_sizes < 2 and not (p["A"].fixed and p["alpha"].fixed):
+        return ("too_few_sizes", f"one distinct model size (N = {n[0]:.4g}) cannot identify the N "
+                "term: fix (borrow) A and alpha, e.g. fixed={'A': ..., 'alpha': ...}")
+    beta = "beta" if "beta" in p else "alpha"
+    if len(np.unique(d)) < 2 and not (p["B"].fixed and p[beta].fixed):
+        return ("not_identifiable", f"every point has the same tokens ({d[0]:.4g}): the D term "
+                f"(B, {beta}) cannot be identified; fix them")
+    if np.ptp(y) <= 1e-12 * np.abs(y).max():
+        return ("not_identifiable", f"the loss is constant ({y[0]:.6g} nats) so the exponents "
+                "cannot be identified")
+    return None
+
+
+def _finalise(law: ScalingLaw, values: dict[str, float], objective: str, value: float,
+              n: np.ndarray, d: np.ndarray, y: np.ndarray, delta: float,
+              unique: np.ndarray | None) -> FitResult:
+    """Build the result and decide ok / at_bound / not_identifiable from the solution."""
+    fitted = law.with_values(**values)
+    free = fitted.free
+    notes: list[str] = []
+    mean_y = float(np.mean(y))
+    # Term sizes: a linear parameter is "at its bound 0" when its term is negligible.
+    terms = {"E": np.full_like(y, values["E"]),
+             "A": values["A"] * n ** -values["alpha"],
+             "B": values["B"] * (d if unique is None else
+                                 effective_tokens(d, unique, values.get("r_star", 1.0))) **
+             -values.get("beta", values["alpha"])}
+    for k in free:
+        p = fitted.params[k]
+        v = values[k]
+        if k in terms and p.lower == 0.0 and np.max(np.abs(terms[k])) <= 1e-7 * mean_y:
+            notes.append(f"{k} at its lower bound 0 (its term vanishes)")
+        elif abs(v - p.lower) <= 1e-6 * (1 + abs(p.lower)):
+            notes.append(f"{k} at its lower bound {p.lower:g}")
+        elif math.isfinite(p.upper) and abs(v - p.upper) <= 1e-6 * (1 + abs(p.upper)):
+            notes.append(f"{k} at its upper bound {p.upper:g}")
+    status = "at_bound" if notes else "ok"
+    if len(y) < len(free):
+        status = "not_identifiable"
+        notes.insert(0, f"{len(y)} points for {len(free)} free parameters")
+    elif status == "ok":
+        cond = _conditioning(fitted, n, d, unique)
+        if cond > 1e10:
+            status = "not_identifiable"
+            notes.append(f"free parameters are not separately identifiable (Jacobian condition "
+                         f"number {cond:.2g})")
+    return FitResult(fitted, fitted.values, objective, float(value), status, "; ".join(notes),
+                     len(y), int(len(np.unique(n))), (float(d.min()), float(d.max())), delta)
+
+
+def _conditioning(law: ScalingLaw, n: np.ndarray, d: np.ndarray, unique: np.ndarray | None) -> float:
+    """Condition number of the column-normalised Jacobian of L_hat w.r.t. the free parameters
+    (analytic for the linear forms, central differences otherwise)."""
+    free = law.free
+    if not free:
+        return 1.0
+    v = law.values
+    if isinstance(law, (Chinchilla, Tied)):
+        beta = v.get("beta", v["alpha"])
+        x1, x2 = n ** -v["alpha"], d ** -beta
+        t1, t2 = v["A"] * x1, v["B"] * x2
+        dbeta = -t2 * np.log(d)
+        derivs = {"E": np.ones_like(x1), "A": x1, "B": x2, "alpha": -t1 * np.log(n), "beta": dbeta}
+        if "beta" not in v:
+            derivs["alpha"] = derivs["alpha"] + dbeta
+        J = np.column_stack([derivs[k] for k in free])
+    else:
+        args = (n, d) if unique is None else (n, d, unique)
+        cols = []
+        for k in free:
+            h = 1e-6 * max(abs(v[k]), 1e-3)
+            cols.append((law.with_values(**{k: v[k] + h}).predict(*args)
+                         - law.with_values(**{k: v[k] - h}).predict(*args)) / (2 * h))
+        J = np.column_stack(cols)
+    norms = np.linalg.norm(J, axis=0)
+    if np.any(norms == 0) or not np.all(np.isfinite(J)):
+        return math.inf
+    s = np.linalg.svd(J / norms, compute_uv=False)
+    return float(s[0] / s[-1]) if s[-1] > 0 else math.inf
+
+
+def _problem(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Problem:
+    p = law.params
+    exp_names = ("alpha", "beta") if "beta" in p else ("alpha",)
+    col_exp = (0, 1) if len(exp_names) == 2 else (0, 0)
+    get = lambda names, attr: np.array([getattr(p[k], attr) for k in names], dtype=float)  # noqa: E731
+    lin_lo = get(_LIN, "lower")
+    lin_hi = get(_LIN, "upper")
+    return _Problem(np.log(n), np.log(d), w * y, w,
+                    get(_LIN, "fixed").astype(bool), get(_LIN, "value"), lin_lo, lin_hi,
+                    exp_names, col_exp, get(exp_names, "value"), ~get(exp_names, "fixed").astype(bool),
+                    get(exp_names, "lower"), get(exp_names, "upper"))
+
+
+def _varpro_starts(pb: _Problem) -> list[_Projection]:
+    """Refined projected optima from the best grid basins, best first.
+
+    After refinement, each free exponent is re-scanned on its grid with the others held at the
+    best solution; a better cell restarts the refinement. This catches optima in a narrow
+    valley between grid points (e.g. a small N term next to a dominant D term) and on faces
+    where a vanishing term (A = 0) has left its exponent without a gradient.
+    """
+    if not pb.exp_free.any():
+        return [_project(pb, pb.exp_val.copy())]
+    sse, theta = _grid(pb)
+    sols = sorted((_refine_projected(pb, t[pb.exp_free]) for t in _grid_starts(sse, theta, N_STARTS)),
+                  key=lambda s: s.sse)
+    if pb.exp_free.sum() < 2:
+        return sols
+    for _ in range(3):
+        best = sols[0]
+        improved = False
+        for i in np.flatnonzero(pb.exp_free):
+            line = replace(pb, exp_val=best.theta.copy(), exp_free=np.arange(len(pb.exp_free)) == i)
+            line_sse, line_theta = _grid(line)
+            j = int(np.argmin(line_sse))
+            if line_sse.ravel()[j] < best.sse * (1 - 1e-12):
+                start = best.theta.copy()
+                start[i] = np.nan_to_num(line_theta.reshape(-1, len(start))[j, i], nan=best.theta[i])
+                cand = _refine_projected(pb, start[pb.exp_free])
+                if cand.sse < sols[0].sse:
+                    sols.insert(0, cand)
+                    improved = True
+        if not improved:
+            break
+    return sols
+
+
+def _fit_linear_form(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray,
+                     objective: str, delta: float) -> tuple[dict[str, float], float]:
+    names = list(law.params)
+    exp_names = names[3:]
+    if objective == "mse":
+        pb = _problem(law, n, d, y, np.ones_like(y))
+        best = _varpro_starts(pb)[0]
+        values = dict(zip(_LIN, best.c)) | dict(zip(exp_names, best.theta))
+        return values, best.sse / len(y)
+
+    # huber-log: weights 1/L turn residuals into approximate log residuals for the starts.
+    pb = _problem(law, n, d, y, 1.0 / y)
+    sols = _varpro_starts(pb)
+    p = law.params
+    free = np.array([not p[k].fixed for k in names])
+    lo = np.array([_log_bound(p[k].lower) if i < 3 else p[k].lower for i, k in enumerate(names)])
+    hi = np.array([_log_bound(p[k].upper) if i < 3 else p[k].upper for i, k in enumerate(names)])
+    floor = 1e-8 * float(np.mean(y))
+    best_z, best_f, base = None, math.inf, None
+    for s in sols:
+        # A zero linear parameter has no logarithm: start it at a negligible positive value.
+        x1 = np.exp(-s.theta[pb.col_exp[0]] * pb.ln_n)
+        x2 = np.exp(-s.theta[pb.col_exp[1]] * pb.ln_d)
+        mins = (floor, floor / float(np.mean(x1)), floor / float(np.mean(x2)))
+        full = np.concatenate([np.log(np.maximum(s.c, mins)), s.theta])
+        full[:3] = np.clip(full[:3], lo[:3], hi[:3])
+        lp = _LogProblem(pb.ln_n, pb.ln_d, np.log(y), delta, pb.col_exp, free, full, lo, hi)
+        z, f = _minimize_huber(lp, full[free])
+        if f < best_f:
+            best_z, best_f, base = z, f, lp
+    if base is None:
+        raise FloatingPointError("every Huber refinement returned a non-finite objective")
+    v = base.unpack(best_z)
+    values = {k: (math.exp(v[i]) if i < 3 else float(v[i])) for i, k in enumerate(names)}
+    return values, best_f
+
+
+def _log_bound(b: float) -> float:
+    if b <= 0:
+        return -math.inf
+    return math.log(b) if math.isfinite(b) else math.inf
+
+
+def _fit_generic(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray,
+                 objective: str, delta: float, unique: np.ndarray | None) -> tuple[dict[str, float], float]:
+    """Multi-start L-BFGS-B for forms without a linear structure (``DataConstrained``).
+
+    Starts: the law's own values and, for each R* in :data:`R_STAR_STARTS`, the Chinchilla
+    engine's optimum on the effective data at that R*. Positive parameters are optimised on a
+    log scale.
+    """
+    u = d if unique is None else unique
+    names = list(law.params)
+    p = law.params
+    free = [k for k in names if not p[k].fixed]
+    logscale = {k: p[k].lower >= 0 for k in free}
+
+    def to_z(vals: Mapping[str, float]) -> np.ndarray:
+        return np.array([math.log(max(vals[k], 1e-30)) if logscale[k] else vals[k] for k in free])
+
+    def from_z(z: np.ndarray) -> dict[str, float]:
+        out = law.values
+        out.update({k: (math.exp(x) if logscale[k] else float(x)) for k, x in zip(free, z)})
+        return out
+
+    def objective_of(z: np.ndarray) -> float:
+        v = from_z(z)
+        with np.errstate(all="ignore"):
+            lhat = law._predict(v, n, effective_tokens(d, u, v["r_star"]))
+            if objective == "mse":
+                f = float(np.mean((y - lhat) ** 2))
+            else:
+                f = float(_huber(np.log(y) - np.log(lhat), delta).sum()) if np.all(lhat > 0) else math.inf
+        return f if math.isfinite(f) else 1e300
+
+    bounds = [(_log_bound(p[k].lower) if logscale[k] else p[k].lower,
+               _log_bound(p[k].upper) if logscale[k] else p[k].upper) for k in free]
+    bounds = [(a if math.isfinite(a) else None, b if math.isfinite(b) else None) for a, b in bounds]
+    starts = [law.values]
+    base = Chinchilla().fix(**{k: p[k].value for k in _LIN + ("alpha", "beta") if p[k].fixed})
+    r_values = (p["r_star"].value,) if p["r_star"].fixed else R_STAR_STARTS
+    for r in r_values:
+        sub = _fit_linear_form(base, n, effective_tokens(d, u, r), y, objective, delta)[0]
+        starts.append({**sub, "r_star": r})
+    best_z, best_f = None, math.inf
+    for s in starts:
+        res = minimize(objective_of, to_z({**law.values, **{k: s[k] for k in free}}), method="L-BFGS-B",
+                       bounds=bounds, options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-12})
+        if res.fun < best_f:
+            best_z, best_f = res.x, float(res.fun)
+    return from_z(best_z), best_f
+
+
+def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float] | np.ndarray,
+               loss: Sequence[float] | np.ndarray, law: str | ScalingLaw = "chinchilla", *,
+               objective: str = "mse", delta: float = 1e-3, fixed: Mapping[str, float] | None = None,
+               unique_tokens: Sequence[float] | np.ndarray | None = None) -> FitResult:
+    """Fit a scaling law to arrays of points (the fast path: no pandas).
+
+    Parameters
+    ----------
+    num_params, tokens, loss
+        N (parameters), D (tokens seen) and L (nats per token), one entry per point.
+    law
+        ``"chinchilla"`` (default), ``"tied"``, ``"data-constrained"`` or a
+        :class:`~toolkit.laws.ScalingLaw` (its fixed parameters and bounds are respected).
+    objective
+        ``"mse"`` (mean squared error on L) or ``"huber-log"`` (sum of Huber losses on
+        ln L - ln L_hat).
+    delta
+        Huber threshold on log residuals (``huber-log`` only).
+    fixed
+        Parameters to fix (borrow), name -> value; added to those the law already fixes.
+    unique_tokens
+        Unique tokens per point for ``data-constrained`` (default: ``tokens``, one epoch).
+
+    Returns
+    -------
+    FitResult
+        With a status; see the module docstring for the statuses.
+
+    Raises
+    ------
+    FitError
+        Invalid input: fewer than 2 points, NaN/inf, N, D or L <= 0, mismatched lengths,
+        unknown law, objective or parameter name, non-positive delta.
+    """
+    n, d, y, u = _validate(num_params, tokens, loss, unique_tokens)
+    if objective not in OBJECTIVES:
+        raise FitError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+    if not delta > 0:
+        raise FitError(f"delta must be > 0, got {delta}")
+    law = _prepare_law(law, fixed)
+    if u is not None and not isinstance(law, DataConstrained):
+        raise FitError(f"unique_tokens only applies to the data-constrained law, not {law.name}")
+    pre = _status_checks(law, n, d, y)
+    if pre is not None:
+        return _unfitted(law, objective, pre[0], pre[1], n, d, y, delta)
+    try:
+        with np.errstate(over="ignore", under="ignore"):
+            if isinstance(law, (Chinchilla, Tied)):
+                values, value = _fit_linear_form(law, n, d, y, objective, delta)
+            else:
+                values, value = _fit_generic(law, n, d, y, objective, delta, u)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+        return _unfitted(law, objective, "failed", f"numerical failure: {exc}", n, d, y, delta)
+    if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
+        return _unfitted(law, objective, "failed", "the optimiser returned non-finite values", n, d, y, delta)
+    return _finalise(law, values, objective, value, n, d, y, delta, u)
+
+
+def _unfitted(law: ScalingLaw, objective: str, status: str, reason: str, n: np.ndarray,
+              d: np.ndarray, y: np.ndarray, delta: float) -> FitResult:
+    params = {k: (p.value if p.fixed else math.nan) for k, p in law.params.items()}
+    return FitResult(law, params, objective, math.nan, status, reason, len(y),
+                     int(len(np.unique(n))), (float(d.min()), float(d.max())), delta)
+
+
+def _columns_of(data: Runs | pd.DataFrame) -> pd.DataFrame:
+    df = data.frame if isinstance(data, Runs) else data
+    if not isinstance(df, pd.DataFrame):
+        raise FitError(f"data must be Runs or a DataFrame, got {type(data).__name__}")
+    missing = [c for c in ("num_params", "tokens", "loss") if c not in df.columns]
+    if missing:
+        raise FitError(f"data is missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
+    return df
+
+
+def fit(data: Runs | pd.DataFrame, law: str | ScalingLaw = "chinchilla", *, objective: str = "mse",
+        delta: float = 1e-3, fixed: Mapping[str, float] | None = None) -> FitResult:
+    """Fit a scaling law to a ``Runs`` table or a DataFrame of points.
+
+    ``data`` needs ``num_params`` (parameters), ``tokens`` (tokens seen) and ``loss``
+    (nats per token) columns, one row per checkpoint; every row is a point. For
+    ``data-constrained`` an optional ``unique_tokens`` column is used. See :func:`fit_arrays`
+    for the other arguments, the statuses and the errors.
+
+    Examples
+    --------
+    >>> result = fit(runs.family("pythia"), objective="huber-log")      # doctest: +SKIP
+    >>> print(result.summary())                                         # doctest: +SKIP
+    """
+    df = _columns_of(data)
+    unique = df["unique_tokens"].to_numpy(float) if "unique_tokens" in df.columns else None
+    if unique is not None and not isinstance(get_law(law), DataConstrained):
+        unique = None
+    return fit_arrays(df["num_params"].to_numpy(float), df["tokens"].to_numpy(float),
+                      df["loss"].to_numpy(float), law, objective=objective, delta=delta,
+                      fixed=fixed, unique_tokens=unique)
+
+
+# ============================================================================ batch
+def _fit_safe(problem: Mapping[str, Any]) -> FitResult:
+    try:
+        return fit_arrays(**problem)
+    except Exception as exc:  # noqa: BLE001 - a batch never stops: every failure is recorded
+        n = np.atleast_1d(np.asarray(problem.get("num_params", [math.nan]), dtype=float))
+        d = np.atleast_1d(np.asarray(problem.get("tokens", [math.nan]), dtype=float))
+        try:
+            law = _prepare_law(problem.get("law", "chinchilla"), None)
+        except Exception:  # noqa: BLE001
+            law = Chinchilla()
+        params = {k: math.nan for k in law.params}
+        finite_n, finite_d = n[np.isfinite(n)], d[np.isfinite(d)]
+        return FitResult(law, params, str(problem.get("objective", "mse")), math.nan, "failed",
+                         f"{type(exc).__name__}: {exc}", int(len(n)), int(len(np.unique(finite_n))),
+                         (float(finite_d.min()) if len(finite_d) else math.nan,
+                          float(finite_d.max()) if len(finite_d) else math.nan),
+                         float(problem.get("delta", 1e-3)))
+
+
+def _fit_chunk(problems: list[Mapping[str, Any]]) -> list[FitResult]:
+    return [_fit_safe(p) for p in problems]
+
+
+def fit_many(problems: Iterable[Mapping[str, Any]], *, n_jobs: int = 2, progress: bool = True,
+             chunksize: int | None = None) -> list[FitResult]:
+    """Fit many small problems, in parallel processes, never raising.
+
+    Parameters
+    ----------
+    problems
+        Each a dict of :func:`fit_arrays` keyword arguments (``num_params``, ``tokens``,
+        ``loss`` and optionally ``law``, ``objective``, ``delta``, ``fixed``, ``unique_tokens``).
+    n_jobs
+        Worker processes (``-1``: all cores). Runs serially when 1 or when there are fewer
+        problems than it is worth starting processes for.
+    progress
+        Show a progress bar.
+    chunksize
+        Problems sent to a worker at a time (default: about 8 chunks per worker).
+
+    Returns
+    -------
+    list of FitResult
+        In the order of ``problems``. Any exception (including invalid input) becomes a result
+        with status ``failed`` and the exception as the reason.
+    """
+    problems = list(problems)
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = max(1, min(int(n_jobs), len(problems) or 1))
+    bar = progress_bar(total=len(problems), disable=not progress, desc="fits", unit="fit")
+    try:
+        if n_jobs == 1 or len(problems) < 32:
+            out = []
+            for p in problems:
+                out.append(_fit_safe(p))
+                bar.update(1)
+            return out
+        size = chunksize or max(1, math.ceil(len(problems) / (8 * n_jobs)))
+        chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
+        out: list[FitResult] = []
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            for chunk_results in pool.map(_fit_chunk, chunks):
+                out.extend(chunk_results)
+                bar.update(len(chunk_results))
+        return out
+    finally:
+        bar.close()
+
+
+# ============================================================================ bootstrap
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Bootstrap over runs: parameter samples and percentile intervals.
+
+    Attributes
+    ----------
+    fit
+        The fit on the full data.
+    samples
+        One row per successful resample, one column per parameter.
+    n
+        Resamples drawn.
+    n_failed
+        Resamples whose fit did not produce parameters (e.g. fewer than 2 sizes drawn, or a
+        failed fit); they are excluded from ``samples``, not imputed.
+    level
+        Default interval level.
+    by, seed
+        What was resampled (``"run"`` or ``"checkpoint"``) and the seed.
+    predictions
+        Intervals at the ``at`` points given to :func:`bootstrap` (empty frame otherwise).
+    """
+
+    fit: FitResult
+    samples: pd.DataFrame
+    n: int
+    n_failed: int
+    level: float
+    by: str
+    seed: int
+    predictions: pd.DataFrame
+
+    def intervals(self, level: float | None = None) -> pd.DataFrame:
+        """Percentile intervals: columns ``param``, ``estimate`` (full-data fit), ``low``, ``high``."""
+        level = self.level if level is None else level
+        q = [(1 - level) / 2, (1 + level) / 2]
+        rows = []
+        for k in self.samples.columns:
+            lo, hi = (np.quantile(self.samples[k], q) if len(self.samples) else (math.nan, math.nan))
+            rows.append({"param": k, "estimate": self.fit.params[k], "low": float(lo), "high": float(hi)})
+        return pd.DataFrame(rows, columns=["param", "estimate", "low", "high"])
+
+    def predict_interval(self, num_params: np.ndarray | float, tokens: np.ndarray | float,
+                         level: float | None = None) -> pd.DataFrame:
+        """Percentile intervals of the predicted loss (nats per token) at (N, D) points.
+
+        Returns columns ``num_params``, ``tokens``, ``estimate`` (full-data fit), ``low``, ``high``.
+        """
+        level = self.level if level is None else level
+        n, d = np.broadcast_arrays(np.atleast_1d(np.asarray(num_params, float)),
+                                   np.atleast_1d(np.asarray(tokens, float)))
+        law = self.fit.law
+        preds = np.array([law._predict(dict(row), n, d) for row in self.samples.to_dict("records")])
+        q = [(1 - level) / 2, (1 + level) / 2]
+        lo, hi = (np.quantile(preds, q, axis=0) if len(preds) else (np.full(n.shape, math.nan),) * 2)
+        est = self.fit.predict(n, d) if self.fit.fitted else np.full(n.shape, math.nan)
+        return pd.DataFrame({"num_params": n, "tokens": d, "estimate": est, "low": lo, "high": hi})
+
+
+def bootstrap(data: Runs | pd.DataFrame, n: int = 200, *, by: str = "run", seed: int = 0,
+              level: float = 0.9, law: str | ScalingLaw = "chinchilla", objective: str = "mse",
+              delta: float = 1e-3, fixed: Mapping[str, float] | None = None,
+              at: Sequence[tuple[float, float]] | np.ndarray | None = None,
+              progress: bool = False) -> BootstrapResult:
+    """Bootstrap a fit by resampling whole runs (not checkpoints).
+
+    Each resample draws as many runs as there are, with replacement, from all runs (the
+    ``model`` column, within ``family`` when present) and keeps every checkpoint of each
+    drawn run, so the correlated checkpoints of a run stay together. It is not stratified by
+    size: with one run per size (the common case) stratification would reproduce the data
+    every time. Resamples with fewer than 2 distinct sizes (when the N term is free) or whose
+    fit fails are counted in ``n_failed`` and left out.
+
+    Parameters
+    ----------
+    data
+        ``Runs`` or a DataFrame with ``model``, ``num_params``, ``tokens``, ``loss``.
+    n
+        Number of resamples.
+    by
+        ``"run"`` (default) or ``"checkpoint"`` (every row is its own unit, e.g. the
+        Chinchilla points where each row is a run anyway).
+    seed
+        Seed of the ``numpy.random.Generator``; equal seeds give equal results.
+    level
+        Default level of the percentile intervals.
+    law, objective, delta, fixed
+        As in :func:`fit`.
+    at
+        Optional (num_params, tokens) pairs at which to report prediction intervals.
+    progress
+        Show a progress bar.
+    """
+    if by not in ("run", "checkpoint"):
+        raise FitError(f"by must be 'run' or 'checkpoint', got {by!r}")
+    if n < 1:
+        raise FitError(f"n must be >= 1, got {n}")
+    df = _columns_of(data)
+    full = fit(df, law, objective=objective, delta=delta, fixed=fixed)
+    nn, dd, yy = (df[c].to_numpy(float) for c in ("num_params", "tokens", "loss"))
+    if by == "run":
+        if "model" not in df.columns:
+            raise FitError("bootstrap by run needs a 'model' column (or use by='checkpoint')")
+        keys = df["model"].astype(str)
+        if "family" in df.columns:
+            keys = df["family"].astype(str) + "\x00" + keys
+        codes = pd.factorize(keys)[0]
+        groups = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
+    else:
+        groups = [np.array([i]) for i in range(len(df))]
+    rng = np.random.default_rng(seed)
+    fitted_law = _prepare_law(law, fixed)
+    rows: list[dict[str, float]] = []
+    failed = 0
+    for _ in progress_bar(range(n), disable=not progress, desc="bootstrap", unit="fit"):
+        pick = rng.integers(0, len(groups), size=len(groups))
+        idx = np.concatenate([groups[g] for g in pick])
+        res = _fit_safe({"num_params": nn[idx], "tokens": dd[idx], "loss": yy[idx], "law": fitted_law,
+                         "objective": objective, "delta": delta})
+        if res.fitted:
+            rows.append(res.params)
+        else:
+            failed += 1
+    samples = pd.DataFrame(rows, columns=list(fitted_law.params))
+    result = BootstrapResult(full, samples, n, failed, level, by, seed, pd.DataFrame())
+    if at is not None:
+        pts = np.asarray(at, dtype=float).reshape(-1, 2)
+        result = BootstrapResult(full, samples, n, failed, level, by, seed,
+                                 result.predict_interval(pts[:, 0], pts[:, 1], level))
+    return result
