@@ -5,7 +5,9 @@ For every problem and both objectives, run side by side in one process:
 (a) the toolkit (:func:`toolkit.fit.fit_arrays`, variable projection);
 (b) the paper's single start: ``scipy.optimize.curve_fit`` (mse) or ``scipy.optimize.minimize``
     L-BFGS-B (huber-log) from the Muennighoff et al. guess (e, a, b, alpha, beta) =
-    (0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596), unbounded as in the paper;
+    (0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596) with the paper's bounds
+    (alpha, beta >= 0; IBM/ColPret ``fitting_funcs.ChinchillaFit``). With bounds SciPy's
+    ``curve_fit`` runs its trust-region reflective method, as the paper's code did;
 (c) Epoch AI's brute force: L-BFGS-B from every point of the grid alpha, beta in {0, 0.5, ..., 2},
     e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25} (4,500 starts) on the Chinchilla points and
     five families; a 3-values-per-parameter grid (243 starts) elsewhere. The exponents are
@@ -13,7 +15,7 @@ For every problem and both objectives, run side by side in one process:
 
 By default (b) and (c) run as published: ``curve_fit`` with its finite-difference Jacobian, and
 ``minimize`` with its finite-difference gradient. ``--analytic-baselines`` gives both the exact
-analytic gradient instead (the strongest version of each baseline). A (b) solution outside the law's bounds (an exponent < 0 or > 3) is reported but
+analytic gradient instead (the strongest version of each baseline). A (b) solution outside the law's bounds (an exponent > 3) is reported but
 cannot count against the toolkit, which searches only inside them.
 
 The bar (issue 3), per problem and objective: the toolkit's objective <= the best of (b) and (c)
@@ -55,6 +57,8 @@ QUICK_GRID = ([-1.0, 1.0], [0.0, 10.0], [0.0, 10.0], [0.0, 1.0], [0.0, 1.0])
 BIG_GRID_FAMILIES = ("pythia", "opt", "gpt3", "olmo", "t5-pile")
 QUICK_FAMILIES = ("pythia", "overtrain-c4")
 EXPONENT_BOUNDS = (0.0, 3.0)
+#: The paper's bounds on (e, a, b, alpha, beta) for its single-start fit.
+PAPER_BOUNDS = ([-np.inf] * 3 + [0.0, 0.0], [np.inf] * 5)
 DELTA = 1e-3
 Problem = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
@@ -125,7 +129,7 @@ def value_at(n, d, y, objective: str, x: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- (b) and (c)
 def single_start(n, d, y, objective: str, analytic: bool) -> tuple[float, np.ndarray]:
-    """The paper's fit: one start at the Muennighoff guess, no bounds."""
+    """The paper's fit: one start at the Muennighoff guess, exponents bounded below by 0."""
     if objective == "mse":
         def model(x, e, a, b, al, be):
             return np.exp(e) + np.exp(a - al * np.log(x[0])) + np.exp(b - be * np.log(x[1]))
@@ -138,11 +142,13 @@ def single_start(n, d, y, objective: str, analytic: bool) -> tuple[float, np.nda
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore", OptimizeWarning)
-                x, _ = curve_fit(model, (n, d), y, p0=GUESS, jac=jac if analytic else None, maxfev=10000)
+                x, _ = curve_fit(model, (n, d), y, p0=GUESS, jac=jac if analytic else "2-point",
+                                 bounds=PAPER_BOUNDS)
         except (RuntimeError, ValueError):
             return math.inf, GUESS
         return value_at(n, d, y, objective, x), x
-    res = minimize(objective_for(n, d, y, objective, analytic), GUESS, jac=analytic, method="L-BFGS-B")
+    res = minimize(objective_for(n, d, y, objective, analytic), GUESS, jac=analytic, method="L-BFGS-B",
+                   bounds=list(zip(*PAPER_BOUNDS)))
     return float(res.fun), res.x
 
 
@@ -211,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             ref = min(f_c, f_b if b_in_bounds else math.inf)
             checks = {
                 "objective": res.value <= ref * (1 + 1e-9) + 1e-300,
-                "100x vs (c)": t_c / t_a >= 100,
                 "<=5x vs (b)": t_a / t_b <= 5,
             }
+            if not args.quick:  # the 100x bar is defined against the 4,500/243-start grids
+                checks["100x vs (c)"] = t_c / t_a >= 100
             verdict = "ok" if all(checks.values()) else "FAIL " + ", ".join(k for k, v in checks.items() if not v)
             if not all(checks.values()):
                 failures.append(f"{name}/{objective}: {verdict}")
@@ -226,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     print("b/a: time of (b) over the toolkit (the bar needs >= 0.2); c/a: time of (c) over the toolkit "
           "(the bar needs >= 100). Objective values: mse in nats^2, huber-log summed.")
+    if args.quick:
+        print("quick mode: (c) uses 32 starts, so the 100x-vs-(c) part of the bar is not judged here")
     if failures:
         print(f"VERDICT: bar FAILS on {len(failures)} of {len(rows)} problem-objectives:")
         for f in failures:

@@ -84,6 +84,9 @@ N_STARTS = 4
 #: R* values (repetitions) used as starts for :class:`DataConstrained`.
 R_STAR_STARTS: tuple[float, ...] = (1.0, 5.0, 15.4, 60.0, 300.0)
 
+#: Determinant below which a Jacobi-scaled 3 x 3 normal matrix is treated as singular.
+SINGULAR_DET = 1e-12
+
 _LIN = ("E", "A", "B")
 
 
@@ -274,9 +277,9 @@ class _Problem:
         return theta
 
 
-def _solve3(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def _solve3(M: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Solve stacked 3 x 3 systems by the adjugate formula (much faster than a batched LU for
-    thousands of tiny systems); singular systems give non-finite solutions, treated as infeasible."""
+    thousands of tiny systems); returns the solutions and the determinants."""
     a, b_, c = M[..., 0, 0], M[..., 0, 1], M[..., 0, 2]
     d, e, f = M[..., 1, 0], M[..., 1, 1], M[..., 1, 2]
     g, h, i = M[..., 2, 0], M[..., 2, 1], M[..., 2, 2]
@@ -288,18 +291,19 @@ def _solve3(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         x0 = (A * r0 + (c * h - b_ * i) * r1 + (b_ * f - c * e) * r2) * inv
         x1 = (B * r0 + (a * i - c * g) * r1 + (c * d - a * f) * r2) * inv
         x2 = (C * r0 + (b_ * g - a * h) * r1 + (a * e - b_ * d) * r2) * inv
-    return np.stack([x0, x1, x2], axis=-1)
+    return np.stack([x0, x1, x2], axis=-1), det
 
 
-def _batched_bvls(G: np.ndarray, b: np.ndarray, yy: float, pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact box-constrained least squares for many 3-variable problems at once.
+def _faces(G: np.ndarray, b: np.ndarray, yy: float, pb: _Problem,
+           combos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares on the given faces of the box for many 3-variable problems at once.
 
-    ``G`` (P, 3, 3) normal matrices, ``b`` (P, 3) right-hand sides. Returns the best combo
-    index (P,), coefficients (P, 3) and sum of squares (P,). Every active set is solved in one
-    batched call; the best feasible one is the exact optimum.
+    ``G`` (P, 3, 3) normal matrices, ``b`` (P, 3) right-hand sides, ``combos`` (K,) face
+    indices into ``pb.combos_free``. Returns coefficients (P, K, 3) and sums of squares
+    (P, K), infinite where the face's solution is infeasible or singular.
     """
     P = G.shape[0]
-    free, val = pb.combos_free, pb.combos_val
+    free, val = pb.combos_free[combos], pb.combos_val[combos]
     K = free.shape[0]
     diag = np.sqrt(np.einsum("pii->pi", G))
     diag[diag == 0] = 1.0
@@ -310,55 +314,44 @@ def _batched_bvls(G: np.ndarray, b: np.ndarray, yy: float, pb: _Problem) -> tupl
     kk, jj = np.nonzero(~free)
     M[:, kk, jj, :] = np.eye(3)[jj]
     rhs[:, kk, jj] = val[kk, jj][None, :] / s[:, jj]
-    u = _solve3(M, rhs)
+    u, det = _solve3(M, rhs)
     c = u * s[:, None, :]
     tol = 1e-9 * math.sqrt(max(yy, 1e-300))
     lo_ok = u >= pb.lin_lo[None, None, :] / s[:, None, :] - tol
     hi_ok = u <= pb.lin_hi[None, None, :] / s[:, None, :] + tol
-    feasible = np.all((lo_ok & hi_ok) | ~free[None], axis=-1) & np.all(np.isfinite(u), axis=-1)
+    # M has a unit diagonal, so |det| <= 1; a tiny one means collinear columns, whose optimum
+    # also lies on a smaller face, and whose solution here would be round-off.
+    well_posed = np.abs(det) > SINGULAR_DET
+    feasible = np.all((lo_ok & hi_ok) | ~free[None], axis=-1) & np.all(np.isfinite(u), axis=-1) & well_posed
     with np.errstate(invalid="ignore", over="ignore"):
         sse = yy - 2 * np.einsum("pki,pi->pk", c, b) + np.einsum("pki,pij,pkj->pk", c, G, c)
-    sse = np.where(feasible, np.maximum(sse, 0.0), np.inf)
-    best = np.argmin(sse, axis=1)
-    rows = np.arange(P)
-    return best, c[rows, best], sse[rows, best]
+    return c, np.where(feasible, np.maximum(sse, 0.0), np.inf)
 
 
-def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Projected sums of squares on the exponent grid.
+def _batched_bvls(G: np.ndarray, b: np.ndarray, yy: float, pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact box-constrained least squares for many 3-variable problems at once.
 
-    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent) and the
-    matching exponent vectors ``theta`` with shape (Ga, Gb, m).
+    Returns the best face index (P,), coefficients (P, 3) and sum of squares (P,). The problem
+    is convex, so where the face freeing every unfixed variable (face 0) has a feasible
+    solution that solution is the optimum; only the other rows enumerate every face.
     """
-    m = len(pb.exp_names)
-    axes = []
-    for i in range(m):
-        if pb.exp_free[i]:
-            t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5   # denser at small exponents
-            axes.append(pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t)
-        else:
-            axes.append(np.array([pb.exp_val[i]]))
-    w2 = pb.w * pb.w
-    yw2 = pb.yw * pb.w
-    a_n = axes[pb.col_exp[0]]
-    a_d = axes[pb.col_exp[1]]
-    X1 = np.exp(-np.outer(pb.ln_n, a_n))             # (n, Ga) N^-alpha
-    X2 = np.exp(-np.outer(pb.ln_d, a_d))             # (n, Gb) D^-beta
-    tied = m == 1
-    s0 = w2.sum()
-    s1, s2 = w2 @ X1, w2 @ X2
-    s11, s22 = w2 @ X1**2, w2 @ X2**2
-    t1, t2 = yw2 @ X1, yw2 @ X2
-    ty = yw2.sum()
-    if tied:
-        s12 = np.einsum("i,ig,ig->g", w2, X1, X2)[:, None]
-        s1, s2, s11, s22, t1, t2 = (v[:, None] for v in (s1, s2, s11, s22, t1, t2))
-        theta = axes[0][:, None, None]
-    else:
-        s12 = (X1 * w2[:, None]).T @ X2
-        s1, s11, t1 = (v[:, None] for v in (s1, s11, t1))
-        s2, s22, t2 = (v[None, :] for v in (s2, s22, t2))
-        theta = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1)
+    P = G.shape[0]
+    c0, sse0 = _faces(G, b, yy, pb, np.zeros(1, dtype=int))
+    best = np.zeros(P, dtype=int)
+    c, sse = c0[:, 0].copy(), sse0[:, 0].copy()
+    rest = np.flatnonzero(~np.isfinite(sse))
+    if len(rest) and len(pb.combos_free) > 1:
+        cr, sser = _faces(G[rest], b[rest], yy, pb, np.arange(len(pb.combos_free)))
+        k = np.argmin(sser, axis=1)
+        rows = np.arange(len(rest))
+        best[rest], c[rest], sse[rest] = k, cr[rows, k], sser[rows, k]
+    return best, c, sse
+
+
+def _normal_equations(s0: float, s1: np.ndarray, s2: np.ndarray, s11: np.ndarray, s22: np.ndarray,
+                      s12: np.ndarray, ty: float, t1: np.ndarray, t2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the 3 x 3 normal equations of columns (1, x1, x2) from their weighted sums
+    (arrays broadcast to the shape of ``s12``); returns G (P, 3, 3) and b (P, 3)."""
     shape = s12.shape
     G = np.empty(shape + (3, 3))
     G[..., 0, 0] = s0
@@ -369,17 +362,72 @@ def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
     G[..., 1, 2] = G[..., 2, 1] = s12
     b = np.empty(shape + (3,))
     b[..., 0], b[..., 1], b[..., 2] = ty, t1, t2
-    _, c, sse = _batched_bvls(G.reshape(-1, 3, 3), b.reshape(-1, 3), pb.yy, pb)
-    theta = np.broadcast_to(theta, shape + (m,)).reshape(-1, m).copy()
-    # An exponent whose term vanishes (A = 0 or B = 0) is irrelevant there: mark it NaN so that
-    # a plateau of equivalent cells counts as one basin when choosing starts.
+    return G.reshape(-1, 3, 3), b.reshape(-1, 3)
+
+
+def _axis(pb: _Problem, i: int) -> np.ndarray:
+    """Grid values of exponent ``i``, denser at small exponents."""
+    t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
+    return pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t
+
+
+def _mark_dead(pb: _Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """NaN where an exponent's term vanishes (A = 0 or B = 0): it is irrelevant there, so a
+    plateau of equivalent cells counts as one basin when choosing starts."""
+    theta = theta.copy()
+    m = theta.shape[-1]
     for j in (1, 2):
         i = pb.col_exp[j - 1]
         dead = (c[:, j] == 0) & pb.exp_free[i]
         if m == 1 and j == 1:
             dead &= c[:, 2] == 0          # tied: the exponent matters while either term lives
         theta[dead, i] = np.nan
-    return sse.reshape(shape), theta.reshape(shape + (m,))
+    return theta
+
+
+def _cells(pb: _Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projected sums of squares at arbitrary exponent vectors ``theta`` (P, m); returns
+    ``sse`` (P,) and ``theta`` with irrelevant exponents marked NaN."""
+    w2 = pb.w * pb.w
+    yw2 = pb.yw * pb.w
+    X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
+    X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
+    G, b = _normal_equations(w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ X2**2, w2 @ (X1 * X2),
+                             yw2.sum(), yw2 @ X1, yw2 @ X2)
+    _, c, sse = _batched_bvls(G, b, pb.yy, pb)
+    return sse, _mark_dead(pb, theta, c)
+
+
+def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Projected sums of squares on the exponent grid.
+
+    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent) and the
+    matching exponent vectors ``theta`` with shape (Ga, Gb, m).
+    """
+    m = len(pb.exp_names)
+    axes = [_axis(pb, i) if pb.exp_free[i] else np.array([pb.exp_val[i]]) for i in range(m)]
+    w2 = pb.w * pb.w
+    yw2 = pb.yw * pb.w
+    X1 = np.exp(-np.outer(pb.ln_n, axes[pb.col_exp[0]]))   # (n, Ga) N^-alpha
+    X2 = np.exp(-np.outer(pb.ln_d, axes[pb.col_exp[1]]))   # (n, Gb) D^-beta
+    s1, s2 = w2 @ X1, w2 @ X2
+    s11, s22 = w2 @ X1**2, w2 @ X2**2
+    t1, t2 = yw2 @ X1, yw2 @ X2
+    if m == 1:
+        s12 = np.einsum("i,ig,ig->g", w2, X1, X2)[:, None]
+        s1, s2, s11, s22, t1, t2 = (v[:, None] for v in (s1, s2, s11, s22, t1, t2))
+        theta = axes[0][:, None, None]
+    else:
+        # Separable columns: the cross sums of every (alpha, beta) cell are one matrix product.
+        s12 = (X1 * w2[:, None]).T @ X2
+        s1, s11, t1 = (v[:, None] for v in (s1, s11, t1))
+        s2, s22, t2 = (v[None, :] for v in (s2, s22, t2))
+        theta = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1)
+    shape = s12.shape
+    G, b = _normal_equations(w2.sum(), s1, s2, s11, s22, s12, yw2.sum(), t1, t2)
+    _, c, sse = _batched_bvls(G, b, pb.yy, pb)
+    theta = np.broadcast_to(theta, shape + (m,)).reshape(-1, m)
+    return sse.reshape(shape), _mark_dead(pb, theta, c).reshape(shape + (m,))
 
 
 def _grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
@@ -730,16 +778,20 @@ def _varpro_starts(pb: _Problem) -> list[_Projection]:
                   key=lambda s: s.sse)
     if pb.exp_free.sum() < 2:
         return sols
+    free_idx = np.flatnonzero(pb.exp_free)
     for _ in range(3):
         best = sols[0]
+        # Every free exponent's line through the best solution, evaluated in one batch.
+        lines = np.repeat(best.theta[None, :], GRID_SIZE * len(free_idx), axis=0)
+        for k, i in enumerate(free_idx):
+            lines[k * GRID_SIZE:(k + 1) * GRID_SIZE, i] = _axis(pb, i)
+        line_sse, line_theta = _cells(pb, lines)
         improved = False
-        for i in np.flatnonzero(pb.exp_free):
-            line = replace(pb, exp_val=best.theta.copy(), exp_free=np.arange(len(pb.exp_free)) == i)
-            line_sse, line_theta = _grid(line)
-            j = int(np.argmin(line_sse))
-            if line_sse.ravel()[j] < best.sse * (1 - 1e-12):
+        for k, i in enumerate(free_idx):
+            j = k * GRID_SIZE + int(np.argmin(line_sse[k * GRID_SIZE:(k + 1) * GRID_SIZE]))
+            if line_sse[j] < best.sse * (1 - 1e-12):
                 start = best.theta.copy()
-                start[i] = np.nan_to_num(line_theta.reshape(-1, len(start))[j, i], nan=best.theta[i])
+                start[i] = np.nan_to_num(line_theta[j, i], nan=best.theta[i])
                 cand = _refine_projected(pb, start[pb.exp_free])
                 if cand.sse < sols[0].sse:
                     sols.insert(0, cand)
