@@ -111,3 +111,32 @@ def test_fit_family_of_the_collection(mirror, tmp_path):
     # Epoch AI's replication (Besiroglu et al. 2024) reports alpha 0.35, beta 0.37 on these points.
     assert out["status"] == "ok" and out["n_points"] == 240
     assert 0.3 < out["alpha"] < 0.4 and 0.3 < out["beta"] < 0.45
+
+
+def test_study_and_plan_on_a_slice(mirror, tmp_path):
+    env = {"SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path / "cache")}
+    out = tmp_path / "out"
+    proc = run("study", "--families", "pythia", "opt", "--experiments", "grid", "baseline_best",
+               "--out", str(out), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    items = json.loads(proc.stdout)
+    assert [v["guideline"] for v in items] == list(range(1, 9))
+    assert {"results.parquet", "results.csv", "aggregates.csv", "verdicts.json"} <= {p.name for p in out.iterdir()}
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(table["family"]) == {"pythia", "opt"} and set(table["experiment"]) == {"grid", "baseline_best"}
+    proc = run("plan", "--target-params", "7e9", "--target-tokens", "1.4e12", "--budget-fraction", "0.5",
+               "--study", str(out), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    # A design is only recommended when measured on at least 5 families; two are not enough.
+    assert json.loads(proc.stdout) == []
+    proc = run("plan", "--target-params", "7e9", "--target-tokens", "1.4e12", "--budget-fraction", "0.5",
+               "--study", str(out), env=env)
+    assert proc.returncode == 0 and "no design fits this budget while measured on enough families" in proc.stdout
+
+
+def test_plan_needs_one_budget(capsys, tmp_path):
+    assert main(["plan", "--target-params", "7e9", "--target-tokens", "1e12"]) == 2
+    assert "--budget-flops" in capsys.readouterr().err
+    assert main(["plan", "--target-params", "7e9", "--target-tokens", "1e12", "--budget-fraction", "0.1",
+                 "--study", str(tmp_path)]) == 2
+    assert "results.parquet not found" in capsys.readouterr().err

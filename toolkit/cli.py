@@ -124,6 +124,63 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    from toolkit.study import format_verdicts, run_study, verdicts, write_study
+
+    result = run_study(families=args.families, experiments=args.experiments, progress=not args.json)
+    items = verdicts(result)
+    paths = write_study(result, args.out)
+    if args.json:
+        print(json.dumps(items, default=_json_default))
+        return 0
+    print(format_verdicts(items))
+    table = result.table
+    failed = int((~table["status"].isin(("ok", "at_bound", "no_data"))).sum())
+    print(f"\n{len(table)} cells over {table['family'].nunique()} families: {result.n_fitted} laws fitted, "
+          f"{result.n_cached} from the cache, {failed} fits without a usable law (status recorded)")
+    print(f"written to {Path(args.out).resolve()}: {', '.join(p.name for p in paths.values())}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from toolkit.guidelines.budget import plan
+    from toolkit.study import run_study
+
+    if args.study is not None:
+        path = args.study / "results.parquet"
+        if not path.is_file():
+            raise _UsageError(f"scaling-toolkit plan: {path} not found (write it with `scaling-toolkit study --out "
+                              f"{args.study}`)")
+        table = pd.read_parquet(path)
+    else:
+        table = run_study(progress=not args.json).table
+    designs = plan(table, args.target_params, args.target_tokens,
+                   budget_flops=args.budget_flops, budget_fraction=args.budget_fraction)
+    if args.json:
+        print(designs.to_json(orient="records"))
+        return 0
+    if designs.empty:
+        print("no design fits this budget while measured on enough families (at least 5, failing on at most "
+              "half of them); raise the budget or study more families")
+        return 0
+    shown = designs.assign(
+        suggested_params=[", ".join(f"{n:.3g}" for n in sizes) for sizes in designs["suggested_params"]],
+        expected_are=[f"{x:.1%}" for x in designs["expected_are"]],
+        spread=[f"{a:.1%}-{b:.1%}" for a, b in zip(designs["are_q25"], designs["are_q75"])],
+        cost_fraction=[f"{x:.2%}" for x in designs["cost_fraction"]],
+        cost_flops=[f"{x:.3g}" for x in designs["cost_flops"]],
+        cut_tokens=[f"{x:.3g}" for x in designs["cut_tokens"]],
+    )
+    with _wide_pandas():
+        print(shown[["experiment", "k", "p", "cut_tokens", "suggested_params", "expected_are", "spread",
+                     "n_families", "cost_fraction", "cost_flops"]].to_string(index=False))
+    print("\nexpected_are: median ARE of the design across the study's families (spread: quartiles); "
+          "p: fraction of each run's tokens; sizes scaled from the study's size ratios to your target.")
+    return 0
+
+
 # ----------------------------------------------------------------------------- plumbing
 class _wide_pandas:
     def __enter__(self) -> None:
@@ -171,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_fit)
+
+    s = sub.add_parser("study", help="run the meta-analysis on the collection and print the verdicts")
+    s.add_argument("--families", nargs="+", metavar="F", help="only these families (default: all eligible)")
+    s.add_argument("--experiments", nargs="+", metavar="E",
+                   help="grid, windows, borrow, partial, scale_down, baseline_best, baseline_compute, final_only")
+    s.add_argument("--out", type=Path, default=Path("study"), metavar="DIR",
+                   help="where to write results.parquet/.csv, aggregates.csv and verdicts.json (default: study)")
+    s.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    s.set_defaults(func=_cmd_study)
+
+    s = sub.add_parser("plan", help="designs on the cost vs expected-ARE frontier for a target and a budget")
+    s.add_argument("--target-params", type=float, required=True, metavar="N", help="parameters of the target")
+    s.add_argument("--target-tokens", type=float, required=True, metavar="D", help="training tokens of the target")
+    budget = s.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--budget-flops", type=float, metavar="C", help="budget in FLOPs")
+    budget.add_argument("--budget-fraction", type=float, metavar="F",
+                        help="budget as a fraction of the target's cost 6 N D (e.g. 0.1)")
+    s.add_argument("--study", type=Path, metavar="DIR",
+                   help="use the results a `study --out DIR` wrote (default: the whole study, cached)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_plan)
     return p
 
 

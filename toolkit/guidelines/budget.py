@@ -1,0 +1,167 @@
+"""Compute cost of a design and a budget planner (METHOD.md sections 1 and 5).
+
+The cost of a design is the sum over its runs of 6 N D_used FLOPs, D_used being the last
+checkpoint the run was trained to (never a sum over checkpoints). The planner turns the
+study's measurements (ARE and cost relative to the target, per family) into recommendations
+for a new target: the designs on the cost vs expected-ARE Pareto frontier within a budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import DataError
+from toolkit.guidelines._core import NO_DATA, PREDICTING, split_sizes
+from toolkit.runs import Runs
+
+#: Experiments whose target is the family's largest size (so they are designs for predicting
+#: a larger model); scale-down predicts the smallest and baselines are not designs.
+DESIGN_EXPERIMENTS: tuple[str, ...] = ("grid", "final_only", "partial", "borrow")
+#: Columns that identify a design across families.
+DESIGN_KEY: tuple[str, ...] = ("experiment", "k", "p", "cut_tokens", "rank")
+
+
+def cost(train: Runs) -> float:
+    """Compute of training the runs in ``train`` up to their last checkpoint there, FLOPs:
+    sum over runs of 6 N D_used."""
+    df = train.frame
+    if len(df) == 0:
+        return 0.0
+    g = df.groupby(["family", "model"], sort=False)
+    return float((6.0 * g["num_params"].first().astype(float) * g["tokens"].max()).sum())
+
+
+def cost_fraction(train: Runs, target_params: float, target_tokens: float) -> float:
+    """:func:`cost` relative to training the target, 6 N_target D_target (a fraction)."""
+    if target_params <= 0 or target_tokens <= 0:
+        raise DataError(f"target_params and target_tokens must be > 0, got {target_params:g}, {target_tokens:g}")
+    return cost(train) / (6.0 * target_params * target_tokens)
+
+
+def pareto(results: pd.DataFrame, cost_col: str = "cost_fraction", error_col: str = "are") -> pd.DataFrame:
+    """The rows of ``results`` on the cost vs error Pareto frontier.
+
+    A row is on the frontier when no other row is at most as costly with a lower error. Rows
+    with a missing error are ignored. Returned sorted by increasing cost (so the error
+    strictly decreases along it).
+    """
+    df = results.dropna(subset=[cost_col, error_col]).sort_values([cost_col, error_col], kind="stable")
+    best = np.minimum.accumulate(df[error_col].to_numpy())
+    # keep a row only when it improves on every cheaper (or equally cheap, earlier) row
+    keep = np.r_[True, df[error_col].to_numpy()[1:] < best[:-1]] if len(df) else np.array([], bool)
+    return df[keep].reset_index(drop=True)
+
+
+def _with_rank(results: pd.DataFrame) -> pd.DataFrame:
+    """Add ``rank``: for ``borrow`` cells, the training size's rank below the target (1 = the
+    size just below it), comparable across families; 0 for other designs."""
+    df = results.copy()
+    df["rank"] = 0
+    b = df["experiment"] == "borrow"
+    if b.any():
+        df.loc[b, "rank"] = (df[b].groupby("family")["largest_train_params"]
+                             .rank(method="dense", ascending=False).astype(int))
+    return df
+
+
+def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
+    """Designs measured by the study, summarised across families.
+
+    Parameters
+    ----------
+    results
+        The study's result table.
+    min_families
+        Keep designs measured (with a prediction) on at least this many families (fewer
+        make the median ARE of a design too noisy to rank it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design (experiment, k, p, cut_tokens, rank): n_families, failure_rate
+        (share of cells without a usable law), are_median, are_q25, are_q75 (fractions, spread
+        of per-family median ARE across families), cost_fraction (median across families of
+        cost relative to the target), size_ratios (median ratio of each training size to the
+        target, smallest first).
+    """
+    df = results[results["experiment"].isin(DESIGN_EXPERIMENTS) & (results["status"] != NO_DATA)]
+    df = _with_rank(df)
+    df["predicts"] = df["status"].isin(PREDICTING)
+    key = list(DESIGN_KEY)
+    per_family = df.groupby(key + ["family"], sort=False).agg(
+        are=("are", "median"), cost_fraction=("cost_fraction", "median"),
+        predicts=("predicts", "mean"), train_sizes=("train_sizes", "first"),
+        target=("target_params", "first")).reset_index()
+    rows = []
+    for design, g in per_family.groupby(key, sort=False):
+        ok = g.dropna(subset=["are"])
+        if len(ok) < min_families:
+            continue
+        ratios = [np.asarray(split_sizes(s), float) / t for s, t in zip(ok["train_sizes"], ok["target"])]
+        width = min(len(r) for r in ratios)
+        # position-wise median of log ratios over the largest `width` sizes of each family
+        med = np.exp(np.median(np.log([r[len(r) - width:] for r in ratios]), axis=0))
+        rows.append({**dict(zip(key, design)), "n_families": len(ok),
+                     "failure_rate": float(1.0 - g["predicts"].mean()),
+                     "are_median": float(ok["are"].median()), "are_q25": float(ok["are"].quantile(0.25)),
+                     "are_q75": float(ok["are"].quantile(0.75)),
+                     "cost_fraction": float(ok["cost_fraction"].median()),
+                     "size_ratios": tuple(float(x) for x in med)})
+    return pd.DataFrame(rows, columns=key + ["n_families", "failure_rate", "are_median", "are_q25",
+                                             "are_q75", "cost_fraction", "size_ratios"])
+
+
+def plan(
+    results: pd.DataFrame,
+    target_params: float,
+    target_tokens: float,
+    budget_flops: float | None = None,
+    budget_fraction: float | None = None,
+    *,
+    min_families: int = 5,
+    max_failure_rate: float = 0.5,
+) -> pd.DataFrame:
+    """Recommend designs for a new target within a compute budget.
+
+    The study's designs (:func:`designs`) are scaled to the target: cost = cost_fraction x
+    6 N_target D_target, training sizes = size_ratios x N_target. Designs within the budget
+    and failing on at most ``max_failure_rate`` of families are kept, and those on the cost vs
+    expected-ARE Pareto frontier are returned.
+
+    Parameters
+    ----------
+    results
+        The study's result table (:func:`toolkit.study.run_study`).
+    target_params, target_tokens
+        The model to predict: N (parameters) and D (tokens).
+    budget_flops, budget_fraction
+        The budget, in FLOPs or as a fraction of the target's cost 6 N D (exactly one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by cost: experiment, k (training sizes), p (fraction of each run's tokens),
+        cut_tokens, rank (borrow: which size below the target), suggested_params (tuple of N),
+        expected_are (median across families), are_q25, are_q75, n_families, failure_rate,
+        cost_fraction, cost_flops. Empty when nothing fits the budget.
+    """
+    if (budget_flops is None) == (budget_fraction is None):
+        raise DataError("give exactly one of budget_flops and budget_fraction")
+    if target_params <= 0 or target_tokens <= 0:
+        raise DataError(f"target_params and target_tokens must be > 0, got {target_params:g}, {target_tokens:g}")
+    target_cost = 6.0 * float(target_params) * float(target_tokens)
+    limit = float(budget_fraction) if budget_fraction is not None else float(budget_flops) / target_cost
+    if limit <= 0:
+        raise DataError(f"the budget must be > 0, got {budget_flops if budget_flops is not None else budget_fraction}")
+    d = designs(results, min_families=min_families)
+    d = d[(d["cost_fraction"] <= limit) & (d["failure_rate"] <= max_failure_rate)]
+    front = pareto(d, "cost_fraction", "are_median")
+    front = front.rename(columns={"are_median": "expected_are"})
+    front["suggested_params"] = [tuple(int(round(r * target_params)) for r in rs) for rs in front["size_ratios"]]
+    front["cost_flops"] = front["cost_fraction"] * target_cost
+    return front[["experiment", "k", "p", "cut_tokens", "rank", "suggested_params", "expected_are", "are_q25",
+                  "are_q75", "n_families", "failure_rate", "cost_fraction", "cost_flops"]]
+
+
+__all__ = ("DESIGN_EXPERIMENTS", "cost", "cost_fraction", "pareto", "designs", "plan")

@@ -1,0 +1,98 @@
+"""Partial training of the target (METHOD.md section 4, item 5).
+
+Train the target model itself on its first p of tokens and fit within its own size, then
+predict the loss of its last 30%. With a single size the N term of the law is not
+identifiable, so it is either *borrowed* (A and alpha fixed to another family's values, by
+default the Muennighoff et al. estimates) or the target's *smaller siblings* (every other
+size, fully trained) are added to the fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from toolkit.guidelines._core import P_GRID, Cell, FamilyArrays, family_cut, run_designs
+from toolkit.laws import MUENNIGHOFF
+from toolkit.runs import Runs
+
+#: Parameters of the N term, borrowed when the fit sees a single size.
+N_TERM: tuple[str, ...] = ("A", "alpha")
+
+
+def partial_cells(
+    fam: FamilyArrays,
+    p: Iterable[float] = P_GRID,
+    cut: float | None = None,
+    *,
+    siblings: bool | str = "both",
+    source_params: Mapping[str, float] = MUENNIGHOFF,
+    source: str = "muennighoff",
+) -> list[Cell]:
+    """Cells of the partial-target design (experiment ``partial``).
+
+    ``k = 1``: the target's own first p of tokens, A and alpha borrowed from
+    ``source_params``. ``k = n``: the same plus every smaller size on all its tokens (needs
+    2 sizes or more), all five parameters fitted. ``siblings`` selects ``False`` (k = 1 only),
+    ``True`` (k = n only) or ``"both"``. ``cut=None`` uses the family's default cut.
+    """
+    target = fam.sizes[-1]
+    test = fam.test_mask(target)
+    cc = family_cut(fam) if cut is None else float(cut)
+    with_siblings = {False: [False], True: [True], "both": [False, True]}[siblings]
+    cells = []
+    for add in with_siblings:
+        if add and len(fam.sizes) < 2:
+            continue
+        rest = fam.train_mask(fam.sizes[:-1], 1.0, cc) if add else None
+        for pp in p:
+            own = fam.train_mask([target], pp, cc)
+            if add:
+                cells.append(Cell(fam, "partial", len(fam.sizes), pp, cc, own | rest, target, test))
+            else:
+                cells.append(Cell(fam, "partial", 1, pp, cc, own, target, test,
+                                  fixed={k: float(source_params[k]) for k in N_TERM},
+                                  meta={"source": source}))
+    return cells
+
+
+def partial_target(
+    runs: Runs,
+    p_grid: Iterable[float] = P_GRID,
+    cut: float | None = None,
+    *,
+    siblings: bool | str = "both",
+    source_params: Mapping[str, float] = MUENNIGHOFF,
+    source: str = "muennighoff",
+    n_jobs: int = 2,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """ARE on each family's target of laws fitted on the target's own first p of tokens.
+
+    Parameters
+    ----------
+    runs
+        One or more families (the largest size of each is its target).
+    p_grid
+        Fractions of the target's tokens to train on.
+    cut
+        Early-checkpoint cut, tokens (default: 10B when the family has data beyond it).
+    siblings
+        ``False``: target only with A, alpha borrowed (``k = 1``); ``True``: target plus all
+        smaller sizes, nothing borrowed (``k`` = number of sizes); ``"both"``.
+    source_params, source
+        Where the borrowed A and alpha come from (values and a name recorded in ``params``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The result table, experiment ``partial``; ``cost_fraction`` is the compute spent
+        relative to training the target fully.
+    """
+    return run_designs(runs, lambda f: partial_cells(f, p_grid, cut, siblings=siblings,
+                                                     source_params=source_params, source=source),
+                       n_jobs=n_jobs, progress=progress)
+
+
+__all__ = ("N_TERM", "partial_cells", "partial_target")
