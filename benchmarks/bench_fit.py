@@ -24,7 +24,8 @@ Wall-clock ratios are printed, never asserted.
 
 Problems: the Chinchilla points (Epoch AI's extraction, D = FLOPs / (6 N), 5 highest-loss points
 dropped) and every family of the collection with at least 2 distinct sizes after the 10B cut
-(tokens > 1e10).
+(tokens > 1e10), except those whose points cannot identify the law (one distinct D, or no more
+points than parameters): they are listed, not fitted.
 
 Usage::
 
@@ -83,13 +84,22 @@ def chinchilla_points() -> Problem:
 def family_problems(only: tuple[str, ...] | None) -> list[Problem]:
     from toolkit.collection import load_collection
 
-    runs = load_collection(families=list(only) if only else None)
+    runs = load_collection(families=list(only) if only else None, progress=False)
     out = []
+    skipped = []
     for name, g in runs.frame.groupby("family", sort=True):
         g = g[g["tokens"] > 1e10]
-        if g["num_params"].nunique() >= 2:
-            out.append((str(name), g["num_params"].to_numpy(float), g["tokens"].to_numpy(float),
-                        g["loss"].to_numpy(float)))
+        if g["num_params"].nunique() < 2:
+            continue
+        # Data that cannot identify the five parameters is no optimisation problem: any optimiser
+        # "wins" by interpolating it, while the toolkit refuses it with a status.
+        if g["tokens"].nunique() < 2 or len(g) <= 5:
+            skipped.append(f"{name} ({len(g)} points, {g['tokens'].nunique()} distinct D)")
+            continue
+        out.append((str(name), g["num_params"].to_numpy(float), g["tokens"].to_numpy(float),
+                    g["loss"].to_numpy(float)))
+    if skipped:
+        print(f"not benchmarked, five parameters unidentifiable: {', '.join(skipped)}")
     return out
 
 

@@ -81,6 +81,16 @@ STATUSES: tuple[str, ...] = ("ok", "at_bound", "not_identifiable", "too_few_size
 GRID_SIZE = 20
 #: Number of grid basins refined locally (distinct local minima of the projected objective).
 N_STARTS = 4
+#: Basins of the Huber objective over the grid refined for ``huber-log`` (besides the
+#: least-squares basins).
+N_HUBER_STARTS = 2
+#: Rounds of Huber reweighting of the projected search for ``huber-log`` starts.
+N_IRLS_ROUNDS = 3
+#: Starts (best by the Huber objective) refined by L-BFGS-B for ``huber-log``.
+N_HUBER_REFINE = 2
+#: Relative-reduction tolerance of the Huber refinement. Looser values (1e-12) stop L-BFGS-B
+#: early at the kinks of the Huber surface, measurably above the brute-force optimum.
+HUBER_FTOL = 1e-15
 #: R* values (repetitions) used as starts for :class:`DataConstrained`.
 R_STAR_STARTS: tuple[float, ...] = (1.0, 5.0, 15.4, 60.0, 300.0)
 
@@ -398,11 +408,12 @@ def _cells(pb: _Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sse, _mark_dead(pb, theta, c)
 
 
-def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
+def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Projected sums of squares on the exponent grid.
 
-    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent) and the
-    matching exponent vectors ``theta`` with shape (Ga, Gb, m).
+    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent), the
+    matching exponent vectors ``theta`` with shape (Ga, Gb, m) and the projected (E, A, B)
+    with shape (Ga, Gb, 3).
     """
     m = len(pb.exp_names)
     axes = [_axis(pb, i) if pb.exp_free[i] else np.array([pb.exp_val[i]]) for i in range(m)]
@@ -427,7 +438,7 @@ def _grid(pb: _Problem) -> tuple[np.ndarray, np.ndarray]:
     G, b = _normal_equations(w2.sum(), s1, s2, s11, s22, s12, yw2.sum(), t1, t2)
     _, c, sse = _batched_bvls(G, b, pb.yy, pb)
     theta = np.broadcast_to(theta, shape + (m,)).reshape(-1, m)
-    return sse.reshape(shape), _mark_dead(pb, theta, c).reshape(shape + (m,))
+    return sse.reshape(shape), _mark_dead(pb, theta, c).reshape(shape + (m,)), c.reshape(shape + (3,))
 
 
 def _grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
@@ -655,7 +666,7 @@ def _minimize_huber(lp: _LogProblem, z0: np.ndarray) -> tuple[np.ndarray, float]
     # has kinks at |r| = delta where a fresh curvature model helps the last digits.
     for _ in range(4):
         res = minimize(lp.value_grad, z, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12, "maxcor": 20})
+                       options={"maxiter": 2000, "ftol": HUBER_FTOL, "gtol": 1e-12, "maxcor": 20})
         if not res.fun < f * (1 - 1e-13):
             if res.fun < f:
                 z, f = res.x, float(res.fun)
@@ -763,7 +774,8 @@ def _problem(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, w: np
                     get(exp_names, "lower"), get(exp_names, "upper"))
 
 
-def _varpro_starts(pb: _Problem) -> list[_Projection]:
+def _varpro_starts(pb: _Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
+                   n_starts: int = N_STARTS, rescan: bool = True) -> list[_Projection]:
     """Refined projected optima from the best grid basins, best first.
 
     After refinement, each free exponent is re-scanned on its grid with the others held at the
@@ -773,10 +785,10 @@ def _varpro_starts(pb: _Problem) -> list[_Projection]:
     """
     if not pb.exp_free.any():
         return [_project(pb, pb.exp_val.copy())]
-    sse, theta = _grid(pb)
-    sols = sorted((_refine_projected(pb, t[pb.exp_free]) for t in _grid_starts(sse, theta, N_STARTS)),
+    sse, theta, _ = grid if grid is not None else _grid(pb)
+    sols = sorted((_refine_projected(pb, t[pb.exp_free]) for t in _grid_starts(sse, theta, n_starts)),
                   key=lambda s: s.sse)
-    if pb.exp_free.sum() < 2:
+    if pb.exp_free.sum() < 2 or not rescan:
         return sols
     free_idx = np.flatnonzero(pb.exp_free)
     for _ in range(3):
@@ -801,6 +813,27 @@ def _varpro_starts(pb: _Problem) -> list[_Projection]:
     return sols
 
 
+def _huber_grid_starts(pb: _Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray], ln_y: np.ndarray,
+                       delta: float, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(E, A, B) and exponents of the grid cells whose projected solutions have the lowest Huber
+    objective on log residuals, one per basin of that surface, best first (at most ``n``)."""
+    _, theta, c = grid
+    m = len(pb.exp_names)
+    axes = [_axis(pb, i) if pb.exp_free[i] else np.array([pb.exp_val[i]]) for i in range(m)]
+    x1 = np.exp(-np.outer(pb.ln_n, axes[pb.col_exp[0]]))[:, :, None]
+    x2 = np.exp(-np.outer(pb.ln_d, axes[pb.col_exp[1]]))
+    x2 = x2[:, :, None] if m == 1 else x2[:, None, :]
+    lhat = c[None, ..., 0] + c[None, ..., 1] * x1 + c[None, ..., 2] * x2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = _huber(ln_y[:, None, None] - np.log(lhat), delta).sum(axis=0)
+    h = np.where(np.all(lhat > 0, axis=0), h, np.inf)
+    local = (h <= minimum_filter(h, size=3, mode="nearest")) & np.isfinite(h)
+    idx = np.flatnonzero(local.ravel())
+    idx = idx[np.argsort(h.ravel()[idx], kind="stable")][:n]
+    flat_c, flat_theta = c.reshape(-1, 3), grid[1].reshape(-1, m)
+    return [(flat_c[i], np.where(np.isnan(flat_theta[i]), pb.exp_val, flat_theta[i])) for i in idx]
+
+
 def _fit_linear_form(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray,
                      objective: str, delta: float) -> tuple[dict[str, float], float]:
     names = list(law.params)
@@ -811,23 +844,47 @@ def _fit_linear_form(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarra
         values = dict(zip(_LIN, best.c)) | dict(zip(exp_names, best.theta))
         return values, best.sse / len(y)
 
-    # huber-log: weights 1/L turn residuals into approximate log residuals for the starts.
-    pb = _problem(law, n, d, y, 1.0 / y)
-    sols = _varpro_starts(pb)
+    # huber-log. Starts come from iteratively reweighted variable projection: weights 1/L make
+    # residuals approximate log residuals, and the Huber weights min(1, delta/|r|) of the previous
+    # round's solution make each round's global grid search a search of the Huber landscape
+    # (close to L1 beyond delta, so its basins can differ from least squares).
+    ln_y = np.log(y)
     p = law.params
     free = np.array([not p[k].fixed for k in names])
     lo = np.array([_log_bound(p[k].lower) if i < 3 else p[k].lower for i, k in enumerate(names)])
     hi = np.array([_log_bound(p[k].upper) if i < 3 else p[k].upper for i, k in enumerate(names)])
     floor = 1e-8 * float(np.mean(y))
-    best_z, best_f, base = None, math.inf, None
-    for s in sols:
+    w = 1.0 / y
+    starts: list[tuple[np.ndarray, np.ndarray]] = []
+    for round_ in range(N_IRLS_ROUNDS):
+        pb = _problem(law, n, d, y, w)
+        grid = _grid(pb) if pb.exp_free.any() else None
+        # The first round searches globally; later ones follow its reweighted best basin.
+        sols = _varpro_starts(pb, grid, n_starts=N_STARTS if round_ == 0 else 1, rescan=round_ == 0)
+        starts += [(s.c, s.theta) for s in sols]
+        if grid is not None:
+            starts += _huber_grid_starts(pb, grid, ln_y, delta, N_HUBER_STARTS)
+        lhat = (pb.yw - sols[0].r) / pb.w
+        r = ln_y - np.log(np.maximum(lhat, 1e-300))
+        w_next = np.sqrt(np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))) / y
+        if np.allclose(w_next, w, rtol=1e-3):
+            break
+        w = w_next
+
+    candidates = []
+    for c, theta in starts:
         # A zero linear parameter has no logarithm: start it at a negligible positive value.
-        x1 = np.exp(-s.theta[pb.col_exp[0]] * pb.ln_n)
-        x2 = np.exp(-s.theta[pb.col_exp[1]] * pb.ln_d)
+        x1 = np.exp(-theta[pb.col_exp[0]] * pb.ln_n)
+        x2 = np.exp(-theta[pb.col_exp[1]] * pb.ln_d)
         mins = (floor, floor / float(np.mean(x1)), floor / float(np.mean(x2)))
-        full = np.concatenate([np.log(np.maximum(s.c, mins)), s.theta])
+        full = np.concatenate([np.log(np.maximum(c, mins)), theta])
         full[:3] = np.clip(full[:3], lo[:3], hi[:3])
-        lp = _LogProblem(pb.ln_n, pb.ln_d, np.log(y), delta, pb.col_exp, free, full, lo, hi)
+        lp = _LogProblem(pb.ln_n, pb.ln_d, ln_y, delta, pb.col_exp, free, full, lo, hi)
+        candidates.append((lp.value_grad(full[free])[0], lp, full))
+    candidates.sort(key=lambda t: t[0])
+    # Local refinement is the costly step: run it from the starts best by the Huber objective.
+    best_z, best_f, base = None, math.inf, None
+    for _, lp, full in candidates[:N_HUBER_REFINE]:
         z, f = _minimize_huber(lp, full[free])
         if f < best_f:
             best_z, best_f, base = z, f, lp
