@@ -1,0 +1,22 @@
+"""environment.yml and pyproject.toml declare the same dependencies."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _names(specs: list[str]) -> set[str]:
+    return {re.split(r"[<>=!\[ ]", s.strip(), maxsplit=1)[0].lower() for s in specs}
+
+
+def test_conda_environment_matches_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"]) | _names(project["optional-dependencies"]["test"])
+    text = (REPO / "environment.yml").read_text()
+    lines = text[text.index("dependencies:"):].splitlines()
+    conda = {ln.strip()[2:] for ln in lines if ln.startswith("  - ") and not ln.strip().startswith("- pip")}
+    assert _names(sorted(conda)) - {"python"} == wanted
