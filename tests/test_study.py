@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -145,3 +146,31 @@ def test_study_on_pythia(files, tmp_path):
     assert not grid["train_sizes"].str.contains(str(pythia.sizes()[-1])).any()
     assert grid["status"].isin(["ok", "at_bound", "not_identifiable", "failed", "no_data"]).all()
     assert (t["cost_fraction"] > 0).all()
+
+
+def _cells(rows):
+    base = dict(p=1.0, cut_tokens=0.0, train_sizes="1,2", largest_train_params=2, target_params=4,
+                signed_error=0.0, cost_flops=1.0, cost_fraction=0.1, n_points=10, params="{}")
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_verdicts_2_and_3_on_known_cells():
+    rows = []
+    for fam in ("a", "b", "c"):
+        # Whole curves fit in every family; final checkpoints only identify a law in "c" alone.
+        rows.append(dict(family=fam, experiment="grid", k=2, are=0.05, status="ok"))
+        rows.append(dict(family=fam, experiment="final_only", k=2, are=math.nan if fam != "c" else 0.01,
+                         status="not_identifiable" if fam != "c" else "ok"))
+        # The cut removes points and helps in "a" and "b", hurts in "c".
+        cut_are = 0.02 if fam != "c" else 0.09
+        rows.append(dict(family=fam, experiment="grid", k=3, are=cut_are, status="ok", cut_tokens=10e9,
+                         n_points=5))
+        rows.append(dict(family=fam, experiment="grid", k=3, are=0.04, status="ok"))
+    items = {v["guideline"]: v for v in study.verdicts(_cells(rows), families=pd.DataFrame(
+        {"family": ["a", "b", "c"], "arch": ["dec"] * 3}))}
+    two, three = items[2], items[3]
+    assert two["numbers"]["families_final_only_unidentifiable"] == 2
+    assert two["numbers"]["families_curves_better"] == 0 and two["supported"] is True
+    assert three["numbers"]["families_cut_better"] == 2
+    assert three["numbers"]["median_are_change"] == pytest.approx(-0.02)
+    assert three["supported"] is True
