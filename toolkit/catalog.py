@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import http.client
+import importlib.resources
 import os
 import sys
 import urllib.error
@@ -39,8 +40,11 @@ _CHUNK = 1 << 16
 
 
 def catalog_file() -> Path:
-    """Path of the shipped catalogue CSV."""
-    return Path(__file__).resolve().parent.parent / "datasets" / "catalog.csv"
+    """Path of the shipped catalogue CSV (``datasets/catalog.csv``, installed as ``toolkit.datasets``)."""
+    source_tree = Path(__file__).resolve().parent.parent / "datasets" / "catalog.csv"
+    if source_tree.is_file():
+        return source_tree
+    return Path(str(importlib.resources.files("toolkit.datasets") / "catalog.csv"))
 
 
 def default_cache_dir() -> Path:
