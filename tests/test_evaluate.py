@@ -106,3 +106,21 @@ def test_cost_sums_runs_not_checkpoints() -> None:
     expected = 6 * 1e7 * 10e9 + 6 * 3e7 * 15e9
     assert design_cost_flops(s.train) == pytest.approx(expected)
     assert design_cost_flops(s.train) < (6 * s.train.frame["num_params"] * s.train.frame["tokens"]).sum()
+
+
+def test_split_and_the_study_select_the_same_checkpoints() -> None:
+    from toolkit.guidelines._core import FamilyArrays
+
+    # 0.7 * 3e9 is 2099999999.9999998 in floating point: the checkpoint at 2.1e9 must be kept.
+    rows = [{"model": f"m{n:g}", "num_params": n, "tokens": d, "loss": 3.0 + 1e8 / n + 1e9 / d}
+            for n in (1e7, 3e7, 1e8, 3e8) for d in (0.5e9, 1e9, 2.1e9, 3e9)]
+    runs = Runs.from_frame(pd.DataFrame(rows), family="f")
+    fam = FamilyArrays.from_runs(runs)
+    for k, p, cut in ((2, 0.7, 0.0), (3, 1.0, 0.7e9), (1, 0.5, 0.0)):
+        s = split(runs, k, p, cut)
+        mask = fam.train_mask(fam.sizes[:k], p, cut)
+        assert sorted(zip(fam.num_params[mask], fam.tokens[mask])) == \
+            sorted(zip(s.train.frame["num_params"].astype(float), s.train.frame["tokens"]))
+    assert sorted(set(split(runs, 2, 0.7, 0.0).train.frame["tokens"])) == [0.5e9, 1e9, 2.1e9]
+    test = fam.test_mask(fam.sizes[-1])
+    assert sorted(fam.tokens[test]) == sorted(split(runs, 1).test.frame["tokens"]) == [2.1e9, 3e9]

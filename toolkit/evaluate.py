@@ -29,6 +29,9 @@ from toolkit.runs import Runs
 TEST_FRACTION = 0.7
 #: Default early-checkpoint cut (tokens): METHOD.md section 4, item 3.
 DEFAULT_CUT = 10e9
+#: Relative slack on ``p * D_max`` so that a checkpoint lying exactly at that fraction is kept
+#: despite floating-point rounding (0.3 * D may round below the logged 0.3 * D).
+_P_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,19 @@ class Evaluation:
     are: float
     signed_error: float
     n_test: int
+
+
+def train_mask(num_params: np.ndarray, tokens: np.ndarray, run_dmax: np.ndarray, sizes: np.ndarray,
+               p: float = 1.0, cut: float = 0.0) -> np.ndarray:
+    """Training checkpoints of a design, per checkpoint: its run has one of ``sizes`` (N), and
+    ``cut < D <= p * D_max`` of its own run (``run_dmax``, tokens). The one place this rule lives."""
+    return (np.isin(num_params, np.asarray(sizes, dtype=float)) & (tokens > cut)
+            & (tokens <= p * run_dmax * (1.0 + _P_SLACK)))
+
+
+def test_mask(num_params: np.ndarray, tokens: np.ndarray, run_dmax: np.ndarray, size: float) -> np.ndarray:
+    """Test checkpoints of every run of ``size`` (N): the last 30% of its own training."""
+    return (num_params == size) & (tokens >= TEST_FRACTION * run_dmax)
 
 
 def _own_max(df: pd.DataFrame) -> pd.Series:
@@ -106,12 +122,11 @@ def split(runs: Runs, k: int, p: float = 1.0, cut: float = DEFAULT_CUT) -> Split
         raise DataError(f"family {families[0]}: k = {k} training sizes requested but only "
                         f"{len(others)} size(s) besides the target (N = {target:,}) exist")
     train_sizes = tuple(int(s) for s in others[:k])
-    own_max = _own_max(df)
-    is_target = df["num_params"] == target
-    test_mask = is_target & (df["tokens"] >= TEST_FRACTION * own_max)
-    train_mask = (df["num_params"].isin(train_sizes) & (df["tokens"] > cut)
-                  & (df["tokens"] <= p * own_max))
-    return Split(runs.where(train_mask), runs.where(test_mask), target, train_sizes, k, p, float(cut))
+    n, d = df["num_params"].to_numpy(float), df["tokens"].to_numpy(float)
+    own_max = _own_max(df).to_numpy(float)
+    test = test_mask(n, d, own_max, target)
+    train = train_mask(n, d, own_max, np.asarray(train_sizes, dtype=float), p, cut)
+    return Split(runs.where(train), runs.where(test), target, train_sizes, k, p, float(cut))
 
 
 def are(pred: np.ndarray, actual: np.ndarray) -> float:

@@ -25,17 +25,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
+from toolkit.evaluate import DEFAULT_CUT, are, signed_error, test_mask, train_mask
 from toolkit.runs import Runs
 
-#: The paper's early-checkpoint cut, tokens (METHOD.md section 4, item 3).
-DEFAULT_CUT: float = 10e9
 #: Fractions of each run's own training used by the grids (METHOD.md section 5).
 P_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
-#: Test checkpoints: the last 30% of the target's own training (METHOD.md section 3).
-TEST_FROM: float = 0.7
-#: Relative slack on ``p * D_max`` so that a checkpoint lying exactly at that fraction is kept
-#: despite floating-point rounding (0.3 * D may round below the logged 0.3 * D).
-_P_SLACK: float = 1e-9
 #: Fit statuses whose parameters give a usable prediction (an ``at_bound`` fit is still a law).
 PREDICTING: frozenset[str] = frozenset({"ok", "at_bound"})
 #: Status of a cell whose training set is empty (nothing to fit; recorded, never dropped).
@@ -123,14 +117,13 @@ class FamilyArrays:
 
     # ------------------------------------------------------------------ selections
     def train_mask(self, sizes: Iterable[float], p: float = 1.0, cut: float = 0.0) -> np.ndarray:
-        """Checkpoints of runs of ``sizes`` with ``D > cut`` and ``D <= p * D_max`` (own run)."""
-        return (np.isin(self.num_params, np.asarray(list(sizes), dtype=float))
-                & (self.tokens > cut)
-                & (self.tokens <= p * self.run_dmax * (1.0 + _P_SLACK)))
+        """Checkpoints of runs of ``sizes`` with ``D > cut`` and ``D <= p * D_max`` (own run);
+        the rule of :func:`toolkit.evaluate.train_mask`."""
+        return train_mask(self.num_params, self.tokens, self.run_dmax, np.asarray(list(sizes), dtype=float), p, cut)
 
     def test_mask(self, size: float) -> np.ndarray:
         """Test checkpoints of every run of ``size``: the last 30% of its own training."""
-        return (self.num_params == size) & (self.tokens >= TEST_FROM * self.run_dmax)
+        return test_mask(self.num_params, self.tokens, self.run_dmax, size)
 
     def cost_flops(self, mask: np.ndarray) -> float:
         """Compute of training the runs behind ``mask``, FLOPs: sum over runs of 6 N D_used,
@@ -205,8 +198,7 @@ def _size_list(sizes: np.ndarray) -> str:
 
 def _errors(pred: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     """(ARE, signed relative error) as fractions; signed > 0 means the law over-predicts."""
-    rel = (pred - actual) / actual
-    return float(np.mean(np.abs(rel))), float(np.mean(rel))
+    return are(pred, actual), signed_error(pred, actual)
 
 
 def _baseline_prediction(cell: Cell) -> float:

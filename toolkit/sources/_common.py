@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from toolkit.runs import COLUMNS
@@ -17,3 +18,14 @@ def rows(df: pd.DataFrame, **constants: object) -> pd.DataFrame:
     if missing:
         raise KeyError(f"parser output lacks columns {missing}")
     return df.loc[:, list(COLUMNS)].reset_index(drop=True)
+
+
+def nats_from_perplexity(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``loss`` = ln(``metric_value``), the perplexity read from the source, in nats
+    (METHOD.md section 1). Keeps the rows whose perplexity is finite and > 1 (a positive loss,
+    as Runs requires) and whose ``tokens`` are > 0; the others are not checkpoints of a run."""
+    ppl = pd.to_numeric(df["metric_value"], errors="coerce").astype(float)
+    keep = np.isfinite(ppl) & (ppl > 1) & (pd.to_numeric(df["tokens"], errors="coerce") > 0)
+    out = df[keep].copy()
+    out["loss"] = np.log(ppl[keep])
+    return out

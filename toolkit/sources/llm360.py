@@ -45,7 +45,7 @@ import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
-from toolkit.sources._common import rows
+from toolkit.sources._common import nats_from_perplexity, rows
 
 _ROOT = "sources/IBM-ColPret"
 
@@ -105,9 +105,8 @@ def parse_amber(files: FileSet) -> pd.DataFrame:
         "num_params": AMBER_NUM_PARAMS,
         "tokens": raw["Step"].astype(float) * AMBER_TOKENS_PER_CHECKPOINT,
         "metric_value": ppl,
-        "loss": np.log(ppl.where(ppl > 0)),
     })
-    return rows(_finite_positive(df), family="amber", arch="dec", metric="perplexity_eval/average per doc",
+    return rows(nats_from_perplexity(df), family="amber", arch="dec", metric="perplexity_eval/average per doc",
                 seed=0, data="amber-datasets", source=SOURCE)
 
 

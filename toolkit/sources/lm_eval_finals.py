@@ -23,14 +23,13 @@ checkpoints exist.
 from __future__ import annotations
 
 import json
-import math
 import re
 
 import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.runs import parse_size
-from toolkit.sources._common import rows
+from toolkit.sources._common import nats_from_perplexity, rows
 
 METRIC = "lambada_openai/ppl"
 _ROOT = "sources/EleutherAI-pythia/evals"
@@ -80,9 +79,6 @@ def parse(files: FileSet) -> pd.DataFrame:
             "num_params": _num_params(family, size),
             "metric_value": float(result["results"]["lambada_openai"]["ppl"]),
         })
-    df = pd.DataFrame.from_records(records)
-    # ppl > 1 keeps ln(ppl) finite and positive, as Runs requires.
-    df = df[df["metric_value"].map(math.isfinite) & (df["metric_value"] > 1)]
-    df["loss"] = df["metric_value"].map(math.log)
+    df = nats_from_perplexity(pd.DataFrame.from_records(records))
     df = df.sort_values(["family", "num_params"])
     return rows(df, arch="dec", metric=METRIC, seed=0)

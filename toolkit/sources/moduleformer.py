@@ -36,13 +36,12 @@ Pitfalls handled:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
 from toolkit.runs import parse_size
-from toolkit.sources._common import rows
+from toolkit.sources._common import nats_from_perplexity, rows
 
 PATH = "sources/IBM-ColPret/raw_data/IBM_MoE.csv"
 
@@ -71,11 +70,9 @@ def parse(files: FileSet) -> pd.DataFrame:
         "model": variant + "-" + num_params.map(_size_label) + suffix,
         "num_params": num_params.round(),  # 16.7 * 1e9 is not an exact float
         "tokens": tokens,
-        "loss": np.log(df["wikitext ppl"]),
         "metric_value": df["wikitext ppl"],
         "data": df["data"],
     })
-    keep = (out["tokens"] > 0) & np.isfinite(out["loss"]) & (out["loss"] > 0)
-    out = out[keep].astype({"num_params": "int64"})
+    out = nats_from_perplexity(out).astype({"num_params": "int64"})
     return rows(out, arch="moe", metric="wikitext/word_perplexity", seed=0,
                 source="shen2023moduleformer")

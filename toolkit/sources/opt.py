@@ -27,7 +27,7 @@ import pandas as pd
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
 from toolkit.runs import parse_size
-from toolkit.sources._common import rows
+from toolkit.sources._common import nats_from_perplexity, rows
 
 PATH = "sources/IBM-ColPret/aggregated_eval/opt_trajectories.csv"
 
@@ -55,10 +55,8 @@ def parse(files: FileSet) -> pd.DataFrame:
         "model": "opt-" + df["model_size"],
         "num_params": df["model_size"].map(parse_size).round().astype("int64"),
         "tokens": tokens.astype(float),
-        "loss": np.log(df["ppl"]),
         "metric_value": df["ppl"].astype(float),
     })
-    keep = (out["tokens"] > 0) & np.isfinite(out["loss"]) & (out["loss"] > 0)
-    return rows(out[keep], family="opt", arch="dec", metric="ppl (validation perplexity)",
+    return rows(nats_from_perplexity(out), family="opt", arch="dec", metric="ppl (validation perplexity)",
                 seed=0, data="OPT corpus (RoBERTa + Pile + PushShift Reddit)",
                 source="xia2022training")

@@ -31,13 +31,12 @@ Pitfalls handled:
 from __future__ import annotations
 
 import json
-import math
 import re
 
 import pandas as pd
 
 from toolkit.catalog import FileSet
-from toolkit.sources._common import rows
+from toolkit.sources._common import nats_from_perplexity, rows
 
 #: Training tokens per optimizer step: 1024 sequences x 2048 tokens (mirror README, section 1a).
 TOKENS_PER_STEP = 1024 * 2048
@@ -95,9 +94,6 @@ def parse(files: FileSet) -> pd.DataFrame:
             "metric_value": float(result["results"]["lambada_openai"]["ppl"]),
             "data": "pile-deduped" if deduped else "pile",
         })
-    df = pd.DataFrame.from_records(records)
-    # ppl > 1 keeps ln(ppl) finite and positive, as Runs requires.
-    df = df[df["metric_value"].map(math.isfinite) & (df["metric_value"] > 1)]
-    df["loss"] = df["metric_value"].map(math.log)
+    df = nats_from_perplexity(pd.DataFrame.from_records(records))
     df = df.sort_values(["family", "num_params", "tokens"])
     return rows(df, arch="dec", metric=METRIC, seed=0, source=SOURCE)
