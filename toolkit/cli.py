@@ -86,11 +86,12 @@ def _parse_fixed(items: Sequence[str]) -> dict[str, float]:
 
 def _fit_input(args: argparse.Namespace):
     from toolkit.collection import load_collection
+    from toolkit.guidelines.checkpoints import drop_early
     from toolkit.runs import Runs
 
     runs = Runs.from_csv(args.csv) if args.csv else load_collection(args.family, progress=False)
     if args.cut:
-        runs = runs.where(runs.frame["tokens"] > args.cut)
+        runs = drop_early(runs, args.cut)
     if args.drop_highest:
         keep = runs.frame["loss"].rank(method="first", ascending=False) > args.drop_highest
         runs = runs.where(keep)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
+from toolkit.evaluate import design_cost_flops
 from toolkit.guidelines._core import NO_DATA, PREDICTING, split_sizes
 from toolkit.runs import Runs
 
@@ -24,12 +25,8 @@ DESIGN_KEY: tuple[str, ...] = ("experiment", "k", "p", "cut_tokens", "rank")
 
 def cost(train: Runs) -> float:
     """Compute of training the runs in ``train`` up to their last checkpoint there, FLOPs:
-    sum over runs of 6 N D_used."""
-    df = train.frame
-    if len(df) == 0:
-        return 0.0
-    g = df.groupby(["family", "model"], sort=False)
-    return float((6.0 * g["num_params"].first().astype(float) * g["tokens"].max()).sum())
+    sum over runs of 6 N D_used (:func:`toolkit.evaluate.design_cost_flops`)."""
+    return design_cost_flops(train)
 
 
 def cost_fraction(train: Runs, target_params: float, target_tokens: float) -> float:
