@@ -143,6 +143,39 @@ def test_bounds_are_respected_and_reported() -> None:
     assert res.status == "at_bound" and "alpha" in res.reason
 
 
+# ----------------------------------------------------------------------------- two sizes
+@pytest.mark.parametrize("objective", ["mse", "huber-log"])
+def test_two_sizes_fit_the_valley_and_tie_alpha_to_beta(objective: str) -> None:
+    n, d, y = family(sizes=(1e8, 4e8), noise=2e-3, seed=3)
+    res = fit_arrays(n, d, y, objective=objective)
+    assert res.status == "ok", res.reason
+    assert "two model sizes" in res.reason and "alpha = beta" in res.reason
+    assert res.params["alpha"] == res.params["beta"]
+    assert res.value == pytest.approx(objective_at(res.law, n, d, y, objective), rel=1e-12)
+    # Every alpha on the valley fits equally well: fixing alpha elsewhere cannot do better.
+    for alpha in (0.2, 0.5, 1.0):
+        other = fit_arrays(n, d, y, objective=objective, fixed={"alpha": alpha})
+        assert res.value <= other.value * (1 + 1e-9)
+
+
+def test_two_sizes_with_a_borrowed_n_term_parameter_take_the_ordinary_path() -> None:
+    n, d, y = family(sizes=(1e8, 4e8))
+    res = fit_arrays(n, d, y, fixed={"E": TRUTH["E"]})
+    assert res.ok and "two model sizes" not in res.reason
+    for k in ("A", "B", "alpha", "beta"):
+        assert res.params[k] == pytest.approx(TRUTH[k], rel=1e-4), k
+
+
+def test_two_sizes_tie_break_respects_the_bound_on_e() -> None:
+    # Without noise the valley reaches E >= 0 only from some alpha on; a smaller beta must not
+    # drag alpha below it (E would turn negative).
+    truth = dict(TRUTH, E=0.05, beta=0.05)
+    n, d, y = family(truth, sizes=(1e8, 4e8))
+    res = fit_arrays(n, d, y)
+    assert res.params["E"] >= 0 and res.params["alpha"] > truth["beta"]
+    assert res.value < 1e-12
+
+
 # ----------------------------------------------------------------------------- statuses
 def test_one_size_with_free_n_term_is_too_few_sizes() -> None:
     res = fit_arrays(*family(sizes=(1e8,)))

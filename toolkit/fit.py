@@ -86,6 +86,9 @@ N_STARTS = 4
 N_HUBER_STARTS = 2
 #: Rounds of Huber reweighting of the projected search for ``huber-log`` starts.
 N_IRLS_ROUNDS = 3
+#: Relative SSE tolerance of the projected searches that only make ``huber-log`` starts (the
+#: L-BFGS-B polish does the last digits; least squares fits refine to 1e-14).
+START_RTOL = 1e-8
 #: Starts (best by the Huber objective) refined by L-BFGS-B for ``huber-log``.
 N_HUBER_REFINE = 2
 #: Relative-reduction tolerance of the Huber refinement. Looser values (1e-12) stop L-BFGS-B
@@ -568,35 +571,92 @@ def _jacobian(pb: _Problem, pr: _Projection) -> np.ndarray:
     return J
 
 
-def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200) -> _Projection:
-    """Bounded Levenberg-Marquardt over the free exponents of the projected residual."""
+def _gradient(pb: _Problem, pr: _Projection) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobian of the projected residual and the half-gradient J^T r of the projected SSE."""
+    J = _jacobian(pb, pr)
+    return J, J.T @ pr.r
+
+
+def _newton_hessian(pb: _Problem, z: np.ndarray, g: np.ndarray, pr: _Projection,
+                    lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Hessian of SSE/2 by differences of the exact gradient (one projection per exponent).
+
+    Gauss-Newton (J^T J) drops the residual curvature sum r_i grad^2 r_i; on the large residuals
+    of noisy families that makes Levenberg-Marquardt zigzag down a valley for hundreds of
+    steps, while Newton on the exact curvature converges in a few."""
+    m = len(z)
+    H = np.empty((m, m))
+    for i in range(m):
+        h = 1e-7 * (1.0 + abs(z[i]))
+        if z[i] + h > hi[i]:
+            h = -h
+        zi = z.copy()
+        zi[i] += h
+        pri = _project(pb, pb.full_exponents(zi), pr.combo)
+        H[:, i] = (_gradient(pb, pri)[1] - g) / h
+    return 0.5 * (H + H.T)
+
+
+def _face_edge(pb: _Problem, z: np.ndarray, zn: np.ndarray, combo: int) -> np.ndarray | None:
+    """The point just past where the solution on face ``combo`` leaves the box along z -> zn
+    (bisection on the step length); None when it stays feasible all the way."""
+    free = pb.combos_free[combo]
+
+    def feasible(t: float) -> bool:
+        X = _columns(pb, pb.full_exponents(z + t * (zn - z)))
+        face = _solve_face(pb, X.T @ X, X.T @ pb.yw, combo)
+        if face is None:
+            return False
+        c = face[0][free]
+        return bool(np.all(c >= pb.lin_lo[free]) and np.all(c <= pb.lin_hi[free]))
+
+    if feasible(1.0):
+        return None
+    lo_t, hi_t = 0.0, 1.0
+    for _ in range(30):
+        mid = 0.5 * (lo_t + hi_t)
+        lo_t, hi_t = (mid, hi_t) if feasible(mid) else (lo_t, mid)
+    return z + hi_t * (zn - z)
+
+
+def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200, rtol: float = 1e-14) -> _Projection:
+    """Bounded Levenberg-Marquardt over the free exponents of the projected residual.
+
+    Steps start as Gauss-Newton; once a step gains less than half of the previous one (the
+    linear convergence of a large-residual problem), the model switches to the exact Hessian.
+    Stops when the predicted decrease falls below ``rtol`` times the SSE."""
     lo, hi = pb.exp_lo[pb.exp_free], pb.exp_hi[pb.exp_free]
     z = np.clip(z0, lo, hi)
     pr = _project(pb, pb.full_exponents(z))
     if not len(z):
         return pr
     lam = 1e-6
+    newton = False
+    last_gain = math.inf
     for _ in range(max_iter):
-        J = _jacobian(pb, pr)
-        g = J.T @ pr.r
-        H = J.T @ J
+        J, g = _gradient(pb, pr)
+        H = _newton_hessian(pb, z, g, pr, lo, hi) if newton else J.T @ J
         # Exponents on a bound whose gradient points outwards stay put this step.
         blocked = ((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0))
         act = ~blocked
         if not act.any():
             break
         Ha, ga = H[np.ix_(act, act)], g[act]
+        scale = np.diag(J.T @ J)[act] + 1e-30
         accepted = None
         while lam < 1e16:
-            A = Ha + lam * np.diag(np.diag(Ha) + 1e-30)
+            A = Ha + lam * np.diag(scale)
             try:
                 step = -np.linalg.solve(A, ga)
             except np.linalg.LinAlgError:
                 lam *= 10
                 continue
-            # Predicted decrease of the SSE (Gauss-Newton model); below round-off: converged.
+            # Predicted decrease of the SSE (quadratic model); below round-off: converged.
             predicted = -(2 * ga @ step + step @ Ha @ step)
-            if predicted <= 1e-14 * pr.sse:
+            if predicted <= 0:
+                lam *= 10
+                continue
+            if predicted <= rtol * pr.sse:
                 break
             zn = z.copy()
             zn[act] += step
@@ -606,9 +666,25 @@ def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200) -> _Pro
                 accepted = (zn, prn)
                 lam = max(lam / 10, 1e-12)
                 break
+            if prn.combo != pr.combo:
+                # The step crossed a wall where a linear parameter meets its bound (e.g. E = 0);
+                # the model of the current face knows nothing of it. Step to the wall instead
+                # and continue on the new face.
+                edge = _face_edge(pb, z, zn, pr.combo)
+                if edge is not None:
+                    pre = _project(pb, pb.full_exponents(edge), prn.combo)
+                    if pre.sse < pr.sse:
+                        accepted = (edge, pre)
+                        # The step overshot the wall: shorten the next one, or an overlong
+                        # step that meets the wall at once would recur with no progress.
+                        lam *= 10
+                        break
             lam *= 10
         if accepted is None:
             break
+        gain = pr.sse - accepted[1].sse
+        newton = newton or gain > 0.5 * last_gain
+        last_gain = gain
         z, pr = accepted
     return pr
 
@@ -621,7 +697,14 @@ def _huber(r: np.ndarray, delta: float) -> np.ndarray:
 
 @dataclass
 class _LogProblem:
-    """Full-parameter Huber-log refinement in (e, a, b, exponents)."""
+    """Full-parameter Huber-log refinement in (e, a, b, exponents).
+
+    Internally a free coefficient with unbounded logarithm is *centred*: a' = a - alpha m with
+    m the mean of ln N (b' = b - beta m_D likewise), so the term reads exp(a' - alpha (ln N - m)).
+    In the raw coordinates a and alpha are almost collinear (ln N is about 20 everywhere), which
+    makes the quasi-Newton polish crawl; centred, they are nearly orthogonal. The vectors passed
+    to and returned by :meth:`to_internal`/:meth:`to_external` are raw (e, a, b, exponents).
+    """
 
     ln_n: np.ndarray
     ln_d: np.ndarray
@@ -629,9 +712,46 @@ class _LogProblem:
     delta: float
     col_exp: tuple[int, int]
     free: np.ndarray        # over (e, a, b, *exponents)
-    full: np.ndarray        # current full vector in log space for the linear parameters
-    lo: np.ndarray
+    full: np.ndarray        # current full vector (internal coordinates)
+    lo: np.ndarray          # internal bounds
     hi: np.ndarray
+    shift: np.ndarray       # (3,) centre of ln N for a, of ln D for b (0: not centred)
+
+    @classmethod
+    def build(cls, ln_n: np.ndarray, ln_d: np.ndarray, ln_y: np.ndarray, delta: float,
+              col_exp: tuple[int, int], free: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> _LogProblem:
+        """Bounds are raw; coefficients whose term may vanish (log lower bound -inf) get a floor
+        where the term is below 1e-14 of the loss everywhere, so that the polish stops there
+        instead of walking the logarithm to -inf."""
+        shift = np.zeros(3)
+        lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
+        floor = math.log(1e-14) + float(np.min(ln_y))
+        if free[0] and lo[0] == -math.inf:
+            lo[0] = floor
+        for j, logs in ((1, ln_n), (2, ln_d)):
+            k = 3 + col_exp[j - 1]
+            if free[j] and lo[j] == -math.inf and hi[j] == math.inf:
+                shift[j] = float(np.mean(logs))
+                if math.isfinite(hi[k]):
+                    lo[j] = floor - max(hi[k], 0.0) * float(np.max(shift[j] - logs))
+        return cls(ln_n - shift[1], ln_d - shift[2], ln_y, delta, col_exp, free,
+                   np.zeros(len(free)), lo, hi, shift)
+
+    def to_internal(self, v: np.ndarray) -> np.ndarray:
+        u = np.array(v, dtype=float)
+        u[1] -= u[3 + self.col_exp[0]] * self.shift[1]
+        u[2] -= u[3 + self.col_exp[1]] * self.shift[2]
+        return u
+
+    def to_external(self, u: np.ndarray) -> np.ndarray:
+        v = np.array(u, dtype=float)
+        v[1] += v[3 + self.col_exp[0]] * self.shift[1]
+        v[2] += v[3 + self.col_exp[1]] * self.shift[2]
+        return v
+
+    def at_floor(self, u: np.ndarray) -> np.ndarray:
+        """(3,) True where a coefficient sits on its vanishing-term floor."""
+        return self.free[:3] & np.isfinite(self.lo[:3]) & (u[:3] <= self.lo[:3] + 1e-9)
 
     def unpack(self, z: np.ndarray) -> np.ndarray:
         v = self.full.copy()
@@ -646,7 +766,7 @@ class _LogProblem:
         lhat = e + t1 + t2
         r = self.ln_y - np.log(lhat)
         psi = np.clip(r, -self.delta, self.delta)
-        f = float(_huber(r, self.delta).sum())
+        f = float(np.sum(psi * (r - 0.5 * psi)))              # the Huber loss, summed
         q = -psi / lhat                                       # d f / d lhat
         grad = np.empty(len(v))
         grad[0] = e * q.sum()
@@ -695,8 +815,11 @@ def _status_checks(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray)
 
 def _finalise(law: ScalingLaw, values: dict[str, float], objective: str, value: float,
               n: np.ndarray, d: np.ndarray, y: np.ndarray, delta: float,
-              unique: np.ndarray | None) -> FitResult:
-    """Build the result and decide ok / at_bound / not_identifiable from the solution."""
+              unique: np.ndarray | None, note: str = "") -> FitResult:
+    """Build the result and decide ok / at_bound / not_identifiable from the solution.
+
+    ``note`` describes a tie-break the fit made (two sizes); the identifiability check then
+    applies to the law with that choice, not to the valley it was made on."""
     fitted = law.with_values(**values)
     free = fitted.free
     notes: list[str] = []
@@ -720,12 +843,14 @@ def _finalise(law: ScalingLaw, values: dict[str, float], objective: str, value: 
     if len(y) < len(free):
         status = "not_identifiable"
         notes.insert(0, f"{len(y)} points for {len(free)} free parameters")
-    elif status == "ok":
+    elif status == "ok" and not note:
         cond = _conditioning(fitted, n, d, unique)
         if cond > 1e10:
             status = "not_identifiable"
             notes.append(f"free parameters are not separately identifiable (Jacobian condition "
                          f"number {cond:.2g})")
+    if note:
+        notes.insert(0, note)
     return FitResult(fitted, fitted.values, objective, float(value), status, "; ".join(notes),
                      len(y), int(len(np.unique(n))), (float(d.min()), float(d.max())), delta)
 
@@ -775,7 +900,7 @@ def _problem(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, w: np
 
 
 def _varpro_starts(pb: _Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
-                   n_starts: int = N_STARTS, rescan: bool = True) -> list[_Projection]:
+                   n_starts: int = N_STARTS, rescan: bool = True, rtol: float = 1e-14) -> list[_Projection]:
     """Refined projected optima from the best grid basins, best first.
 
     After refinement, each free exponent is re-scanned on its grid with the others held at the
@@ -786,7 +911,7 @@ def _varpro_starts(pb: _Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray]
     if not pb.exp_free.any():
         return [_project(pb, pb.exp_val.copy())]
     sse, theta, _ = grid if grid is not None else _grid(pb)
-    sols = sorted((_refine_projected(pb, t[pb.exp_free]) for t in _grid_starts(sse, theta, n_starts)),
+    sols = sorted((_refine_projected(pb, t[pb.exp_free], rtol=rtol) for t in _grid_starts(sse, theta, n_starts)),
                   key=lambda s: s.sse)
     if pb.exp_free.sum() < 2 or not rescan:
         return sols
@@ -804,7 +929,7 @@ def _varpro_starts(pb: _Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray]
             if line_sse[j] < best.sse * (1 - 1e-12):
                 start = best.theta.copy()
                 start[i] = np.nan_to_num(line_theta[j, i], nan=best.theta[i])
-                cand = _refine_projected(pb, start[pb.exp_free])
+                cand = _refine_projected(pb, start[pb.exp_free], rtol=rtol)
                 if cand.sse < sols[0].sse:
                     sols.insert(0, cand)
                     improved = True
@@ -860,26 +985,31 @@ def _fit_linear_form(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarra
         pb = _problem(law, n, d, y, w)
         grid = _grid(pb) if pb.exp_free.any() else None
         # The first round searches globally; later ones follow its reweighted best basin.
-        sols = _varpro_starts(pb, grid, n_starts=N_STARTS if round_ == 0 else 1, rescan=round_ == 0)
+        sols = _varpro_starts(pb, grid, n_starts=N_STARTS if round_ == 0 else 1, rescan=round_ == 0,
+                              rtol=START_RTOL)
         starts += [(s.c, s.theta) for s in sols]
-        if grid is not None:
-            starts += _huber_grid_starts(pb, grid, ln_y, delta, N_HUBER_STARTS)
         lhat = (pb.yw - sols[0].r) / pb.w
         r = ln_y - np.log(np.maximum(lhat, 1e-300))
         w_next = np.sqrt(np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))) / y
-        if np.allclose(w_next, w, rtol=1e-3):
+        last = round_ == N_IRLS_ROUNDS - 1 or np.allclose(w_next, w, rtol=1e-3)
+        # The reweighted landscape of the last round is the closest to the Huber one: its grid
+        # is where the Huber objective itself picks further starts.
+        if last and grid is not None:
+            starts += _huber_grid_starts(pb, grid, ln_y, delta, N_HUBER_STARTS)
+        if last:
             break
         w = w_next
 
+    lp0 = _LogProblem.build(pb.ln_n, pb.ln_d, ln_y, delta, pb.col_exp, free, lo, hi)
     candidates = []
     for c, theta in starts:
         # A zero linear parameter has no logarithm: start it at a negligible positive value.
         x1 = np.exp(-theta[pb.col_exp[0]] * pb.ln_n)
         x2 = np.exp(-theta[pb.col_exp[1]] * pb.ln_d)
         mins = (floor, floor / float(np.mean(x1)), floor / float(np.mean(x2)))
-        full = np.concatenate([np.log(np.maximum(c, mins)), theta])
-        full[:3] = np.clip(full[:3], lo[:3], hi[:3])
-        lp = _LogProblem(pb.ln_n, pb.ln_d, ln_y, delta, pb.col_exp, free, full, lo, hi)
+        full = lp0.to_internal(np.concatenate([np.log(np.maximum(c, mins)), theta]))
+        full = np.clip(full, lp0.lo, lp0.hi)
+        lp = replace(lp0, full=full)
         candidates.append((lp.value_grad(full[free])[0], lp, full))
     candidates.sort(key=lambda t: t[0])
     # Local refinement is the costly step: run it from the starts best by the Huber objective.
@@ -890,9 +1020,78 @@ def _fit_linear_form(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarra
             best_z, best_f, base = z, f, lp
     if base is None:
         raise FloatingPointError("every Huber refinement returned a non-finite objective")
-    v = base.unpack(best_z)
+    u = base.unpack(best_z)
+    vanished = base.at_floor(u)
+    v = base.to_external(u)
     values = {k: (math.exp(v[i]) if i < 3 else float(v[i])) for i, k in enumerate(names)}
+    if vanished.any():
+        # A term on its floor is below 1e-14 of the loss: report it as the 0 it stands for.
+        values.update({k: 0.0 for k, gone in zip(_LIN, vanished) if gone})
+        lhat = law.with_values(**values).predict(n, d)
+        best_f = float(_huber(ln_y - np.log(lhat), delta).sum())
     return values, best_f
+
+
+def _two_sizes(law: ScalingLaw, n: np.ndarray) -> bool:
+    """True when E + A N^-alpha is seen at exactly two sizes with E, A and alpha all free: the
+    data then fix only its two values, and (E, A, alpha) lie on a valley of equally good fits."""
+    p = law.params
+    return (isinstance(law, Chinchilla) and len(np.unique(n)) == 2
+            and not (p["E"].fixed or p["A"].fixed or p["alpha"].fixed))
+
+
+def _fit_two_sizes(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, objective: str,
+                   delta: float) -> tuple[dict[str, float], float, str] | None:
+    """Fit a law whose N term is seen at two sizes only; None when the shortcut does not apply.
+
+    For any alpha the columns (1, N^-alpha) span the same space on two sizes, so the optimum is
+    found once with alpha fixed at its upper bound (where E >= its lower bound constrains least),
+    and the two values c1, c2 of E + A N^-alpha are then re-expressed at the tie-break
+    alpha = beta (Chinchilla's finding that the exponents are close), or at the smallest alpha
+    above it that keeps E and A inside their bounds. The fitted points do not change; the
+    prediction at other sizes does, which the returned note says.
+    """
+    p = law.params
+    hi = p["alpha"].upper if math.isfinite(p["alpha"].upper) else 3.0
+    anchored = law.fix(alpha=max(hi, p["alpha"].lower))
+    values, value = _fit_linear_form(anchored, n, d, y, objective, delta)
+    e_lo, e_hi, a_lo, a_hi = p["E"].lower, p["E"].upper, p["A"].lower, p["A"].upper
+    if values["A"] > 0 and values["E"] <= e_lo + 1e-9 * max(abs(e_lo), float(np.mean(y))):
+        return None   # E presses on its bound: the valley's optimum may lie below the anchor
+    n1, n2 = np.unique(n)
+    x = lambda a: (n1 ** -a, n2 ** -a)   # noqa: E731
+    x1, x2 = x(values["alpha"])
+    c1, c2 = values["E"] + values["A"] * x1, values["E"] + values["A"] * x2
+    target = min(max(values["beta"], p["alpha"].lower), values["alpha"])
+
+    def at(a: float) -> tuple[float, float]:
+        x1, x2 = x(a)
+        big_a = (c1 - c2) / (x1 - x2) if values["A"] > 0 else 0.0
+        return c1 - big_a * x1, big_a
+
+    def feasible(a: float) -> bool:
+        e, big_a = at(a)
+        return e_lo <= e <= e_hi and a_lo <= big_a <= a_hi
+
+    alpha = target
+    if not feasible(alpha):
+        lo_a, hi_a = target, values["alpha"]
+        if not feasible(hi_a):
+            return None
+        for _ in range(100):            # E(alpha) increases with alpha: bisect to the boundary
+            mid = 0.5 * (lo_a + hi_a)
+            lo_a, hi_a = (lo_a, mid) if feasible(mid) else (mid, hi_a)
+        alpha = hi_a
+    e, big_a = at(alpha)
+    values = {**values, "E": max(e, e_lo), "A": big_a, "alpha": alpha}
+    lhat = law.with_values(**values).predict(n, d)
+    value = (float(np.mean((y - lhat) ** 2)) if objective == "mse"
+             else float(_huber(np.log(y) - np.log(lhat), delta).sum()))
+    how = "alpha = beta" if alpha == target and target == values["beta"] else f"alpha = {alpha:.4g}"
+    note = (f"two model sizes determine only E + A N^-alpha at N = {n1:.4g} and {n2:.4g}: E, A and "
+            f"alpha are not separately identifiable, so the law takes {how} (predictions at other "
+            "sizes depend on this choice; fix (borrow) alpha or A to choose it)")
+    return values, value, note
 
 
 def _log_bound(b: float) -> float:
@@ -991,6 +1190,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
     if not delta > 0:
         raise FitError(f"delta must be > 0, got {delta}")
     law = _prepare_law(law, fixed)
+    note = ""
     if u is not None and not isinstance(law, DataConstrained):
         raise FitError(f"unique_tokens only applies to the data-constrained law, not {law.name}")
     pre = _status_checks(law, n, d, y)
@@ -998,7 +1198,10 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
         return _unfitted(law, objective, pre[0], pre[1], n, d, y, delta)
     try:
         with np.errstate(over="ignore", under="ignore"):
-            if isinstance(law, (Chinchilla, Tied)):
+            two = _fit_two_sizes(law, n, d, y, objective, delta) if _two_sizes(law, n) else None
+            if two is not None:
+                values, value, note = two
+            elif isinstance(law, (Chinchilla, Tied)):
                 values, value = _fit_linear_form(law, n, d, y, objective, delta)
             else:
                 values, value = _fit_generic(law, n, d, y, objective, delta, u)
@@ -1006,7 +1209,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
         return _unfitted(law, objective, "failed", f"numerical failure: {exc}", n, d, y, delta)
     if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
         return _unfitted(law, objective, "failed", "the optimiser returned non-finite values", n, d, y, delta)
-    return _finalise(law, values, objective, value, n, d, y, delta, u)
+    return _finalise(law, values, objective, value, n, d, y, delta, u, note)
 
 
 def _unfitted(law: ScalingLaw, objective: str, status: str, reason: str, n: np.ndarray,
