@@ -111,7 +111,7 @@ def make_objective(n: np.ndarray, d: np.ndarray, y: np.ndarray, objective: str
 
     def f(x: np.ndarray) -> tuple[float, np.ndarray]:
         e, a, b, al, be = x
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             t1 = np.exp(a - al * ln_n)
             t2 = np.exp(b - be * ln_d)
             big_e = math.exp(min(e, 700.0))
