@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -110,6 +111,36 @@ def test_varpro_beats_brute_force_multistart(objective: str, seed: int) -> None:
     n, d, y = family(truth, sizes=(2e7, 6e7, 2e8, 6e8), n_ckpt=8, noise=5e-3, seed=seed)
     res = fit_arrays(n, d, y, objective=objective)
     assert res.value <= brute_force(n, d, y, objective) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("objective", ["mse", "huber-log"])
+def test_optimum_on_the_wall_e_equals_zero(objective: str) -> None:
+    # Data made with a negative E: the optimum presses E against its bound 0, where the
+    # projected search must follow the wall rather than bounce off it.
+    truth = dict(E=-0.8, A=60.0, B=400.0, alpha=0.2, beta=0.15)
+    n, d, y = family(truth, noise=3e-3, seed=4)
+    res = fit_arrays(n, d, y, objective=objective)
+    assert res.status == "at_bound" and res.params["E"] == 0.0 and "E at its lower bound" in res.reason
+    assert res.value <= brute_force(n, d, y, objective) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("law", ["chinchilla", "tied"])
+def test_huber_gradient_matches_finite_differences(law: str) -> None:
+    from toolkit.fit import _HuberProblem
+
+    n, d, y = family(noise=1e-2, seed=5)
+    m = 5 if law == "chinchilla" else 4
+    col = (0, 1) if m == 5 else (0, 0)
+    lo, hi = np.zeros(m), np.full(m, np.inf)
+    hp = _HuberProblem.build(np.log(n), np.log(d), np.log(y), 1e-3, col, np.ones(m, bool), lo, hi)
+    z = hp.to_internal(np.array([1.7, 380.0, 1400.0, 0.33, 0.3][:m]))
+    hp = dataclasses.replace(hp, full=z)
+    f, g = hp.value_grad(z)
+    assert f == pytest.approx(objective_at(Chinchilla(E=1.7, A=380.0, B=1400.0, alpha=0.33, beta=0.3 if m == 5 else 0.33),
+                                           n, d, y, "huber-log"), rel=1e-12)
+    h = 1e-7 * (1 + np.abs(z))
+    numeric = [(hp.value_grad(z + e)[0] - hp.value_grad(z - e)[0]) / (2 * e[i]) for i, e in enumerate(np.diag(h))]
+    assert g == pytest.approx(numeric, rel=1e-5)
 
 
 # ----------------------------------------------------------------------------- borrowing

@@ -172,5 +172,6 @@ def test_verdicts_2_and_3_on_known_cells():
     assert two["numbers"]["families_final_only_unidentifiable"] == 2
     assert two["numbers"]["families_curves_better"] == 0 and two["supported"] is True
     assert three["numbers"]["families_cut_better"] == 2
+    assert three["numbers"]["families_k3_cut_better"] == 2 and three["numbers"]["families_k3_paired"] == 3
     assert three["numbers"]["median_are_change"] == pytest.approx(-0.02)
     assert three["supported"] is True

@@ -455,6 +455,10 @@ def verdicts(results: StudyResult | pd.DataFrame, families: pd.DataFrame | None 
     change3 = pair3["are_c"] - pair3["are_n"]
     wins3 = int((change3 < 0).sum())
     n3 = len(pair3)
+    # Families with three sizes allow only k = 2 designs, whose N term the data cannot pin
+    # down (see toolkit.fit); the same count over designs with k >= 3 separates the two.
+    deep = m[m["k"] >= 3].groupby("family")[["are_c", "are_n"]].median()
+    wins3_deep = int((deep["are_c"] < deep["are_n"]).sum())
     named = "; ".join(f"{f}: {_pct(r.are_c)} vs {_pct(r.are_n)}" for f, r in pair3.iterrows()
                       if f in ("opt", "pythia"))
     sup3 = None if n3 < 2 else bool(wins3 > n3 / 2 and _med(change3) < 0)
@@ -463,9 +467,11 @@ def verdicts(results: StudyResult | pd.DataFrame, families: pd.DataFrame | None 
         "Discarding checkpoints before about 10B tokens improves fits (OPT, Pythia: >15% vs <10% ARE).",
         f"cut better in {wins3} of {n3} families" + (f" ({named})" if named else "")
         + f"; median change of a family's ARE with the cut {_med(change3) * 100:+.1f} points; family medians "
-        f"{_pct(_med(pair3['are_c']))} with the cut vs {_pct(_med(pair3['are_n']))} without (n = {n3} families)",
+        f"{_pct(_med(pair3['are_c']))} with the cut vs {_pct(_med(pair3['are_n']))} without; designs with "
+        f"k >= 3 sizes only: cut better in {wins3_deep} of {len(deep)} families (n = {n3} families)",
         sup3, n3, {"cut_are_median": _med(pair3["are_c"]), "no_cut_are_median": _med(pair3["are_n"]),
-                   "median_are_change": _med(change3), "families_cut_better": wins3}))
+                   "median_are_change": _med(change3), "families_cut_better": wins3,
+                   "families_k3_paired": len(deep), "families_k3_cut_better": wins3_deep}))
 
     # 4. number and size of models
     gk = _family_cut_rows(grid[grid["p"] == 1.0])
