@@ -19,8 +19,8 @@ For the forms L = E + A x1 + B x2 with x1 = N^-alpha and x2 = D^-beta (:class:`C
    parameters are re-solved exactly at every step on a working face of the box, a step that
    meets a wall (E = 0, say) stops there and pins that parameter, and large-residual problems
    switch to the exact Hessian. For ``"huber-log"``, the grid is built on weighted least
-   squares (weights 1/L, so residuals approximate log residuals, then Huber weights over three
-   rounds), and its best basins start an L-BFGS-B polish of the Huber objective in all free
+   squares (weights 1/L, so residuals approximate log residuals, then Huber weights, round after
+   round until the exponents settle), and its best basins start an L-BFGS-B polish of the Huber objective in all free
    parameters with an analytic gradient. METHOD.md suggests polishing (ln E, ln A, ln B); the
    engine keeps E, A, B linear with their bounds instead, centred so that A' = A e^(-alpha m)
    (m the mean ln N) is the size of the term mid-data: a term that vanishes is then an active
@@ -657,7 +657,7 @@ def _wall(pb: _Problem, z: np.ndarray, zn: np.ndarray, combo: int) -> np.ndarray
 
 
 def _newton_hessian(pb: _Problem, z: np.ndarray, g: np.ndarray, pr: _Projection,
-                    lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+                    hi: np.ndarray) -> np.ndarray | None:
     """Hessian of SSE/2 on the face of ``pr`` by differences of the exact gradient (one
     projection per exponent); None if the face turns singular nearby.
 
@@ -703,7 +703,7 @@ def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200, rtol: f
     last_gain = math.inf
     for _ in range(max_iter):
         J, g = _gradient(pb, pr)
-        H = _newton_hessian(pb, z, g, pr, lo, hi) if newton else None
+        H = _newton_hessian(pb, z, g, pr, hi) if newton else None
         H = J.T @ J if H is None else H
         # Exponents on a bound whose gradient points outwards stay put this step.
         act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
@@ -890,8 +890,8 @@ def _finalise(law: ScalingLaw, values: dict[str, float], objective: str, value: 
               unique: np.ndarray | None, note: str = "") -> FitResult:
     """Build the result and decide ok / at_bound / not_identifiable from the solution.
 
-    ``note`` describes a tie-break the fit made (two sizes); the identifiability check then
-    applies to the law with that choice, not to the valley it was made on."""
+    ``note`` describes a tie-break the fit made (two sizes). The conditioning check is skipped
+    then: on the valley of equal fits it would always flag the parameters the tie-break set."""
     fitted = law.with_values(**values)
     free = fitted.free
     notes: list[str] = []
@@ -1268,12 +1268,12 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
     if not delta > 0:
         raise FitError(f"delta must be > 0, got {delta}")
     law = _prepare_law(law, fixed)
-    note = ""
     if u is not None and not isinstance(law, DataConstrained):
         raise FitError(f"unique_tokens only applies to the data-constrained law, not {law.name}")
     pre = _status_checks(law, n, d, y)
     if pre is not None:
         return _unfitted(law, objective, pre[0], pre[1], n, d, y, delta)
+    note = ""
     try:
         with np.errstate(over="ignore", under="ignore"):
             two = _fit_two_sizes(law, n, d, y, objective, delta) if _two_sizes(law, n) else None
