@@ -703,14 +703,15 @@ def _refine_projected(pb: _Problem, z0: np.ndarray, max_iter: int = 200, rtol: f
     last_gain = math.inf
     for _ in range(max_iter):
         J, g = _gradient(pb, pr)
+        JtJ = J.T @ J
         H = _newton_hessian(pb, z, g, pr, hi) if newton else None
-        H = J.T @ J if H is None else H
+        H = JtJ if H is None else H
         # Exponents on a bound whose gradient points outwards stay put this step.
         act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
         accepted = None
         if act.any():
             Ha, ga = H[np.ix_(act, act)], g[act]
-            scale = np.diag(J.T @ J)[act] + 1e-30
+            scale = np.diag(JtJ)[act] + 1e-30
             while lam < 1e16:
                 try:
                     step = -np.linalg.solve(Ha + lam * np.diag(scale), ga)
