@@ -55,7 +55,7 @@ def test_families_json_on_the_mirror(mirror, tmp_path):
     assert proc.returncode == 0, proc.stderr
     records = json.loads(proc.stdout)
     keys = {"family", "arch", "n_models", "n_sizes", "n_checkpoints", "min_params", "max_params",
-            "max_tokens", "metric"}
+            "max_tokens", "metric", "loss_unit"}
     assert all(set(r) == keys for r in records)
     assert len(records) >= 30
     assert sum(r["n_models"] for r in records) >= 450

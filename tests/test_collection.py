@@ -55,5 +55,5 @@ def test_select_families(cat):
 def test_list_families_keys(cat):
     table = list_families(catalog=cat, progress=False)
     assert list(table.columns) == ["family", "arch", "n_models", "n_sizes", "n_checkpoints",
-                                   "min_params", "max_params", "max_tokens", "metric"]
+                                   "min_params", "max_params", "max_tokens", "metric", "loss_unit"]
     assert table.set_index("family").loc["t5-pile", "arch"] == "enc-dec"

@@ -7,6 +7,10 @@ import pandas as pd
 
 from toolkit.runs import COLUMNS
 
+#: Columns a parser may leave out: ``loss_unit`` is nats per token unless the parser
+#: says otherwise; ``unique_tokens`` is unknown (NaN) unless the source records it.
+OPTIONAL: dict[str, object] = {"loss_unit": "nats/token", "unique_tokens": np.nan}
+
 
 def rows(df: pd.DataFrame, **constants: object) -> pd.DataFrame:
     """Return ``df`` with constant columns added and exactly the Runs columns, in order.
@@ -14,6 +18,7 @@ def rows(df: pd.DataFrame, **constants: object) -> pd.DataFrame:
     Raises ``KeyError`` naming the Runs columns still missing (a parser bug, not user input).
     """
     df = df.assign(**constants)
+    df = df.assign(**{c: v for c, v in OPTIONAL.items() if c not in df.columns})
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise KeyError(f"parser output lacks columns {missing}")

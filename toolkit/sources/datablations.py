@@ -10,18 +10,21 @@ All runs are GPT-2-style decoders (arch ``dec``). Three files, three kinds of fa
   cross-entropy (nats per token) exported from its TensorBoard log, the only loss there.
   Within a family the unique-data size scales with the size's budget (budget / epochs),
   as in the paper's design; that is the family's recipe, "repeat the data k times".
+  ``unique_tokens`` (U) is the file's ``tokens_per_epoch`` (= budget / epochs).
 * Contour runs (``datablations_contour_losses.csv``): 229 separately trained C4 models,
   final checkpoint only; ``loss`` is ``openLM_loss`` (ColPret's name for the run's final
   loss in nats, the only loss in the file). The runs differ in N, D and the unique-data
   size U = token_num / epochs, so one family would mix three factors. Families are
   therefore ``datablations-contour-1ep`` (epochs = 1: fresh data, never repeated, so the
   runs differ only in N and D) and ``datablations-contour-u<U>`` for each U of the
-  repeated runs (fixed U, the runs differ only in N and D = epochs × U). The three
+  repeated runs (fixed U, the runs differ only in N and D = epochs × U). ``unique_tokens``
+  is that U. The three
   designed budgets hold most runs (u100m 89, u400m 32, u1.5b 34); the other 18 U hold
   1–12 runs each. Model ids name N, D and U, e.g. ``2.81b-36btok-u100m``.
 * Code-mix runs (``datablations_code_losses.csv``): 4.2B models trained for 84B tokens on
   C4 mixed with 10 … 90 % Python code, one run per share, hence one single-run family per
-  share (``gpt2-c4-code10`` …), model ids such as ``4.2b-c4-code10``. ``loss`` is the
+  share (``gpt2-c4-code10`` …), model ids such as ``4.2b-c4-code10``. Their unique-data
+  size is not recorded (``unique_tokens`` NaN). ``loss`` is the
   natural-language validation loss (rows with ``Seed`` = 1, ColPret's ``gen_loss``),
   comparable with the other C4 families. The code validation loss (``Seed`` = 2, ~0.6
   nats) measures a different distribution and is left out.
@@ -108,6 +111,7 @@ def _repetition(files: FileSet) -> pd.DataFrame:
         "loss": df["loss"].astype(float),
         "metric": "loss",
         "data": df["data"],
+        "unique_tokens": df["tokens_per_epoch"].astype(float),
     })
 
 
@@ -126,6 +130,7 @@ def _contour(files: FileSet) -> pd.DataFrame:
         "loss": df["openLM_loss"].astype(float),
         "metric": "openLM_loss",
         "data": np.where(fresh, df["data"], df["data"] + "-unique-" + u.str[1:]),
+        "unique_tokens": unique.astype(float),
     })
 
 

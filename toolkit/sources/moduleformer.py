@@ -11,7 +11,7 @@ perplexity, so the loss is nats per *word* of WikiText, not per token. The file 
 this: ln(ppl) / (``wikitext bpb`` · ln 2) is 5.347 bytes per word on every row. A
 per-word loss does not depend on the tokenizer, which is what makes the GPT-2 and
 Codegen tokenizer series comparable, but its level differs from per-token losses of
-other sources by a constant factor (tokens per word).
+other sources by a constant factor (tokens per word); ``loss_unit`` is ``nats/word``.
 
 Families: the six variants (ST-k2, ST-h1, h1-k4, st-deep-48l, gmm-k4, obsidian-17B)
 are not one scaled family. They differ in routing (top-k), expert layout, depth and
@@ -74,5 +74,5 @@ def parse(files: FileSet) -> pd.DataFrame:
         "data": df["data"],
     })
     out = nats_from_perplexity(out).astype({"num_params": "int64"})
-    return rows(out, arch="moe", metric="wikitext/word_perplexity", seed=0,
+    return rows(out, arch="moe", metric="wikitext/word_perplexity", loss_unit="nats/word", seed=0,
                 source="shen2023moduleformer")

@@ -11,7 +11,7 @@ decoder-only (LaMDA architecture) models named by their parameter count
 ``loss`` is ``Loss`` unchanged, but it is NOT cross-entropy in nats: the benchmark
 rescaled every curve so that it starts at exactly 0.999 (range 0.85–0.999). Its metric
 is named "val_loss (rescaled, starts at 0.999)" so that nobody compares its level with
-raw nats of other families; shapes and exponents in D are still meaningful, an
+raw nats of other families (``loss_unit`` is ``rescaled``); shapes and exponents in D are still meaningful, an
 irreducible term is not comparable across sources.
 
 Pitfalls handled:
@@ -65,7 +65,7 @@ def parse(files: FileSet) -> pd.DataFrame:
     })
     out["metric_value"] = out["loss"]
     keep = (out["tokens"] > 0) & np.isfinite(out["loss"]) & (out["loss"] > 0)
-    return rows(out[keep], family="revisiting-lm", arch="dec",
+    return rows(out[keep], family="revisiting-lm", arch="dec", loss_unit="rescaled",
                 metric="val_loss (rescaled, starts at 0.999)", seed=0,
                 data="unrecorded (the benchmark file does not name it)",
                 source="alabdulmohsin2022revisiting")

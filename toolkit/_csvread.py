@@ -1,0 +1,185 @@
+"""Reading a user's CSV into text fields, strictly: every problem is one ``DataError``.
+
+pandas' reader guesses where the toolkit must not: a row with one field more than the
+header makes the first column the index and shifts every value one place, blank lines
+shift the row numbers, a file in another encoding fails with a traceback. Here the file
+is read once as bytes, decompressed by suffix, decoded (a byte-order mark picks UTF-8 or
+UTF-16; otherwise UTF-8 unless told), split with the ``csv`` module on a delimiter
+detected from the header, and every row must have exactly the header's fields.
+Values stay text; :mod:`toolkit.runs` converts them without rounding.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import csv
+import gzip
+import io
+import lzma
+import stat
+import zipfile
+import zlib
+from pathlib import Path
+
+from toolkit.errors import DataError
+
+#: Delimiters recognised in the header when none is given.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+#: Largest decompressed size read from a compressed CSV (bytes).
+MAX_BYTES = 1 << 30
+_DECOMPRESSORS = {".gz": lambda f: gzip.GzipFile(fileobj=f), ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+
+
+def _read_bytes(path: Path) -> bytes:
+    name = path.name
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path}: is a directory, not a CSV file")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: is not a regular file (a pipe, socket or device); give a CSV file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _DECOMPRESSORS:
+            with _DECOMPRESSORS[suffix](io.BytesIO(raw)) as f:
+                raw = f.read(MAX_BYTES + 1)
+        elif suffix == ".zip":
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+                if len(members) != 1:
+                    raise DataError(f"{name}: a zip archive must hold exactly one CSV file, "
+                                    f"this one holds {len(members)}")
+                with z.open(members[0]) as f:
+                    raw = f.read(MAX_BYTES + 1)
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+            NotImplementedError, RuntimeError) as exc:
+        kind = "zip" if suffix == ".zip" else suffix.lstrip(".")
+        raise DataError(f"{name}: not a readable {kind} file ({type(exc).__name__}: {exc}); "
+                        f"is it really compressed, and complete?") from None
+    if len(raw) > MAX_BYTES:
+        raise DataError(f"{name}: more than {MAX_BYTES >> 20} MiB once decompressed; not read")
+    return raw
+
+
+def _decode(raw: bytes, name: str, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(f"{name}: unknown encoding {encoding!r}") from None
+    elif raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif b"\x00" in raw[:4096]:
+        head = raw[:4096]
+        if head[1::2].count(0) > 0.9 * len(head[1::2]):
+            guess = "it looks like UTF-16-LE without a byte-order mark: pass encoding='utf-16-le'"
+        elif head[0::2].count(0) > 0.9 * len(head[0::2]):
+            guess = "it looks like UTF-16-BE without a byte-order mark: pass encoding='utf-16-be'"
+        else:
+            guess = "it looks like a binary file"
+        raise DataError(f"{name}: not a readable CSV (NUL bytes in the text; {guess} (--encoding))")
+    else:
+        encoding = "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        hint = "; if it is Latin-1 pass encoding='latin-1' (--encoding latin-1)" if encoding == "utf-8" else ""
+        raise DataError(f"{name}: not a readable CSV (not valid {encoding}: byte 0x{raw[exc.start]:02x} "
+                        f"on line {line}{hint})") from None
+    if "\x00" in text:
+        raise DataError(f"{name}: not a readable CSV (NUL characters in the text: a binary file, "
+                        f"or the wrong --encoding)")
+    return text
+
+
+def _delimiter(text: str, name: str, sep: str | None) -> str:
+    if sep is not None:
+        if sep in ("\\t", "tab"):
+            return "\t"
+        if len(sep) != 1 or sep in "\"\r\n":
+            raise DataError(f"{name}: the delimiter must be one character other than a quote or newline, "
+                            f"got {sep!r}")
+        return sep
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in header:
+        return ","
+    counts = {d: header.count(d) for d in DELIMITERS[1:]}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_table(path: Path, *, sep: str | None = None, encoding: str | None = None
+               ) -> tuple[list[str], list[list[str | None]], list[int]]:
+    """The header, the data rows (empty fields as ``None``) and each row's number.
+
+    A row's number is its line in the file minus one (the header's line), so row 4 is
+    the fifth line even when blank lines precede it. Raises ``DataError`` naming the
+    file and the problem: unreadable, not really compressed, wrong encoding, rows with
+    more or fewer fields than the header, an empty or repeated column name.
+    """
+    name = path.name
+    text = _decode(_read_bytes(path), name, encoding)
+    delimiter = _delimiter(text, name, sep)
+    shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(delimiter, repr(delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True,
+                        strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    wrong: list[tuple[int, int]] = []
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            if not record or record == [""]:
+                continue
+            if header is None:
+                header, header_line = [h.strip() for h in record], start
+                continue
+            if len(record) != len(header):
+                wrong.append((start - header_line, len(record)))
+                continue
+            rows.append([v.strip() or None for v in record])
+            lines.append(start - header_line)
+    except csv.Error as exc:
+        raise DataError(f"{name}: not a readable CSV (line {reader.line_num}: {exc})") from None
+    if header is None:
+        raise DataError(f"{name}: empty file (no header)")
+    if len(header) == 1:
+        other = [d for d in DELIMITERS if d != delimiter and d in header[0]]
+        if other:
+            raise DataError(f"{name}: the header is one column with delimiter {shown}, but it contains "
+                            f"{other[0]!r}: pass sep={other[0]!r} (--sep)")
+    if "" in header:
+        raise DataError(f"{name}: column {header.index('') + 1} of the header has no name")
+    if wrong:
+        more = [r for r, n in wrong if n > len(header)]
+        fewer = [r for r, n in wrong if n < len(header)]
+        parts = []
+        for kind, which in (("more", more), ("fewer", fewer)):
+            if which:
+                listed = ", ".join(map(str, which[:8])) + (f" (+{len(which) - 8} more)" if len(which) > 8 else "")
+                parts.append(f"row{'s' if len(which) > 1 else ''} {listed} {'have' if len(which) > 1 else 'has'} "
+                             f"{kind} fields than the header's {len(header)}")
+        hint = " (a trailing delimiter, or an unquoted delimiter inside a value?)" if more else ""
+        raise DataError(f"{name}: " + "; ".join(parts) + f"{hint}; delimiter {shown} (set another with "
+                        f"sep= / --sep)")
+    return header, rows, lines
