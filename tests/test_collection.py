@@ -57,3 +57,35 @@ def test_list_families_keys(cat):
     assert list(table.columns) == ["family", "arch", "n_models", "n_sizes", "n_checkpoints",
                                    "min_params", "max_params", "max_tokens", "metric", "loss_unit"]
     assert table.set_index("family").loc["t5-pile", "arch"] == "enc-dec"
+
+
+def test_corrupt_cache_is_discarded_and_rebuilt(mirror, tmp_path, runs):
+    cat = Catalog(mirror=mirror, cache_dir=tmp_path, offline=True)
+    load_collection(catalog=cat, progress=False)
+    path = _cache_file(cat)
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.warns(RuntimeWarning, match=f"{path.name} was discarded"):
+        again = load_collection(catalog=cat, progress=False)
+    assert again.equals(runs)
+    assert load_collection(catalog=cat, progress=False).equals(runs)  # rewritten whole
+
+
+def test_unusable_cache_dir_falls_back_to_no_cache(mirror, tmp_path, runs):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cat = Catalog(mirror=mirror, cache_dir=blocker, offline=True)
+    with pytest.warns(RuntimeWarning, match="not usable.*working without a cache"):
+        assert load_collection(catalog=cat, progress=False).equals(runs)
+
+
+def test_collection_has_units_and_unique_tokens(runs):
+    df = runs.frame
+    units = df.groupby("family", observed=True)["loss_unit"].agg(lambda s: set(s.astype(str)))
+    assert units["revisiting-lm"] == {"rescaled"}
+    assert all(units[f] == {"nats/word"} for f in units.index if f.startswith("moduleformer-"))
+    assert units["pythia"] == {"nats/token"}
+    rep = runs.filter(family="gpt2-c4-4ep").frame
+    assert (rep["unique_tokens"] * 4 == rep.groupby("model")["tokens"].transform("max").round(-9)).all()
+    contour = runs.filter(family="datablations-contour-u100m").frame
+    assert (contour["unique_tokens"].round(-7) == 1e8).all()
+    assert df.loc[~df["family"].str.startswith(("gpt2-", "datablations-")), "unique_tokens"].isna().all()

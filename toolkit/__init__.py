@@ -15,6 +15,7 @@ _EXPORTS = {
     "DataError": "toolkit.errors",
     "FetchError": "toolkit.errors",
     "FitError": "toolkit.errors",
+    "OutputError": "toolkit.errors",
     "Catalog": "toolkit.catalog",
     "load_collection": "toolkit.collection",
     "list_families": "toolkit.collection",

@@ -2,21 +2,27 @@
 
 The parsed table is cached as Parquet in the cache directory, keyed by the catalogue's
 content hash, the toolkit version and the parsers' source code, so a warm load reads
-one file instead of ~1,300.
+one file instead of ~1,300. The cache file carries the table's schema and the sha256
+of its content (:mod:`toolkit.storage`): a truncated or corrupt one is discarded with a
+warning naming it and rebuilt; a cache directory that cannot be written is skipped
+with one warning.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from toolkit.catalog import Catalog, FileSet
-from toolkit.runs import Runs
+from toolkit.runs import COLUMNS, SCHEMA, Runs, dtypes
 from toolkit.sources import PARSERS, parser
+from toolkit.storage import read_frame_cache, usable_cache_dir, write_frame_cache
+
+#: Schema of the cached table: the Runs columns and their types.
+_CACHE_SCHEMA = "runs:" + ",".join(f"{c.name}={c.type_name}" for c in SCHEMA)
 
 
 def _parsers_hash() -> str:
@@ -32,6 +38,12 @@ def _cache_file(catalog: Catalog) -> Path:
 
     key = f"{catalog.digest}-{__version__}-{_parsers_hash()}"
     return catalog.cache_dir / "parsed" / f"collection-{key}.parquet"
+
+
+def _check_cached(frame: pd.DataFrame) -> None:
+    """Reject a cached table whose columns or dtypes are not the Runs schema's."""
+    if {c: str(t) for c, t in frame.dtypes.items()} != dtypes() or tuple(frame.columns) != COLUMNS:
+        raise ValueError("columns or dtypes differ from the Runs schema")
 
 
 def _parse_all(catalog: Catalog, progress: bool) -> Runs:
@@ -69,16 +81,17 @@ def load_collection(
     """
     catalog = catalog or Catalog()
     cache = _cache_file(catalog)
+    if use_cache and usable_cache_dir(cache.parent) is None:
+        use_cache = False
     runs: Runs | None = None
-    if use_cache and cache.is_file():
-        runs = Runs(pd.read_parquet(cache))
+    if use_cache:
+        frame = read_frame_cache(cache, _CACHE_SCHEMA, check=_check_cached)
+        if frame is not None:
+            runs = Runs._trusted(frame)  # written from a validated table; sha256 and dtypes checked
     if runs is None:
         runs = _parse_all(catalog, progress)
         if use_cache:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-            runs.frame.to_parquet(tmp, index=False)
-            os.replace(tmp, cache)
+            write_frame_cache(cache, runs.frame, _CACHE_SCHEMA)
     if families is None:
         return runs
     return runs.select(families=[families] if isinstance(families, str) else list(families))

@@ -43,3 +43,7 @@ class FetchError(ToolkitError, OSError):
 
 class FitError(ToolkitError, ValueError):
     """A scaling law cannot be fitted to the given points (and why)."""
+
+
+class OutputError(ToolkitError, OSError):
+    """A result could not be written where asked (nothing was half written)."""

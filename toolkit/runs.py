@@ -426,6 +426,11 @@ def _validate(
     return frame.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
 
 
+def dtypes() -> dict[str, str]:
+    """The pandas dtype of every Runs column, as pandas prints it (e.g. ``"int64"``)."""
+    return {c.name: str(pd.Series([], dtype=c.dtype).dtype) for c in SCHEMA}
+
+
 def _cast(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c.name: c.dtype for c in SCHEMA})
 

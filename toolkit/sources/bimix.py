@@ -16,8 +16,8 @@ family, e.g. ``bimix-pile-baseline``, ``bimix-pile-doremi``, ``bimix-slimpajama-
 
 Pitfalls and assumptions:
 
-* Security: the pickles are unpickled only after ``FileSet.path`` has verified their
-  sha256 against the catalogue (they hold pandas/numpy objects only).
+* Security: the pickles are read once as bytes, hashed, and unpickled from those very
+  bytes only when their sha256 matches the catalogue (they hold pandas/numpy objects only).
 * tokens = global_step × 524,288 (512 sequences × 1,024 tokens per step, ColPret's
   reading of the DoReMi setup); not recorded in the pickles.
 * num_params = 280M is ColPret's assumption. The bimix-law README shows a 120M
@@ -29,6 +29,8 @@ Pitfalls and assumptions:
 """
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pandas as pd
@@ -54,9 +56,9 @@ def parse(files: FileSet) -> pd.DataFrame:
     parts = []
     for dataset, key in DATASETS.items():
         path = _path(dataset)
-        # Unpickling runs code from the file: only ever load the copy FileSet.path
-        # returns, whose sha256 it has just checked against the catalogue.
-        curves = pd.read_pickle(files.path(path))
+        # Unpickling runs code from the file: unpickle exactly the bytes whose sha256
+        # was just checked against the catalogue, never a file reopened after the check.
+        curves = pd.read_pickle(io.BytesIO(files.read_bytes(path)))
         if not isinstance(curves, dict):
             raise DataError(f"{path}: expected a dict of DataFrames, got {type(curves).__name__}")
         for mixture, df in curves.items():

@@ -26,6 +26,8 @@ Pitfalls handled:
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,7 @@ TOKENS_PER_UNIT = 1e9
 
 def _sizes(files: FileSet) -> dict[str, str]:
     """Map each sheet name (lower case) to its nominal size text, e.g. ``"gpt-3 small" -> "125M"``."""
-    sheet = pd.read_excel(files.path(METADATA), header=None)
+    sheet = pd.read_excel(io.BytesIO(files.read_bytes(METADATA)), header=None)
     return {str(name).strip().lower(): str(size).strip() for name, size in zip(sheet[0], sheet[1])}
 
 
