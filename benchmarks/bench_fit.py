@@ -2,7 +2,7 @@
 
 For every problem and both objectives, run side by side in one process:
 
-(a) the toolkit (:func:`toolkit.fit.fit_arrays`, variable projection);
+(a) the toolkit (:func:`toolkit.fitting.fit_arrays`, variable projection);
 (b) the paper's single start: ``scipy.optimize.curve_fit`` (mse) or ``scipy.optimize.minimize``
     L-BFGS-B (huber-log) from the Muennighoff et al. guess (e, a, b, alpha, beta) =
     (0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596) with the paper's bounds
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeWarning, curve_fit, minimize
 
-from toolkit.fit import fit_arrays
+from toolkit.fitting import fit_arrays
 
 GUESS = np.array([0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596])   # e, a, b, alpha, beta
 EPOCH_GRID = ([*np.arange(-1.0, 1.01, 0.5)], [*np.arange(0.0, 25.1, 5.0)], [*np.arange(0.0, 25.1, 5.0)],
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             b_in_bounds = EXPONENT_BOUNDS[0] <= min(x_b[3:]) and max(x_b[3:]) <= EXPONENT_BOUNDS[1]
             ref = min(f_c, f_b if b_in_bounds else math.inf)
             checks = {
-                "objective": res.value <= ref * (1 + 1e-9) + 1e-300,
+                "objective": res.objective_value <= ref * (1 + 1e-9) + 1e-300,
                 "<=5x vs (b)": t_a / t_b <= 5,
             }
             if not args.quick:  # the 100x bar is defined against the 4,500/243-start grids
@@ -235,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             if not all(checks.values()):
                 failures.append(f"{name}/{objective}: {verdict}")
             note = "" if b_in_bounds else " (b) out of bounds"
-            print(f"{name:<26}{objective:<10}{len(y):>6} {res.value:>13.7g} {f_b:>13.7g} {f_c:>13.7g} "
+            print(f"{name:<26}{objective:<10}{len(y):>6} {res.objective_value:>13.7g} {f_b:>13.7g} {f_c:>13.7g} "
                   f"{n_starts:>6} {t_a * 1e3:>8.2f} {t_b / t_a:>7.2f} {t_c / t_a:>9.0f}  {verdict}{note}"
                   f" [{res.status}]", flush=True)
-            rows.append(dict(problem=name, objective=objective, toolkit=res.value, single=f_b, grid=f_c,
+            rows.append(dict(problem=name, objective=objective, toolkit=res.objective_value, single=f_b, grid=f_c,
                              t_a=t_a, t_b=t_b, t_c=t_c))
     print("-" * len(header))
     print("b/a: time of (b) over the toolkit (the bar needs >= 0.2); c/a: time of (c) over the toolkit "

@@ -72,7 +72,8 @@ def test_fit_json_keys_on_a_users_csv(tmp_path, capsys):
     pd.DataFrame(rows).to_csv(path, index=False)
     assert main(["fit", "--csv", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"E", "A", "B", "alpha", "beta", "objective", "status", "n_points", "n_sizes"}
+    assert set(out) == {"E", "A", "B", "alpha", "beta", "objective", "objective_value", "status", "n_points",
+                        "n_sizes"}
     assert out["n_points"] == 16 and out["n_sizes"] == 4 and out["status"] in ("ok", "at_bound")
     assert main(["fit", "--csv", str(path), "--json", "--fix", "alpha=0.34", "--bootstrap", "20"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -9,7 +9,7 @@ import pytest
 from toolkit.errors import DataError
 from toolkit.evaluate import (Evaluation, are, baseline_best, baseline_compute, design_cost_flops,
                               evaluate, signed_error, split)
-from toolkit.fit import fit
+from toolkit.fitting import fit
 from toolkit.laws import Chinchilla
 from toolkit.runs import Runs
 

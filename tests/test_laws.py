@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from toolkit.errors import FitError
-from toolkit.laws import MUENNIGHOFF, Chinchilla, DataConstrained, Param, Tied, effective_tokens, get_law
+from toolkit.laws import MUENNIGHOFF, Chinchilla, DataConstrained, Param, ScalingLaw, Tied, effective_tokens, get_law
 
 
 def test_defaults_are_muennighoff_estimates() -> None:
@@ -62,7 +62,8 @@ def test_data_constrained_reduces_to_chinchilla_for_one_epoch() -> None:
 
 def test_export_and_repr() -> None:
     law = Chinchilla().fix(alpha=0.3)
-    assert law.to_dict()["alpha"] == 0.3
+    assert law.to_dict()["params"]["alpha"] == {"value": 0.3, "fixed": True, "lower": 0.0, "upper": 3.0}
+    assert ScalingLaw.from_dict(law.to_dict()) == law
     frame = law.to_frame()
     assert frame.shape == (1, 6) and frame.loc[0, "law"] == "chinchilla"
     assert "alpha=0.3 (fixed)" in repr(law)

@@ -97,9 +97,9 @@ def test_aggregate_counts_failures_and_macro_averages(result):
     fam = agg[agg["scope"] == "family"]
     assert fam["n_cells"].sum() == len(result.table)
     assert (fam["n_predicting"] + fam["n_failed"] + fam["n_no_data"] == fam["n_cells"]).all()
-    macro = agg[(agg["scope"] == "macro") & (agg["experiment"] == "grid") & (agg["k"] == 2)
+    macro = agg[(agg["scope"] == "macro") & (agg["experiment"] == "grid") & (agg["k"] == 3)
                 & (agg["p"] == 1.0) & (agg["cut_tokens"] == 0)].iloc[0]
-    per = fam[(fam["experiment"] == "grid") & (fam["k"] == 2) & (fam["p"] == 1.0) & (fam["cut_tokens"] == 0)]
+    per = fam[(fam["experiment"] == "grid") & (fam["k"] == 3) & (fam["p"] == 1.0) & (fam["cut_tokens"] == 0)]
     assert np.isclose(macro["are_mean"], per["are_median"].mean())
     assert macro["n_families"] == per["n_predicting"].gt(0).sum() >= 1
 

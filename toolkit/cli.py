@@ -101,27 +101,24 @@ def _fit_input(args: argparse.Namespace):
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from toolkit.fit import bootstrap, fit
+    from toolkit.fitting import bootstrap, fit
 
     runs = _fit_input(args)
     fixed = _parse_fixed(args.fix)
     result = fit(runs, objective=args.objective, delta=args.delta, fixed=fixed or None)
     out: dict[str, object] = {name: _finite(result.params[name]) for name in ("E", "A", "B", "alpha", "beta")}
-    out.update(objective=_finite(result.value), status=result.status,
+    out.update(objective=result.objective, objective_value=_finite(result.objective_value), status=str(result.status),
                n_points=result.n_points, n_sizes=result.n_sizes)
     boot = None
     if args.bootstrap:
         boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective,
                          delta=args.delta, fixed=fixed or None, progress=not args.json)
         table = boot.intervals(0.9)
-        out["intervals"] = {r.param: [_finite(r.low), _finite(r.high)] for r in table.itertuples()}
+        out["intervals"] = {r.param: [_finite(r.lower), _finite(r.upper)] for r in table.itertuples()}
     if args.json:
         print(json.dumps(out, default=_json_default))
     else:
-        print(result.summary())
-        if boot is not None:
-            print("\n90% bootstrap intervals (resampling runs):")
-            print(boot.intervals(0.9).to_string(index=False))
+        print(result.summary() if boot is None else boot.summary(0.9))
     return 0
 
 

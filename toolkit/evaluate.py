@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.fit import FitResult
+from toolkit.fitting import FitResult
 from toolkit.laws import ScalingLaw
 from toolkit.runs import Runs
 

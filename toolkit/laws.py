@@ -22,6 +22,20 @@ Forms
 Default initial values are the Muennighoff et al. estimates quoted in METHOD.md section 2:
 E = exp(0.6254804), A = exp(6.255414), B = exp(7.3049974), alpha = beta = 0.3526596, and
 R* = 15.4 (their fitted R*_D).
+
+Structure
+---------
+Each form declares its structure (:attr:`ScalingLaw.n_term`, :attr:`ScalingLaw.d_term`,
+:attr:`ScalingLaw.separable`) so that the fitting engine asks the law instead of testing its
+class: a *separable* law is E + A x1 + B x2 with x1 = N^-alpha and x2 = D^-beta, linear in
+(E, A, B) once the exponents are fixed.
+
+Compute-optimal allocation (METHOD.md section 8)
+------------------------------------------------
+For a budget of C = 6 N D FLOPs, minimising L gives N*(C) = G (C/6)^(b/(a+b)) and
+D*(C) = G^-1 (C/6)^(a/(a+b)) with G = (a A / (b B))^(1/(a+b)), a and b the exponents of the
+N and D terms: :meth:`ScalingLaw.optimal_allocation`, :meth:`ScalingLaw.iso_flop`,
+:meth:`ScalingLaw.growth`.
 """
 
 from __future__ import annotations
@@ -36,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import FitError
+from toolkit.units import FLOPS_PER_PARAM_TOKEN, tokens_for
 
 #: Muennighoff et al. (2023) estimates used as initial values (and borrowed by default).
 MUENNIGHOFF: Mapping[str, float] = MappingProxyType({
@@ -77,28 +92,53 @@ class Param:
 
     def __post_init__(self) -> None:
         if not self.lower <= self.upper:
-            raise ValueError(f"parameter {self.name}: lower bound {self.lower} > upper bound {self.upper}")
+            raise FitError(f"parameter {self.name}: lower bound {self.lower} > upper bound {self.upper}")
+        if not self.lower <= self.value <= self.upper:
+            what = "fixed (borrowed) value" if self.fixed else "value"
+            raise FitError(f"parameter {self.name}: {what} {self.value!r} is outside its bounds "
+                           f"[{self.lower:g}, {self.upper:g}]")
 
     def __repr__(self) -> str:
         tag = " fixed" if self.fixed else f" in [{self.lower:g}, {self.upper:g}]"
         return f"{self.name}={self.value:.6g}{tag}"
 
 
+def _number(name: str, value: object) -> float:
+    """``value`` as a float, or a FitError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise FitError(f"parameter {name}: value must be a number, got {value!r}")
+    return float(value)
+
+
+def _bound_to_json(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
 class ScalingLaw:
     """Base class of the law forms: an ordered, immutable set of :class:`Param`.
 
-    Subclasses set :attr:`name` and :attr:`_DEFAULTS` (name -> (value, lower, upper)) and
-    implement :meth:`_predict`.
+    Subclasses set :attr:`name` and :attr:`_DEFAULTS` (name -> (value, lower, upper)), declare
+    their structure (:attr:`n_term`, :attr:`d_term`, :attr:`separable`) and implement
+    :meth:`_predict`.
     """
 
     name: ClassVar[str] = "law"
     _DEFAULTS: ClassVar[dict[str, tuple[float, float, float]]] = {}
+    #: Constant term (irreducible loss, nats per token).
+    constant: ClassVar[str] = "E"
+    #: (coefficient, exponent) of the N term A / N^alpha.
+    n_term: ClassVar[tuple[str, str]] = ("A", "alpha")
+    #: (coefficient, exponent) of the D term B / D^beta.
+    d_term: ClassVar[tuple[str, str]] = ("B", "beta")
+    #: True when the law is E + A N^-alpha + B D^-beta in the raw N and D (linear in E, A, B at
+    #: fixed exponents); the fitting engine then uses variable projection.
+    separable: ClassVar[bool] = True
 
     def __init__(self, params: Mapping[str, Param] | None = None, **values: float) -> None:
         if params is None:
             params = {k: Param(k, v, False, lo, hi) for k, (v, lo, hi) in self._DEFAULTS.items()}
         if list(params) != list(self._DEFAULTS):
-            raise ValueError(f"{type(self).__name__} needs parameters {list(self._DEFAULTS)}, "
+            raise FitError(f"{type(self).__name__} needs parameters {list(self._DEFAULTS)}, "
                              f"got {list(params)}")
         self._params = MappingProxyType(dict(params))
         if values:
@@ -120,6 +160,24 @@ class ScalingLaw:
         """Names of the parameters a fit estimates (those not fixed)."""
         return tuple(k for k, p in self._params.items() if not p.fixed)
 
+    @property
+    def exponents(self) -> tuple[str, ...]:
+        """Names of the distinct exponents of the N and D terms, in that order."""
+        return tuple(dict.fromkeys((self.n_term[1], self.d_term[1])))
+
+    @property
+    def min_sizes(self) -> int:
+        """Distinct model sizes N a fit needs to identify the free parameters of E + A N^-alpha.
+
+        Each free parameter among E, A and alpha needs one more distinct N (alpha not, when it
+        is shared with the D term, which the tokens identify); at least 1.
+        """
+        p = self._params
+        side = [self.constant, self.n_term[0]]
+        if self.n_term[1] != self.d_term[1]:
+            side.append(self.n_term[1])
+        return max(1, sum(not p[k].fixed for k in side))
+
     def _check_names(self, names: Mapping[str, object]) -> None:
         unknown = sorted(set(names) - set(self._params))
         if unknown:
@@ -132,14 +190,27 @@ class ScalingLaw:
         return type(self)(new)
 
     def with_values(self, **values: float) -> ScalingLaw:
-        """A copy with new values (fixed flags and bounds kept)."""
+        """A copy with new values (fixed flags and bounds kept).
+
+        Raises
+        ------
+        FitError
+            A value that is not a number or lies outside its parameter's bounds.
+        """
         self._check_names(values)
-        return self._replace(**{k: replace(self._params[k], value=float(v)) for k, v in values.items()})
+        return self._replace(**{k: replace(self._params[k], value=_number(k, v)) for k, v in values.items()})
 
     def fix(self, **values: float) -> ScalingLaw:
-        """A copy with these parameters fixed at these values (borrowed parameters)."""
+        """A copy with these parameters fixed at these values (borrowed parameters).
+
+        Raises
+        ------
+        FitError
+            A value that is not a number or lies outside its parameter's bounds (e.g.
+            ``alpha=10`` with alpha in [0, 3], ``E=-5`` with E >= 0).
+        """
         self._check_names(values)
-        return self._replace(**{k: replace(self._params[k], value=float(v), fixed=True)
+        return self._replace(**{k: replace(self._params[k], value=_number(k, v), fixed=True)
                                 for k, v in values.items()})
 
     def unfix(self, *names: str) -> ScalingLaw:
@@ -148,10 +219,24 @@ class ScalingLaw:
         return self._replace(**{k: replace(self._params[k], fixed=False) for k in names})
 
     def with_bounds(self, **bounds: tuple[float, float]) -> ScalingLaw:
-        """A copy with new (lower, upper) bounds for the named parameters."""
+        """A copy with new (lower, upper) bounds for the named parameters.
+
+        A free parameter's value moves inside its new bounds (it is only a starting value); a
+        fixed value outside them is refused with a :class:`FitError`.
+        """
         self._check_names(bounds)
-        return self._replace(**{k: replace(self._params[k], lower=float(lo), upper=float(hi))
-                                for k, (lo, hi) in bounds.items()})
+        changes = {}
+        for k, pair in bounds.items():
+            try:
+                lo, hi = (_number(k, b) for b in pair)
+            except (TypeError, ValueError):
+                raise FitError(f"parameter {k}: bounds must be a (lower, upper) pair, got {pair!r}") from None
+            p = self._params[k]
+            if not lo <= hi:
+                raise FitError(f"parameter {k}: lower bound {lo:g} > upper bound {hi:g}")
+            value = p.value if p.fixed else min(max(p.value, lo), hi)
+            changes[k] = replace(p, value=value, lower=lo, upper=hi)
+        return self._replace(**changes)
 
     # ------------------------------------------------------------------ prediction
     def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray:
@@ -171,10 +256,149 @@ class ScalingLaw:
     def _predict(self, v: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def effective_data(self, v: Mapping[str, float], tokens: np.ndarray,
+                       unique_tokens: np.ndarray | None = None) -> np.ndarray:
+        """The data the D term sees at values ``v`` (tokens; :class:`DataConstrained` discounts
+        repeated tokens)."""
+        return tokens
+
+    def separable_base(self) -> ScalingLaw:
+        """The separable law this one reduces to once :attr:`start_values`' parameters are
+        fixed (itself for a separable law)."""
+        return self
+
+    #: Start values the generic engine tries for the parameters a non-separable law adds.
+    start_values: ClassVar[Mapping[str, tuple[float, ...]]] = MappingProxyType({})
+
+    def terms(self, v: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The N term A N^-alpha and the D term B D^-beta (nats per token) at values ``v``;
+        ``d`` is the data the D term sees (effective tokens for :class:`DataConstrained`)."""
+        (a, alpha), (b, beta) = self.n_term, self.d_term
+        return v[a] * n ** -v[alpha], v[b] * d ** -v[beta]
+
+    # ------------------------------------------------------------------ allocation
+    def _allocation_exponents(self) -> tuple[float, float, float, float]:
+        v = self.values
+        (a_name, alpha_name), (b_name, beta_name) = self.n_term, self.d_term
+        big_a, big_b, alpha, beta = v[a_name], v[b_name], v[alpha_name], v[beta_name]
+        for name, x in ((a_name, big_a), (b_name, big_b), (alpha_name, alpha), (beta_name, beta)):
+            if not (math.isfinite(x) and x > 0):
+                raise FitError(f"no finite compute-optimal allocation: {name} = {x:g} (the "
+                               f"{'N' if name in self.n_term else 'D'} term does not shrink with "
+                               "scale, so the optimum runs to an extreme size)")
+        return big_a, big_b, alpha, beta
+
+    def optimal_allocation(self, flops: np.ndarray | float) -> pd.DataFrame:
+        """Compute-optimal model size and tokens for training budgets (METHOD.md section 8).
+
+        Parameters
+        ----------
+        flops
+            Training budgets C in FLOPs (scalar or array), with C = 6 N D.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per budget: ``flops``, ``num_params`` (N*), ``tokens`` (D*),
+            ``tokens_per_param`` (D*/N*) and ``loss`` (L* in nats per token).
+
+        Raises
+        ------
+        FitError
+            A budget that is not finite and > 0, or a law whose N or D term does not shrink
+            (A, B, alpha or beta = 0): then no finite optimum exists.
+        """
+        c = np.atleast_1d(np.asarray(flops, dtype=float)).ravel()
+        if not np.all(np.isfinite(c) & (c > 0)):
+            raise FitError(f"flops must be finite and > 0, got {c[~(np.isfinite(c) & (c > 0))][0]:g}")
+        big_a, big_b, alpha, beta = self._allocation_exponents()
+        g = (alpha * big_a / (beta * big_b)) ** (1.0 / (alpha + beta))
+        base = c / FLOPS_PER_PARAM_TOKEN
+        n_opt = g * base ** (beta / (alpha + beta))
+        d_opt = base ** (alpha / (alpha + beta)) / g
+        return pd.DataFrame({"flops": c, "num_params": n_opt, "tokens": d_opt,
+                             "tokens_per_param": d_opt / n_opt, "loss": self.predict(n_opt, d_opt)})
+
+    def iso_flop(self, flops: np.ndarray | float, num_params: np.ndarray | None = None,
+                 n: int = 64) -> pd.DataFrame:
+        """Loss along model size N at fixed compute (iso-FLOP curves).
+
+        Parameters
+        ----------
+        flops
+            Budgets C in FLOPs (scalar or array).
+        num_params
+            Model sizes N to evaluate (default: ``n`` sizes spaced evenly in log N from
+            N*(C)/100 to 100 N*(C), or around C's geometric middle when the law has no optimum).
+        n
+            Number of sizes per budget when ``num_params`` is not given.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``flops``, ``num_params``, ``tokens`` (D = C / (6 N)) and ``loss`` (nats per token),
+            one row per (budget, size).
+        """
+        c = np.atleast_1d(np.asarray(flops, dtype=float)).ravel()
+        if not np.all(np.isfinite(c) & (c > 0)):
+            raise FitError("flops must be finite and > 0")
+        frames = []
+        for budget in c:
+            if num_params is None:
+                if int(n) < 2:
+                    raise FitError(f"n must be >= 2, got {n}")
+                centre = float(self.optimal_allocation(budget)["num_params"].iloc[0])
+                sizes = np.geomspace(centre / 100, centre * 100, int(n))
+            else:
+                sizes = np.atleast_1d(np.asarray(num_params, dtype=float)).ravel()
+                if not np.all(np.isfinite(sizes) & (sizes > 0)):
+                    raise FitError("num_params must be finite and > 0")
+            tokens = tokens_for(budget, sizes)
+            frames.append(pd.DataFrame({"flops": budget, "num_params": sizes, "tokens": tokens,
+                                        "loss": self.predict(sizes, tokens)}))
+        return pd.concat(frames, ignore_index=True)
+
+    def growth(self, factor: float = 10.0) -> float:
+        """How much bigger the compute-optimal model gets when compute grows ``factor`` times:
+        N*(factor C) / N*(C) = factor^(beta / (alpha + beta)) (tokens grow by the rest)."""
+        factor = _number("factor", factor)
+        if not (math.isfinite(factor) and factor > 0):
+            raise FitError(f"factor must be finite and > 0, got {factor:g}")
+        _, _, alpha, beta = self._allocation_exponents()
+        return float(factor ** (beta / (alpha + beta)))
+
     # ------------------------------------------------------------------ export
-    def to_dict(self) -> dict[str, float]:
-        """Parameter values as a plain dict, name -> float."""
-        return self.values
+    def to_dict(self) -> dict[str, object]:
+        """The law as plain JSON-able data: ``law`` (its name) and ``params``, name ->
+        ``{value, fixed, lower, upper}`` (infinite bounds as None). :meth:`from_dict` reads it."""
+        return {"law": self.name,
+                "params": {k: {"value": p.value, "fixed": p.fixed, "lower": _bound_to_json(p.lower),
+                               "upper": _bound_to_json(p.upper)} for k, p in self._params.items()}}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, object]) -> ScalingLaw:
+        """The law :meth:`to_dict` wrote (values, fixed flags and bounds).
+
+        Raises
+        ------
+        FitError
+            An unknown law, missing or unknown parameters, or values outside their bounds.
+        """
+        try:
+            cls = LAWS[str(data["law"])]
+            raw = dict(data["params"])  # type: ignore[call-overload]
+        except KeyError as exc:
+            raise FitError(f"not a law dict: missing or unknown {exc} (expected keys law, params; "
+                           f"laws: {', '.join(LAWS)})") from None
+        if list(raw) != list(cls._DEFAULTS):
+            raise FitError(f"{cls.__name__} needs parameters {list(cls._DEFAULTS)}, got {list(raw)}")
+        params = {}
+        for k, p in raw.items():
+            lo, hi = p.get("lower"), p.get("upper")
+            params[k] = Param(k, _number(k, p["value"]), bool(p.get("fixed", False)),
+                              -math.inf if lo is None else _number(k, lo),
+                              math.inf if hi is None else _number(k, hi))
+        return cls(params)
 
     def to_frame(self) -> pd.DataFrame:
         """One row: ``law`` and one column per parameter."""
@@ -225,6 +449,7 @@ class Tied(ScalingLaw):
     """L = E + A / N^alpha + B / D^alpha: one exponent for both terms (four parameters)."""
 
     name = "tied"
+    d_term = ("B", "alpha")
     _DEFAULTS = {"E": _positive("E"), "A": _positive("A"), "B": _positive("B"),
                  "alpha": _exponent("alpha")}
 
@@ -241,6 +466,8 @@ class DataConstrained(ScalingLaw):
     """
 
     name = "data-constrained"
+    separable = False   # D enters through D'(R*), with R* a free parameter
+    start_values = MappingProxyType({"r_star": (1.0, 5.0, 15.4, 60.0, 300.0)})
     _DEFAULTS = {"E": _positive("E"), "A": _positive("A"), "B": _positive("B"),
                  "alpha": _exponent("alpha"), "beta": _exponent("beta"),
                  "r_star": (MUENNIGHOFF["r_star"], 1e-3, 1e4)}
@@ -255,6 +482,13 @@ class DataConstrained(ScalingLaw):
 
     def _predict(self, v: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
         return v["E"] + v["A"] * n ** -v["alpha"] + v["B"] * d ** -v["beta"]
+
+    def effective_data(self, v: Mapping[str, float], tokens: np.ndarray,
+                       unique_tokens: np.ndarray | None = None) -> np.ndarray:
+        return effective_tokens(tokens, tokens if unique_tokens is None else unique_tokens, v["r_star"])
+
+    def separable_base(self) -> ScalingLaw:
+        return Chinchilla({k: self._params[k] for k in Chinchilla._DEFAULTS})
 
 
 def effective_tokens(tokens: np.ndarray, unique_tokens: np.ndarray, r_star: float) -> np.ndarray:

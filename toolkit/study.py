@@ -1,7 +1,7 @@
 """The meta-analysis: every design of METHOD.md section 5 on every eligible family, cached.
 
 :func:`run_study` builds the cells of each experiment for each family as plain arrays, fits
-them all in one parallel batch (:func:`toolkit.fit.fit_many`), evaluates them on the target,
+them all in one parallel batch (:func:`toolkit.fitting.fit_many`), evaluates them on the target,
 and returns one tidy table (:data:`COLUMNS`). :func:`aggregate` summarises it per family and
 macro-averaged across families, :func:`verdicts` turns it into one measured statement per
 guideline of METHOD.md section 4, and :func:`write_study` writes everything to a directory.
@@ -94,9 +94,10 @@ GOOD_ARE: float = 0.10
 STRONG_CORRELATION: float = 0.7
 ALMOST_ALL_VARIANCE: float = 0.95
 
-_CODE_FILES = ("study.py", "fit.py", "laws.py", "evaluate.py", "runs.py", "guidelines/_core.py",
+_CODE_FILES = ("study.py", "laws.py", "units.py", "evaluate.py", "runs.py", "guidelines/_core.py",
                "guidelines/selection.py", "guidelines/checkpoints.py", "guidelines/partial.py",
-               "guidelines/borrow.py")
+               "guidelines/borrow.py",
+               *sorted(f"fitting/{p.name}" for p in (Path(__file__).resolve().parent / "fitting").glob("*.py")))
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,7 @@ def verdicts(results: StudyResult | pd.DataFrame, families: pd.DataFrame | None 
     wins3 = int((change3 < 0).sum())
     n3 = len(pair3)
     # Families with three sizes allow only k = 2 designs, whose N term the data cannot pin
-    # down (see toolkit.fit); the same count over designs with k >= 3 separates the two.
+    # down (see toolkit.fitting.two_sizes); the same count over designs with k >= 3 separates the two.
     deep = m[m["k"] >= 3].groupby("family")[["are_c", "are_n"]].median()
     wins3_deep = int((deep["are_c"] < deep["are_n"]).sum())
     named = "; ".join(f"{f}: {_pct(r.are_c)} vs {_pct(r.are_n)}" for f, r in pair3.iterrows()

@@ -4,7 +4,7 @@ and running many cells at once.
 A *cell* is one design evaluated on one family: which checkpoints train the law (a boolean
 mask over the family's points), which parameters are borrowed, and which checkpoints test it.
 Building cells is pure numpy (no per-cell pandas), so the study can create thousands of them
-in milliseconds, hand all their fits to :func:`toolkit.fit.fit_many` in one batch, and then
+in milliseconds, hand all their fits to :func:`toolkit.fitting.fit_many` in one batch, and then
 evaluate them. Every cell ends up as one row of the tidy result table (:data:`COLUMNS`),
 whatever happened to its fit.
 
@@ -26,12 +26,11 @@ import pandas as pd
 
 from toolkit.errors import DataError
 from toolkit.evaluate import DEFAULT_CUT, are, signed_error, test_mask, train_mask
+from toolkit.fitting import PREDICTING, FitProblem, FitSpec
 from toolkit.runs import Runs
 
 #: Fractions of each run's own training used by the grids (METHOD.md section 5).
 P_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
-#: Fit statuses whose parameters give a usable prediction (an ``at_bound`` fit is still a law).
-PREDICTING: frozenset[str] = frozenset({"ok", "at_bound"})
 #: Status of a cell whose training set is empty (nothing to fit; recorded, never dropped).
 NO_DATA: str = "no_data"
 
@@ -182,14 +181,11 @@ class Cell:
     meta: Mapping[str, object] = field(default_factory=dict)
     cost_flops: float | None = None
 
-    def problem(self, law: str, objective: str) -> dict:
-        """The keyword arguments of :func:`toolkit.fit.fit_arrays` for this cell."""
+    def problem(self, law: str, objective: str) -> FitProblem:
+        """The fit of this cell for :func:`toolkit.fitting.fit_many`."""
         fam = self.family
-        out = {"num_params": fam.num_params[self.train], "tokens": fam.tokens[self.train],
-               "loss": fam.loss[self.train], "law": law, "objective": objective}
-        if self.fixed:
-            out["fixed"] = dict(self.fixed)
-        return out
+        return FitProblem(fam.num_params[self.train], fam.tokens[self.train], fam.loss[self.train],
+                          FitSpec(law=law, objective=objective, fixed=dict(self.fixed or {})))
 
 
 def _size_list(sizes: np.ndarray) -> str:
@@ -226,12 +222,12 @@ def run_cells(
 ) -> pd.DataFrame:
     """Fit and evaluate ``cells``; one row per cell with the columns :data:`COLUMNS`.
 
-    Every fit goes to :func:`toolkit.fit.fit_many` in one batch (parallel over ``n_jobs``
+    Every fit goes to :func:`toolkit.fitting.fit_many` in one batch (parallel over ``n_jobs``
     processes). Cells with an empty training set get status ``no_data`` and are not fitted;
     cells whose fit has no usable law get ``are = nan`` and the fit's status. Rows come back
     in the order of ``cells``.
     """
-    from toolkit.fit import fit_many
+    from toolkit.fitting import fit_many
 
     # fit_arrays rejects fewer than 2 points as invalid input; in a study that is a design
     # too small to determine anything, recorded as not identifiable rather than as a failure.
@@ -260,7 +256,7 @@ def run_cells(
             status = "not_identifiable"
         else:
             res = fitted[i]
-            status = res.status
+            status = str(res.status)
             params = {k: float(v) for k, v in res.params.items() if math.isfinite(v)}
             if status in PREDICTING:
                 are, signed = _errors(np.asarray(res.predict(test_n, test_d), dtype=float), test_l)

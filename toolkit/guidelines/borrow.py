@@ -55,10 +55,10 @@ def borrow_fit(
 
     Returns
     -------
-    toolkit.fit.FitResult
+    toolkit.fitting.FitResult
         The fit (its status says whether the remaining parameters were identifiable).
     """
-    from toolkit.fit import fit_arrays
+    from toolkit.fitting import fit_arrays
 
     f = one_run.frame
     return fit_arrays(f["num_params"].to_numpy(float), f["tokens"].to_numpy(float),
@@ -126,14 +126,14 @@ def family_params(
         family, status, n_points, n_sizes, E (nats), A, B, alpha, beta; families with fewer
         than 2 sizes get status ``too_few_sizes`` from the fit.
     """
-    from toolkit.fit import fit_many
+    from toolkit.fitting import FitProblem, FitSpec, fit_many
 
     fams = FamilyArrays.all(runs)
     masks = [f.train_mask(f.sizes, 1.0, family_cut(f) if cut is None else cut) for f in fams]
-    results = fit_many([{"num_params": f.num_params[m], "tokens": f.tokens[m], "loss": f.loss[m],
-                         "law": law, "objective": objective} for f, m in zip(fams, masks)],
+    spec = FitSpec(law=law, objective=objective)
+    results = fit_many([FitProblem(f.num_params[m], f.tokens[m], f.loss[m], spec) for f, m in zip(fams, masks)],
                        n_jobs=n_jobs, progress=progress)
-    return pd.DataFrame([{"family": f.name, "status": r.status, "n_points": int(m.sum()),
+    return pd.DataFrame([{"family": f.name, "status": str(r.status), "n_points": int(m.sum()),
                           "n_sizes": len(f.sizes), **{k: float(r.params.get(k, np.nan)) for k in _PARAMS}}
                          for f, m, r in zip(fams, masks, results)])
 

@@ -223,7 +223,7 @@ def leave_one_out(
         target_are_change (``target_are - target_are_all``; negative = removing it helps),
         cv_rank, status.
     """
-    from toolkit.fit import fit_many
+    from toolkit.fitting import FitProblem, FitSpec, fit_many
 
     problems, meta = [], []
     for fam in FamilyArrays.all(runs):
@@ -239,8 +239,8 @@ def leave_one_out(
             keep = train & (fam.run != r)
             own = (fam.run == r) & (fam.tokens >= 0.7 * fam.run_dmax)
             meta.append((fam, r, keep, test, own))
-        problems += [{"num_params": fam.num_params[m[2]], "tokens": fam.tokens[m[2]],
-                      "loss": fam.loss[m[2]], "law": law, "objective": objective}
+        spec = FitSpec(law=law, objective=objective)
+        problems += [FitProblem(fam.num_params[m[2]], fam.tokens[m[2]], fam.loss[m[2]], spec)
                      for m in meta[len(problems):]]
     results = fit_many(problems, n_jobs=n_jobs, progress=progress) if problems else []
 
@@ -258,7 +258,7 @@ def leave_one_out(
         rows.append({"family": fam.name, "left_out": str(fam.models[r]),
                      "left_out_params": int(fam.num_params[first]), "cv_are": err(res, fam, own),
                      "target_are": err(res, fam, test), "target_are_all": all_are[fam.name],
-                     "status": res.status})
+                     "status": str(res.status)})
     out = pd.DataFrame(rows, columns=["family", "left_out", "left_out_params", "cv_are", "target_are",
                                       "target_are_all", "status"])
     out["target_are_change"] = out["target_are"] - out["target_are_all"]

@@ -1,0 +1,439 @@
+"""Variable projection: the search over the exponents of a separable law.
+
+The linear coefficients (E, A, B) are projected out exactly (:mod:`toolkit.fitting.bvls`) and
+only the exponents are searched:
+
+1. **Grid.** On a coarse grid of exponents (:data:`GRID_SIZE` values per free exponent) the
+   bounded least-squares problem is solved for every cell at once.
+2. **Basins.** The grid's local minima (up to :data:`N_STARTS`, best first) are the starts.
+3. **Refinement.** An active-set Levenberg-Marquardt search over the free exponents of the
+   projected residual with the Golub-Pereyra analytic Jacobian: the linear parameters are
+   re-solved exactly at every step on a working face of the box, a step that meets a wall
+   (E = 0, say) stops there and pins that parameter, and large-residual problems switch to the
+   exact Hessian.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import minimum_filter
+
+from toolkit.fitting.bvls import Problem, batched_bvls, normal_equations, solve_face
+from toolkit.laws import MUENNIGHOFF, ScalingLaw
+
+#: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
+GRID_SIZE = 20
+#: Number of grid basins refined locally (distinct local minima of the projected objective).
+N_STARTS = 4
+
+def grid_axis(pb: Problem, i: int) -> np.ndarray:
+    """Grid values of exponent ``i``, denser at small exponents."""
+    t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
+    return pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t
+
+
+def mark_dead(pb: Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """NaN where an exponent's term vanishes (A = 0 or B = 0): it is irrelevant there, so a
+    plateau of equivalent cells counts as one basin when choosing starts."""
+    theta = theta.copy()
+    m = theta.shape[-1]
+    for j in (1, 2):
+        i = pb.col_exp[j - 1]
+        dead = (c[:, j] == 0) & pb.exp_free[i]
+        if m == 1 and j == 1:
+            dead &= c[:, 2] == 0          # tied: the exponent matters while either term lives
+        theta[dead, i] = np.nan
+    return theta
+
+
+def project_cells(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projected sums of squares at arbitrary exponent vectors ``theta`` (P, m); returns
+    ``sse`` (P,) and ``theta`` with irrelevant exponents marked NaN."""
+    w2 = pb.w * pb.w
+    yw2 = pb.yw * pb.w
+    X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
+    X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
+    G, b = normal_equations(w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ X2**2, w2 @ (X1 * X2),
+                             yw2.sum(), yw2 @ X1, yw2 @ X2)
+    _, c, sse = batched_bvls(G, b, pb.yy, pb)
+    return sse, mark_dead(pb, theta, c)
+
+
+def exponent_grid(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Projected sums of squares on the exponent grid.
+
+    Returns ``sse`` with shape (Ga, Gb) (or (G, 1) for one free or tied exponent), the
+    matching exponent vectors ``theta`` with shape (Ga, Gb, m) and the projected (E, A, B)
+    with shape (Ga, Gb, 3).
+    """
+    m = len(pb.exp_names)
+    axes = [grid_axis(pb, i) if pb.exp_free[i] else np.array([pb.exp_val[i]]) for i in range(m)]
+    w2 = pb.w * pb.w
+    yw2 = pb.yw * pb.w
+    X1 = np.exp(-np.outer(pb.ln_n, axes[pb.col_exp[0]]))   # (n, Ga) N^-alpha
+    X2 = np.exp(-np.outer(pb.ln_d, axes[pb.col_exp[1]]))   # (n, Gb) D^-beta
+    s1, s2 = w2 @ X1, w2 @ X2
+    s11, s22 = w2 @ X1**2, w2 @ X2**2
+    t1, t2 = yw2 @ X1, yw2 @ X2
+    if m == 1:
+        s12 = np.einsum("i,ig,ig->g", w2, X1, X2)[:, None]
+        s1, s2, s11, s22, t1, t2 = (v[:, None] for v in (s1, s2, s11, s22, t1, t2))
+        theta = axes[0][:, None, None]
+    else:
+        # Separable columns: the cross sums of every (alpha, beta) cell are one matrix product.
+        s12 = (X1 * w2[:, None]).T @ X2
+        s1, s11, t1 = (v[:, None] for v in (s1, s11, t1))
+        s2, s22, t2 = (v[None, :] for v in (s2, s22, t2))
+        theta = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1)
+    shape = s12.shape
+    G, b = normal_equations(w2.sum(), s1, s2, s11, s22, s12, yw2.sum(), t1, t2)
+    _, c, sse = batched_bvls(G, b, pb.yy, pb)
+    theta = np.broadcast_to(theta, shape + (m,)).reshape(-1, m)
+    return sse.reshape(shape), mark_dead(pb, theta, c).reshape(shape + (m,)), c.reshape(shape + (3,))
+
+
+def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
+    """Distinct local minima of the grid surface, best first (at most ``n``)."""
+    finite = np.where(np.isfinite(sse), sse, np.inf)
+    local = finite <= minimum_filter(finite, size=3, mode="nearest")
+    idx = np.flatnonzero(local.ravel() & np.isfinite(finite.ravel()))
+    idx = idx[np.argsort(finite.ravel()[idx], kind="stable")]
+    flat = theta.reshape(-1, theta.shape[-1])
+    # Where a term vanishes on the whole grid its exponent has no information: restart it from
+    # the Muennighoff value.
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(flat)
+        fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
+                         for j in range(flat.shape[1])])
+    starts: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    for i in idx:
+        key = np.nan_to_num(flat[i], nan=-1.0).tobytes()
+        if key not in seen:
+            seen.add(key)
+            # An irrelevant exponent restarts from the middle of its range.
+            starts.append(np.where(np.isnan(flat[i]), fill, flat[i]))
+        if len(starts) == n:
+            break
+    return starts
+
+
+@dataclass
+class Projection:
+    theta: np.ndarray          # full exponent vector
+    c: np.ndarray              # (3,) E, A, B
+    r: np.ndarray              # weighted residual
+    sse: float
+    X: np.ndarray              # (n, 3) weighted columns
+    combo: int                 # active set (index into Problem.combos_free)
+    ginv: np.ndarray           # inverse normal matrix of the solved (free) columns
+
+
+def weighted_columns(pb: Problem, theta: np.ndarray) -> np.ndarray:
+    X = np.empty((len(pb.yw), 3))
+    X[:, 0] = pb.w
+    X[:, 1] = pb.w * np.exp(-theta[pb.col_exp[0]] * pb.ln_n)
+    X[:, 2] = pb.w * np.exp(-theta[pb.col_exp[1]] * pb.ln_d)
+    return X
+
+
+
+def project(pb: Problem, theta: np.ndarray, guess: int | None = None) -> Projection:
+    """Exact bounded least squares in (E, A, B) at exponents ``theta``.
+
+    The active set of the previous step (``guess``) is tried first and accepted when it
+    satisfies the KKT conditions (the problem is convex, so that is the optimum); otherwise
+    every face is enumerated.
+    """
+    X = weighted_columns(pb, theta)
+    G = X.T @ X
+    b = X.T @ pb.yw
+    tol = 1e-9 * math.sqrt(pb.yy)
+    if guess is not None:
+        face = solve_face(pb, G, b, guess)
+        if face is not None:
+            c, ginv = face
+            free = pb.combos_free[guess]
+            grad = b - G @ c                  # X^T r: the SSE decreases along +grad
+            bound = ~free & ~pb.lin_fixed
+            at_lo = bound & (c == pb.lin_lo)
+            at_hi = bound & (c == pb.lin_hi)
+            norms = np.sqrt(np.diag(G))
+            ok = (np.all(c[free] >= pb.lin_lo[free] - tol / norms[free])
+                  and np.all(c[free] <= pb.lin_hi[free] + tol / norms[free])
+                  and np.all(grad[at_lo] <= tol * norms[at_lo])
+                  and np.all(grad[at_hi] >= -tol * norms[at_hi]))
+            if ok:
+                c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+                r = pb.yw - X @ c
+                return Projection(theta, c, r, float(r @ r), X, guess, ginv)
+    best, _, _ = batched_bvls(G[None], b[None], pb.yy, pb)
+    combo = int(best[0])
+    face = solve_face(pb, G, b, combo)
+    if face is None:
+        raise np.linalg.LinAlgError("singular least-squares problem at the optimum face")
+    c, ginv = face
+    free = pb.combos_free[combo]
+    c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+    r = pb.yw - X @ c
+    return Projection(theta, c, r, float(r @ r), X, combo, ginv)
+
+
+def projected_jacobian(pb: Problem, pr: Projection) -> np.ndarray:
+    """Golub-Pereyra Jacobian of the projected residual w.r.t. the free exponents.
+
+    With X_F the solved columns, P = X_F (X_F^T X_F)^-1 X_F^T, and dX the derivative of the
+    columns: J = -[(I - P) dX c + X_F (X_F^T X_F)^-1 dX_F^T r].
+    """
+    free = pb.combos_free[pr.combo]
+    Xf = pr.X[:, free]
+    free_idx = np.flatnonzero(pb.exp_free)
+    J = np.empty((len(pr.r), len(free_idx)))
+    logs = (None, pb.ln_n, pb.ln_d)
+    for col, i in enumerate(free_idx):
+        dX = np.zeros_like(pr.X)
+        for j in (1, 2):
+            if pb.col_exp[j - 1] == i:
+                dX[:, j] = -logs[j] * pr.X[:, j]
+        dXc = dX @ pr.c
+        if Xf.shape[1]:
+            term = dXc - Xf @ (pr.ginv @ (Xf.T @ dXc)) + Xf @ (pr.ginv @ (dX[:, free].T @ pr.r))
+        else:
+            term = dXc
+        J[:, col] = -term
+    return J
+
+
+def projected_gradient(pb: Problem, pr: Projection) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobian of the projected residual and the half-gradient J^T r of the projected SSE."""
+    J = projected_jacobian(pb, pr)
+    return J, J.T @ pr.r
+
+
+def on_face(pb: Problem, theta: np.ndarray, combo: int) -> Projection | None:
+    """Least squares on one face of the box at ``theta``, bounds unchecked; None if singular."""
+    X = weighted_columns(pb, theta)
+    face = solve_face(pb, X.T @ X, X.T @ pb.yw, combo)
+    if face is None:
+        return None
+    c, ginv = face
+    r = pb.yw - X @ c
+    return Projection(theta, c, r, float(r @ r), X, combo, ginv)
+
+
+def face_margin(pb: Problem, pr: Projection | None) -> float:
+    """Smallest distance of the face's free coefficients to their bounds (< 0: outside the box;
+    -inf for a singular face)."""
+    if pr is None:
+        return -math.inf
+    free = pb.combos_free[pr.combo]
+    if not free.any():
+        return math.inf
+    c = pr.c[free]
+    return float(np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c)))
+
+
+def pin_face(pb: Problem, pr: Projection) -> int:
+    """The face of ``pr`` with its coefficient nearest a bound (the one that met it) pinned there."""
+    free = pb.combos_free[pr.combo]
+    gaps = np.where(free, np.minimum(pr.c - pb.lin_lo, pb.lin_hi - pr.c), np.inf)
+    j = int(np.argmin(gaps))
+    target_free = free.copy()
+    target_free[j] = False
+    target_val = pb.combos_val[pr.combo].copy()
+    target_val[j] = pb.lin_lo[j] if pr.c[j] - pb.lin_lo[j] <= pb.lin_hi[j] - pr.c[j] else pb.lin_hi[j]
+    match = np.all(pb.combos_free == target_free, axis=1) & np.all(
+        (pb.combos_val == target_val) | pb.combos_free, axis=1)
+    return int(np.flatnonzero(match)[0])
+
+
+def wall_point(pb: Problem, z: np.ndarray, zn: np.ndarray, combo: int) -> np.ndarray:
+    """The last point of the segment z -> zn where the solution on face ``combo`` is inside the
+    box (its bound margin, continuous along the segment, is positive at z and negative at zn);
+    Illinois regula falsi to 1e-9 of the segment."""
+    def margin(t: float) -> float:
+        return face_margin(pb, on_face(pb, pb.full_exponents(z + t * (zn - z)), combo))
+
+    # z is on its face by construction; a margin a hair below 0 there is round-off.
+    a, ga, b, gb = 0.0, max(margin(0.0), 0.0), 1.0, margin(1.0)
+    side = 0
+    while b - a > 1e-9:
+        # A singular face (margin -inf) leaves no secant: bisect until it has one.
+        t = b - gb * (b - a) / (gb - ga) if math.isfinite(gb) else 0.5 * (a + b)
+        if not a < t < b:
+            t = 0.5 * (a + b)
+        gt = margin(t)
+        if gt >= 0:
+            a, ga = t, gt
+            if side == -1:
+                gb *= 0.5       # Illinois: halve the stale end so the bracket closes from both sides
+            side = -1
+        else:
+            b, gb = t, gt
+            if side == 1:
+                ga *= 0.5
+            side = 1
+    return z + a * (zn - z)
+
+
+def newton_hessian(pb: Problem, z: np.ndarray, g: np.ndarray, pr: Projection,
+                    hi: np.ndarray) -> np.ndarray | None:
+    """Hessian of SSE/2 on the face of ``pr`` by differences of the exact gradient (one
+    projection per exponent); None if the face turns singular nearby.
+
+    Gauss-Newton (J^T J) drops the residual curvature sum r_i grad^2 r_i; on the large residuals
+    of noisy families that makes Levenberg-Marquardt zigzag down a valley for hundreds of
+    steps, while Newton on the exact curvature converges in a few."""
+    m = len(z)
+    H = np.empty((m, m))
+    for i in range(m):
+        h = 1e-7 * (1.0 + abs(z[i]))
+        if z[i] + h > hi[i]:
+            h = -h
+        zi = z.copy()
+        zi[i] += h
+        pri = on_face(pb, pb.full_exponents(zi), pr.combo)
+        if pri is None:
+            return None
+        H[:, i] = (projected_gradient(pb, pri)[1] - g) / h
+    return 0.5 * (H + H.T)
+
+
+def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: float = 1e-14) -> Projection:
+    """Active-set Levenberg-Marquardt over the free exponents of the projected residual.
+
+    The linear coefficients are solved on a *working face* (each coefficient free or pinned at
+    a bound), on which the projected SSE is smooth. A step whose solution leaves the box stops
+    at the wall and pins the coefficient that met it; once the search converges on its face,
+    the exact bounded projection decides whether a pinned coefficient wants to leave its bound
+    (then the search goes on from the better face) or the point is optimal. Letting the face
+    change at every trial step instead makes the search zigzag along walls such as E = 0.
+
+    Steps start as Gauss-Newton; once a step gains more than half of the previous one (the
+    linear convergence of a large-residual problem), the model switches to the exact Hessian.
+    A face converges when the predicted decrease falls below ``rtol`` times the SSE.
+    """
+    lo, hi = pb.exp_lo[pb.exp_free], pb.exp_hi[pb.exp_free]
+    z = np.clip(z0, lo, hi)
+    pr = project(pb, pb.full_exponents(z))
+    if not len(z):
+        return pr
+    lam = 1e-6
+    newton = False
+    last_gain = math.inf
+    for _ in range(max_iter):
+        J, g = projected_gradient(pb, pr)
+        JtJ = J.T @ J
+        H = newton_hessian(pb, z, g, pr, hi) if newton else None
+        H = JtJ if H is None else H
+        # Exponents on a bound whose gradient points outwards stay put this step.
+        act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
+        accepted = None
+        if act.any():
+            Ha, ga = H[np.ix_(act, act)], g[act]
+            scale = np.diag(JtJ)[act] + 1e-30
+            while lam < 1e16:
+                try:
+                    step = -np.linalg.solve(Ha + lam * np.diag(scale), ga)
+                except np.linalg.LinAlgError:
+                    lam *= 10
+                    continue
+                # Predicted decrease of the SSE (quadratic model); below round-off: converged.
+                predicted = -(2 * ga @ step + step @ Ha @ step)
+                if predicted <= 0:
+                    lam *= 10
+                    continue
+                if predicted <= rtol * pr.sse:
+                    break
+                zn = z.copy()
+                zn[act] += step
+                zn = np.clip(zn, lo, hi)
+                prn = on_face(pb, pb.full_exponents(zn), pr.combo)
+                if face_margin(pb, prn) < 0:
+                    zw = wall_point(pb, z, zn, pr.combo)
+                    at_wall = on_face(pb, pb.full_exponents(zw), pr.combo)
+                    if at_wall is not None and at_wall.sse < pr.sse:
+                        pinned = on_face(pb, pb.full_exponents(zw), pin_face(pb, at_wall))
+                        if pinned is not None:
+                            accepted = (zw, pinned)
+                            break
+                elif prn.sse < pr.sse:
+                    accepted = (zn, prn)
+                    lam = max(lam / 10, 1e-12)
+                    break
+                lam *= 10
+        if accepted is None:
+            # Converged on the working face: the exact projection says whether it is optimal.
+            best = project(pb, pb.full_exponents(z), pr.combo)
+            if best.combo == pr.combo or not best.sse < pr.sse:
+                break
+            accepted = (z, best)
+            lam, newton, last_gain = 1e-6, False, math.inf
+        else:
+            gain = pr.sse - accepted[1].sse
+            newton = newton or gain > 0.5 * last_gain
+            last_gain = gain
+        z, pr = accepted
+    if face_margin(pb, pr) < 0:
+        # Pinning one coefficient at a wall can push another out of the box on an
+        # ill-conditioned face (near-constant loss): the exact bounded projection at these
+        # exponents is then the answer (it was returned as A = -356.9 with A >= 0).
+        pr = project(pb, pr.theta)
+    return pr
+
+
+
+def projection_problem(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, w: np.ndarray) -> Problem:
+    """The projection view of a separable law on points (N, D, L) with row weights ``w``."""
+    p = law.params
+    lin = (law.constant, law.n_term[0], law.d_term[0])
+    exp_names = law.exponents
+    col_exp = (exp_names.index(law.n_term[1]), exp_names.index(law.d_term[1]))
+    get = lambda names, attr: np.array([getattr(p[k], attr) for k in names], dtype=float)  # noqa: E731
+    return Problem(np.log(n), np.log(d), w * y, w,
+                   get(lin, "fixed").astype(bool), get(lin, "value"), get(lin, "lower"), get(lin, "upper"),
+                   exp_names, col_exp, get(exp_names, "value"), ~get(exp_names, "fixed").astype(bool),
+                   get(exp_names, "lower"), get(exp_names, "upper"))
+
+
+def varpro_starts(pb: Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, *,
+                   n_starts: int = N_STARTS, rescan: bool = True, rtol: float = 1e-14) -> list[Projection]:
+    """Refined projected optima from the best grid basins, best first.
+
+    After refinement, each free exponent is re-scanned on its grid with the others held at the
+    best solution; a better cell restarts the refinement. This catches optima in a narrow
+    valley between grid points (e.g. a small N term next to a dominant D term) and on faces
+    where a vanishing term (A = 0) has left its exponent without a gradient.
+    """
+    if not pb.exp_free.any():
+        return [project(pb, pb.exp_val.copy())]
+    sse, theta, _ = grid if grid is not None else exponent_grid(pb)
+    sols = sorted((refine_projected(pb, t[pb.exp_free], rtol=rtol) for t in grid_starts(sse, theta, n_starts)),
+                  key=lambda s: s.sse)
+    if pb.exp_free.sum() < 2 or not rescan:
+        return sols
+    free_idx = np.flatnonzero(pb.exp_free)
+    for _ in range(3):
+        best = sols[0]
+        # Every free exponent's line through the best solution, evaluated in one batch.
+        lines = np.repeat(best.theta[None, :], GRID_SIZE * len(free_idx), axis=0)
+        for k, i in enumerate(free_idx):
+            lines[k * GRID_SIZE:(k + 1) * GRID_SIZE, i] = grid_axis(pb, i)
+        line_sse, line_theta = project_cells(pb, lines)
+        improved = False
+        for k, i in enumerate(free_idx):
+            j = k * GRID_SIZE + int(np.argmin(line_sse[k * GRID_SIZE:(k + 1) * GRID_SIZE]))
+            if line_sse[j] < best.sse * (1 - 1e-12):
+                start = best.theta.copy()
+                start[i] = np.nan_to_num(line_theta[j, i], nan=best.theta[i])
+                cand = refine_projected(pb, start[pb.exp_free], rtol=rtol)
+                if cand.sse < sols[0].sse:
+                    sols.insert(0, cand)
+                    improved = True
+        if not improved:
+            break
+    return sols
+
