@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import DataError
-from toolkit.evaluate import (Evaluation, are, baseline_best, baseline_compute, design_cost_flops,
-                              evaluate, signed_error, split)
+from toolkit.evaluation import (Evaluation, FamilyArrays, are, baseline_best, baseline_compute, design_cost_flops,
+                                evaluate, signed_error, split)
 from toolkit.fitting import fit
 from toolkit.laws import Chinchilla
 from toolkit.runs import Runs
@@ -109,7 +109,6 @@ def test_cost_sums_runs_not_checkpoints() -> None:
 
 
 def test_split_and_the_study_select_the_same_checkpoints() -> None:
-    from toolkit.guidelines._core import FamilyArrays
 
     # 0.7 * 3e9 is 2099999999.9999998 in floating point: the checkpoint at 2.1e9 must be kept.
     rows = [{"model": f"m{n:g}", "num_params": n, "tokens": d, "loss": 3.0 + 1e8 / n + 1e9 / d}

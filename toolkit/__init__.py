@@ -34,9 +34,9 @@ _EXPORTS = {
     "Chinchilla": "toolkit.laws",
     "get_law": "toolkit.laws",
     "parse_quantity": "toolkit.units",
-    "split": "toolkit.evaluate",
-    "evaluate": "toolkit.evaluate",
-    "are": "toolkit.evaluate",
+    "split": "toolkit.evaluation",
+    "evaluate": "toolkit.evaluation",
+    "are": "toolkit.evaluation",
 }
 
 __all__ = ["__version__", *_EXPORTS]

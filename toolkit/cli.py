@@ -123,35 +123,50 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from toolkit.study import format_verdicts, run_study, verdicts, write_study
+    from toolkit.findings.planner import designs
+    from toolkit.findings.verdicts import format_verdicts, verdicts
+    from toolkit.study import compare_protocols, reference_cells, run_study, write_study
 
-    result = run_study(families=args.families, experiments=args.experiments, progress=not args.json)
-    items = verdicts(result)
-    paths = write_study(result, args.out)
+    progress = not args.json
+    other = "paper" if args.protocol == "corrected" else "corrected"
+    result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
+                       progress=progress)
+    pair = {args.protocol: result,
+            other: run_study(families=args.families, experiments=["grid"], protocol=other, progress=progress)}
+    comparison = compare_protocols(pair["paper"], pair["corrected"], progress=progress)
+    paths = write_study(result, args.out, comparison)
+    items = verdicts(result) if args.protocol == "corrected" else []
+    if items:
+        paths["verdicts.json"] = Path(args.out) / "verdicts.json"
+        paths["verdicts.json"].write_text(json.dumps([v.to_dict() for v in items], indent=2) + "\n")
+        paths["designs.csv"] = Path(args.out) / "designs.csv"
+        designs(result.table).to_csv(paths["designs.csv"], index=False)
     if args.json:
-        print(json.dumps(items, default=_json_default))
+        print(json.dumps([v.to_dict() for v in items] if items else
+                         json.loads(reference_cells(comparison).to_json(orient="records")), default=_json_default))
         return 0
-    print(format_verdicts(items))
+    if items:
+        print(format_verdicts(items))
+    print("\nThe paper's reference cells (ARE %): figure, paper protocol here, corrected protocol")
+    print(reference_cells(comparison).to_string(index=False))
     table = result.table
-    failed = int((~table["status"].isin(("ok", "at_bound", "no_data"))).sum())
-    print(f"\n{len(table)} cells over {table['family'].nunique()} families: {result.n_fitted} laws fitted, "
-          f"{result.n_cached} from the cache, {failed} fits without a usable law (status recorded)")
+    failed = int((~table["status"].isin(("ok", "at_bound", "not_identifiable", "no_data", "no_test"))).sum())
+    print(f"\n{args.protocol} protocol: {len(table)} cells over {table['family'].nunique()} families: "
+          f"{result.n_fitted} laws fitted, {result.n_cached} blocks from the cache, {failed} fits without a usable "
+          f"law (status recorded)")
     print(f"written to {Path(args.out).resolve()}: {', '.join(p.name for p in paths.values())}")
     return 0
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from toolkit.guidelines.budget import plan
-    from toolkit.study import run_study
+    from toolkit.findings.planner import plan
+    from toolkit.study import StudyResult, run_study
 
     if args.study is not None:
-        path = args.study / "results.parquet"
-        if not path.is_file():
-            raise _UsageError(f"scaling-toolkit plan: {path} not found (write it with `scaling-toolkit study --out "
-                              f"{args.study}`)")
-        table = pd.read_parquet(path)
+        try:
+            table = StudyResult.load(args.study).table
+        except ToolkitError as exc:
+            raise _UsageError(f"scaling-toolkit plan: {exc}") from None
     else:
         table = run_study(progress=not args.json).table
     designs = plan(table, args.target_params, args.target_tokens,
@@ -230,9 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run the meta-analysis on the collection and print the verdicts")
     s.add_argument("--families", nargs="+", metavar="F", help="only these families (default: all eligible)")
     s.add_argument("--experiments", nargs="+", metavar="E",
-                   help="grid, windows, borrow, partial, scale_down, baseline_best, baseline_compute, final_only")
+                   help="grid, final_only, trajectory, windows, borrow, partial, scale_down, baseline_best, "
+                        "baseline_compute (the paper's protocol has grid only)")
+    s.add_argument("--protocol", choices=("corrected", "paper"), default="corrected",
+                   help="corrected (METHOD sections 3, 5; default) or paper (the paper's protocol as published)")
     s.add_argument("--out", type=Path, default=Path("study"), metavar="DIR",
-                   help="where to write results.parquet/.csv, aggregates.csv and verdicts.json (default: study)")
+                   help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
+                        "(default: study)")
     s.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     s.set_defaults(func=_cmd_study)
 

@@ -1,8 +1,7 @@
 import numpy as np
+from synth import make_family
 
 from toolkit.guidelines import checkpoints
-
-from synth import make_family
 
 
 def test_drop_early_keeps_only_checkpoints_beyond_the_cut(clean):

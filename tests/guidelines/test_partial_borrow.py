@@ -1,8 +1,7 @@
 import numpy as np
-
-from toolkit.guidelines import borrow, parse_params, partial
-
 from synth import SIZES, TRUE, make_family
+
+from toolkit.guidelines import borrow, partial
 
 
 def test_borrow_with_true_n_term_recovers_the_rest(clean):
@@ -17,14 +16,15 @@ def test_borrow_with_true_n_term_recovers_the_rest(clean):
 def test_borrow_grid_records_the_source(clean):
     df = borrow.borrow_grid(clean, p_grid=[1.0], source_params=TRUE, source="truth", n_jobs=1)
     assert len(df) == len(SIZES) - 1 and (df["k"] == 1).all()
-    assert parse_params(df["params"].iloc[0])["source"] == "truth"
+    assert (df["borrowed_from"] == "truth").all() and (df["fixed"] == "A,alpha").all()
     assert (df["are"] < 1e-3).all()
 
 
 def test_transfer_matrix_between_families_sharing_the_n_term():
     other = dict(TRUE, E=2.0, B=600.0)
-    from toolkit.runs import Runs
     import pandas as pd
+
+    from toolkit.runs import Runs
 
     runs = Runs.from_frame(pd.concat([make_family("a").frame, make_family("b", params=other).frame]))
     tm = borrow.transfer_matrix(runs, cut=0, n_jobs=1)
@@ -35,11 +35,25 @@ def test_transfer_matrix_between_families_sharing_the_n_term():
 
 
 def test_partial_target_with_true_n_term_and_siblings(clean):
-    df = partial.partial_target(clean, p_grid=[0.3, 1.0], cut=0, source_params=TRUE, n_jobs=1)
+    df = partial.partial_target(clean, p_grid=[0.3, 0.8, 1.0], cut=0, source_params=TRUE, n_jobs=1)
     own, sib = df[df["k"] == 1], df[df["k"] == len(SIZES)]
-    assert len(own) == 2 and len(sib) == 2
+    # p = 1 leaves nothing to predict: not a partial design
+    assert list(own["p"]) == [0.3, 0.8] and list(sib["p"]) == [0.3, 0.8]
     assert (df["are"] < 1e-3).all()
     # training the target alone to p costs p of the target (checkpoints are log-spaced, so
     # the last one at or below 0.3 D_max is a bit before it)
-    assert own["cost_fraction"].iloc[0] <= 0.3 and own["cost_fraction"].iloc[1] == 1.0
+    assert own["cost_fraction"].iloc[0] <= 0.3 and own["cost_fraction"].iloc[1] <= 0.8
     assert (sib["cost_fraction"] > own["cost_fraction"].to_numpy()).all()
+
+
+def test_partial_cells_never_share_points_between_train_and_test(clean):
+    from toolkit.evaluation import TEST_FRACTION, FamilyArrays
+
+    fam = FamilyArrays.from_runs(clean)
+    cells = partial.partial_cells(fam, p=[0.1 * i for i in range(1, 11)], cut=0)
+    assert cells and all(c.p < 1 for c in cells)
+    for c in cells:
+        assert not (c.train & c.test).any()
+        # the test set starts at max(0.7, p) of the target's tokens
+        start = max(TEST_FRACTION, c.p) * fam.run_dmax[c.test]
+        assert (fam.tokens[c.test] >= start).all() and c.test.any()

@@ -6,37 +6,71 @@ from toolkit.errors import DataError
 from toolkit.guidelines import structure
 
 
-def _params(n=12, seed=0):
+def _laws(n=12, seed=0, related=False):
+    """Centred parameters at each family's own reference; ``related`` ties the term sizes to
+    the exponents (real structure), otherwise every parameter is drawn independently."""
     rng = np.random.default_rng(seed)
     alpha, beta = rng.uniform(0.2, 0.6, n), rng.uniform(0.2, 0.6, n)
-    return pd.DataFrame({"family": [f"f{i}" for i in range(n)], "E": rng.uniform(1, 3, n),
-                         "A": np.exp(10 * alpha + 2), "B": np.exp(12 * beta + 1), "alpha": alpha, "beta": beta})
+    n_ref, d_ref = np.exp(rng.uniform(18, 22, n)), np.exp(rng.uniform(22, 26, n))
+    n_term = 3 * alpha + 0.01 * rng.standard_normal(n) if related else rng.uniform(-1, 1, n)
+    d_term = -2 * beta + 0.01 * rng.standard_normal(n) if related else rng.uniform(-1, 1, n)
+    t = pd.DataFrame({"family": [f"f{i}" for i in range(n)], "E": rng.uniform(1, 3, n), "alpha": alpha, "beta": beta,
+                      "n_ref": n_ref, "d_ref": d_ref, "n_term": n_term, "d_term": d_term})
+    t["A"] = np.exp(n_term + alpha * np.log(n_ref))
+    t["B"] = np.exp(d_term + beta * np.log(d_ref))
+    for big, small in (("E", "e"), ("A", "a"), ("B", "b")):
+        t[small] = np.log(t[big])
+    return t
 
 
-def test_linear_relations_recover_exact_lines():
-    t = _params()
-    for col, small in (("E", "e"), ("A", "a"), ("B", "b")):
-        t[small] = np.log(t[col])
+def test_random_law_null_reproduces_the_raw_correlation_but_not_the_centred_one():
+    t = _laws(n=20, seed=1)
+    raw = structure.correlations(t)
+    # independent random laws: ln A and alpha still correlate, through ln A = n_term + alpha ln N
+    assert raw.loc["a", "alpha"] > 0.9 and raw.loc["b", "beta"] > 0.9
+    assert structure.pca(t, standardise=False).explained[:3].sum() > 0.99
+    test = structure.structure_test(t, n=400, seed=0)
+    assert test.null_median["corr_a_alpha"] > 0.9        # the null reproduces the raw finding
+    assert test.p_value["corr_n_term_alpha"] > 0.05 and test.p_value["corr_d_term_beta"] > 0.05
+    assert test.n_families == 20
+
+
+def test_centred_structure_is_found_when_it_exists():
+    test = structure.structure_test(_laws(n=15, seed=2, related=True), n=400, seed=0)
+    assert test.observed["corr_n_term_alpha"] > 0.95 and test.observed["corr_d_term_beta"] < -0.95
+    assert test.p_value["corr_n_term_alpha"] < 0.01 and test.p_value["corr_d_term_beta"] < 0.01
+
+
+def test_null_is_seeded():
+    t = _laws()
+    pd.testing.assert_frame_equal(structure.random_law_null(t, 50, seed=3), structure.random_law_null(t, 50, seed=3))
+
+
+def test_linear_relations_and_pca():
+    t = _laws(related=True)
     rel = structure.linear_relations(t).set_index("relation")
-    assert np.isclose(rel.loc["a~alpha", "slope"], 10) and np.isclose(rel.loc["a~alpha", "intercept"], 2)
-    assert np.isclose(rel.loc["b~beta", "r2"], 1)
-    corr = structure.correlations(t)
-    assert np.isclose(corr.loc["a", "alpha"], 1)
-
-
-def test_pca_standardised_and_not():
-    t = _params()
-    for col, small in (("E", "e"), ("A", "a"), ("B", "b")):
-        t[small] = np.log(t[col])
-    raw, std = structure.pca(t, standardise=False), structure.pca(t, standardise=True)
+    assert rel.loc["a~alpha", "r2"] > 0.95 and rel.loc["a~alpha", "n"] == 12
+    raw, std = structure.pca(t, standardise=False), structure.pca(t, standardise=True, centred=True)
     for r in (raw, std):
         assert np.isclose(r.explained.sum(), 1) and r.n_families == 12
-    # a and alpha, b and beta are exact lines: three components carry everything
-    assert np.isclose(std.explained[:3].sum(), 1) and std.n_for(0.999) <= 3
-    assert not np.allclose(raw.explained, std.explained)
+    assert list(std.components.columns) == list(structure.CENTRED_PARAMS)
 
 
-def test_parameter_table_from_a_study_table_needs_enough_families():
+def test_parameter_table_uses_identified_fits_and_lists_dropped_families():
+    rows = []
+    for fam, k, status, e in (("a", 4, "ok", 1.5), ("a", 2, "not_identifiable", 1.0), ("b", 2, "not_identifiable", 1.0),
+                              ("c", 3, "at_bound", 0.0)):
+        rows.append({"family": fam, "source": fam, "loss_unit": "nats/token", "experiment": "grid", "p": 1.0,
+                     "k": k, "cut_tokens": 0.0, "status": status, "E": e, "A": 300.0, "B": 400.0,
+                     "alpha": 0.3, "beta": 0.3})
+    refs = pd.DataFrame({"family": ["a", "b", "c"], "n_ref": [1e8] * 3, "d_ref": [1e10] * 3})
+    t = structure.parameter_table(pd.DataFrame(rows), refs).set_index("family")
+    assert list(t.index) == ["a", "c"]                  # b has only a two-size fit
+    assert t.loc["a", "E"] == 1.5                       # the four-size law, not the two-size one
+    assert t.loc["c", "dropped"] == "E = 0" and t.loc["a", "dropped"] == ""
+    assert np.isclose(t.loc["a", "n_term"], np.log(300.0) - 0.3 * np.log(1e8))
+
+
+def test_too_few_families():
     with pytest.raises(DataError):
-        structure.correlations(pd.DataFrame({"family": ["a"], "e": [0.0], "a": [1.0], "b": [1.0],
-                                             "alpha": [0.3], "beta": [0.3]}))
+        structure.correlations(_laws(n=2))

@@ -13,16 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.guidelines._core import (
+from toolkit.evaluation import (
     P_GRID,
-    PREDICTING,
     Cell,
     FamilyArrays,
     family_cut,
-    parse_params,
     run_cells,
     run_designs,
 )
+from toolkit.fitting import PREDICTING
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
 
@@ -87,7 +86,7 @@ def borrow_cells(
     fixed = {k: float(source_params[k]) for k in fix}
     sizes = fam.sizes[:-1] if train_sizes is None else [float(s) for s in train_sizes]
     return [Cell(fam, "borrow", 1, float(pp), cc, fam.train_mask([s], pp, cc), target, test,
-                 fixed=fixed, meta={"source": source})
+                 fixed=fixed, borrowed_from=source)
             for s in sizes for pp in p]
 
 
@@ -199,7 +198,7 @@ def transfer_matrix(
                                       train_sizes=[size])
     table = run_cells(cells, law=law, objective=objective, n_jobs=n_jobs, progress=progress)
     out = pd.DataFrame({
-        "source": [parse_params(t).get("source") for t in table["params"]],
+        "source": table["borrowed_from"],
         "target": table["family"],
         "are": table["are"],
         "signed_error": table["signed_error"],
@@ -211,5 +210,12 @@ def transfer_matrix(
     return out
 
 
-__all__ = ("DEFAULT_FIX", "MUENNIGHOFF_SOURCE", "borrow_fit", "borrow_cells", "borrow_grid",
-           "family_params", "transfer_matrix")
+__all__ = (
+    "DEFAULT_FIX",
+    "MUENNIGHOFF_SOURCE",
+    "borrow_cells",
+    "borrow_fit",
+    "borrow_grid",
+    "family_params",
+    "transfer_matrix",
+)

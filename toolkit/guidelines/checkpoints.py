@@ -5,7 +5,10 @@
   extrapolated.
 - :func:`cut_effect` measures what the cut does to the target's ARE, for any list of cuts.
 - :func:`final_only_effect` compares fits on whole training curves with fits on each run's
-  final checkpoint only (``final_only`` cells).
+  final checkpoint only (``final_only`` cells);
+- :func:`trajectory_cells` / :func:`trajectory_effect`: the paper's test of guideline 2, fits
+  on the end of each training curve only, ``[m * 0.7 * D_max, 0.7 * D_max)`` past the cut,
+  for m from 0 (the whole curve) to 0.9 (its last tenth).
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from toolkit.guidelines._core import DEFAULT_CUT, Cell, FamilyArrays, run_designs
-from toolkit.guidelines.selection import grid_cells
+from toolkit.evaluation import (
+    DEFAULT_CUT,
+    TEST_FRACTION,
+    Cell,
+    FamilyArrays,
+    family_cut,
+    run_designs,
+)
+from toolkit.guidelines.selection import _ks, grid_cells
+
+#: Start of the training window as a fraction of its end, 0.7 * D_max (METHOD.md section 5).
+M_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(10))
 from toolkit.runs import Runs
 
 
@@ -43,6 +56,48 @@ def final_only_cells(
         cells.append(Cell(fam, cell.experiment, cell.k, cell.p, cell.cut_tokens, cell.train & final,
                           cell.target_params, cell.test))
     return cells
+
+
+def trajectory_cells(
+    fam: FamilyArrays,
+    k: int | Iterable[int] | None = None,
+    m: Iterable[float] = M_GRID,
+    cut: float | None = None,
+) -> list[Cell]:
+    """Cells of the end-of-trajectory experiment (``trajectory``): the k smallest sizes below
+    the target, each run's checkpoints with ``D > cut`` and ``m * 0.7 * D_max <= D < 0.7 *
+    D_max`` of its own run (m = 0: the whole curve up to 70%). ``p`` records 0.7. Families with
+    3 sizes or more and intermediate checkpoints; ``cut=None`` is the family's cut."""
+    if len(fam.sizes) < 3 or np.all(fam.tokens == fam.run_dmax):
+        return []
+    target, others = fam.sizes[-1], fam.sizes[:-1]
+    test = fam.test_mask(target)
+    cc = family_cut(fam) if cut is None else float(cut)
+    end = TEST_FRACTION * fam.run_dmax
+    cells = []
+    for kk in _ks(fam, k, len(others)):
+        if kk < 2:
+            continue
+        base = fam.train_mask(others[:kk], 1.0, cc) & (fam.tokens < end)
+        cells += [Cell(fam, "trajectory", kk, TEST_FRACTION, cc, base & (fam.tokens >= mm * end), target, test,
+                       m=float(mm)) for mm in m]
+    return cells
+
+
+def trajectory_effect(
+    runs: Runs,
+    k: int | Iterable[int] | None = None,
+    m: Iterable[float] = M_GRID,
+    cut: float | None = None,
+    *,
+    n_jobs: int = 2,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """ARE on each family's target of laws fitted on the end of each training curve only
+    (column ``m``: the window starts at m x 70% of each run's tokens); see
+    :func:`trajectory_cells`. Returns the result table, experiment ``trajectory``."""
+    m = [float(x) for x in m]
+    return run_designs(runs, lambda f: trajectory_cells(f, k, m, cut), n_jobs=n_jobs, progress=progress)
 
 
 def cut_effect(
@@ -109,4 +164,12 @@ def final_only_effect(
     return run_designs(runs, build, n_jobs=n_jobs, progress=progress)
 
 
-__all__ = ("drop_early", "final_only_cells", "cut_effect", "final_only_effect")
+__all__ = (
+    "M_GRID",
+    "cut_effect",
+    "drop_early",
+    "final_only_cells",
+    "final_only_effect",
+    "trajectory_cells",
+    "trajectory_effect",
+)

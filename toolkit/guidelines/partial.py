@@ -5,6 +5,11 @@ predict the loss of its last 30%. With a single size the N term of the law is no
 identifiable, so it is either *borrowed* (A and alpha fixed to another family's values, by
 default the Muennighoff et al. estimates) or the target's *smaller siblings* (every other
 size, fully trained) are added to the fit.
+
+No leakage (METHOD.md section 5): the target's checkpoints used for training
+(``D <= p * D_max``) are never test checkpoints; the test set of a partial cell is the target's
+checkpoints with ``D >= max(0.7, p) * D_max`` minus the training points, and p = 1 (nothing
+left to predict) is not a partial design.
 """
 
 from __future__ import annotations
@@ -13,7 +18,14 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from toolkit.guidelines._core import P_GRID, Cell, FamilyArrays, family_cut, run_designs
+from toolkit.evaluation import (
+    P_GRID,
+    TEST_FRACTION,
+    Cell,
+    FamilyArrays,
+    family_cut,
+    run_designs,
+)
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
 
@@ -38,7 +50,7 @@ def partial_cells(
     ``True`` (k = n only) or ``"both"``. ``cut=None`` uses the family's default cut.
     """
     target = fam.sizes[-1]
-    test = fam.test_mask(target)
+    own_target = fam.num_params == target
     cc = family_cut(fam) if cut is None else float(cut)
     with_siblings = {False: [False], True: [True], "both": [False, True]}[siblings]
     cells = []
@@ -46,14 +58,16 @@ def partial_cells(
         if add and len(fam.sizes) < 2:
             continue
         rest = fam.train_mask(fam.sizes[:-1], 1.0, cc) if add else None
-        for pp in p:
+        for pp in (float(x) for x in p):
+            if pp >= 1.0:
+                continue
             own = fam.train_mask([target], pp, cc)
+            test = own_target & (fam.tokens >= max(TEST_FRACTION, pp) * fam.run_dmax) & ~own
             if add:
                 cells.append(Cell(fam, "partial", len(fam.sizes), pp, cc, own | rest, target, test))
             else:
                 cells.append(Cell(fam, "partial", 1, pp, cc, own, target, test,
-                                  fixed={k: float(source_params[k]) for k in N_TERM},
-                                  meta={"source": source}))
+                                  fixed={k: float(source_params[k]) for k in N_TERM}, borrowed_from=source))
     return cells
 
 
@@ -75,7 +89,8 @@ def partial_target(
     runs
         One or more families (the largest size of each is its target).
     p_grid
-        Fractions of the target's tokens to train on.
+        Fractions of the target's tokens to train on (values >= 1 are skipped: nothing would
+        be left to predict).
     cut
         Early-checkpoint cut, tokens (default: 10B when the family has data beyond it).
     siblings

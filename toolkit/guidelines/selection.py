@@ -10,7 +10,7 @@ target (its largest size) except the scale-down design, which predicts the small
 - :func:`leave_one_out`: drop each training run in turn, to see whether one bad run spoils
   the fit and whether leave-one-out cross-validation points at it.
 
-Each returns the tidy result table of :data:`toolkit.guidelines.COLUMNS` (one row per
+Each returns the tidy result table of :data:`toolkit.evaluation.COLUMNS` (one row per
 family and design); the ``*_cells`` functions build the same designs for the study.
 """
 
@@ -21,17 +21,19 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.guidelines._core import (
+from toolkit.evaluation import (
     DEFAULT_CUT,
     P_GRID,
-    PREDICTING,
+    TEST_FRACTION,
     Cell,
     FamilyArrays,
-    _errors,
+    are,
     family_cut,
+    identified,
     k_values,
     run_designs,
 )
+from toolkit.fitting import PREDICTING
 from toolkit.runs import Runs
 
 #: Windows per k in families with many sizes (evenly spaced, always including the window
@@ -68,7 +70,7 @@ def grid_cells(
     """Cells of the k-smallest design: for each k, p and cut, the k smallest sizes other than
     the target, each run's checkpoints with ``D > cut`` and ``D <= p * D_max``.
 
-    ``k=None`` takes :func:`~toolkit.guidelines._core.k_values` of the available sizes;
+    ``k=None`` takes :func:`~toolkit.evaluation.k_values` of the available sizes;
     ``cut=None`` the family's default cut. Families with fewer than 3 sizes get no cells.
     """
     if len(fam.sizes) < 3:
@@ -154,7 +156,7 @@ def k_smallest(
     Returns
     -------
     pandas.DataFrame
-        The result table (columns :data:`toolkit.guidelines.COLUMNS`), experiment ``grid``.
+        The result table (columns :data:`toolkit.evaluation.COLUMNS`), experiment ``grid``.
     """
     return run_designs(runs, lambda f: grid_cells(f, k, p, cut), n_jobs=n_jobs, progress=progress)
 
@@ -237,27 +239,28 @@ def leave_one_out(
         meta.append((fam, None, train, test, None))
         for r in np.unique(fam.run[train]):
             keep = train & (fam.run != r)
-            own = (fam.run == r) & (fam.tokens >= 0.7 * fam.run_dmax)
+            own = (fam.run == r) & (fam.tokens >= TEST_FRACTION * fam.run_dmax)
             meta.append((fam, r, keep, test, own))
         spec = FitSpec(law=law, objective=objective)
         problems += [FitProblem(fam.num_params[m[2]], fam.tokens[m[2]], fam.loss[m[2]], spec)
                      for m in meta[len(problems):]]
     results = fit_many(problems, n_jobs=n_jobs, progress=progress) if problems else []
 
-    def err(res, fam: FamilyArrays, mask: np.ndarray) -> float:
-        if res.status not in PREDICTING:
+    def err(res, fam: FamilyArrays, train: np.ndarray, mask: np.ndarray) -> float:
+        # a refit left with two sizes measures the tie-break, not the data (METHOD.md 4a)
+        if res.status not in PREDICTING or not identified(len(np.unique(fam.num_params[train]))):
             return float("nan")
-        return _errors(np.asarray(res.predict(fam.num_params[mask], fam.tokens[mask])), fam.loss[mask])[0]
+        return are(np.asarray(res.predict(fam.num_params[mask], fam.tokens[mask])), fam.loss[mask])
 
     rows, all_are = [], {}
-    for (fam, r, _, test, own), res in zip(meta, results):
+    for (fam, r, train, test, own), res in zip(meta, results):
         if r is None:
-            all_are[fam.name] = err(res, fam, test)
+            all_are[fam.name] = err(res, fam, train, test)
             continue
         first = np.flatnonzero(fam.run == r)[0]
         rows.append({"family": fam.name, "left_out": str(fam.models[r]),
-                     "left_out_params": int(fam.num_params[first]), "cv_are": err(res, fam, own),
-                     "target_are": err(res, fam, test), "target_are_all": all_are[fam.name],
+                     "left_out_params": int(fam.num_params[first]), "cv_are": err(res, fam, train, own),
+                     "target_are": err(res, fam, train, test), "target_are_all": all_are[fam.name],
                      "status": str(res.status)})
     out = pd.DataFrame(rows, columns=["family", "left_out", "left_out_params", "cv_are", "target_are",
                                       "target_are_all", "status"])
@@ -267,5 +270,12 @@ def leave_one_out(
                 "target_are_change", "cv_rank", "status"]]
 
 
-__all__: Sequence[str] = ("grid_cells", "window_cells", "scale_down_cells", "k_smallest", "windows",
-                          "k_largest", "leave_one_out")
+__all__: Sequence[str] = (
+    "grid_cells",
+    "k_largest",
+    "k_smallest",
+    "leave_one_out",
+    "scale_down_cells",
+    "window_cells",
+    "windows",
+)

@@ -1,13 +1,21 @@
-"""Structure of the fitted parameters across families (METHOD.md section 4, item 7).
+"""Structure of the fitted parameters across families (METHOD.md section 4, item 7; 4a).
 
-Works on one law per family (:func:`parameter_table`), in log space for the scale
-parameters: e = ln E, a = ln A, b = ln B, plus the exponents alpha and beta.
+Works on one identified law per family (:func:`parameter_table`). In the raw parametrisation
+(e = ln E, a = ln A, b = ln B, alpha, beta) the paper's finding is partly an identity:
+ln A = ln(A N^-alpha) + alpha ln N, and ln N of real data is about 18-22, so across *any* set
+of laws ln A and alpha correlate almost perfectly and three components carry almost all the
+variance. The structure is therefore measured in **centred** parameters: the sizes of the two
+terms at a reference point of each family's own data,
 
-- :func:`correlations`: correlation matrix of (e, a, b, alpha, beta);
-- :func:`pca`: principal components, standardised (each parameter scaled to unit variance)
-  or unstandardised (the paper's choice, dominated by the parameters with the largest
-  spread, a and b);
-- :func:`linear_relations`: least-squares lines a ~ alpha and b ~ beta.
+    n_term = ln(A N_ref^-alpha),   d_term = ln(B D_ref^-beta),
+
+with e, alpha and beta, and compared with a **random-law null** (:func:`random_law_null`):
+each centred parameter shuffled independently across families, i.e. laws with the observed
+marginals and no relation between parameters, mapped back to the raw parametrisation at the
+families' own references.
+
+- :func:`correlations`, :func:`pca`, :func:`linear_relations`: raw or centred;
+- :func:`structure_test`: observed statistics against the null (a :class:`StructureTest`).
 """
 
 from __future__ import annotations
@@ -18,62 +26,89 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.guidelines._core import COLUMNS, PREDICTING, parse_params
+from toolkit.evaluation import FamilyArrays, family_cut, identified
+from toolkit.fitting import PREDICTING
 from toolkit.runs import Runs
 
-#: The parameters analysed, in log space for the scale parameters.
+#: The raw parameters analysed, in log space for the scale parameters.
 LOG_PARAMS: tuple[str, ...] = ("e", "a", "b", "alpha", "beta")
+#: The centred parameters: log term sizes at each family's reference N and D.
+CENTRED_PARAMS: tuple[str, ...] = ("e", "n_term", "d_term", "alpha", "beta")
+_PARAMS = ("E", "A", "B", "alpha", "beta")
 
 
-def parameter_table(source: pd.DataFrame | Runs, **fit_kwargs: object) -> pd.DataFrame:
-    """One fitted law per family.
+def references(runs: Runs) -> pd.DataFrame:
+    """Each family's reference point: n_ref, the geometric mean of its distinct sizes
+    (parameters), and d_ref, the geometric mean of its checkpoints' tokens past its cut."""
+    rows = []
+    for fam in FamilyArrays.all(runs):
+        d = fam.tokens[fam.tokens > family_cut(fam)]
+        d = d if len(d) else fam.tokens
+        rows.append({"family": fam.name, "n_ref": float(np.exp(np.mean(np.log(fam.sizes)))),
+                     "d_ref": float(np.exp(np.mean(np.log(d))))})
+    return pd.DataFrame(rows, columns=["family", "n_ref", "d_ref"])
+
+
+def parameter_table(results: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
+    """One identified law per family, raw and centred.
 
     Parameters
     ----------
-    source
-        A study result table (the law of each family's largest full ``grid`` design: most
-        training sizes, p = 1, the largest cut that gave a law) or ``Runs`` (each family
-        fitted on all its data with :func:`toolkit.guidelines.borrow.family_params`, which
-        receives ``fit_kwargs``).
+    results
+        A study result table: each family's law is that of its largest ``grid`` design at
+        p = 1 (most training sizes, then the largest cut) with status ``ok`` or ``at_bound``
+        (two-size fits are not identified and never used).
+    refs
+        :func:`references` of the families (``n_ref``, ``d_ref``).
 
     Returns
     -------
     pandas.DataFrame
-        family, E (nats), A, B, alpha, beta, e, a, b (natural logs of E, A, B); only families
-        with a usable law (status ``ok`` or ``at_bound``).
+        family, source, loss_unit, E (loss units), A, B, alpha, beta, n_ref, d_ref, e, a, b,
+        n_term, d_term, and ``dropped`` (why the family cannot enter the analysis, e.g. a
+        zero E, A or B has no logarithm; ``""`` when it can).
     """
-    if isinstance(source, Runs):
-        from toolkit.guidelines.borrow import family_params
-
-        table = family_params(source, **fit_kwargs)
-        table = table[table["status"].isin(PREDICTING)]
-    elif isinstance(source, pd.DataFrame) and set(COLUMNS) <= set(source.columns):
-        g = source[(source["experiment"] == "grid") & (source["p"] == 1.0) & source["status"].isin(PREDICTING)]
-        g = g.sort_values(["family", "k", "cut_tokens"], ascending=[True, False, False], kind="stable")
-        best = g.groupby("family", sort=True).head(1)
-        table = pd.DataFrame([{"family": f, **{k: parse_params(t).get(k, np.nan) for k in ("E", "A", "B", "alpha", "beta")}}
-                              for f, t in zip(best["family"], best["params"])],
-                             columns=["family", "E", "A", "B", "alpha", "beta"])
-    else:
-        raise DataError("parameter_table needs a study result table or Runs")
-    table = table[["family", "E", "A", "B", "alpha", "beta"]].reset_index(drop=True)
+    g = results[(results["experiment"] == "grid") & (results["p"] == 1.0) & results["status"].isin(PREDICTING)]
+    g = g.sort_values(["family", "k", "cut_tokens"], ascending=[True, False, False], kind="stable")
+    table = g.groupby("family", sort=True).head(1)
+    table = table[["family", "source", "loss_unit", *_PARAMS]].merge(refs, on="family", how="left")
     with np.errstate(divide="ignore"):
         for big, small in (("E", "e"), ("A", "a"), ("B", "b")):
             table[small] = np.log(table[big].astype(float))
-    return table
+    table["n_term"] = table["a"] - table["alpha"] * np.log(table["n_ref"])
+    table["d_term"] = table["b"] - table["beta"] * np.log(table["d_ref"])
+    zero = [table[c].le(0) for c in ("E", "A", "B")]
+    table["dropped"] = [", ".join(f"{c} = 0" for c, z in zip(("E", "A", "B"), flags) if z)
+                        for flags in zip(*zero)]
+    return table.reset_index(drop=True)
 
 
-def _matrix(table: pd.DataFrame) -> pd.DataFrame:
-    x = table.set_index("family")[list(LOG_PARAMS)].astype(float)
+def family_parameter_table(runs: Runs, **fit_kwargs: object) -> pd.DataFrame:
+    """:func:`parameter_table` from ``Runs``: each family fitted on all its data past its cut
+    (:func:`toolkit.guidelines.borrow.family_params`); families with two sizes are dropped."""
+    from toolkit.guidelines.borrow import family_params
+
+    fitted = family_params(runs, **fit_kwargs)
+    fitted = fitted[fitted["status"].isin(PREDICTING) & [identified(n) for n in fitted["n_sizes"]]]
+    meta = pd.DataFrame([{"family": f.name, "source": f.source, "loss_unit": f.loss_unit}
+                         for f in FamilyArrays.all(runs)])
+    table = fitted.merge(meta, on="family").assign(experiment="grid", p=1.0, k=fitted["n_sizes"], cut_tokens=0.0)
+    return parameter_table(table, references(runs))
+
+
+def _matrix(table: pd.DataFrame, centred: bool) -> pd.DataFrame:
+    cols = list(CENTRED_PARAMS if centred else LOG_PARAMS)
+    x = table.set_index("family")[cols].astype(float)
     x = x[np.isfinite(x).all(axis=1)]
     if len(x) < 3:
         raise DataError(f"need at least 3 families with finite parameters, got {len(x)}")
     return x
 
 
-def correlations(table: pd.DataFrame, method: str = "pearson") -> pd.DataFrame:
-    """Correlation matrix (``pearson`` or ``spearman``) of e, a, b, alpha, beta across families."""
-    return _matrix(table).corr(method=method)
+def correlations(table: pd.DataFrame, method: str = "pearson", centred: bool = False) -> pd.DataFrame:
+    """Correlation matrix (``pearson`` or ``spearman``) of the raw (e, a, b, alpha, beta) or
+    the centred (e, n_term, d_term, alpha, beta) parameters across families."""
+    return _matrix(table, centred).corr(method=method)
 
 
 @dataclass(frozen=True)
@@ -102,21 +137,27 @@ class PCAResult:
         return int(np.searchsorted(np.cumsum(self.explained), share - 1e-12) + 1)
 
 
-def pca(table: pd.DataFrame, standardise: bool = True) -> PCAResult:
-    """PCA of (e, a, b, alpha, beta) across families (via SVD of the centred matrix).
-
-    ``standardise=False`` reproduces the paper (ln-scale parameters with their raw variances,
-    so a and b, which vary most, dominate); ``True`` gives every parameter equal weight.
-    """
-    x = _matrix(table)
-    z = x - x.mean()
+def _explained(x: np.ndarray, standardise: bool) -> tuple[np.ndarray, np.ndarray]:
+    z = x - x.mean(axis=0)
     if standardise:
-        sd = z.std(ddof=1).replace(0.0, 1.0)
-        z = z / sd
-    _, s, vt = np.linalg.svd(z.to_numpy(), full_matrices=False)
+        sd = z.std(axis=0, ddof=1)
+        z = z / np.where(sd > 0, sd, 1.0)
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
     var = s ** 2
-    names = [f"PC{i + 1}" for i in range(len(s))]
-    return PCAResult(standardise, var / var.sum(), pd.DataFrame(vt, index=names, columns=list(LOG_PARAMS)), len(x))
+    return var / var.sum(), vt
+
+
+def pca(table: pd.DataFrame, standardise: bool = True, centred: bool = False) -> PCAResult:
+    """PCA of the raw or centred parameters across families (SVD of the centred matrix).
+
+    ``standardise=False, centred=False`` is the paper's analysis (ln-scale parameters with
+    their raw variances, so a and b dominate); ``standardise=True`` weighs every parameter
+    equally.
+    """
+    x = _matrix(table, centred)
+    explained, vt = _explained(x.to_numpy(), standardise)
+    names = [f"PC{i + 1}" for i in range(len(explained))]
+    return PCAResult(standardise, explained, pd.DataFrame(vt, index=names, columns=list(x.columns)), len(x))
 
 
 def linear_relations(table: pd.DataFrame) -> pd.DataFrame:
@@ -127,7 +168,7 @@ def linear_relations(table: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         relation (``"a~alpha"``, ``"b~beta"``), slope, intercept, r (Pearson), r2, n (families).
     """
-    x = _matrix(table)
+    x = _matrix(table, centred=False)
     rows = []
     for y, xx in (("a", "alpha"), ("b", "beta")):
         slope, intercept = np.polyfit(x[xx], x[y], 1)
@@ -137,4 +178,85 @@ def linear_relations(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ("LOG_PARAMS", "PCAResult", "parameter_table", "correlations", "pca", "linear_relations")
+def _statistics(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray:
+    """Raw and centred statistics of centred parameters ``c`` (rows: families; columns:
+    e, n_term, d_term, alpha, beta): corr(a, alpha), corr(b, beta), raw 3-PC share
+    (unstandardised), then the same three in centred parameters (3-PC share standardised)."""
+    e, nt, dt, al, be = c.T
+    a, b = nt + al * ln_n, dt + be * ln_d
+    raw = np.column_stack([e, a, b, al, be])
+    with np.errstate(invalid="ignore", divide="ignore"):   # identical laws: NaN, not a warning
+        return np.array([np.corrcoef(a, al)[0, 1], np.corrcoef(b, be)[0, 1], _explained(raw, False)[0][:3].sum(),
+                         np.corrcoef(nt, al)[0, 1], np.corrcoef(dt, be)[0, 1], _explained(c, True)[0][:3].sum()])
+
+
+#: The statistics of :func:`random_law_null` and :class:`StructureTest`, in order.
+STATISTICS: tuple[str, ...] = ("corr_a_alpha", "corr_b_beta", "pca3_raw", "corr_n_term_alpha",
+                               "corr_d_term_beta", "pca3_centred")
+
+
+def random_law_null(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The statistics of :data:`STATISTICS` on ``n`` sets of independent random laws.
+
+    Each set shuffles every centred parameter independently across the families (the
+    observed marginals, no relation between parameters) and maps it back to the raw
+    parametrisation at the families' own n_ref, d_ref. One row per set.
+    """
+    x = _matrix(table, centred=True)
+    refs = table.set_index("family").loc[x.index]
+    ln_n, ln_d = np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
+    c = x.to_numpy()
+    rng = np.random.default_rng(seed)
+    rows = [_statistics(np.column_stack([rng.permutation(col) for col in c.T]), ln_n, ln_d) for _ in range(n)]
+    return pd.DataFrame(rows, columns=list(STATISTICS))
+
+
+@dataclass(frozen=True)
+class StructureTest:
+    """Observed structure against the random-law null.
+
+    Attributes
+    ----------
+    observed
+        The statistics of :data:`STATISTICS` on the families (a Series).
+    null_median
+        Their medians under the null.
+    p_value
+        Share of null draws at least as extreme (absolute value for correlations), per statistic.
+    n_families
+        Families analysed.
+    """
+
+    observed: pd.Series
+    null_median: pd.Series
+    p_value: pd.Series
+    n_families: int
+
+
+def structure_test(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> StructureTest:
+    """:func:`random_law_null` and the observed statistics, with permutation p-values."""
+    x = _matrix(table, centred=True)
+    refs = table.set_index("family").loc[x.index]
+    observed = pd.Series(_statistics(x.to_numpy(), np.log(refs["n_ref"].to_numpy(float)),
+                                     np.log(refs["d_ref"].to_numpy(float))), index=list(STATISTICS))
+    null = random_law_null(table, n, seed)
+    extreme = null.abs().ge(observed.abs() - 1e-12)
+    p = (extreme.sum() + 1) / (len(null) + 1)
+    return StructureTest(observed, null.median(), p, len(x))
+
+
+__all__ = (
+    "CENTRED_PARAMS",
+    "LOG_PARAMS",
+    "STATISTICS",
+    "PCAResult",
+    "StructureTest",
+    "correlations",
+    "family_parameter_table",
+    "linear_relations",
+    "parameter_table",
+    "pca",
+    "random_law_null",
+    "references",
+    "structure_test",
+)

@@ -19,8 +19,12 @@ Pitfalls handled:
 
 * tokens = Training FLOP / (6 × Model Size), the C = 6ND rule used by Epoch and ColPret;
   the figure gives compute, not tokens.
-* ``Model Size`` is continuous extraction output; num_params is it rounded to the
-  nearest integer (ColPret's rounding to 1e7 would merge distinct runs' sizes).
+* ``Model Size`` is continuous extraction output: one model read off the figure at several
+  markers gets sizes a few parts per million apart (2,979,525,398 and 2,979,527,510 are one
+  model), 142 distinct values for about 40 models. Sizes within 1% of their neighbour are one
+  size (:data:`SIZE_RTOL`; the closest distinct sizes are 3.4% apart): num_params is the
+  median of the group, rounded, which gives 41 sizes (ColPret rounded to 1e7: 43). Model ids
+  keep each row's own extracted size.
 * Extraction noise: values are read from a figure. Two pairs of rows are near-duplicates
   (rows 63/88: same size and loss, FLOP 0.007 % apart, probably one marker extracted
   twice; rows 120/132: same size, FLOP 0.06 % apart, losses 2.505 / 2.494). All rows are
@@ -43,6 +47,17 @@ PATH = "sources/epoch-research-analyzing-chinchilla/data/svg_extracted_data.csv"
 #: Besiroglu et al. 2024 and ColPret's read_data.py use to recover tokens from the figure.
 FLOP_PER_PARAM_TOKEN = 6.0
 _ID_DIGITS = 5  # 4 significant digits would give two runs the same id
+#: Extracted sizes closer than this (relative) to the next smaller one are the same model.
+SIZE_RTOL = 0.01
+
+
+def merge_sizes(size: pd.Series, rtol: float = SIZE_RTOL) -> pd.Series:
+    """Sizes read off a figure with their digitisation noise removed: sorted sizes within
+    ``rtol`` of their smaller neighbour form one group, replaced by the group's median."""
+    order = np.sort(size.unique())
+    group = np.concatenate([[0], np.cumsum(order[1:] / order[:-1] - 1 > rtol)])
+    median = pd.Series(order).groupby(group).transform("median").to_numpy()
+    return size.map(dict(zip(order, median)))
 
 
 def _short(value: float, digits: int = _ID_DIGITS) -> str:
@@ -58,7 +73,7 @@ def parse(files: FileSet) -> pd.DataFrame:
     tokens = df["Training FLOP"].astype(float) / (FLOP_PER_PARAM_TOKEN * size)
     out = pd.DataFrame({
         "model": size.map(_short) + "-" + tokens.map(_short) + "tok",
-        "num_params": size.round().astype("int64"),
+        "num_params": merge_sizes(size).round().astype("int64"),
         "tokens": tokens,
         "loss": df["loss"].astype(float),
         "metric_value": df["loss"].astype(float),

@@ -65,11 +65,15 @@ def _label(size: str) -> str:
     return f"{float(number):g}{scale}"
 
 
-def parse(files: FileSet) -> pd.DataFrame:
-    """Rows of family ``gpt3``: 8 models, tokens in tokens, loss = validation loss in nats."""
+def parse(files: FileSet, *, average_duplicates: bool = True) -> pd.DataFrame:
+    """Rows of family ``gpt3``: 8 models, tokens in tokens, loss = validation loss in nats.
+
+    ``average_duplicates=False`` keeps every extracted point, as the paper fitted them (the
+    rows then repeat (model, tokens) and are not a valid ``Runs`` table)."""
     curves = pd.read_csv(files.path(CURVES))
     val = curves[curves["val_loss"].notna()]
-    val = val.groupby(["model", "step"], as_index=False)["val_loss"].mean()
+    if average_duplicates:
+        val = val.groupby(["model", "step"], as_index=False)["val_loss"].mean()
     sizes = _sizes(files)
     size_text = {m: _size_of(m, sizes) for m in val["model"].unique()}
     out = pd.DataFrame({

@@ -1,9 +1,9 @@
-"""Compute cost of a design and a budget planner (METHOD.md sections 1 and 5).
+"""The budget planner (METHOD.md sections 1 and 5): which design to run for a new target.
 
-The cost of a design is the sum over its runs of 6 N D_used FLOPs, D_used being the last
-checkpoint the run was trained to (never a sum over checkpoints). The planner turns the
-study's measurements (ARE and cost relative to the target, per family) into recommendations
-for a new target: the designs on the cost vs expected-ARE Pareto frontier within a budget.
+The study measures, per family, each design's ARE and its cost relative to training the
+target. The planner summarises them across families (:func:`designs`; identified fits only)
+and scales them to a new target: the designs on the cost vs expected-ARE Pareto frontier
+within a budget (:func:`plan`).
 """
 
 from __future__ import annotations
@@ -12,28 +12,15 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.evaluate import design_cost_flops
-from toolkit.guidelines._core import NO_DATA, PREDICTING, split_sizes
-from toolkit.runs import Runs
+from toolkit.evaluation import NO_DATA, NO_TEST, NOT_IDENTIFIABLE
+from toolkit.fitting import PREDICTING
 
-#: Experiments whose target is the family's largest size (so they are designs for predicting
-#: a larger model); scale-down predicts the smallest and baselines are not designs.
-DESIGN_EXPERIMENTS: tuple[str, ...] = ("grid", "final_only", "partial", "borrow")
+#: Experiments whose target is the family's largest size (designs for predicting a larger
+#: model); scale-down predicts the smallest, the end-of-trajectory grid and the baselines are
+#: not designs.
+DESIGN_EXPERIMENTS: tuple[str, ...] = ("grid", "windows", "final_only", "partial", "borrow")
 #: Columns that identify a design across families.
 DESIGN_KEY: tuple[str, ...] = ("experiment", "k", "p", "cut_tokens", "rank")
-
-
-def cost(train: Runs) -> float:
-    """Compute of training the runs in ``train`` up to their last checkpoint there, FLOPs:
-    sum over runs of 6 N D_used (:func:`toolkit.evaluate.design_cost_flops`)."""
-    return design_cost_flops(train)
-
-
-def cost_fraction(train: Runs, target_params: float, target_tokens: float) -> float:
-    """:func:`cost` relative to training the target, 6 N_target D_target (a fraction)."""
-    if target_params <= 0 or target_tokens <= 0:
-        raise DataError(f"target_params and target_tokens must be > 0, got {target_params:g}, {target_tokens:g}")
-    return cost(train) / (6.0 * target_params * target_tokens)
 
 
 def pareto(results: pd.DataFrame, cost_col: str = "cost_fraction", error_col: str = "are") -> pd.DataFrame:
@@ -51,14 +38,15 @@ def pareto(results: pd.DataFrame, cost_col: str = "cost_fraction", error_col: st
 
 
 def _with_rank(results: pd.DataFrame) -> pd.DataFrame:
-    """Add ``rank``: for ``borrow`` cells, the training size's rank below the target (1 = the
-    size just below it), comparable across families; 0 for other designs."""
+    """Add ``rank``: for ``borrow`` and ``windows`` cells, the rank of the largest training size
+    below the target (1 = the size just below it), comparable across families; 0 otherwise."""
     df = results.copy()
     df["rank"] = 0
-    b = df["experiment"] == "borrow"
-    if b.any():
-        df.loc[b, "rank"] = (df[b].groupby("family")["largest_train_params"]
-                             .rank(method="dense", ascending=False).astype(int))
+    for experiment in ("borrow", "windows"):
+        b = df["experiment"] == experiment
+        if b.any():
+            df.loc[b, "rank"] = (df[b].groupby(["family", "k"])["largest_train_params"]
+                                 .rank(method="dense", ascending=False).astype(int))
     return df
 
 
@@ -71,7 +59,8 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         The study's result table.
     min_families
         Keep designs measured (with a prediction) on at least this many families (fewer
-        make the median ARE of a design too noisy to rank it).
+        make the median ARE of a design too noisy to rank it). Only identified fits count
+        (``ok`` or ``at_bound``); a two-size fit with the N term free is not a measurement.
 
     Returns
     -------
@@ -82,7 +71,8 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         cost relative to the target), size_ratios (median ratio of each training size to the
         target, smallest first).
     """
-    df = results[results["experiment"].isin(DESIGN_EXPERIMENTS) & (results["status"] != NO_DATA)]
+    df = results[results["experiment"].isin(DESIGN_EXPERIMENTS)
+                 & ~results["status"].isin([NO_DATA, NO_TEST, NOT_IDENTIFIABLE])]
     df = _with_rank(df)
     df["predicts"] = df["status"].isin(PREDICTING)
     key = list(DESIGN_KEY)
@@ -95,7 +85,7 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         ok = g.dropna(subset=["are"])
         if len(ok) < min_families:
             continue
-        ratios = [np.asarray(split_sizes(s), float) / t for s, t in zip(ok["train_sizes"], ok["target"])]
+        ratios = [np.asarray(list(s), float) / t for s, t in zip(ok["train_sizes"], ok["target"])]
         width = min(len(r) for r in ratios)
         # position-wise median of log ratios over the largest `width` sizes of each family
         med = np.exp(np.median(np.log([r[len(r) - width:] for r in ratios]), axis=0))
@@ -129,7 +119,7 @@ def plan(
     Parameters
     ----------
     results
-        The study's result table (:func:`toolkit.study.run_study`).
+        The study's result table (``run_study(...).table``).
     target_params, target_tokens
         The model to predict: N (parameters) and D (tokens).
     budget_flops, budget_fraction
@@ -161,4 +151,4 @@ def plan(
                   "are_q75", "n_families", "failure_rate", "cost_fraction", "cost_flops"]]
 
 
-__all__ = ("DESIGN_EXPERIMENTS", "cost", "cost_fraction", "pareto", "designs", "plan")
+__all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "designs", "pareto", "plan")

@@ -1,0 +1,152 @@
+"""Evaluating many designs at once: one tidy row per :class:`~toolkit.evaluation.designs.Cell`.
+
+Every fit goes to one batch (:func:`toolkit.fitting.fit_many`, parallel over processes); every cell
+becomes a row of :data:`COLUMNS` whatever happened to its fit: an empty training set is
+``no_data``, no test checkpoint ``no_test``, a fit without a law keeps the fit's status and
+``are = NaN``, a two-size fit with the N term free is ``not_identifiable`` (its tie-break
+prediction is kept but never counts). Nothing is dropped or interpolated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from toolkit.evaluation.arrays import FamilyArrays
+from toolkit.evaluation.baselines import baseline_prediction
+from toolkit.evaluation.cost import cost_flops
+from toolkit.evaluation.designs import (
+    NO_DATA,
+    NO_TEST,
+    NOT_IDENTIFIABLE,
+    Cell,
+    identified,
+)
+from toolkit.evaluation.metrics import are, signed_error
+from toolkit.fitting import PREDICTING, FitProblem, FitSpec, fit_many
+from toolkit.runs import Runs
+
+#: The fitted parameters, one float column each in the result table.
+PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
+#: The columns of the tidy result table, in order.
+COLUMNS: tuple[str, ...] = (
+    "family", "source", "loss_unit", "experiment", "k", "p", "m", "cut_tokens", "train_sizes",
+    "largest_train_params", "target_params", "are", "signed_error", "status", "cost_flops",
+    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from",
+)
+#: Statuses whose recorded prediction gives an ARE (the tie-break of a not-identifiable fit too).
+_WITH_PREDICTION = PREDICTING | {NOT_IDENTIFIABLE}
+
+
+class Fitted(Protocol):
+    """What a fit engine returns per cell: a status, parameter values and predictions."""
+
+    status: str
+    params: Mapping[str, float]
+
+    def predict(self, num_params: np.ndarray, tokens: np.ndarray) -> Any: ...
+
+
+def problem(cell: Cell, law: str = "chinchilla", objective: str = "mse") -> FitProblem:
+    """The fit of ``cell`` for :func:`toolkit.fitting.fit_many`."""
+    fam = cell.family
+    return FitProblem(fam.num_params[cell.train], fam.tokens[cell.train], fam.loss[cell.train],
+                      FitSpec(law=law, objective=objective, fixed=dict(cell.fixed or {})))
+
+
+def batch_fitter(law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2,
+                 progress: bool = True) -> Callable[[Sequence[Cell]], list[Fitted]]:
+    """The default engine: every cell's fit in one parallel :func:`toolkit.fitting.fit_many` batch."""
+    def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
+        # Largest problems first: fit_many hands out contiguous chunks, so this keeps the
+        # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
+        order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
+        results = fit_many([problem(cells[i], law, objective) for i in order], n_jobs=n_jobs,
+                           progress=progress) if cells else []
+        out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
+        for i, r in zip(order, results):
+            out[i] = r
+        return out
+    return fit_cells
+
+
+def _row(cell: Cell, fitted: Fitted | None) -> tuple:
+    fam = cell.family
+    train_sizes = np.unique(fam.num_params[cell.train])
+    test_n, test_d, test_l = fam.num_params[cell.test], fam.tokens[cell.test], fam.loss[cell.test]
+    cost = cell.cost_flops if cell.cost_flops is not None else cost_flops(fam, cell.train)
+    err = signed = math.nan
+    values = dict.fromkeys(PARAMS, math.nan)
+    if not cell.train.any():
+        status = NO_DATA
+    elif not cell.test.any():
+        status = NO_TEST
+    elif cell.baseline is not None:
+        status = "ok"
+        value = baseline_prediction(cell.baseline, fam.num_params[cell.train], fam.tokens[cell.train],
+                                    fam.loss[cell.train])
+        err, signed = are(np.full(len(test_l), value), test_l), signed_error(np.full(len(test_l), value), test_l)
+    elif fitted is None:
+        status = NOT_IDENTIFIABLE     # a single training point determines nothing
+    else:
+        status = str(fitted.status)
+        values.update({k: float(fitted.params.get(k, math.nan)) for k in PARAMS})
+        if status in PREDICTING and not identified(len(train_sizes), cell.fixed):
+            status = NOT_IDENTIFIABLE
+        if status in _WITH_PREDICTION and all(math.isfinite(v) for v in values.values()):
+            pred = np.asarray(fitted.predict(test_n, test_d), dtype=float)
+            if np.all(np.isfinite(pred)):
+                err, signed = are(pred, test_l), signed_error(pred, test_l)
+            else:
+                status = "failed"     # a law that predicts inf or NaN at the target is no law there
+    return (fam.name, fam.source, fam.loss_unit, cell.experiment, int(cell.k), float(cell.p), float(cell.m),
+            float(cell.cut_tokens), [int(round(s)) for s in train_sizes],
+            float(train_sizes.max()) if len(train_sizes) else math.nan, float(cell.target_params), err, signed,
+            status, cost, cost / fam.target_cost(cell.target_params), int(cell.train.sum()),
+            int(cell.test.sum()), *values.values(), ",".join(sorted(cell.fixed or {})), cell.borrowed_from)
+
+
+def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fitted]] | None = None, *,
+              law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2,
+              progress: bool = True) -> pd.DataFrame:
+    """Fit and evaluate ``cells``: one row per cell (columns :data:`COLUMNS`), in their order.
+
+    ``fitter`` fits a list of cells (default :func:`batch_fitter` with ``law``, ``objective``,
+    ``n_jobs`` and ``progress``). Cells without data or without a test set, baselines and
+    single-point designs are not fitted.
+    """
+    fitter = fitter or batch_fitter(law, objective, n_jobs, progress)
+    to_fit = [i for i, c in enumerate(cells)
+              if c.baseline is None and c.train.sum() >= 2 and c.test.any()]
+    fitted = dict(zip(to_fit, fitter([cells[i] for i in to_fit]))) if to_fit else {}
+    return pd.DataFrame.from_records([_row(c, fitted.get(i)) for i, c in enumerate(cells)],
+                                     columns=list(COLUMNS)).astype(DTYPES)
+
+
+#: The dtypes of the result table's columns.
+DTYPES: dict[str, str] = {
+    "family": "object", "source": "object", "loss_unit": "object", "experiment": "object", "k": "int64",
+    "p": "float64", "m": "float64", "cut_tokens": "float64", "train_sizes": "object",
+    "largest_train_params": "float64", "target_params": "float64", "are": "float64",
+    "signed_error": "float64", "status": "object", "cost_flops": "float64", "cost_fraction": "float64",
+    "n_points": "int64", "n_test": "int64", **dict.fromkeys(PARAMS, "float64"), "fixed": "object",
+    "borrowed_from": "object",
+}
+
+
+def empty_table() -> pd.DataFrame:
+    """A result table with no rows (the right columns and dtypes)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DTYPES.items()})
+
+
+def run_designs(runs: Runs, build: Callable[[FamilyArrays], list[Cell]], *, law: str = "chinchilla",
+                objective: str = "mse", n_jobs: int = 2, progress: bool = False) -> pd.DataFrame:
+    """Build cells with ``build`` for every family of ``runs`` and evaluate them all at once
+    (:func:`run_cells`); families ``build`` has nothing for contribute no rows."""
+    cells = [c for fam in FamilyArrays.all(runs) for c in build(fam)]
+    return run_cells(cells, law=law, objective=objective, n_jobs=n_jobs, progress=progress) if cells \
+        else empty_table()

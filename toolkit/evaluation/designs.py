@@ -1,0 +1,104 @@
+"""Designs: which checkpoints train a law and which test it (METHOD.md sections 3 and 5).
+
+A :class:`Cell` is one design on one family: a boolean mask of training checkpoints, the
+test checkpoints, the borrowed parameters and what the design is called (experiment, k, p,
+cut). Building cells is pure numpy, so a study builds thousands in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolkit.evaluation.arrays import DEFAULT_CUT, FamilyArrays
+from toolkit.fitting import Status
+
+#: Fractions of each run's own training used by the grids (METHOD.md section 5).
+P_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
+#: Status of a two-size fit with the N term free: its prediction is the tie-break's (kept in
+#: tables, never in a verdict, an average or the planner).
+NOT_IDENTIFIABLE: str = Status.NOT_IDENTIFIABLE
+#: Status of a cell whose training set is empty (nothing to fit; recorded, never dropped).
+NO_DATA: str = "no_data"
+#: Status of a cell with no test checkpoint left (e.g. a partial target trained to the end).
+NO_TEST: str = "no_test"
+#: Parameters of the N term: a fit on two sizes identifies them only when one is fixed.
+N_TERM: tuple[str, ...] = ("E", "A", "alpha")
+
+
+def identified(n_sizes: int, fixed: Mapping[str, float] | None = None) -> bool:
+    """Whether a five-parameter fit on ``n_sizes`` distinct N with ``fixed`` parameters can
+    separate E, A and alpha: not with exactly two sizes and all three free (METHOD.md 4a)."""
+    return n_sizes != 2 or any(name in (fixed or {}) for name in N_TERM)
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """One design on one family: a row of the result table once evaluated.
+
+    Attributes
+    ----------
+    family, experiment
+        The family's arrays and the experiment name (``grid``, ``windows``, ...).
+    k
+        Number of distinct training sizes.
+    p
+        Fraction of each training run's own tokens used.
+    cut_tokens
+        Early-checkpoint cut, tokens (0 without the cut).
+    train, test
+        Boolean masks of the family's training and test checkpoints.
+    target_params
+        N of the target size, parameters.
+    fixed
+        Borrowed parameter values (name -> value), or ``None`` for a full fit.
+    borrowed_from
+        Where borrowed values come from (``""`` when nothing is borrowed).
+    baseline
+        ``"best"`` or ``"compute"`` for a naive baseline (no fit), else ``None``.
+    m
+        End-of-trajectory experiment: training starts at ``m * 0.7 * D_max`` (NaN elsewhere).
+    cost_flops
+        Compute of the design, FLOPs (default: the cost of its training runs).
+    """
+
+    family: FamilyArrays
+    experiment: str
+    k: int
+    p: float
+    cut_tokens: float
+    train: np.ndarray
+    target_params: float
+    test: np.ndarray
+    fixed: Mapping[str, float] | None = None
+    borrowed_from: str = ""
+    baseline: str | None = None
+    m: float = math.nan
+    cost_flops: float | None = None
+
+    @property
+    def n_sizes(self) -> int:
+        """Distinct N in the training set."""
+        return len(np.unique(self.family.num_params[self.train]))
+
+
+def family_cut(fam: FamilyArrays, cut: float = DEFAULT_CUT) -> float:
+    """The cut a family's default designs use, tokens: ``cut`` when some non-target checkpoint
+    lies beyond it, else 0 (a family trained on fewer tokens than the cut, e.g. the gzip
+    families' millions of tokens, would otherwise have no data at all)."""
+    others = fam.num_params < fam.sizes[-1]
+    return cut if np.any(fam.tokens[others] > cut) else 0.0
+
+
+def k_values(n_train_sizes: int, k_max_dense: int = 10, n_sparse: int = 8) -> list[int]:
+    """Numbers of training sizes to try: every k in ``2..min(n, k_max_dense)``, then
+    ``n_sparse`` log-spaced values up to ``n`` (families with hundreds of sizes would
+    otherwise need hundreds of near-identical cells)."""
+    dense = list(range(2, min(n_train_sizes, k_max_dense) + 1))
+    if n_train_sizes <= k_max_dense:
+        return dense
+    sparse = np.unique(np.round(np.geomspace(k_max_dense, n_train_sizes, n_sparse + 1)).astype(int))
+    return sorted(set(dense) | {int(k) for k in sparse if k > k_max_dense})
