@@ -313,9 +313,8 @@ def _read_block(path: Path) -> pd.DataFrame | None:
 def _families_frame(runs: Runs, arrays: dict[str, FamilyArrays]) -> pd.DataFrame:
     from toolkit.guidelines.structure import references
 
-    extra = pd.DataFrame([{"family": f.name, "source": f.source, "loss_unit": f.loss_unit,
-                           "min_loss": float(f.loss.min())} for f in arrays.values()],
-                         columns=["family", "source", "loss_unit", "min_loss"])
+    extra = pd.DataFrame([{"family": f.name, "source": f.source, "min_loss": float(f.loss.min())}
+                          for f in arrays.values()], columns=["family", "source", "min_loss"])
     return _plain_strings(runs.summary().merge(extra, on="family", how="left")
                           .merge(references(runs), on="family", how="left"))
 

@@ -44,14 +44,10 @@ def test_mask(num_params: np.ndarray, tokens: np.ndarray, run_dmax: np.ndarray, 
 
 
 def loss_unit_of(frame: pd.DataFrame) -> str:
-    """The unit of one family's ``loss`` column (``"nats/token"``, ``"nats/word"``, ``"rescaled"``)."""
-    if "loss_unit" in frame.columns:
-        return "/".join(sorted(frame["loss_unit"].astype(str).unique()))
-    # Until Runs carries a loss_unit column: the two families whose loss is not nats/token.
-    family = str(frame["family"].iloc[0]) if len(frame) else ""
-    if family.startswith("moduleformer"):
-        return "nats/word"
-    return "rescaled" if family == "revisiting-lm" else "nats/token"
+    """The unit of one family's ``loss`` column (``"nats/token"`` when the frame does not say)."""
+    if "loss_unit" not in frame.columns or not len(frame):
+        return "nats/token"
+    return "/".join(sorted(frame["loss_unit"].astype(str).unique()))
 
 
 @dataclass(frozen=True, eq=False)
