@@ -234,6 +234,10 @@ def test_paper_protocol_study_and_comparison(runs, result, tmp_path):
     assert row["n_points_paper"] == row["n_points_corrected"] - 4
     assert "strict <" in row["explained_by"]
     assert np.isclose(row["difference"], 100 * (row["are_corrected"] - row["are_paper"]))
+    effects = study.departure_effects(comparison, result, runs, n_jobs=1)
+    # no OPT or GPT-3 here: only the optimiser and the selection rules can differ
+    assert list(effects["departure"].str.split(" ").str[0]) == ["single-start", "selection:"]
+    assert (effects["n_cells"] > 0).all() and (effects["max_abs_effect"] >= effects["median_abs_effect"]).all()
     with pytest.raises(Exception, match="corrected protocol"):
         verdicts(paper)
 

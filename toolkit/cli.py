@@ -125,7 +125,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_study(args: argparse.Namespace) -> int:
     from toolkit.findings.planner import designs
     from toolkit.findings.verdicts import format_verdicts, verdicts
-    from toolkit.study import compare_protocols, reference_cells, run_study, write_study
+    from toolkit.study import compare_protocols, departure_effects, reference_cells, run_study, write_study
 
     progress = not args.json
     other = "paper" if args.protocol == "corrected" else "corrected"
@@ -134,7 +134,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     pair = {args.protocol: result,
             other: run_study(families=args.families, experiments=["grid"], protocol=other, progress=progress)}
     comparison = compare_protocols(pair["paper"], pair["corrected"], progress=progress)
-    paths = write_study(result, args.out, comparison)
+    departures = departure_effects(comparison, pair["corrected"], progress=progress)
+    paths = write_study(result, args.out, comparison, departures)
     items = verdicts(result) if args.protocol == "corrected" else []
     if items:
         paths["verdicts.json"] = Path(args.out) / "verdicts.json"
@@ -149,6 +150,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
         print(format_verdicts(items))
     print("\nThe paper's reference cells (ARE %): figure, paper protocol here, corrected protocol")
     print(reference_cells(comparison).to_string(index=False))
+    print("\nDepartures from the paper's protocol and their measured effect (points of ARE)")
+    print(departures.to_string(index=False))
     table = result.table
     failed = int((~table["status"].isin(("ok", "at_bound", "not_identifiable", "no_data", "no_test"))).sum())
     print(f"\n{args.protocol} protocol: {len(table)} cells over {table['family'].nunique()} families: "

@@ -528,6 +528,65 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
                      "explained_by"]]
 
 
+def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Runs | None = None, *,
+                      n_jobs: int = 2, progress: bool = False) -> pd.DataFrame:
+    """The measured effect of each departure from the paper's protocol, in points of ARE.
+
+    Two departures are isolated by refitting the corrected protocol with only that one
+    change: OPT fitted in raw perplexity instead of nats, and GPT-3 with every digitised point
+    instead of averaged duplicates. The others come from :func:`compare_protocols`: the
+    single-start optimiser (``optimiser_effect``) and the selection rules (p against the
+    longest run with a strict ``<``, one target run; ``data_effect`` of the families whose loss
+    is unchanged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        departure, families, n_cells, median_abs_effect, max_abs_effect (points of ARE, on the
+        grid cells of both protocols), n_failed (cells the departure leaves without a law).
+    """
+    if runs is None:
+        from toolkit.collection import load_collection
+
+        runs = load_collection(progress=progress)
+    grid = corrected.table[corrected.table["experiment"] == "grid"]
+    rows = []
+    paper = paper_families(runs.select(families=[f for f in ("opt", "gpt3") if f in set(runs.frame["family"])]))
+    config = replace(corrected.config, protocol="corrected")
+    for family, name in (("opt", "loss in raw perplexity instead of nats (OPT)"),
+                         ("gpt3", "every digitised point instead of averaged duplicates (GPT-3)")):
+        if family not in paper:
+            continue
+        cells = build_cells(paper[family], "grid", config)
+        alt = run_cells(cells, batch_fitter(config.law, config.objective, n_jobs, progress))
+        m = alt[_KEY + ["are", "status"]].merge(grid[_KEY + ["are", "status"]], on=_KEY, suffixes=("_alt", ""))
+        both = m[m["status"].isin(PREDICTING) & m["status_alt"].isin(PREDICTING)]
+        effect = 100 * (both["are_alt"] - both["are"]).abs()
+        rows.append({"departure": name, "families": family, "n_cells": len(both),
+                     "median_abs_effect": _median_or_nan(effect), "max_abs_effect": _max_or_nan(effect),
+                     "n_failed": int((~m["status_alt"].isin(PREDICTING) & m["status"].isin(PREDICTING)).sum())})
+    opt = comparison["optimiser_effect"].abs()
+    rows.append({"departure": "single-start curve_fit instead of the global optimum", "families": "all",
+                 "n_cells": int(opt.notna().sum()), "median_abs_effect": _median_or_nan(opt),
+                 "max_abs_effect": _max_or_nan(opt), "n_failed": int((comparison["status_paper"] == "failed").sum())})
+    same_loss = comparison[~comparison["family"].isin(["opt", "gpt3"])]
+    sel = same_loss["data_effect"].abs()
+    rows.append({"departure": "selection: p against the longest run with a strict <, one target run",
+                 "families": "all but opt, gpt3", "n_cells": int(sel.notna().sum()),
+                 "median_abs_effect": _median_or_nan(sel), "max_abs_effect": _max_or_nan(sel), "n_failed": 0})
+    return pd.DataFrame(rows)
+
+
+def _median_or_nan(x: pd.Series) -> float:
+    x = x.dropna()
+    return float(x.median()) if len(x) else math.nan
+
+
+def _max_or_nan(x: pd.Series) -> float:
+    x = x.dropna()
+    return float(x.max()) if len(x) else math.nan
+
+
 #: Reference cells of the paper's figures (METHOD.md section 7): (family, k, p, cut) -> ARE %.
 PAPER_REFERENCE: dict[tuple[str, int, float, float], float] = {
     ("opt", 3, 1.0, 0.0): 15.48, ("opt", 4, 1.0, 0.0): 18.52, ("opt", 5, 1.0, 0.0): 17.03,
@@ -557,10 +616,12 @@ def _csv(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFrame | None = None) -> dict[str, Path]:
+def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFrame | None = None,
+                departures: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write the study into ``out_dir`` (created if needed): the :meth:`StudyResult.save` files,
     results.csv, aggregates.csv, families.csv and, when given, comparison.csv (the two
-    protocols, :func:`compare_protocols`). Returns the paths by name."""
+    protocols, :func:`compare_protocols`) and departures.csv (:func:`departure_effects`).
+    Returns the paths by name."""
     out = results.save(out_dir)
     paths = {name: out / name for name in ("table.parquet", "families.parquet", "config.json",
                                            "results.csv", "aggregates.csv", "families.csv")}
@@ -570,6 +631,9 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
     if comparison is not None:
         paths["comparison.csv"] = out / "comparison.csv"
         comparison.to_csv(paths["comparison.csv"], index=False)
+    if departures is not None:
+        paths["departures.csv"] = out / "departures.csv"
+        departures.to_csv(paths["departures.csv"], index=False)
     return paths
 
 
@@ -583,6 +647,7 @@ __all__ = (
     "build_cells",
     "code_hash",
     "compare_protocols",
+    "departure_effects",
     "paper_families",
     "reference_cells",
     "run_study",
