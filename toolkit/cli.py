@@ -1,18 +1,26 @@
 """The ``scaling-toolkit`` command.
 
-Bad input ends with exit status 2 and one line on stderr (no traceback).
+Exit status: 0 for a usable answer; 1 when the command ran but found no usable answer
+(e.g. a fit without a law; one stderr line says why and which flags to try); 2 for bad
+input or arguments (one stderr line, no traceback). Warnings are one ``warning:`` line
+each. Progress bars go to stderr only when it is a terminal (or with ``TQDM_DISABLE``
+unset in a notebook) and never with ``--quiet``. ``--json`` output is strict JSON
+(non-finite numbers are ``null``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, one_line
+
+PROG = "scaling-toolkit"
 
 
 class _UsageError(Exception):
@@ -24,14 +32,106 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: {message}")
 
 
-def _json_default(value: object) -> object:
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def _print_json(obj: object) -> None:
+    from toolkit.storage import to_json
+
+    print(to_json(obj))
 
 
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(float(x)) else None
+
+
+# ----------------------------------------------------------------------------- argument types
+def _number(text: str) -> float:
+    """A finite number; sizes may be written 7B, 1.4T, 5.76e23."""
+    from toolkit.runs import parse_size
+
+    value = parse_size(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number such as 7e9 or 7B, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+    return value
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _columns(text: str) -> dict[str, str]:
+    """``old=new,old2=new2`` -> rename map."""
+    out: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        old, sep, new = (x.strip() for x in item.partition("="))
+        if not sep or not old or not new:
+            raise argparse.ArgumentTypeError(f"expected OLD=NEW[,OLD=NEW...], got {item!r}")
+        if old in out:
+            raise argparse.ArgumentTypeError(f"{old!r} is renamed twice")
+        out[old] = new
+    if not out:
+        raise argparse.ArgumentTypeError("expected OLD=NEW[,OLD=NEW...]")
+    return out
+
+
+def _out_dir(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory name, got ''")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    return path
+
+
+def _read_csv(args: argparse.Namespace):
+    from toolkit.runs import Runs
+
+    return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
+                         metric=args.metric)
+
+
+def _add_csv_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--columns", type=_columns, metavar="OLD=NEW,...",
+                   help="rename your columns to the toolkit's, e.g. params=num_params,tokens_seen=tokens,"
+                        "val_loss=loss")
+    s.add_argument("--metric", choices=("nats", "ppl", "bits"), default="nats",
+                   help="what the loss column holds: nats per token (default), perplexity, or bits per "
+                        "token; converted to nats")
+    s.add_argument("--sep", metavar="CHAR", help="field delimiter (default: detected: , ; tab |)")
+    s.add_argument("--encoding", metavar="NAME", help="text encoding (default UTF-8; a byte-order mark is honoured)")
+
+
+def _add_quiet(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -39,7 +139,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from toolkit.catalog import Catalog
 
     catalog = Catalog()
-    paths = catalog.fetch(progress=not args.quiet)
+    paths = catalog.fetch(progress=_progress(args))
     where = catalog.mirror if catalog.mirror is not None else catalog.cache_dir
     print(f"{len(paths)} files verified (sha256) under {where}")
     return 0
@@ -48,10 +148,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_families(args: argparse.Namespace) -> int:
     from toolkit.collection import list_families
 
-    table = list_families(progress=not args.json)
+    table = list_families(progress=_progress(args))
     if args.json:
-        records = json.loads(table.to_json(orient="records"))
-        print(json.dumps(records, indent=1))
+        _print_json(table.to_dict(orient="records"))
     else:
         with _wide_pandas():
             print(table.to_string(index=False))
@@ -61,9 +160,7 @@ def _cmd_families(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from toolkit.runs import Runs
-
-    runs = Runs.from_csv(args.csv)
+    runs = _read_csv(args)
     with _wide_pandas():
         print(runs.summary().to_string(index=False))
     print(f"\n{args.csv}: {len(runs)} checkpoints in {runs.frame.groupby(['family', 'model']).ngroups} runs, "
@@ -74,37 +171,75 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _parse_fixed(items: Sequence[str]) -> dict[str, float]:
     fixed: dict[str, float] = {}
     for item in items:
-        name, sep, value = item.partition("=")
+        name, sep, value = (x.strip() for x in item.partition("="))
         try:
-            if not sep:
+            if not sep or not name:
                 raise ValueError
-            fixed[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise _UsageError(f"scaling-toolkit fit: --fix expects NAME=VALUE, got {item!r}") from None
+            raise _UsageError(f"{PROG} fit: --fix expects NAME=VALUE, got {item!r}") from None
+        if not math.isfinite(number):
+            raise _UsageError(f"{PROG} fit: --fix {name}: the value must be finite, got {value!r}")
+        if name in fixed:
+            raise _UsageError(f"{PROG} fit: --fix {name} is given twice")
+        fixed[name] = number
     return fixed
+
+
+#: Checkpoints at or before this many tokens are dropped from collection families with
+#: training curves unless --cut says otherwise (METHOD.md section 4, item 3).
+DEFAULT_CUT = 1e10
+#: The default cut is skipped when it would leave fewer distinct sizes than this.
+_MIN_SIZES_AFTER_CUT = 3
+
+
+def _default_cut(runs) -> tuple[float, str | None]:
+    """The cut to apply when --cut is not given, and a note saying what was done."""
+    df = runs.frame
+    curves = df.groupby(["family", "model"])["tokens"].size().max() > 1
+    if not curves or not (df["tokens"] > DEFAULT_CUT).any():
+        return 0.0, None
+    kept = df[df["tokens"] > DEFAULT_CUT]
+    n_sizes = kept["num_params"].nunique()
+    if n_sizes < _MIN_SIZES_AFTER_CUT:
+        return 0.0, (f"note: not applying the default cut at {DEFAULT_CUT:.0e} tokens: only {n_sizes} "
+                     f"size(s) have checkpoints past it (all {len(df)} points kept)")
+    return DEFAULT_CUT, (f"note: fitting checkpoints past {DEFAULT_CUT:.0e} tokens only, the default cut "
+                         f"({len(kept)} of {len(df)} points; --cut 0 keeps all, --cut TOKENS sets another)")
 
 
 def _fit_input(args: argparse.Namespace):
     from toolkit.collection import load_collection
-    from toolkit.guidelines.checkpoints import drop_early
-    from toolkit.runs import Runs
 
-    runs = Runs.from_csv(args.csv) if args.csv else load_collection(args.family, progress=False)
-    if args.cut:
-        runs = drop_early(runs, args.cut)
+    runs = _read_csv(args) if args.csv else load_collection(args.family, progress=False)
+    cut = args.cut
+    if cut is None:
+        cut, note = _default_cut(runs) if args.family else (0.0, None)
+        if note:
+            print(note, file=sys.stderr)
+    if cut:
+        runs = runs.filter(min_tokens=math.nextafter(cut, math.inf))
     if args.drop_highest:
         keep = runs.frame["loss"].rank(method="first", ascending=False) > args.drop_highest
-        runs = runs.where(keep)
+        runs = runs.where(keep.to_numpy())
     if len(runs) == 0:
-        raise _UsageError("scaling-toolkit fit: no points left after --cut/--drop-highest")
+        raise _UsageError(f"{PROG} fit: no points left after --cut/--drop-highest")
     return runs
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
-    from toolkit.fitting import bootstrap, fit
+#: What to try when a fit finds no usable law, by status.
+_ADVICE = {
+    "too_few_sizes": "give runs of at least 3 model sizes, or borrow exponents with --fix alpha=... --fix beta=...",
+    "not_identifiable": "add runs of another size, or borrow a parameter with --fix (e.g. --fix E=1.7)",
+    "failed": "check the data with `scaling-toolkit runs --csv FILE`, or try --objective huber-log",
+}
 
-    runs = _fit_input(args)
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from toolkit.fitting import PREDICTING, bootstrap, fit
+
     fixed = _parse_fixed(args.fix)
+    runs = _fit_input(args)
     result = fit(runs, objective=args.objective, delta=args.delta, fixed=fixed or None)
     out: dict[str, object] = {name: _finite(result.params[name]) for name in ("E", "A", "B", "alpha", "beta")}
     out.update(objective=result.objective, objective_value=_finite(result.objective_value), status=str(result.status),
@@ -112,22 +247,28 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     boot = None
     if args.bootstrap:
         boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective,
-                         delta=args.delta, fixed=fixed or None, progress=not args.json)
+                         delta=args.delta, fixed=fixed or None, progress=_progress(args))
         table = boot.intervals(0.9)
         out["intervals"] = {r.param: [_finite(r.lower), _finite(r.upper)] for r in table.itertuples()}
     if args.json:
-        print(json.dumps(out, default=_json_default))
+        _print_json(out)
     else:
         print(result.summary() if boot is None else boot.summary(0.9))
+    if result.status not in PREDICTING:
+        advice = _ADVICE.get(str(result.status), "see the status above")
+        print(f"{PROG} fit: no usable law (status {result.status}: {one_line(result.reason, 300)}); "
+              f"{advice}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
     from toolkit.findings.planner import designs
     from toolkit.findings.verdicts import format_verdicts, verdicts
+    from toolkit.storage import atomic_write, to_json
     from toolkit.study import compare_protocols, departure_effects, reference_cells, run_study, write_study
 
-    progress = not args.json
+    progress = _progress(args)
     other = "paper" if args.protocol == "corrected" else "corrected"
     result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
                        progress=progress)
@@ -138,13 +279,12 @@ def _cmd_study(args: argparse.Namespace) -> int:
     paths = write_study(result, args.out, comparison, departures)
     items = verdicts(result) if args.protocol == "corrected" else []
     if items:
-        paths["verdicts.json"] = Path(args.out) / "verdicts.json"
-        paths["verdicts.json"].write_text(json.dumps([v.to_dict() for v in items], indent=2) + "\n")
+        paths["verdicts.json"] = atomic_write(Path(args.out) / "verdicts.json",
+                                              to_json([v.to_dict() for v in items], indent=2) + "\n")
         paths["designs.csv"] = Path(args.out) / "designs.csv"
         designs(result.table).to_csv(paths["designs.csv"], index=False)
     if args.json:
-        print(json.dumps([v.to_dict() for v in items] if items else
-                         json.loads(reference_cells(comparison).to_json(orient="records")), default=_json_default))
+        _print_json([v.to_dict() for v in items] if items else reference_cells(comparison).to_dict(orient="records"))
         return 0
     if items:
         print(format_verdicts(items))
@@ -169,13 +309,16 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         try:
             table = StudyResult.load(args.study).table
         except ToolkitError as exc:
-            raise _UsageError(f"scaling-toolkit plan: {exc}") from None
+            raise _UsageError(f"{PROG} plan: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise _UsageError(f"{PROG} plan: {args.study} is not a readable saved study ({type(exc).__name__}: "
+                              f"{one_line(exc, 200)}); write it again with `{PROG} study --out {args.study}`") from None
     else:
-        table = run_study(progress=not args.json).table
+        table = run_study(progress=_progress(args)).table
     designs = plan(table, args.target_params, args.target_tokens,
                    budget_flops=args.budget_flops, budget_fraction=args.budget_fraction)
     if args.json:
-        print(designs.to_json(orient="records"))
+        _print_json(designs.to_dict(orient="records"))
         return 0
     if designs.empty:
         print("no design fits this budget while measured on enough families (at least 5, failing on at most "
@@ -211,38 +354,46 @@ class _wide_pandas:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="scaling-toolkit",
-                description="Estimate scaling laws of language models from small runs.")
+    from toolkit import __version__
+
+    p = _Parser(prog=PROG, description="Estimate scaling laws of language models from small runs.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("fetch", help="download and verify every file of the public collection")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(s)
     s.set_defaults(func=_cmd_fetch)
 
     s = sub.add_parser("families", help="list the families of the collection")
     s.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    _add_quiet(s)
     s.set_defaults(func=_cmd_families)
 
     s = sub.add_parser("runs", help="validate your own training logs (CSV) and summarise them")
     s.add_argument("--csv", required=True, type=Path, metavar="FILE",
                    help="one row per checkpoint: model, num_params, tokens, loss [, family, seed, metric]")
+    _add_csv_options(s)
     s.set_defaults(func=_cmd_runs)
 
     s = sub.add_parser("fit", help="fit L = E + A/N^alpha + B/D^beta to a family or a CSV")
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--family", help="family id of the collection (see `families`)")
     src.add_argument("--csv", type=Path, metavar="FILE", help="your own runs (see `runs`)")
+    _add_csv_options(s)
     s.add_argument("--objective", choices=("mse", "huber-log"), default="mse")
-    s.add_argument("--delta", type=float, default=1e-3, help="Huber delta for huber-log (default 1e-3)")
+    s.add_argument("--delta", type=_positive, default=1e-3, help="Huber delta for huber-log (default 1e-3)")
     s.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="fix (borrow) a parameter, e.g. --fix alpha=0.35; repeatable")
-    s.add_argument("--cut", type=float, default=0.0, metavar="TOKENS",
-                   help="keep only checkpoints with more than this many tokens (e.g. 1e10)")
-    s.add_argument("--drop-highest", type=int, default=0, metavar="K",
+    s.add_argument("--cut", type=_non_negative, default=None, metavar="TOKENS",
+                   help=f"keep only checkpoints with more than this many tokens (e.g. 1e10). Default for "
+                        f"--family: {DEFAULT_CUT:.0e} where the family has training curves past it; 0 keeps all")
+    s.add_argument("--drop-highest", type=_count(0), default=0, metavar="K",
                    help="drop the K highest-loss points before fitting")
-    s.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples of runs")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--bootstrap", type=_count(2), default=0, metavar="N",
+                   help="bootstrap resamples of runs (at least 2)")
+    s.add_argument("--seed", type=_count(0), default=0, help="seed of the bootstrap (>= 0)")
     s.add_argument("--json", action="store_true")
+    _add_quiet(s)
     s.set_defaults(func=_cmd_fit)
 
     s = sub.add_parser("study", help="run the meta-analysis on the collection and print the verdicts")
@@ -252,40 +403,68 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline_compute (the paper's protocol has grid only)")
     s.add_argument("--protocol", choices=("corrected", "paper"), default="corrected",
                    help="corrected (METHOD sections 3, 5; default) or paper (the paper's protocol as published)")
-    s.add_argument("--out", type=Path, default=Path("study"), metavar="DIR",
+    s.add_argument("--out", type=_out_dir, default=Path("study"), metavar="DIR",
                    help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
                         "(default: study)")
     s.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    _add_quiet(s)
     s.set_defaults(func=_cmd_study)
 
     s = sub.add_parser("plan", help="designs on the cost vs expected-ARE frontier for a target and a budget")
-    s.add_argument("--target-params", type=float, required=True, metavar="N", help="parameters of the target")
-    s.add_argument("--target-tokens", type=float, required=True, metavar="D", help="training tokens of the target")
+    s.add_argument("--target-params", type=_positive, required=True, metavar="N",
+                   help="parameters of the target, e.g. 7e9 or 7B")
+    s.add_argument("--target-tokens", type=_positive, required=True, metavar="D",
+                   help="training tokens of the target, e.g. 1.4e12 or 1.4T")
     budget = s.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--budget-flops", type=float, metavar="C", help="budget in FLOPs")
-    budget.add_argument("--budget-fraction", type=float, metavar="F",
+    budget.add_argument("--budget-flops", type=_positive, metavar="C", help="budget in FLOPs")
+    budget.add_argument("--budget-fraction", type=_fraction, metavar="F",
                         help="budget as a fraction of the target's cost 6 N D (e.g. 0.1)")
     s.add_argument("--study", type=Path, metavar="DIR",
                    help="use the results a `study --out DIR` wrote (default: the whole study, cached)")
     s.add_argument("--json", action="store_true")
+    _add_quiet(s)
     s.set_defaults(func=_cmd_plan)
     return p
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """Whether a command shows progress bars: not with --quiet or --json output, and only
+    where someone can see them (see :func:`toolkit._progress.enabled`)."""
+    from toolkit._progress import enabled
+
+    return not getattr(args, "quiet", False) and not getattr(args, "json", False) and enabled()
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    print(f"warning: {one_line(message, 500)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``scaling-toolkit``; returns the exit status."""
+    """Entry point of ``scaling-toolkit``; returns the exit status (see the module docstring)."""
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()
+        return status
     except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(one_line(exc), file=sys.stderr)
         return 2
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader (`| head`) went away: stop quietly, and keep Python from complaining
+        # about the unflushed stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

@@ -210,3 +210,33 @@ def read_frame_cache(path: str | Path, schema: str,
         discard(Path(path), f"unreadable content: {type(exc).__name__}")
         return None
     return frame
+
+
+# ----------------------------------------------------------------------------- strict JSON
+def jsonable(obj: object) -> object:
+    """``obj`` with numpy/pandas scalars made plain and every non-finite float (NaN, inf)
+    made ``None``, at any depth (dicts, lists, tuples)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (pd.Timestamp, Path)):
+        return str(obj)
+    return obj
+
+
+def to_json(obj: object, **kwargs: object) -> str:
+    """Strict JSON text of ``obj`` (see :func:`jsonable`): never a bare ``NaN``."""
+    return json.dumps(jsonable(obj), allow_nan=False, **kwargs)
