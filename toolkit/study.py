@@ -453,6 +453,8 @@ def aggregate(results: StudyResult | pd.DataFrame) -> pd.DataFrame:
 
 # ============================================================================ the two protocols
 _KEY = ["family", "experiment", "k", "p", "cut_tokens"]
+#: Differences of ARE below this many points are not attributed to a departure.
+_NEGLIGIBLE = 0.05
 
 
 def _departures(row: pd.Series, seeds: dict[str, int]) -> str:
@@ -470,7 +472,7 @@ def _departures(row: pd.Series, seeds: dict[str, int]) -> str:
     optimiser = []
     if row["status_paper"] == "failed":
         optimiser.append("fit: the paper's single-start curve_fit failed (the paper interpolated such cells)")
-    elif math.isfinite(row["optimiser_effect"]) and abs(row["optimiser_effect"]) > 1e-4:
+    elif math.isfinite(row["optimiser_effect"]) and abs(row["optimiser_effect"]) > _NEGLIGIBLE:
         optimiser.append("fit: the paper's single-start curve_fit stopped short of the global optimum")
     if row["status_corrected"] == NOT_IDENTIFIABLE:
         optimiser.append("two training sizes: not identifiable, the law is the tie-break's")
