@@ -553,7 +553,9 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
         runs = load_collection(progress=progress)
     grid = corrected.table[corrected.table["experiment"] == "grid"]
     rows = []
-    paper = paper_families(runs.select(families=[f for f in ("opt", "gpt3") if f in set(runs.frame["family"])]))
+    studied = set(comparison["family"]) & set(runs.frame["family"])
+    paper = paper_families(runs.select(families=[f for f in ("opt", "gpt3") if f in studied])) \
+        if studied & {"opt", "gpt3"} else {}
     config = replace(corrected.config, protocol="corrected")
     for family, name in (("opt", "loss in raw perplexity instead of nats (OPT)"),
                          ("gpt3", "every digitised point instead of averaged duplicates (GPT-3)")):
