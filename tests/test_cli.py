@@ -258,7 +258,7 @@ def test_plan_with_a_corrupt_study_file(tmp_path, capsys, config):
     assert "is not a readable saved study" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("out", ["", "afile"])
+@pytest.mark.parametrize("out", ["", "afile", "afile/sub"])
 def test_study_out_must_be_a_directory_name(tmp_path, capsys, out):
     (tmp_path / "afile").write_text("x")
     target = str(tmp_path / out) if out else out

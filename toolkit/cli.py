@@ -112,6 +112,18 @@ def _out_dir(text: str) -> Path:
     return path
 
 
+def _check_writable(out: Path) -> None:
+    """Fail before a long computation when its output directory cannot be created."""
+    import tempfile
+
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=parent).cleanup()
+    except OSError as exc:
+        raise _UsageError(f"{PROG}: --out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
 def _read_csv(args: argparse.Namespace):
     from toolkit.runs import Runs
 
@@ -265,9 +277,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_study(args: argparse.Namespace) -> int:
     from toolkit.findings.planner import designs
     from toolkit.findings.verdicts import format_verdicts, verdicts
-    from toolkit.storage import atomic_write, to_json
+    from toolkit.storage import atomic_directory, atomic_write, to_json
     from toolkit.study import compare_protocols, departure_effects, reference_cells, run_study, write_study
 
+    _check_writable(args.out)
     progress = _progress(args)
     other = "paper" if args.protocol == "corrected" else "corrected"
     result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
@@ -276,13 +289,16 @@ def _cmd_study(args: argparse.Namespace) -> int:
             other: run_study(families=args.families, experiments=["grid"], protocol=other, progress=progress)}
     comparison = compare_protocols(pair["paper"], pair["corrected"], progress=progress)
     departures = departure_effects(comparison, pair["corrected"], progress=progress)
-    paths = write_study(result, args.out, comparison, departures)
     items = verdicts(result) if args.protocol == "corrected" else []
-    if items:
-        paths["verdicts.json"] = atomic_write(Path(args.out) / "verdicts.json",
-                                              to_json([v.to_dict() for v in items], indent=2) + "\n")
-        paths["designs.csv"] = Path(args.out) / "designs.csv"
-        designs(result.table).to_csv(paths["designs.csv"], index=False)
+    # every file is written into a fresh directory that replaces --out only once complete
+    with atomic_directory(args.out) as tmp:
+        paths = write_study(result, tmp, comparison, departures)
+        if items:
+            paths["verdicts.json"] = atomic_write(tmp / "verdicts.json",
+                                                  to_json([v.to_dict() for v in items], indent=2) + "\n")
+            paths["designs.csv"] = tmp / "designs.csv"
+            designs(result.table).to_csv(paths["designs.csv"], index=False)
+    paths = {name: Path(args.out) / p.name for name, p in paths.items()}
     if args.json:
         _print_json([v.to_dict() for v in items] if items else reference_cells(comparison).to_dict(orient="records"))
         return 0

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.errors import OutputError
+from toolkit.errors import OutputError, one_line
 
 _MAGIC = b"scaling-toolkit-cache 1\n"
 _warned: set[str] = set()
@@ -207,7 +207,7 @@ def read_frame_cache(path: str | Path, schema: str,
         if check is not None:
             check(frame)
     except (ValueError, OSError, KeyError, TypeError) as exc:
-        discard(Path(path), f"unreadable content: {type(exc).__name__}")
+        discard(Path(path), f"unreadable content: {type(exc).__name__}: {one_line(exc, 200)}")
         return None
     return frame
 

@@ -86,7 +86,9 @@ from toolkit.guidelines.borrow import borrow_cells
 from toolkit.guidelines.checkpoints import final_only_cells, trajectory_cells
 from toolkit.guidelines.partial import partial_cells
 from toolkit.guidelines.selection import grid_cells, scale_down_cells, window_cells
+from toolkit._progress import progress_bar
 from toolkit.runs import Runs
+from toolkit.storage import read_frame_cache, usable_cache_dir, write_frame_cache
 
 EXPERIMENTS: tuple[str, ...] = ("grid", "final_only", "trajectory", "windows", "borrow", "partial", "scale_down",
                                 "baseline_best", "baseline_compute")
@@ -296,17 +298,33 @@ def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    table = _plain_strings(pd.read_parquet(path))
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    table = _plain_strings(table)
     table["train_sizes"] = [[int(s) for s in sizes] for sizes in table["train_sizes"]]
     return table.astype({c: t for c, t in DTYPES.items() if c != "train_sizes"})
 
 
-def _read_block(path: Path) -> pd.DataFrame | None:
-    try:
-        return _read_table(path)
-    except (OSError, ValueError):
-        return None     # an unreadable block is recomputed
+def _read_table(path: Path) -> pd.DataFrame:
+    return _typed(pd.read_parquet(path))
+
+
+#: Schema of a cached block (checked with its sha256 on every read; see toolkit.storage).
+_BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
+#: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
+#: interrupted study resumes from the last finished batch.
+_BATCH_CELLS = 256
+
+
+def _read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
+    """A cached block, or ``None`` (then recomputed): a corrupt, truncated or foreign block
+    (other columns, or cells of another family or experiment) is discarded, never used."""
+    def same_block(frame: pd.DataFrame) -> None:
+        if list(frame.columns) != list(COLUMNS) or set(frame["family"]) - {family} \
+                or set(frame["experiment"]) - {experiment}:
+            raise ValueError(f"cells of another block than {family}/{experiment}")
+
+    frame = read_frame_cache(path, _BLOCK_SCHEMA, check=same_block)
+    return None if frame is None else _typed(frame)
 
 
 # ============================================================================ the study
@@ -383,27 +401,45 @@ def run_study(
              for name, fam in arrays.items() for exp in experiments}
     blocks: dict[tuple[str, str], pd.DataFrame] = {}
     pending: list[tuple[tuple[str, str], Path, list[Cell]]] = []
+    if use_cache and usable_cache_dir(cache) is None:
+        use_cache = False
     for key, path in paths.items():
-        block = _read_block(path) if use_cache and path.is_file() else None
+        block = _read_block(path, *key) if use_cache else None
         if block is not None:
             blocks[key] = block
         else:
             pending.append((key, path, build_cells(arrays[key[0]], key[1], config)))
 
     cells = [c for _, _, cs in pending for c in cs]
-    fitter = paper_fitter if protocol == "paper" else batch_fitter(config.law, config.objective, n_jobs, progress)
-    table = run_cells(cells, fitter) if cells else empty_table()
-    start = 0
-    for key, path, cs in pending:
-        blocks[key] = table.iloc[start:start + len(cs)].reset_index(drop=True)
-        start += len(cs)
-        if use_cache:
-            _write_parquet(blocks[key], path)
+    fitter = paper_fitter if protocol == "paper" else batch_fitter(config.law, config.objective, n_jobs, False)
+    with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
+        for batch in _batches(pending):
+            batch_cells = [c for _, _, cs in batch for c in cs]
+            table = run_cells(batch_cells, fitter) if batch_cells else empty_table()
+            start = 0
+            for key, path, cs in batch:
+                blocks[key] = table.iloc[start:start + len(cs)].reset_index(drop=True)
+                start += len(cs)
+                if use_cache:
+                    write_frame_cache(path, blocks[key], _BLOCK_SCHEMA)
+            bar.update(start)
 
     parts = [blocks[k] for k in paths if len(blocks[k])]
     out = pd.concat(parts, ignore_index=True)[list(COLUMNS)] if parts else empty_table()
     n_fitted = sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any())
     return StudyResult(out, _families_frame(runs, arrays), config, n_fitted, len(paths) - len(pending))
+
+
+def _batches(pending: list) -> Iterable[list]:
+    """``pending`` blocks grouped into batches of about :data:`_BATCH_CELLS` cells."""
+    batch: list = []
+    for item in pending:
+        batch.append(item)
+        if sum(len(cs) for _, _, cs in batch) >= _BATCH_CELLS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # ============================================================================ aggregation
