@@ -123,3 +123,12 @@ def test_split_and_the_study_select_the_same_checkpoints() -> None:
     assert sorted(set(split(runs, 2, 0.7, 0.0).train.frame["tokens"])) == [0.5e9, 1e9, 2.1e9]
     test = fam.test_mask(fam.sizes[-1])
     assert sorted(fam.tokens[test]) == sorted(split(runs, 1).test.frame["tokens"]) == [2.1e9, 3e9]
+
+
+def test_public_names_are_the_functions() -> None:
+    import toolkit
+
+    # no exported name equals a submodule's name: these stay functions after any import
+    import toolkit.evaluation.partition  # noqa: F401
+    assert callable(toolkit.split) and callable(toolkit.are) and callable(toolkit.evaluate)
+    assert toolkit.split is split and toolkit.evaluate is evaluate and toolkit.are is are

@@ -453,7 +453,8 @@ def aggregate(results: StudyResult | pd.DataFrame) -> pd.DataFrame:
     cells), cost_fraction_median. Macro (``scope = "macro"``, ``family = "*"``): per-family
     values averaged with equal weight per family (``are_mean`` is the macro average of
     per-family medians, ``are_median`` their median), counts summed, ``n_families`` the
-    families with a prediction. Rows of a macro aggregate average different sets of families
+    families with a prediction; one macro row per ``loss_unit``, so that ARE of different
+    units is never averaged. Rows of a macro aggregate average different sets of families
     whenever their ``n_families`` differ: compare them only at equal ``n_families``.
     """
     df = (results.table if isinstance(results, StudyResult) else results).copy()
@@ -466,7 +467,7 @@ def aggregate(results: StudyResult | pd.DataFrame) -> pd.DataFrame:
     df["failed"] = ~df["predicting"] & ~df["no_data"] & ~df["not_identifiable"]
     df["are_ok"] = df["are"].where(df["predicting"])
     df["signed_ok"] = df["signed_error"].where(df["predicting"])
-    fam = df.groupby(["family"] + key, sort=True).agg(
+    fam = df.groupby(["family", "loss_unit"] + key, sort=True).agg(
         n_cells=("status", "size"), n_predicting=("predicting", "sum"), n_at_bound=("at_bound", "sum"),
         n_not_identifiable=("not_identifiable", "sum"), n_failed=("failed", "sum"),
         n_no_data=("no_data", "sum"), are_median=("are_ok", "median"), are_mean=("are_ok", "mean"),
@@ -474,7 +475,7 @@ def aggregate(results: StudyResult | pd.DataFrame) -> pd.DataFrame:
         cost_fraction_median=("cost_fraction", "median")).reset_index()
     fam.insert(0, "scope", "family")
     fam["n_families"] = fam["n_predicting"].gt(0).astype(int)
-    macro = fam.groupby(key, sort=True).agg(
+    macro = fam.groupby(["loss_unit"] + key, sort=True).agg(
         n_cells=("n_cells", "sum"), n_predicting=("n_predicting", "sum"), n_at_bound=("n_at_bound", "sum"),
         n_not_identifiable=("n_not_identifiable", "sum"), n_failed=("n_failed", "sum"),
         n_no_data=("n_no_data", "sum"), are_median=("are_median", "median"), are_mean=("are_median", "mean"),

@@ -61,6 +61,7 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         Keep designs measured (with a prediction) on at least this many families (fewer
         make the median ARE of a design too noisy to rank it). Only identified fits count
         (``ok`` or ``at_bound``); a two-size fit with the N term free is not a measurement.
+        Only families whose loss is in nats per token are summarised.
 
     Returns
     -------
@@ -71,6 +72,8 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         cost relative to the target), size_ratios (median ratio of each training size to the
         target, smallest first).
     """
+    # relative errors of other loss units (nats per word, rescaled curves) are not comparable
+    results = results[results["loss_unit"] == "nats/token"]
     df = results[results["experiment"].isin(DESIGN_EXPERIMENTS)
                  & ~results["status"].isin([NO_DATA, NO_TEST, NOT_IDENTIFIABLE])]
     df = _with_rank(df)
