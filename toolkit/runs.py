@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
+from toolkit.units import nats_from_bits, nats_from_perplexity
 
 ARCHES: tuple[str, ...] = ("dec", "enc-dec", "moe", "ssm")
 #: What ``loss`` measures. ``nats/word``: lm-eval word perplexity (ModuleFormer);
@@ -388,7 +389,7 @@ def _validate(
             problems.rows(labels, value <= 1, "loss", value, "must be a perplexity > 1 (metric 'ppl')")
         if not problems.messages:
             out["metric_value"] = value.copy()
-            out["loss"] = np.log(value) if metric == "ppl" else value * math.log(2)
+            out["loss"] = nats_from_perplexity(value) if metric == "ppl" else nats_from_bits(value)
             if "metric" not in raw.columns:
                 out["metric"] = np.full(len(raw), "perplexity" if metric == "ppl" else "bits", dtype=object)
     problems.raise_if_any()

@@ -20,6 +20,7 @@ import pandas as pd
 
 from toolkit.errors import DataError
 from toolkit.runs import Runs
+from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: Test checkpoints: the last 30% of the target's training tokens.
 TEST_FRACTION = 0.7
@@ -148,4 +149,4 @@ class FamilyArrays:
     def target_cost(self, size: float) -> float:
         """Compute of training one run of ``size`` to its end, FLOPs: 6 N D_max (the largest
         D_max among the runs of that size)."""
-        return float(6.0 * size * self.run_dmax[self.num_params == size].max())
+        return float(FLOPS_PER_PARAM_TOKEN * size * self.run_dmax[self.num_params == size].max())

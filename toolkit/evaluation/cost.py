@@ -8,9 +8,7 @@ import numpy as np
 from toolkit.errors import DataError
 from toolkit.evaluation.arrays import FamilyArrays
 from toolkit.runs import Runs
-
-#: Training FLOPs per parameter per token (forward and backward pass).
-FLOPS_PER_PARAM_TOKEN = 6.0
+from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 
 def cost_flops(fam: FamilyArrays, mask: np.ndarray) -> float:

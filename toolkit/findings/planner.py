@@ -14,6 +14,7 @@ import pandas as pd
 from toolkit.errors import DataError
 from toolkit.evaluation import NO_DATA, NO_TEST, NOT_IDENTIFIABLE
 from toolkit.fitting import PREDICTING
+from toolkit.units import flops
 
 #: Experiments whose target is the family's largest size (designs for predicting a larger
 #: model); scale-down predicts the smallest, the end-of-trajectory grid and the baselines are
@@ -140,7 +141,7 @@ def plan(
         raise DataError("give exactly one of budget_flops and budget_fraction")
     if target_params <= 0 or target_tokens <= 0:
         raise DataError(f"target_params and target_tokens must be > 0, got {target_params:g}, {target_tokens:g}")
-    target_cost = 6.0 * float(target_params) * float(target_tokens)
+    target_cost = float(flops(target_params, target_tokens))
     limit = float(budget_fraction) if budget_fraction is not None else float(budget_flops) / target_cost
     if limit <= 0:
         raise DataError(f"the budget must be > 0, got {budget_flops if budget_flops is not None else budget_fraction}")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.runs import COLUMNS
+from toolkit import units
 
 #: Columns a parser may leave out: ``loss_unit`` is nats per token unless the parser
 #: says otherwise; ``unique_tokens`` is unknown (NaN) unless the source records it.
@@ -32,5 +33,5 @@ def nats_from_perplexity(df: pd.DataFrame) -> pd.DataFrame:
     ppl = pd.to_numeric(df["metric_value"], errors="coerce").astype(float)
     keep = np.isfinite(ppl) & (ppl > 1) & (pd.to_numeric(df["tokens"], errors="coerce") > 0)
     out = df[keep].copy()
-    out["loss"] = np.log(ppl[keep])
+    out["loss"] = units.nats_from_perplexity(ppl[keep])
     return out
