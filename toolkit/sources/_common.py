@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.runs import COLUMNS
 from toolkit import units
+from toolkit.runs import COLUMNS
 
 #: Columns a parser may leave out: ``loss_unit`` is nats per token unless the parser
 #: says otherwise; ``unique_tokens`` is unknown (NaN) unless the source records it.
