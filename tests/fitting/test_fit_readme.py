@@ -1,0 +1,39 @@
+"""The README's "Fitting a law" example runs and prints what the README says it prints."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def readme_example() -> tuple[str, str]:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Fitting a law"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    output = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    return code, output
+
+
+def test_readme_fitting_example_prints_what_it_says(mirror: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALING_TOOLKIT_MIRROR", str(mirror))
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    monkeypatch.chdir(tmp_path)
+    code, expected = readme_example()
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(compile(code, "README.md", "exec"), {})
+    got = buffer.getvalue()
+    # The words and layout must match exactly; numbers to 5 significant digits (BLAS builds
+    # differ in the last bits of an optimum).
+    assert NUMBER.sub("#", got) == NUMBER.sub("#", expected), got
+    for a, b in zip(NUMBER.findall(got), NUMBER.findall(expected), strict=True):
+        assert float(a) == pytest.approx(float(b), rel=1e-5, abs=1e-12), (a, b, got)
+    assert (tmp_path / "pythia-fit.json").is_file()
