@@ -371,3 +371,17 @@ def test_bootstrap_interval_coverage() -> None:
         row = res.predict(*point, interval=0.9).iloc[0]
         covered += row["lower"] <= truth <= row["upper"]
     assert 0.75 <= covered / reps <= 0.98
+
+
+def test_ties_on_the_law_fit_like_the_tied_form() -> None:
+    """``Chinchilla().tie(beta="alpha")`` is the one-exponent law: same optimum as ``Tied``."""
+    truth = dict(E=1.7, A=300.0, B=900.0, alpha=0.3)
+    n, d, y = family(truth, law=Tied, noise=1e-3, seed=2)
+    law = Chinchilla().tie(beta="alpha")
+    assert law.free == ("E", "A", "B", "alpha") and law.ties == {"beta": "alpha"}
+    for objective in ("mse", "huber-log"):
+        tied = fit_arrays(n, d, y, law, objective=objective)
+        ref = fit_arrays(n, d, y, "tied", objective=objective)
+        assert tied.status == ref.status and tied.objective_value == pytest.approx(ref.objective_value, rel=1e-9)
+        assert tied.params["beta"] == tied.params["alpha"] == pytest.approx(ref.params["alpha"], rel=1e-6)
+        assert math.isnan(tied.bse["beta"]) and tied.bse.drop("beta").notna().all()

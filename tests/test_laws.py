@@ -74,3 +74,19 @@ def test_get_law() -> None:
     assert isinstance(get_law("tied"), Tied)
     with pytest.raises(FitError, match="unknown law"):
         get_law("kaplan2")
+
+
+def test_ties() -> None:
+    law = Chinchilla(alpha=0.4).tie(beta="alpha")
+    assert law.values["beta"] == 0.4 and law.n_term == ("A", "alpha") and law.d_term == ("B", "alpha")
+    assert law.with_values(alpha=0.5).values["beta"] == 0.5
+    assert float(law.predict(1e8, 1e10)) == pytest.approx(float(Chinchilla(alpha=0.4, beta=0.4).predict(1e8, 1e10)))
+    assert ScalingLaw.from_dict(law.to_dict()) == law and pickle.loads(pickle.dumps(law)) == law
+    assert "beta=alpha" in repr(law) and law != Chinchilla(alpha=0.4, beta=0.4)
+    assert law.untie("beta").free == ("E", "A", "B", "alpha", "beta")
+    with pytest.raises(FitError, match="beta is tied to alpha"):
+        law.fix(beta=0.3)
+    with pytest.raises(FitError, match="only the exponents"):
+        Chinchilla().tie(E="alpha")
+    with pytest.raises(FitError, match="fixed; unfix it"):
+        Chinchilla().fix(beta=0.3).tie(beta="alpha")

@@ -262,6 +262,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                          delta=args.delta, fixed=fixed or None, progress=_progress(args))
         table = boot.intervals(0.9)
         out["intervals"] = {r.param: [_finite(r.lower), _finite(r.upper)] for r in table.itertuples()}
+    if args.save is not None:
+        result.save(args.save)
+        print(f"{PROG} fit: saved to {args.save} (use it with `{PROG} predict --law {args.save}`)", file=sys.stderr)
     if args.json:
         _print_json(out)
     else:
@@ -271,6 +274,141 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"{PROG} fit: no usable law (status {result.status}: {one_line(result.reason, 300)}); "
               f"{advice}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _level(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1 (e.g. 0.9), got {text!r}")
+    return value
+
+
+def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
+    """Where the law comes from (--family, --csv, or a saved --law) and how it is fitted."""
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--family", help="family id of the collection (see `families`)")
+    src.add_argument("--csv", type=Path, metavar="FILE", help="your own runs (see `runs`)")
+    if saved_law:
+        src.add_argument("--law", type=Path, metavar="FILE.json", help="a fit saved by `fit --save FILE.json`")
+    _add_csv_options(s)
+    s.add_argument("--objective", choices=("mse", "huber-log"), default="mse")
+    s.add_argument("--delta", type=_positive, default=1e-3, help="Huber delta for huber-log (default 1e-3)")
+    s.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix (borrow) a parameter, e.g. --fix alpha=0.35; repeatable")
+    s.add_argument("--cut", type=_non_negative, default=None, metavar="TOKENS",
+                   help=f"keep only checkpoints with more than this many tokens (e.g. 1e10). Default for "
+                        f"--family: {DEFAULT_CUT:.0e} where the family has training curves past it; 0 keeps all")
+    s.add_argument("--drop-highest", type=_count(0), default=0, metavar="K",
+                   help="drop the K highest-loss points before fitting")
+    s.add_argument("--bootstrap", type=_count(2), default=0, metavar="N",
+                   help="bootstrap resamples of runs (at least 2)")
+    s.add_argument("--seed", type=_count(0), default=0, help="seed of the bootstrap (>= 0)")
+    s.add_argument("--json", action="store_true")
+    _add_quiet(s)
+
+
+def _load_law(path: Path, command: str):
+    """A saved fit (``fit --save``) or a law (``ScalingLaw.to_dict``) from JSON."""
+    import json
+
+    from toolkit.fitting import FitResult
+    from toolkit.laws import ScalingLaw
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"{PROG} {command}: cannot read --law {path} ({type(exc).__name__}: {exc})") from None
+    if isinstance(data, dict) and data.get("kind") == "toolkit.FitResult":
+        return FitResult.from_dict(data)
+    if isinstance(data, dict) and "law" in data and "params" in data:
+        return ScalingLaw.from_dict(data)
+    raise _UsageError(f"{PROG} {command}: --law {path} is neither a saved fit (`{PROG} fit --save`) nor a law")
+
+
+def _answering_fit(args: argparse.Namespace, command: str):
+    """(saved fit, law or fresh fit; bootstrap or None) that predict/allocate answer from, or
+    None after saying on stderr why there is no usable law."""
+    from toolkit.fitting import PREDICTING, FitResult, bootstrap, fit
+
+    if args.law is not None:
+        if args.bootstrap:
+            raise _UsageError(f"{PROG} {command}: --bootstrap needs the runs (--family or --csv), not --law")
+        source, runs, fixed = _load_law(args.law, command), None, {}
+    else:
+        fixed = _parse_fixed(args.fix)
+        runs = _fit_input(args)
+        source = fit(runs, objective=args.objective, delta=args.delta, fixed=fixed or None)
+    if isinstance(source, FitResult) and source.status not in PREDICTING:
+        advice = _ADVICE.get(str(source.status), "see `fit` for details")
+        print(f"{PROG} {command}: no usable law (status {source.status}: {one_line(source.reason, 300)}); "
+              f"{advice}", file=sys.stderr)
+        return None
+    boot = None
+    if args.bootstrap:
+        boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective, delta=args.delta,
+                         fixed=fixed or None, progress=_progress(args))
+    return source, boot
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from toolkit.laws import ScalingLaw
+
+    answer = _answering_fit(args, "predict")
+    if answer is None:
+        return 1
+    source, boot = answer
+    law = source if isinstance(source, ScalingLaw) else source.law
+    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens,
+                              "loss": float(law.predict(args.params, args.tokens))}
+    if args.interval is not None:
+        if isinstance(source, ScalingLaw):
+            raise _UsageError(f"{PROG} predict: --interval needs a saved fit (`{PROG} fit --save`), not a bare law")
+        predict = boot.predict if boot is not None else source.predict
+        row = predict(args.params, args.tokens, interval=args.interval).iloc[0]
+        out.update(lower=_finite(row["lower"]), upper=_finite(row["upper"]), level=args.interval)
+    if args.json:
+        _print_json(out)
+        return 0
+    text = f"N = {args.params:.4g} parameters, D = {args.tokens:.4g} tokens: L = {out['loss']:.5g} nats/token"
+    if args.interval is not None:
+        how = f"bootstrap over runs, {boot.n_used} resamples" if boot is not None else "Gauss-Newton covariance"
+        text += f" ({100 * args.interval:g}% interval {out['lower']:.5g} .. {out['upper']:.5g}; {how})"
+    print(text)
+    return 0
+
+
+def _cmd_allocate(args: argparse.Namespace) -> int:
+    from toolkit.laws import ScalingLaw
+
+    answer = _answering_fit(args, "allocate")
+    if answer is None:
+        return 1
+    source, boot = answer
+    law = source if isinstance(source, ScalingLaw) else source.law
+    try:
+        table = (boot.allocation(args.flops, level=args.level) if boot is not None
+                 else law.optimal_allocation(args.flops))
+    except ToolkitError as exc:
+        print(f"{PROG} allocate: {one_line(exc, 300)}", file=sys.stderr)
+        return 1
+    keys = ("flops", "num_params", "tokens", "tokens_per_param", "loss")
+    records = []
+    for row in table.to_dict(orient="records"):
+        rec: dict[str, object] = {k: _finite(row[k]) for k in keys}
+        if boot is not None:
+            rec["intervals"] = {k: [_finite(row[f"{k}_lower"]), _finite(row[f"{k}_upper"])] for k in keys[1:]}
+            rec["level"] = args.level
+        records.append(rec)
+    if args.json:
+        _print_json(records)
+        return 0
+    with _wide_pandas():
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    note = (f"; intervals: {100 * args.level:g}% over {boot.n_used} bootstrap resamples of runs"
+            if boot is not None else "")
+    print(f"\nC = 6 N D FLOPs; N* in parameters, D* in tokens, loss in nats/token; 10x compute -> "
+          f"{law.growth(10):.3g}x larger model{note}")
     return 0
 
 
@@ -392,25 +530,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_runs)
 
     s = sub.add_parser("fit", help="fit L = E + A/N^alpha + B/D^beta to a family or a CSV")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--family", help="family id of the collection (see `families`)")
-    src.add_argument("--csv", type=Path, metavar="FILE", help="your own runs (see `runs`)")
-    _add_csv_options(s)
-    s.add_argument("--objective", choices=("mse", "huber-log"), default="mse")
-    s.add_argument("--delta", type=_positive, default=1e-3, help="Huber delta for huber-log (default 1e-3)")
-    s.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
-                   help="fix (borrow) a parameter, e.g. --fix alpha=0.35; repeatable")
-    s.add_argument("--cut", type=_non_negative, default=None, metavar="TOKENS",
-                   help=f"keep only checkpoints with more than this many tokens (e.g. 1e10). Default for "
-                        f"--family: {DEFAULT_CUT:.0e} where the family has training curves past it; 0 keeps all")
-    s.add_argument("--drop-highest", type=_count(0), default=0, metavar="K",
-                   help="drop the K highest-loss points before fitting")
-    s.add_argument("--bootstrap", type=_count(2), default=0, metavar="N",
-                   help="bootstrap resamples of runs (at least 2)")
-    s.add_argument("--seed", type=_count(0), default=0, help="seed of the bootstrap (>= 0)")
-    s.add_argument("--json", action="store_true")
-    _add_quiet(s)
+    _add_fit_options(s, saved_law=False)
+    s.add_argument("--save", type=Path, metavar="FILE.json",
+                   help="write the fit (law, bounds, fixed flags, status, data) as JSON for predict/allocate --law")
     s.set_defaults(func=_cmd_fit)
+
+    s = sub.add_parser("predict", help="predicted loss (nats/token) of N parameters trained on D tokens")
+    _add_fit_options(s, saved_law=True)
+    s.add_argument("--params", type=_positive, required=True, metavar="N", help="parameters, e.g. 7e9 or 7B")
+    s.add_argument("--tokens", type=_positive, required=True, metavar="D", help="training tokens, e.g. 1.4T")
+    s.add_argument("--interval", type=_level, metavar="LEVEL",
+                   help="add an interval at this level (e.g. 0.9): bootstrap over runs with --bootstrap, "
+                        "else the fit's Gauss-Newton covariance")
+    s.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("allocate", help="compute-optimal model size and tokens for FLOPs budgets (C = 6 N D)")
+    _add_fit_options(s, saved_law=True)
+    s.add_argument("--flops", type=_positive, nargs="+", required=True, metavar="C",
+                   help="training budgets in FLOPs, e.g. 1e21 5.76e23")
+    s.add_argument("--level", type=_level, default=0.9, help="level of the bootstrap intervals (default 0.9)")
+    s.set_defaults(func=_cmd_allocate)
 
     s = sub.add_parser("study", help="run the meta-analysis on the collection and print the verdicts")
     s.add_argument("--families", nargs="+", metavar="F", help="only these families (default: all eligible)")

@@ -23,6 +23,11 @@ Default initial values are the Muennighoff et al. estimates quoted in METHOD.md 
 E = exp(0.6254804), A = exp(6.255414), B = exp(7.3049974), alpha = beta = 0.3526596, and
 R* = 15.4 (their fitted R*_D).
 
+Ties
+----
+:meth:`ScalingLaw.tie` makes one exponent take another's value (lmfit's ``expr``):
+``Chinchilla().tie(beta="alpha")`` is the one-exponent law, fitted by the same engine.
+
 Structure
 ---------
 Each form declares its structure (:attr:`ScalingLaw.n_term`, :attr:`ScalingLaw.d_term`,
@@ -126,23 +131,32 @@ class ScalingLaw:
     _DEFAULTS: ClassVar[dict[str, tuple[float, float, float]]] = {}
     #: Constant term (irreducible loss, nats per token).
     constant: ClassVar[str] = "E"
-    #: (coefficient, exponent) of the N term A / N^alpha.
-    n_term: ClassVar[tuple[str, str]] = ("A", "alpha")
-    #: (coefficient, exponent) of the D term B / D^beta.
-    d_term: ClassVar[tuple[str, str]] = ("B", "beta")
+    #: (coefficient, exponent) of the N term A / N^alpha, before ties.
+    _n_term: ClassVar[tuple[str, str]] = ("A", "alpha")
+    #: (coefficient, exponent) of the D term B / D^beta, before ties.
+    _d_term: ClassVar[tuple[str, str]] = ("B", "beta")
     #: True when the law is E + A N^-alpha + B D^-beta in the raw N and D (linear in E, A, B at
     #: fixed exponents); the fitting engine then uses variable projection.
     separable: ClassVar[bool] = True
 
-    def __init__(self, params: Mapping[str, Param] | None = None, **values: float) -> None:
+    def __init__(self, params: Mapping[str, Param] | None = None, ties: Mapping[str, str] | None = None,
+                 **values: float) -> None:
         if params is None:
             params = {k: Param(k, v, False, lo, hi) for k, (v, lo, hi) in self._DEFAULTS.items()}
         if list(params) != list(self._DEFAULTS):
             raise FitError(f"{type(self).__name__} needs parameters {list(self._DEFAULTS)}, "
                              f"got {list(params)}")
-        self._params = MappingProxyType(dict(params))
+        params = dict(params)
+        ties = dict(ties or {})
+        for k, target in ties.items():
+            # A tied parameter mirrors its target: same value and bounds, never free or fixed itself.
+            t = params[target]
+            params[k] = replace(params[k], value=t.value, fixed=False, lower=t.lower, upper=t.upper)
+        self._params = MappingProxyType(params)
+        self._ties = MappingProxyType(ties)
         if values:
-            self._params = self.with_values(**values)._params
+            new = self.with_values(**values)
+            self._params = new._params
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -157,8 +171,57 @@ class ScalingLaw:
 
     @property
     def free(self) -> tuple[str, ...]:
-        """Names of the parameters a fit estimates (those not fixed)."""
-        return tuple(k for k, p in self._params.items() if not p.fixed)
+        """Names of the parameters a fit estimates (neither fixed nor tied)."""
+        return tuple(k for k, p in self._params.items() if not p.fixed and k not in self._ties)
+
+    @property
+    def ties(self) -> Mapping[str, str]:
+        """Tied parameters, name -> the parameter whose value it takes (read-only)."""
+        return self._ties
+
+    @property
+    def n_term(self) -> tuple[str, str]:
+        """(coefficient, exponent) of the N term A / N^alpha, ties resolved."""
+        a, alpha = self._n_term
+        return a, self._ties.get(alpha, alpha)
+
+    @property
+    def d_term(self) -> tuple[str, str]:
+        """(coefficient, exponent) of the D term B / D^beta, ties resolved."""
+        b, beta = self._d_term
+        return b, self._ties.get(beta, beta)
+
+    def tie(self, **ties: str) -> ScalingLaw:
+        """A copy where each named exponent takes the value of another (lmfit's ``expr``), e.g.
+        ``Chinchilla().tie(beta="alpha")`` fits one exponent for both terms.
+
+        Only the exponents of the N and D terms can be tied (the engine fits the linear
+        coefficients exactly and searches the exponents).
+
+        Raises
+        ------
+        FitError
+            Unknown names, a parameter tied to itself or to a tied one, a fixed parameter, or a
+            parameter that is not an exponent of the N or D term.
+        """
+        self._check_names(ties)
+        exps = {self._n_term[1], self._d_term[1]}
+        new = dict(self._ties)
+        for k, target in ties.items():
+            self._check_names({target: None})
+            if k not in exps or target not in exps:
+                raise FitError(f"only the exponents {', '.join(sorted(exps))} can be tied, got {k}={target!r}")
+            if k == target or target in new or k in new.values():
+                raise FitError(f"cannot tie {k} to {target}: a parameter is tied to a free one, once")
+            if self._params[k].fixed:
+                raise FitError(f"{k} is fixed; unfix it before tying it to {target}")
+            new[k] = target
+        return type(self)(dict(self._params), ties=new)
+
+    def untie(self, *names: str) -> ScalingLaw:
+        """A copy with these parameters free again (their value stays that of their target)."""
+        self._check_names(dict.fromkeys(names))
+        return type(self)(dict(self._params), ties={k: t for k, t in self._ties.items() if k not in names})
 
     @property
     def exponents(self) -> tuple[str, ...]:
@@ -185,9 +248,12 @@ class ScalingLaw:
                            f"(parameters: {', '.join(self._params)})")
 
     def _replace(self, **changes: Param) -> ScalingLaw:
+        tied = sorted(set(changes) & set(self._ties))
+        if tied:
+            raise FitError(f"{', '.join(tied)} is tied to {self._ties[tied[0]]}: set that parameter instead")
         new = dict(self._params)
         new.update(changes)
-        return type(self)(new)
+        return type(self)(new, ties=self._ties)
 
     def with_values(self, **values: float) -> ScalingLaw:
         """A copy with new values (fixed flags and bounds kept).
@@ -198,6 +264,9 @@ class ScalingLaw:
             A value that is not a number or lies outside its parameter's bounds.
         """
         self._check_names(values)
+        # A tied parameter may come along with its target's value (e.g. a row of fitted values).
+        values = {k: v for k, v in values.items()
+                  if not (k in self._ties and values.get(self._ties[k], self.values[self._ties[k]]) == v)}
         return self._replace(**{k: replace(self._params[k], value=_number(k, v)) for k, v in values.items()})
 
     def fix(self, **values: float) -> ScalingLaw:
@@ -373,11 +442,12 @@ class ScalingLaw:
         ``{value, fixed, lower, upper}`` (infinite bounds as None). :meth:`from_dict` reads it."""
         return {"law": self.name,
                 "params": {k: {"value": p.value, "fixed": p.fixed, "lower": _bound_to_json(p.lower),
-                               "upper": _bound_to_json(p.upper)} for k, p in self._params.items()}}
+                               "upper": _bound_to_json(p.upper)} for k, p in self._params.items()},
+                "ties": dict(self._ties)}
 
     @staticmethod
     def from_dict(data: Mapping[str, object]) -> ScalingLaw:
-        """The law :meth:`to_dict` wrote (values, fixed flags and bounds).
+        """The law :meth:`to_dict` wrote (values, fixed flags, bounds and ties).
 
         Raises
         ------
@@ -398,24 +468,27 @@ class ScalingLaw:
             params[k] = Param(k, _number(k, p["value"]), bool(p.get("fixed", False)),
                               -math.inf if lo is None else _number(k, lo),
                               math.inf if hi is None else _number(k, hi))
-        return cls(params)
+        ties = data.get("ties") or {}
+        return cls(params).tie(**ties) if ties else cls(params)
 
     def to_frame(self) -> pd.DataFrame:
         """One row: ``law`` and one column per parameter."""
         return pd.DataFrame([{"law": self.name, **self.values}])
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and dict(self._params) == dict(other._params)  # type: ignore[attr-defined]
+        return (type(other) is type(self) and dict(self._params) == dict(other._params)  # type: ignore[attr-defined]
+                and dict(self._ties) == dict(other._ties))  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(self._params.values())))
+        return hash((type(self).__name__, tuple(self._params.values()), tuple(sorted(self._ties.items()))))
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        # MappingProxyType does not pickle; rebuild from a plain dict (fit_many sends laws to workers).
-        return (type(self), (dict(self._params),))
+        # MappingProxyType does not pickle; rebuild from plain dicts (fit_many sends laws to workers).
+        return (type(self), (dict(self._params), dict(self._ties)))
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={p.value:.6g}{' (fixed)' if p.fixed else ''}" for k, p in self._params.items())
+        inner = ", ".join(f"{k}={self._ties[k]}" if k in self._ties else
+                          f"{k}={p.value:.6g}{' (fixed)' if p.fixed else ''}" for k, p in self._params.items())
         return f"{type(self).__name__}({inner})"
 
 
@@ -449,7 +522,7 @@ class Tied(ScalingLaw):
     """L = E + A / N^alpha + B / D^alpha: one exponent for both terms (four parameters)."""
 
     name = "tied"
-    d_term = ("B", "alpha")
+    _d_term = ("B", "alpha")
     _DEFAULTS = {"E": _positive("E"), "A": _positive("A"), "B": _positive("B"),
                  "alpha": _exponent("alpha")}
 
@@ -488,7 +561,7 @@ class DataConstrained(ScalingLaw):
         return effective_tokens(tokens, tokens if unique_tokens is None else unique_tokens, v["r_star"])
 
     def separable_base(self) -> ScalingLaw:
-        return Chinchilla({k: self._params[k] for k in Chinchilla._DEFAULTS})
+        return Chinchilla({k: self._params[k] for k in Chinchilla._DEFAULTS}, ties=self._ties)
 
 
 def effective_tokens(tokens: np.ndarray, unique_tokens: np.ndarray, r_star: float) -> np.ndarray:
