@@ -279,3 +279,26 @@ def test_fit_on_runs_keeps_the_data_summary() -> None:
     res = fit(df, "chinchilla", objective="huber-log")
     assert res.spec == FitSpec(objective="huber-log")
     assert res.data_summary["tokens_min"] == pytest.approx(2e9)
+
+
+def test_bootstrap_compare_gives_intervals_of_the_differences() -> None:
+    def frame(shift: float, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        rows = []
+        for size in SIX_SIZES:
+            for s in range(2):
+                offset = 0.003 * rng.standard_normal()
+                for t in np.geomspace(2e9, 5e10, 4):
+                    loss = float(Chinchilla(**TRUTH).predict(size, t)) + shift + offset + 2e-3 * rng.standard_normal()
+                    rows.append({"model": f"{size:g}-{s}", "num_params": size, "tokens": t, "loss": loss})
+        return pd.DataFrame(rows)
+
+    fixed = {"alpha": TRUTH["alpha"], "beta": TRUTH["beta"]}
+    a = bootstrap(frame(0.0, 1), n=40, seed=0, fixed=fixed)
+    b = bootstrap(frame(0.2, 2), n=40, seed=1, fixed=fixed)
+    cmp = a.compare(b, level=0.9)
+    e = cmp.params.set_index("param").loc["E"]
+    assert e["difference_lower"] > 0 and e["difference"] == pytest.approx(0.2, abs=0.05)
+    assert (cmp.predictions["difference_lower"] > 0).all() and (cmp.predictions["level"] == 0.9).all()
+    with pytest.raises(FitError, match="another BootstrapResult"):
+        a.compare(a.fit)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ identified resamples and say how many were dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,15 @@ from toolkit.errors import FitError
 from toolkit.fitting.batch import FitProblem, fit_many
 from toolkit.fitting.engine import fit
 from toolkit.fitting.points import frame_of
-from toolkit.fitting.result import DEFAULT_LEVEL, IDENTIFIED, FitResult, Status, check_grid, check_level
+from toolkit.fitting.result import (
+    DEFAULT_LEVEL,
+    IDENTIFIED,
+    Comparison,
+    FitResult,
+    Status,
+    check_grid,
+    check_level,
+)
 from toolkit.fitting.spec import FitSpec, as_spec
 from toolkit.laws import ScalingLaw
 from toolkit.runs import Runs
@@ -121,13 +130,40 @@ class BootstrapResult:
         """
         level = check_level(interval)
         n, d = (x.ravel() for x in check_grid(num_params, tokens))
-        law = self.fit.law
-        preds = np.array([law._predict(row, n, law.effective_data(row, d)) for row in
-                          self.samples.to_dict("records")]).reshape(-1, len(n))
-        lo, hi = self._quantiles(preds, level)
+        lo, hi = self._quantiles(self._sample_predictions(n, d), level)
         loss = self.fit.predict(n, d) if self.fit.fitted else np.full(len(n), math.nan)
         return pd.DataFrame({"num_params": n, "tokens": d, "loss": loss, "lower": lo, "upper": hi,
                              "level": level})
+
+    def _sample_predictions(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Predictions (nats per token) of every identified resample at points (n, d): (samples, points)."""
+        law = self.fit.law
+        return np.array([law._predict(row, n, law.effective_data(row, d)) for row in
+                         self.samples.to_dict("records")]).reshape(-1, len(n))
+
+    def compare(self, other: BootstrapResult, level: float = DEFAULT_LEVEL,
+                num_params: Sequence[float] | None = None, tokens: Sequence[float] | None = None) -> Comparison:
+        """:meth:`FitResult.compare` of the two full-data fits, with percentile intervals of the
+        differences (``difference_lower``, ``difference_upper``, ``level``).
+
+        The two bootstraps resample independent data, so pairing their identified resamples in
+        order draws from the distribution of the difference; the intervals use as many pairs as
+        the smaller of the two has.
+        """
+        if not isinstance(other, BootstrapResult):
+            raise FitError(f"compare needs another BootstrapResult, got {type(other).__name__}")
+        level = check_level(level)
+        base = self.fit.compare(other.fit, num_params, tokens)
+        k = min(self.n_used, other.n_used)
+        names = list(base.params["param"])
+        mine = self.samples.reindex(columns=names).to_numpy(float)[:k]
+        theirs = other.samples.reindex(columns=names).to_numpy(float)[:k]
+        lo, hi = self._quantiles(theirs - mine, level)
+        params = base.params.assign(difference_lower=lo, difference_upper=hi, level=level)
+        n, d = base.predictions["num_params"].to_numpy(), base.predictions["tokens"].to_numpy()
+        diff = other._sample_predictions(n, d)[:k] - self._sample_predictions(n, d)[:k]
+        lo, hi = self._quantiles(diff, level)
+        return Comparison(params, base.predictions.assign(difference_lower=lo, difference_upper=hi, level=level))
 
     def allocation(self, flops: np.ndarray | float, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Compute-optimal allocation (METHOD.md section 8) with percentile intervals.
