@@ -347,3 +347,19 @@ def test_unusable_cache_dir_falls_back_with_one_warning(mirror, tmp_path):
 def test_missing_mirror_directory_is_an_error(tmp_path):
     proc = run("families", env={"SCALING_TOOLKIT_MIRROR": str(tmp_path / "nope")})
     assert proc.returncode == 2 and "SCALING_TOOLKIT_MIRROR" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import toolkit.cli as cli
+
+    def broken(args):
+        raise IndexError("list index out of range")
+
+    _sweep(tmp_path / "mine.csv")
+    monkeypatch.setattr(cli, "_cmd_runs", broken)
+    assert main(["runs", "--csv", str(tmp_path / "mine.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (IndexError" in err and "SCALING_TOOLKIT_DEBUG" in err
+    monkeypatch.setenv("SCALING_TOOLKIT_DEBUG", "1")
+    with pytest.raises(IndexError):
+        main(["runs", "--csv", str(tmp_path / "mine.csv")])

@@ -1,7 +1,8 @@
 """The ``scaling-toolkit`` command.
 
 Exit status: 0 for a usable answer; 1 when the command ran but found no usable answer
-(e.g. a fit without a law; one stderr line says why and which flags to try); 2 for bad
+(e.g. a fit without a law; one stderr line says why and which flags to try), or on an
+internal error (one line; ``SCALING_TOOLKIT_DEBUG=1`` shows the traceback); 2 for bad
 input or arguments (one stderr line, no traceback). Warnings are one ``warning:`` line
 each. Progress bars go to stderr only when it is a terminal (or with ``TQDM_DISABLE``
 unset in a notebook) and never with ``--quiet``. ``--json`` output is strict JSON
@@ -416,7 +417,13 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from toolkit.findings.planner import designs
     from toolkit.findings.verdicts import format_verdicts, verdicts
     from toolkit.storage import atomic_directory, atomic_write, to_json
-    from toolkit.study import compare_protocols, departure_effects, reference_cells, run_study, write_study
+    from toolkit.study import (
+        compare_protocols,
+        departure_effects,
+        reference_cells,
+        run_study,
+        write_study,
+    )
 
     _check_writable(args.out)
     progress = _progress(args)
@@ -618,6 +625,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 (the last resort: a user never sees a traceback)
+        if os.environ.get("SCALING_TOOLKIT_DEBUG"):
+            raise
+        print(f"{PROG}: internal error ({type(exc).__name__}: {one_line(exc, 300)}); this is a bug: please "
+              f"report it with the command line (SCALING_TOOLKIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     finally:
         warnings.showwarning = shown
 

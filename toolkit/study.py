@@ -64,6 +64,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit._progress import progress_bar
 from toolkit.errors import DataError
 from toolkit.evaluation import (
     COLUMNS,
@@ -86,7 +87,6 @@ from toolkit.guidelines.borrow import borrow_cells
 from toolkit.guidelines.checkpoints import final_only_cells, trajectory_cells
 from toolkit.guidelines.partial import partial_cells
 from toolkit.guidelines.selection import grid_cells, scale_down_cells, window_cells
-from toolkit._progress import progress_bar
 from toolkit.runs import Runs
 from toolkit.storage import read_frame_cache, usable_cache_dir, write_frame_cache
 
