@@ -350,7 +350,7 @@ def test_missing_mirror_directory_is_an_error(tmp_path):
 
 
 def test_an_internal_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
-    import toolkit.cli as cli
+    from toolkit import cli
 
     def broken(args):
         raise IndexError("list index out of range")

@@ -625,7 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 (the last resort: a user never sees a traceback)
+    except Exception as exc:  # the last resort: a user never sees a traceback
         if os.environ.get("SCALING_TOOLKIT_DEBUG"):
             raise
         print(f"{PROG}: internal error ({type(exc).__name__}: {one_line(exc, 300)}); this is a bug: please "
