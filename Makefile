@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: install test test-browser findings bench clean
+.PHONY: install test test-browser findings lab readme-charts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,20 @@ test: install
 test-browser: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python -m pytest -q -m browser
 
+# The study, every notebook (papermill, headless), the charts as SVG/PNG and findings/index.html.
 findings: install
-	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit study --out findings
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit fetch --quiet
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit findings --out findings
+
+# JupyterLab on the notebooks, from the project's environment (kernel python3 = this venv).
+lab: install
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/jupyter lab --notebook-dir=notebooks
+
+# The two charts the README shows, regenerated from the findings.
+readme-charts: findings
+	mkdir -p docs/img
+	cp findings/charts/02_fit_a_law/loss_curves.png docs/img/fit_a_law.png
+	cp findings/charts/08_meta_analysis/heatmap.png docs/img/meta_analysis_heatmap.png
 
 bench: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_fit.py

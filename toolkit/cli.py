@@ -501,6 +501,16 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_findings(args: argparse.Namespace) -> int:
+    from toolkit.findings.runner import run_findings
+
+    result = run_findings(args.out, notebooks_dir=args.notebooks, only=args.only, quick=args.quick,
+                          n_jobs=args.jobs, study=not args.no_study, progress=not args.quiet)
+    for o in result.failed:
+        print(f"FAILED {o.name}: {o.error}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 # ----------------------------------------------------------------------------- plumbing
 class _wide_pandas:
     def __enter__(self) -> None:
@@ -586,6 +596,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     _add_quiet(s)
     s.set_defaults(func=_cmd_plan)
+
+    s = sub.add_parser("findings", help="run the study and every notebook; write the report (index.html)")
+    s.add_argument("--out", type=Path, default=Path("findings"), metavar="DIR",
+                   help="output directory, replaced as a whole at the end (default: findings)")
+    s.add_argument("--quick", action="store_true", help="small parameters and a few families (for tests)")
+    s.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks (e.g. 02_fit_a_law or 02)")
+    s.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
+    s.add_argument("--notebooks", type=Path, metavar="DIR", help="notebook directory (default: the repository's)")
+    s.add_argument("--no-study", action="store_true", help="skip the study and its verdicts")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=_cmd_findings)
     return p
 
 

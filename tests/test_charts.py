@@ -1,0 +1,280 @@
+"""Every chart builder rendered with vl-convert: marks drawn, log scales, the fit layer, no
+value <= 0 on a log axis, named params, a bounded spec."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+import vl_convert as vlc
+
+from toolkit import charts
+from toolkit.errors import DataError
+
+MAX_SPEC_CHARS = 200_000
+
+
+def law(n, d, E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.28):
+    return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
+
+
+def checkpoints(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9), n_ckpt=60, bad=0):
+    rows = []
+    for n in sizes:
+        for d in np.geomspace(1e8, 3e11, n_ckpt):
+            rows.append({"model": f"m{n:.0e}", "num_params": n, "tokens": d, "loss": float(law(n, d)),
+                         "role": "held-out target" if n == max(sizes) and d > 2e11 else "train"})
+    df = pd.DataFrame(rows)
+    if bad:
+        df.loc[df.index[:bad], "loss"] = 0.0
+    return df
+
+
+def curves(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9)):
+    d = np.geomspace(1e10, 3e11, 30)
+    return pd.concat([pd.DataFrame({"num_params": n, "tokens": d, "loss": law(n, d)}) for n in sizes])
+
+
+def scene_counts(chart: alt.TopLevelMixin) -> dict[str, int]:
+    """Marks drawn per type (lines and areas counted as shapes, other marks as items), from
+    vl-convert's scenegraph (what a browser would draw); axes and legends are not counted."""
+    counts: dict[str, int] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "marktype" in node and node.get("role") == "mark":
+                kind = node["marktype"]
+                # a line or area is one mark whose items are its vertices; count the lines
+                n = 1 if kind in ("line", "area") else len(node.get("items", []))
+                counts[kind] = counts.get(kind, 0) + n
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(vlc.vegalite_to_scenegraph(chart.to_dict())["scenegraph"])
+    return counts
+
+
+def layers(spec: dict) -> list[dict]:
+    out = []
+    for layer in spec.get("layer", [spec]):
+        out.extend(layers(layer) if "layer" in layer else [layer])
+    return out
+
+
+def rows_of(spec: dict, layer: dict) -> list[dict]:
+    """The inline rows a layer draws (its own data, else the top level's)."""
+    name = layer.get("data", {}).get("name") or spec.get("data", {}).get("name")
+    return spec.get("datasets", {}).get(name, [])
+
+
+def _field(v: object) -> str | None:
+    if isinstance(v, dict):
+        return v.get("field")
+    return v.split(":")[0] if isinstance(v, str) else None
+
+
+def log_fields(spec: dict, layer: dict) -> list[str]:
+    """Fields a layer puts on an axis that is log-scaled in any layer (layers share scales)."""
+    logs = {ch for lay in layers(spec) for ch, v in lay.get("encoding", {}).items()
+            if ch in ("x", "y") and isinstance(v, dict) and v.get("scale", {}).get("type") == "log"}
+    enc = layer.get("encoding", {})
+    return [f for ch in logs for f in (_field(enc.get(ch)), _field(enc.get(f"{ch}2"))) if f]
+
+
+def check_common(chart: alt.TopLevelMixin) -> dict:
+    spec = chart.to_dict()
+    text = json.dumps(spec)
+    assert len(text) < MAX_SPEC_CHARS, f"spec of {len(text)} characters"
+    assert spec.get("title", {}).get("text"), "every chart has a title"
+    assert spec.get("description"), "every chart has a description (aria-label)"
+    for param in [p for layer in layers(spec) for p in layer.get("params", [])] + spec.get("params", []):
+        assert not param["name"].startswith("param_"), f"unnamed param {param['name']}"
+    for layer in layers(spec):
+        rows = rows_of(spec, layer)
+        for f in log_fields(spec, layer):
+            values = [r[f] for r in rows if f in r]
+            assert all(v is not None and v > 0 for v in values), f"value <= 0 on the log axis {f}"
+    svg = vlc.vegalite_to_svg(spec)
+    assert "<svg" in svg
+    return spec
+
+
+def test_positive_drops_and_counts():
+    df = pd.DataFrame({"a": [1.0, 0.0, -1.0, np.nan, 2.0], "b": [1, 1, 1, 1, 0]})
+    kept, n = charts.positive(df, ["a"])
+    assert list(kept["a"]) == [1.0, 2.0] and n == 3
+    kept, n = charts.positive(df, ["a", "b"])
+    assert list(kept["a"]) == [1.0] and n == 4
+    with pytest.raises(DataError, match="missing column"):
+        charts.positive(df, ["nope"])
+
+
+def test_thin_keeps_ends_and_caps_rows():
+    df = pd.DataFrame({"model": "m", "tokens": np.geomspace(1, 1e6, 1000), "loss": 1.0})
+    out = charts.thin(df, ["model"], max_points=40)
+    assert len(out) <= 40
+    assert out["tokens"].min() == df["tokens"].min() and out["tokens"].max() == df["tokens"].max()
+
+
+def test_size_label():
+    assert [charts.size_label(x) for x in (7.04e7, 1.4e9, 1.75e11, 2e12, 512)] == ["70.4M", "1.4B", "175B", "2T", "512"]
+
+
+def test_loss_curves_log_log_with_fit_layer():
+    chart = charts.loss_curves(checkpoints(), curves(), title="demo: loss vs tokens")
+    spec = check_common(chart)
+    x = layers(spec)[0]["encoding"]["x"]
+    y = layers(spec)[0]["encoding"]["y"]
+    assert x["scale"]["type"] == "log" and y["scale"]["type"] == "log"
+    assert "tokens" in x["title"] and "nats/token" in y["title"]
+    assert "format(datum.value, '~s')" in x["axis"]["labelExpr"]  # 1B, not 1000000000
+    counts = scene_counts(chart)
+    assert counts.get("line", 0) == 5  # the fitted law: one line per size
+    drawn = rows_of(spec, layers(spec)[0])
+    assert counts.get("symbol", 0) == len(drawn) <= 5 * 40 + 40  # at most 40 per run and role
+    assert spec["title"]["text"] == "demo: loss vs tokens"
+
+
+def test_loss_curves_drop_nonpositive_and_say_so():
+    chart = charts.loss_curves(checkpoints(bad=3), None)
+    spec = check_common(chart)
+    assert any("3 checkpoints with a value <= 0" in s for s in spec["title"]["subtitle"])
+    assert all(r["loss"] > 0 for r in rows_of(spec, layers(spec)[0]))
+    assert len(layers(spec)) == 1  # no fit, no fit layer
+
+
+def test_residuals_zero_rule_and_rms():
+    pts = checkpoints().assign(fitted=lambda d: d["loss"] * 1.01)
+    chart = charts.residuals(pts)
+    spec = check_common(chart)
+    assert any("root mean square 1.00%" in s for s in spec["title"]["subtitle"])
+    assert scene_counts(chart).get("rule", 0) == 1
+
+
+def test_prediction_band_line_and_observed():
+    d = np.geomspace(1e10, 3e11, 30)
+    band = pd.DataFrame({"tokens": d, "loss": law(3e9, d), "lower": law(3e9, d) * 0.97,
+                         "upper": law(3e9, d) * 1.03, "level": 0.9})
+    obs = pd.DataFrame({"tokens": d[-5:], "loss": law(3e9, d[-5:]), "role": "held-out target"})
+    chart = charts.prediction(band, obs)
+    spec = check_common(chart)
+    counts = scene_counts(chart)
+    assert counts.get("area") == 1 and counts.get("line") == 1 and counts.get("symbol") == 5
+    assert any("90% bootstrap interval" in s for s in spec["title"]["subtitle"])
+
+
+def heat_cells(nan_cells=2):
+    rows = []
+    for k in range(2, 7):
+        for p in np.round(np.arange(0.1, 1.01, 0.1), 1):
+            rows.append({"k": k, "p": p, "are": 0.02 * k + 0.1 * (1 - p), "cost_fraction": 0.03 * k * p})
+    df = pd.DataFrame(rows)
+    df.loc[df.index[:nan_cells], "are"] = np.nan
+    return df
+
+
+def test_are_heatmap_text_grey_cells_and_contours():
+    chart = charts.are_heatmap(heat_cells(), title="ARE by design: demo")
+    spec = check_common(chart)
+    counts = scene_counts(chart)
+    assert counts.get("rect") == 50  # 48 coloured + 2 grey, nothing interpolated
+    assert counts.get("text") == 50
+    assert counts.get("line") == 2  # cost contours at 1% and 10%
+    assert any("2 cells without a usable law" in s for s in spec["title"]["subtitle"])
+
+
+def test_are_heatmap_needs_columns():
+    with pytest.raises(DataError, match="cost_fraction"):
+        charts.are_heatmap(pd.DataFrame({"k": [2], "p": [1.0], "are": [0.1]}))
+
+
+def test_are_vs_cut_log_axis_reference_and_cap():
+    rows = [{"family": f, "cut_tokens": c, "are": a}
+            for f, s in (("a", 1.0), ("b", 2.0)) for c, a in ((0.0, 0.3), (1e9, 0.1 * s), (1e10, 0.05 * s), (3e10, 0.9))]
+    chart = charts.are_vs_cut(pd.DataFrame(rows), reference=0.3)
+    spec = check_common(chart)
+    assert layers(spec)[0]["encoding"]["x"]["scale"]["type"] == "log"
+    sub = " ".join(spec["title"]["subtitle"])
+    assert "2 rows with a value <= 0 not shown" in sub and "2 values above 50%" in sub
+    assert scene_counts(chart).get("rule") == 1
+
+
+def test_cost_frontier_marks_the_frontier():
+    designs = pd.DataFrame({"design": list("abcd"), "cost_fraction": [0.001, 0.01, 0.02, 0.1],
+                            "are": [0.2, 0.08, 0.1, 0.05]})
+    chart = charts.cost_frontier(designs, budget=0.05)
+    spec = check_common(chart)
+    assert any("3 designs on the cost-ARE frontier of 4" in s for s in spec["title"]["subtitle"])
+    assert layers(spec)[0]["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_parameter_map_with_null():
+    rng = np.random.default_rng(0)
+    fam = pd.DataFrame({"family": list("abcdef"), "kind": "family", "x": rng.normal(size=6), "y": rng.normal(size=6)})
+    null = pd.DataFrame({"family": "null", "kind": "random-law null", "x": rng.normal(size=200), "y": rng.normal(size=200)})
+    chart = charts.parameter_map(pd.concat([fam, null]), "x", "y", x_title="alpha", y_title="ln A")
+    check_common(chart)
+    assert scene_counts(chart).get("symbol") == 206
+
+
+def test_explained_variance():
+    df = pd.DataFrame({"component": [1, 2, 3] * 2, "cumulative": [0.6, 0.9, 1.0, 0.4, 0.7, 0.9],
+                       "kind": ["families"] * 3 + ["null"] * 3})
+    chart = charts.explained_variance(df)
+    check_common(chart)
+    assert scene_counts(chart).get("line") == 2
+
+
+def test_optimal_allocation_bands_and_budget():
+    c = np.geomspace(1e18, 1e24, 20)
+    n = 0.1 * (c / 6) ** 0.5
+    df = pd.DataFrame({"flops": c, "num_params": n, "tokens": c / 6 / n, "num_params_lower": n * 0.8,
+                       "num_params_upper": n * 1.2, "tokens_lower": c / 6 / n * 0.8, "tokens_upper": c / 6 / n * 1.2})
+    chart = charts.optimal_allocation(df, budget=1e21)
+    spec = check_common(chart)
+    counts = scene_counts(chart)
+    assert counts.get("area") == 2 and counts.get("line") == 2 and counts.get("rule") == 1
+    assert "e" in layers(spec)[0]["encoding"]["x"]["axis"]["labelExpr"]
+
+
+def test_iso_flop_curves_and_minima():
+    rows, opt = [], []
+    for c in (1e19, 1e20, 1e21):
+        n = np.geomspace(1e7, 1e11, 50)
+        loss = law(n, c / 6 / n)
+        rows.append(pd.DataFrame({"flops": c, "num_params": n, "loss": loss}))
+        opt.append({"flops": c, "num_params": n[np.argmin(loss)], "loss": loss.min()})
+    chart = charts.iso_flop(pd.concat(rows), pd.DataFrame(opt))
+    check_common(chart)
+    counts = scene_counts(chart)
+    assert counts.get("line") == 3 and counts.get("symbol") == 3
+
+
+def test_protocol_comparison_diagonal():
+    df = pd.DataFrame({"family": ["opt", "opt", "gpt3"], "cell": ["k=3", "k=4", "k=3"],
+                       "are_paper": [0.15, 0.18, np.nan], "are_corrected": [0.05, 0.06, 0.02]})
+    chart = charts.protocol_comparison(df)
+    spec = check_common(chart)
+    assert scene_counts(chart).get("symbol") == 2
+    assert any("1 cells without a law" in s for s in spec["title"]["subtitle"])
+
+
+def test_collection_overview():
+    df = pd.DataFrame({"family": ["a", "b"], "arch": ["dec", "enc-dec"], "min_params": [7e7, 2e8],
+                       "max_params": [1.2e10, 1.1e10], "n_sizes": [8, 4], "n_checkpoints": [200, 800]})
+    chart = charts.collection_overview(df)
+    check_common(chart)
+    assert scene_counts(chart).get("rule") == 2
+
+
+def test_big_data_is_thinned_below_altair_cap():
+    # GPT-3 logs 4,000 checkpoints: the builder must not hit Altair's 5,000-row guard
+    big = checkpoints(n_ckpt=1500)
+    spec = charts.loss_curves(big, curves()).to_dict()
+    assert sum(len(v) for v in spec["datasets"].values()) < 5000

@@ -1,0 +1,132 @@
+"""Every notebook: stored clean, then executed through papermill in quick mode, its recorded
+numbers checked for sanity and against reviewed golden values (tests/golden/<notebook>.json).
+
+Update the golden values after reviewing a change (keeps each value's tolerance):
+
+    UPDATE_GOLDEN=1 python -m pytest tests/test_notebooks.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.findings.runner import default_notebooks_dir, notebook_names, run_findings
+
+NOTEBOOKS = default_notebooks_dir()
+GOLDEN = Path(__file__).resolve().parent / "golden"
+NAMES = notebook_names(NOTEBOOKS)
+#: Default tolerance of a new golden value: relative, plus an absolute floor for values near 0.
+RTOL, ATOL = 0.1, 0.005
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_stored_clean(name):
+    path = NOTEBOOKS / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"  # opens without a kernel dialog
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "stored with outputs"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    lines = [line for line in params[0].source.splitlines() if line.strip()]
+    assert all(":" in line.split("=")[0] and "#" in line for line in lines), "typed, commented parameters"
+    assert "interactive: bool" in params[0].source
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {name[:2]}")
+    assert "toolkit.findings" in "".join(c.source for c in code) and "record(" in code[-1].source
+    assert "<details>" in nb.cells[-1].source, "exercises end with collapsed answers"
+    # diff-friendly: nbformat's own layout, one line per source line
+    assert path.read_text() == nbformat.writes(nb, version=4) + "\n"
+
+
+def _tolerance(key: str) -> tuple[float, float]:
+    """Default (rtol, atol) of a new golden value. A and B of a law are ill-determined (a
+    decade apart for the same ARE), so only their order of magnitude is pinned; exponents and
+    E within 20%; ARE within 10% or half a point."""
+    if key.endswith(("_A", "_B")):
+        return 1.0, 0.0
+    if key.endswith(("_alpha", "_beta", "_E")):
+        return 0.2, 0.02
+    return RTOL, ATOL
+
+
+def _golden_check(name: str, numbers: dict) -> None:
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        old = json.loads(path.read_text())["numbers"] if path.is_file() else {}
+        new = {k: {"value": v, **{t: old.get(k, {}).get(t, d) for t, d in zip(("rtol", "atol"), _tolerance(k))}}
+               for k, v in numbers.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        lines = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in new.items())
+        path.write_text(f'{{"notebook": "{name}", "mode": "quick", "numbers": {{\n{lines}\n}}}}\n')
+        return
+    if not path.is_file():
+        pytest.fail(f"no golden values for {name}: review the numbers, then UPDATE_GOLDEN=1 pytest {__file__}")
+    golden = json.loads(path.read_text())["numbers"]
+    off = []
+    for key, g in golden.items():
+        got = numbers.get(key)
+        if got is None or not math.isclose(got, g["value"], rel_tol=g["rtol"], abs_tol=g["atol"]):
+            off.append(f"{key}: {got} vs golden {g['value']} (rtol {g['rtol']}, atol {g['atol']})")
+    assert not off, f"{name} moved from its golden values:\n" + "\n".join(off)
+
+
+def _sanity(name: str, numbers: dict) -> None:
+    for key, v in numbers.items():
+        if key == "are" or key.startswith("are_") or key.endswith("_are"):
+            assert v is None or 0 <= v < 5, f"{key} = {v}"
+        if key.endswith("_nats"):
+            assert v is None or 0 < v < 20, f"{key} = {v} nats/token"
+        if key.endswith(("_flops", "_params", "_tokens")):
+            assert v is None or v >= 0, f"{key} = {v}"
+
+
+@pytest.mark.mirror
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_headless(name, mirror, tmp_path):
+    out = tmp_path / "findings"
+    result = run_findings(out, notebooks_dir=NOTEBOOKS, only=[name], quick=True, study=False, n_jobs=1,
+                          progress=False)
+    assert not result.failed, result.failed[0].error
+    record = result.records[name]
+    assert record["parameters"], "the parameters are recorded"
+    charts = sorted(p.stem for p in (out / "charts" / name).glob("*.png"))
+    assert charts == sorted(record["charts"]) and charts, "every chart rendered as PNG"
+    executed = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
+    svgs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if "image/svg+xml" in o.get("data", {})]
+    assert svgs, "the static charts are in the executed notebook"
+    _sanity(name, record["numbers"])
+    _golden_check(name, record["numbers"])
+
+
+def _law_runs(path: Path) -> pd.DataFrame:
+    """A user's CSV: four sizes of a known law, 25 checkpoints each, no family column."""
+    rows = []
+    for n in (2e7, 6e7, 2e8, 8e8):
+        for d in np.geomspace(2e8, 4e10, 25):
+            rows.append({"model": f"run-{n:.0e}", "num_params": n, "tokens": d,
+                         "loss": 1.9 + 380 / n ** 0.33 + 2100 / d ** 0.3})
+    df = pd.DataFrame(rows)
+    df.to_csv(path, index=False)
+    return df
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.startswith(("02", "10"))])
+def test_notebook_runs_on_a_users_csv(name, tmp_path):
+    csv = tmp_path / "my_runs.csv"
+    _law_runs(csv)
+    params = {"runs_csv": str(csv), "family": "", "cut": 0.0}
+    result = run_findings(tmp_path / "out", notebooks_dir=NOTEBOOKS, only=[name], quick=True, study=False,
+                          n_jobs=1, progress=False, parameters={name: params})
+    assert not result.failed, result.failed[0].error
+    numbers = result.records[name]["numbers"]
+    if "are" in numbers:
+        assert numbers["are"] < 0.01  # a noiseless law is recovered

@@ -1,0 +1,148 @@
+"""Every widget panel driven without a kernel: move a control, the chart's data or spec changes."""
+
+from __future__ import annotations
+
+import json
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit import widgets
+from toolkit.runs import Runs
+
+
+def law(n, d, E=1.8, A=420.0, B=2400.0, alpha=0.34, beta=0.29):
+    return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
+
+
+def synthetic_runs() -> Runs:
+    """Two families with known laws: 6 and 4 sizes, 30 checkpoints each from 1B to 300B tokens."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for family, sizes, E in (("alpha-fam", (5e7, 1e8, 2e8, 4e8, 8e8, 3e9), 1.8), ("beta-fam", (1e8, 3e8, 1e9, 4e9), 2.1)):
+        for n in sizes:
+            for d in np.geomspace(1e9, 3e11, 30):
+                rows.append({"family": family, "model": f"{family}-{n:.0e}", "num_params": n, "tokens": d,
+                             "loss": float(law(n, d, E=E)) * (1 + 0.003 * rng.standard_normal())})
+    return Runs.from_frame(pd.DataFrame(rows))
+
+
+@pytest.fixture(scope="module")
+def runs() -> Runs:
+    return synthetic_runs()
+
+
+def spec_of(panel: widgets.Panel, name: str) -> dict:
+    return panel.charts()[name].to_dict()
+
+
+def drawn_rows(spec: dict) -> int:
+    return sum(len(v) for v in spec.get("datasets", {}).values())
+
+
+def check_controls(panel: widgets.Panel) -> None:
+    for name, control in panel.controls.items():
+        assert control.description, f"control {name} has no label"
+        assert f"st-{name}" in control._dom_classes
+    for name in panel.chart_names:
+        assert panel.charts()[name].to_dict()["title"]["text"]
+
+
+def test_fit_panel_controls_recompute_in_place(runs):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=10)
+    check_controls(panel)
+    view = panel.view
+    assert isinstance(view, W.VBox)
+    live = panel._views["loss_curves"]
+    assert "st-chart-loss_curves" in live._dom_classes
+    before = panel.numbers()
+    assert before["k"] == 5 and before["are"] < 0.05  # a known law is recovered
+    spec_before = json.dumps(live.spec)
+
+    panel.controls["k"].value = 3
+    after = panel.numbers()
+    assert after["k"] == 3 and after["n_train_points"] < before["n_train_points"]
+    assert json.dumps(live.spec) != spec_before  # the live chart got the new spec
+    assert "3 sizes" in panel.status.value
+
+    panel.controls["cut"].value = 0.0
+    assert panel.numbers()["n_train_points"] > after["n_train_points"]
+
+    panel.controls["family"].value = "beta-fam"
+    assert panel.controls["k"].max == 3 and panel.controls["k"].value == 3
+    assert spec_of(panel, "loss_curves")["title"]["text"] == "beta-fam: loss vs tokens"
+    assert panel._views["loss_curves"].spec["title"]["text"] == "beta-fam: loss vs tokens"
+
+    panel.controls["objective"].value = "huber-log"
+    assert panel.numbers()["are"] < 0.05
+
+
+def test_fit_panel_bad_combination_is_a_message(runs):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=5)
+    panel.controls["cut"].value = 3e10
+    good = spec_of(panel, "loss_curves")
+    panel.controls["p"].value = 0.1  # nothing left above the cut
+    assert "cannot draw" in panel.status.value and "lower the cut" in panel.status.value
+    assert spec_of(panel, "loss_curves") == good  # the last good charts stay
+
+
+def test_fit_panel_compare_objectives(runs):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=5)
+    table = panel.compare_objectives()
+    assert list(table["objective"]) == ["mse", "huber-log"]
+    assert (table["are"] < 0.05).all()
+
+
+def test_fit_panel_rejects_unknown_family(runs):
+    from toolkit.errors import DataError
+
+    with pytest.raises(DataError, match="nope"):
+        widgets.FitPanel(runs, "nope")
+
+
+def study_table() -> pd.DataFrame:
+    rows = []
+    for family, n_sizes in (("fam-a", 6), ("fam-b", 4)):
+        for cut in (0.0, 1e10):
+            for k in range(2, n_sizes):
+                for p in np.round(np.arange(0.1, 1.01, 0.1), 1):
+                    are = 0.02 * (n_sizes - k) + 0.05 * (1 - p) + (0.1 if cut == 0 else 0.0)
+                    rows.append({"family": family, "experiment": "grid", "k": k, "p": p, "cut_tokens": cut,
+                                 "are": are, "status": "not_identifiable" if k == 2 and p < 0.3 else "ok",
+                                 "cost_fraction": 0.02 * k * p, "signed_error": are})
+    return pd.DataFrame(rows)
+
+
+def test_meta_analysis_panel_family_and_cut():
+    table = study_table()
+    panel = widgets.MetaAnalysisPanel(table)
+    check_controls(panel)
+    assert panel.view is panel.view  # built once, then updated in place
+    live = panel._views["heatmap"]
+    macro = panel.numbers()
+    assert macro["n_cells"] == 4 * 10  # k = 2..5 over the two families
+    assert macro["n_cells_with_law"] == 40 - 2  # k = 2, p < 0.3 not identified in both: grey
+
+    panel.controls["cut"].value = 0.0
+    assert panel.numbers()["are_median"] == pytest.approx(macro["are_median"] + 0.1, abs=1e-9)
+    assert "no cut" in live.spec["title"]["text"]
+
+    panel.controls["family"].value = "fam-b"
+    assert panel.numbers()["n_cells"] == 2 * 10
+    assert live.spec["title"]["text"].startswith("ARE by design: fam-b")
+    assert drawn_rows(live.spec) < drawn_rows(spec_of(widgets.MetaAnalysisPanel(table), "heatmap"))
+
+
+def test_grid_cells_macro_counts_families():
+    cells = widgets.grid_cells(study_table(), widgets.MACRO, 1e10)
+    row = cells[(cells["k"] == 3) & np.isclose(cells["p"], 1.0)].iloc[0]
+    assert row["n_families"] == 2
+    assert row["are"] == pytest.approx(np.mean([0.02 * 3, 0.02 * 1]))
+
+
+def test_static_svg_has_the_title(runs):
+    panel = widgets.FitPanel(runs, "beta-fam", cut=1e10, n_bootstrap=5)
+    svg = widgets.static_svg(panel.charts()["prediction"])
+    assert svg.startswith("<svg") and "beta-fam: prediction" in svg

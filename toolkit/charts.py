@@ -1,0 +1,596 @@
+"""Altair chart builders: pure functions from tidy DataFrames to charts.
+
+Every builder takes tidy frames (one row per point, unit-bearing column names such as
+``tokens``, ``num_params``, ``loss``, ``flops``) and returns an Altair chart. No fitting and no
+I/O happen here: callers (:mod:`toolkit.widgets`, the notebooks) compute, the builders draw.
+
+Conventions, shared by every builder
+------------------------------------
+- Axis titles carry units: ``"tokens (D)"``, ``"loss (nats/token)"``, ``"compute (FLOPs)"``.
+- Big numbers are labelled ``1B``, ``300M``, ``2T`` (:data:`BIG_NUMBER`), FLOPs as ``1e21``.
+- Log axes never receive a value <= 0: such rows are dropped in pandas and the chart's
+  subtitle says how many (:func:`positive`).
+- Data are thinned or aggregated in pandas (:func:`thin`) so that a spec stays small; Altair's
+  5,000-row guard stays on.
+- Every parameter (selection) is named, so specs are stable across sessions (golden tests).
+- Every chart has a title (the browser tests and screen readers find charts by it) and a
+  ``description`` (the ``aria-label`` of the rendered SVG); marks carry tooltips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import DataError
+
+#: Default size of a single chart, pixels (fits two side by side on a 1366 px laptop screen).
+WIDTH: int = 430
+HEIGHT: int = 280
+#: Vega expression labelling big numbers as 1K, 300M, 1B, 2T (d3's "G" for giga reads badly).
+BIG_NUMBER: str = "replace(format(datum.value, '~s'), 'G', 'B')"
+#: Vega expression: is the tick a power of ten?
+DECADE: str = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6"
+#: Vega expression labelling FLOPs in scientific notation (1e21).
+SCIENTIFIC: str = "replace(format(datum.value, '.0e'), 'e+', 'e')"
+#: ARE above this is drawn with the darkest colour (so that one bad cell does not wash out the rest).
+ARE_COLOR_CAP: float = 0.30
+#: ARE axes stop here (values above are drawn at the edge and counted in the subtitle).
+ARE_AXIS_CAP: float = 0.5
+#: Cost fractions (of the target's 6 N D) whose contour lines an ARE heatmap draws.
+COST_CONTOURS: tuple[float, ...] = (0.01, 0.1)
+
+_TEXT = {"tokens": "tokens (D)", "num_params": "parameters (N)", "loss": "loss (nats/token)",
+         "flops": "compute (FLOPs)", "cost_fraction": "cost (fraction of the target's 6ND)"}
+
+
+# ============================================================================ helpers
+def positive(frame: pd.DataFrame, columns: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    """Rows of ``frame`` whose ``columns`` are all finite and > 0, and how many were dropped.
+
+    Log axes draw values <= 0 silently at their edge; builders call this for every column
+    they put on a log axis and say in the subtitle how many rows it removed.
+    """
+    columns = list(columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"chart data is missing column(s) {', '.join(missing)} "
+                        f"(has {', '.join(map(str, frame.columns))})")
+    keep = np.ones(len(frame), dtype=bool)
+    for c in columns:
+        v = pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
+        keep &= np.isfinite(v) & (v > 0)
+    return frame.loc[keep], int((~keep).sum())
+
+
+def thin(frame: pd.DataFrame, by: Sequence[str], x: str = "tokens", max_points: int = 40) -> pd.DataFrame:
+    """At most ``max_points`` rows per group ``by``, evenly spaced in log ``x``.
+
+    A run logged every few steps (GPT-3: 4,000 checkpoints) draws the same curve from 40
+    points; thinning keeps the first and last point of every group, so a curve's span is
+    unchanged.
+    """
+    if frame.empty:
+        return frame
+    parts = []
+    for _, g in frame.groupby(list(by), sort=False, observed=True):
+        if len(g) <= max_points:
+            parts.append(g)
+            continue
+        g = g.sort_values(x)
+        lx = np.log(g[x].to_numpy(float))
+        marks = np.linspace(lx[0], lx[-1], max_points)
+        idx = np.unique(np.searchsorted(lx, marks).clip(0, len(g) - 1))
+        parts.append(g.iloc[idx])
+    return pd.concat(parts)
+
+
+def size_label(num_params: float) -> str:
+    """A model size as people write it: ``70M``, ``1.4B``, ``175B``."""
+    n = float(num_params)
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.3g}{suffix}"
+    return f"{n:.3g}"
+
+
+def _note(*parts: str) -> list[str]:
+    return [p for p in parts if p]
+
+
+def _dropped(n: int, what: str) -> str:
+    return f"{n} {what} with a value <= 0 not shown (log axis)" if n else ""
+
+
+def _title(text: str, subtitle: Sequence[str] = ()) -> alt.Title:
+    return alt.Title(text, subtitle=list(subtitle) or "", anchor="start")
+
+
+def _log_axis(field: str, title: str, *, flops: bool = False, values: Iterable[float] = (), **kwargs) -> dict:
+    """A log-scale positional encoding; labels only at powers of ten when ``values`` span more
+    than two decades (else every tick), so that labels never collide."""
+    v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
+    wide = flops or (len(v) > 0 and np.log10(v.max() / v.min()) > 2)
+    label = SCIENTIFIC if flops else BIG_NUMBER
+    if wide:
+        label = f"{DECADE} ? {label} : ''"
+    return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log"),
+                axis=alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy"), **kwargs)
+
+
+def _finish(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str], description: str):
+    return chart.properties(title=_title(title, subtitle), description=description)
+
+
+def _sized(chart: alt.Chart, width: int = WIDTH, height: int = HEIGHT) -> alt.Chart:
+    return chart.properties(width=width, height=height)
+
+
+def _size_order(frame: pd.DataFrame) -> list[str]:
+    order = frame.drop_duplicates("size").sort_values("num_params")["size"]
+    return [str(s) for s in order]
+
+
+def _with_size(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["size"] = [size_label(n) for n in out["num_params"]]
+    return out
+
+
+# ============================================================================ fits
+def loss_curves(points: pd.DataFrame, curves: pd.DataFrame | None = None, *, title: str = "Loss vs tokens",
+                max_points: int = 40) -> alt.LayerChart:
+    """Loss against tokens per model size on log-log axes, with an optional fitted law.
+
+    Parameters
+    ----------
+    points
+        One row per checkpoint: ``num_params``, ``tokens``, ``loss`` (nats/token), ``role``
+        (e.g. ``"train"``, ``"not used"``, ``"held-out target"``) and ``model``.
+    curves
+        The law's predictions: ``num_params``, ``tokens``, ``loss`` (one line per size).
+    title
+        Chart title.
+    max_points
+        Checkpoints drawn per (model, role); see :func:`thin`.
+    """
+    pts, n_bad = positive(points, ["tokens", "loss"])
+    pts = _with_size(thin(pts, ["model", "role"], max_points=max_points))
+    sizes = _size_order(pts)
+    size_pick = alt.selection_point(name="size_pick", fields=["size"], bind="legend")
+    color = alt.Color("size:N", title="model size (N)", sort=sizes, scale=alt.Scale(scheme="viridis"))
+    roles = list(dict.fromkeys(pts["role"]))
+    base = alt.Chart(pts).mark_point(filled=True, size=28).encode(
+        x=alt.X(**_log_axis("tokens", _TEXT["tokens"], values=pts["tokens"])),
+        y=alt.Y("loss:Q", title=_TEXT["loss"], scale=alt.Scale(type="log", zero=False)),
+        color=color,
+        shape=alt.Shape("role:N", title="checkpoint", sort=roles),
+        opacity=alt.condition(size_pick, alt.value(0.85), alt.value(0.08)),
+        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("size:N", title="N"),
+                 alt.Tooltip("tokens:Q", format=".3s", title="tokens"),
+                 alt.Tooltip("loss:Q", format=".4f", title="loss (nats/token)"), alt.Tooltip("role:N")],
+    ).add_params(size_pick)
+    layers = [base]
+    n_bad_fit = 0
+    if curves is not None and len(curves):
+        fit_pts, n_bad_fit = positive(curves, ["tokens", "loss"])
+        fit_pts = _with_size(fit_pts)
+        layers.append(alt.Chart(fit_pts).mark_line(strokeWidth=2).encode(
+            x="tokens:Q", y="loss:Q", color=alt.Color("size:N", sort=sizes),
+            detail="num_params:Q",
+            opacity=alt.condition(size_pick, alt.value(0.9), alt.value(0.08)),
+            tooltip=[alt.Tooltip("size:N", title="N"), alt.Tooltip("tokens:Q", format=".3s"),
+                     alt.Tooltip("loss:Q", format=".4f", title="fitted loss (nats/token)")],
+        ))
+    sub = _note("lines: the fitted law" if len(layers) > 1 else "",
+                _dropped(n_bad, "checkpoints"), _dropped(n_bad_fit, "fitted values"))
+    return _finish(_sized(alt.layer(*layers)), title, sub,
+                   f"{title}: loss (nats per token) against tokens on log-log axes, "
+                   f"{len(sizes)} model sizes, {len(pts)} checkpoints drawn")
+
+
+def residuals(frame: pd.DataFrame, *, title: str = "Residuals of the fit", max_points: int = 40) -> alt.LayerChart:
+    """Relative residuals (L - L_hat) / L in percent against tokens, per model size.
+
+    ``frame``: ``model``, ``num_params``, ``tokens``, ``loss`` (observed) and ``fitted`` (the
+    law's value), both nats/token; optional ``role``.
+    """
+    df, n_bad = positive(frame, ["tokens", "loss"])
+    df = _with_size(thin(df, ["model"], max_points=max_points))
+    df["residual_pct"] = 100.0 * (df["loss"] - df["fitted"]) / df["loss"]
+    sizes = _size_order(df)
+    pts = alt.Chart(df).mark_point(filled=True, size=26).encode(
+        x=alt.X(**_log_axis("tokens", _TEXT["tokens"], values=df["tokens"])),
+        y=alt.Y("residual_pct:Q", title="residual (L - fit) / L (%)"),
+        color=alt.Color("size:N", title="model size (N)", sort=sizes, scale=alt.Scale(scheme="viridis")),
+        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("tokens:Q", format=".3s"),
+                 alt.Tooltip("residual_pct:Q", format="+.2f", title="residual (%)")],
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="gray", strokeDash=[4, 3]).encode(y="zero:Q")
+    rms = float(np.sqrt(np.mean(df["residual_pct"] ** 2))) if len(df) else float("nan")
+    return _finish(_sized(alt.layer(zero, pts)), title,
+                   _note(f"root mean square {rms:.2f}% over {len(df)} checkpoints drawn",
+                         _dropped(n_bad, "checkpoints")),
+                   f"{title}: relative residuals in percent against tokens")
+
+
+def prediction(interval: pd.DataFrame, observed: pd.DataFrame | None = None, *,
+               title: str = "Prediction of the target") -> alt.LayerChart:
+    """A law's prediction along tokens with its interval band, and the observed losses.
+
+    ``interval``: ``tokens``, ``loss``, ``lower``, ``upper`` (nats/token) and ``level``;
+    ``observed``: ``tokens``, ``loss`` and ``role`` (e.g. held-out checkpoints of the target).
+    """
+    band, n_bad = positive(interval, ["tokens", "loss", "lower", "upper"])
+    level = float(band["level"].iloc[0]) if "level" in band.columns and len(band) else float("nan")
+    x = alt.X(**_log_axis("tokens", _TEXT["tokens"], values=band["tokens"]))
+    layers = [
+        alt.Chart(band).mark_area(opacity=0.25, color="#4c78a8").encode(
+            x=x, y=alt.Y("lower:Q", title=_TEXT["loss"], scale=alt.Scale(type="log", zero=False)), y2="upper:Q",
+            tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("lower:Q", format=".4f"),
+                     alt.Tooltip("upper:Q", format=".4f")]),
+        alt.Chart(band).mark_line(color="#4c78a8", strokeWidth=2).encode(
+            x="tokens:Q", y="loss:Q",
+            tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("loss:Q", format=".4f", title="predicted")]),
+    ]
+    n_obs_bad = 0
+    if observed is not None and len(observed):
+        obs, n_obs_bad = positive(observed, ["tokens", "loss"])
+        obs = thin(obs, ["role"] if "role" in obs.columns else [], max_points=60) if "role" in obs.columns else obs
+        layers.append(alt.Chart(obs).mark_point(filled=True, color="black", size=30).encode(
+            x="tokens:Q", y="loss:Q", shape=alt.Shape("role:N", title="observed") if "role" in obs.columns
+            else alt.value("circle"),
+            tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("loss:Q", format=".4f", title="observed")]))
+    band_text = f"band: {level:.0%} bootstrap interval (runs resampled)" if np.isfinite(level) else ""
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note(band_text, _dropped(n_bad, "predictions"), _dropped(n_obs_bad, "observations")),
+                   f"{title}: predicted loss with its interval and the observed checkpoints")
+
+
+# ============================================================================ designs
+def _cost_contours(cells: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
+    """Staircase lines between the heatmap cells below and above each cost level."""
+    rows = []
+    for level in levels:
+        for k, g in cells.groupby("k"):
+            over = g.loc[g["cost_fraction"] >= level, "p"]
+            if over.empty:
+                continue
+            x = float(over.min()) - 0.05
+            for y in (k - 0.5, k + 0.5):
+                rows.append({"level": f"{level:.0%} of the target's compute", "p": x, "k": y})
+    return pd.DataFrame(rows, columns=["level", "p", "k"])
+
+
+def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
+                contours: Sequence[float] = COST_CONTOURS) -> alt.LayerChart:
+    """ARE of designs as a k (training sizes) x p (fraction of training) heatmap.
+
+    ``cells``: one row per (k, p) with ``are`` (fraction; NaN where no law was fitted: drawn
+    grey, labelled ``-``, never interpolated) and ``cost_fraction`` (the design's compute as a
+    fraction of the target's 6 N D). Cells are annotated with ARE in percent; staircase lines
+    separate the designs below and above each cost level of ``contours``.
+    """
+    missing = [c for c in ("k", "p", "are", "cost_fraction") if c not in cells.columns]
+    if missing:
+        raise DataError(f"are_heatmap needs column(s) {', '.join(missing)}")
+    df = cells.copy()
+    df["are_pct"] = 100.0 * df["are"]
+    df["label"] = [("-" if not np.isfinite(v) else f"{v:.0f}" if v >= 10 else f"{v:.1f}") for v in df["are_pct"]]
+    df["are_shown"] = df["are_pct"].clip(upper=100 * ARE_COLOR_CAP)
+    df["cost_pct"] = 100.0 * df["cost_fraction"]
+    for c in ("p0", "p1", "k0", "k1"):
+        df[c] = (df["p"] - 0.05 if c == "p0" else df["p"] + 0.05 if c == "p1"
+                 else df["k"] - 0.5 if c == "k0" else df["k"] + 0.5)
+    ks = sorted(df["k"].unique())
+    x = alt.X("p0:Q", title="fraction of each run's training used (p)",
+              scale=alt.Scale(domain=[0.05, 1.05], nice=False), axis=alt.Axis(values=[round(0.1 * i, 1) for i in range(1, 11)], format=".0%"))
+    y = alt.Y("k0:Q", title="training sizes (k smallest models)",
+              scale=alt.Scale(domain=[min(ks) - 0.5, max(ks) + 0.5] if ks else [0, 1], nice=False, reverse=True),
+              axis=alt.Axis(values=[float(k) for k in ks] if len(ks) <= 20 else None, format="d"))
+    tip = [alt.Tooltip("k:Q", title="k"), alt.Tooltip("p:Q", format=".0%", title="p"),
+           alt.Tooltip("are_pct:Q", format=".2f", title="ARE (%)"),
+           alt.Tooltip("cost_pct:Q", format=".3g", title="cost (% of target)")]
+    for extra in ("n_families", "n_cells", "status"):
+        if extra in df.columns:
+            tip.append(alt.Tooltip(f"{extra}:{'N' if extra == 'status' else 'Q'}"))
+    # cells without a law get their own grey layer: a quantitative colour scale drops NaN rows
+    blank = alt.Chart(df[~np.isfinite(df["are_pct"])]).mark_rect(color="#dddddd", stroke="white", strokeWidth=0.5).encode(
+        x=x, x2="p1:Q", y=y, y2="k1:Q", tooltip=tip)
+    heat = alt.Chart(df[np.isfinite(df["are_pct"])]).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x, x2="p1:Q", y=y, y2="k1:Q",
+        color=alt.Color("are_shown:Q", title="ARE (%)",
+                        scale=alt.Scale(scheme="orangered", domain=[0, 100 * ARE_COLOR_CAP])),
+        tooltip=tip)
+    text = alt.Chart(df).mark_text(fontSize=10 if len(ks) <= 12 else 8).encode(
+        x=alt.X("p:Q"), y=alt.Y("k:Q"), text="label:N",
+        color=alt.condition(alt.datum.are_shown > 0.6 * 100 * ARE_COLOR_CAP, alt.value("white"), alt.value("black")))
+    layers = [blank, heat, text]
+    lines = _cost_contours(df, contours)
+    if len(lines):
+        layers.append(alt.Chart(lines).mark_line(color="#1f77b4", strokeWidth=2.5, interpolate="linear").encode(
+            x="p:Q", y="k:Q", detail="level:N", strokeDash=alt.StrokeDash("level:N", title="cost contour"),
+            order="k:Q"))
+    n_missing = int((~np.isfinite(df["are_pct"])).sum())
+    height = max(120, min(26 * len(ks), 420))
+    return _finish(_sized(alt.layer(*layers), height=height), title,
+                   _note(f"cell text: ARE (%); colour capped at {ARE_COLOR_CAP:.0%}",
+                         f"{n_missing} cells without a usable law (grey, '-')" if n_missing else "",
+                         "lines: cost contours (designs right of a line cost more)" if len(lines) else ""),
+                   f"{title}: heatmap of ARE over k training sizes and fraction p, {len(df)} cells")
+
+
+def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool = False,
+           reference: float | None = None, reference_label: str = "", percent_x: bool = False) -> alt.LayerChart:
+    """ARE (in percent) against one design knob, one line per family plus their median.
+
+    ``frame``: ``family``, ``are`` (fraction) and the column ``x``. ``reference``: an optional
+    ARE (fraction) drawn as a dashed rule (e.g. the paper's 4%, or the no-cut design).
+    """
+    df = frame.dropna(subset=["are"]).copy()
+    n_bad = 0
+    if log_x:
+        df, n_bad = positive(df, [x])
+    df["are_pct"] = 100.0 * df["are"]
+    median = df.groupby(x, as_index=False)["are_pct"].median().assign(family="median over families")
+    fam_pick = alt.selection_point(name="family_pick", fields=["family"], bind="legend")
+    xenc = (alt.X(**_log_axis(x, x_title, values=df[x])) if log_x
+            else alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=".0%") if percent_x else alt.Axis()))
+    n_over = int((df["are_pct"] > 100 * ARE_AXIS_CAP).sum())
+    lines = alt.Chart(df).mark_line(point=True, strokeWidth=1, clip=True).encode(
+        x=xenc, y=alt.Y("are_pct:Q", title="ARE on the target (%)",
+                        scale=alt.Scale(domain=[0, 100 * ARE_AXIS_CAP], clamp=True)),
+        color=alt.Color("family:N", title="family", legend=alt.Legend(columns=1, symbolLimit=24)),
+        opacity=alt.condition(fam_pick, alt.value(0.7), alt.value(0.07)),
+        tooltip=[alt.Tooltip("family:N"), alt.Tooltip(f"{x}:Q", format=".3s" if log_x else ".3g", title=x_title),
+                 alt.Tooltip("are_pct:Q", format=".2f", title="ARE (%)")],
+    ).add_params(fam_pick)
+    med = alt.Chart(median).mark_line(color="black", strokeWidth=3).encode(
+        x=f"{x}:Q", y="are_pct:Q",
+        tooltip=[alt.Tooltip(f"{x}:Q", title=x_title), alt.Tooltip("are_pct:Q", format=".2f", title="median ARE (%)")])
+    layers = [lines, med]
+    if reference is not None and np.isfinite(reference):
+        layers.append(alt.Chart(pd.DataFrame({"ref": [100 * reference], "what": [reference_label]}))
+                      .mark_rule(color="gray", strokeDash=[6, 4]).encode(y="ref:Q", tooltip=["what:N"]))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note("thick black line: median over families" + (f"; dashed: {reference_label}" if reference_label else ""),
+                         f"{n_over} values above {ARE_AXIS_CAP:.0%} drawn at the top edge" if n_over else "",
+                         _dropped(n_bad, "rows")),
+                   f"{title}: ARE in percent against {x_title}, {df['family'].nunique()} families")
+
+
+def are_vs_cut(frame: pd.DataFrame, *, title: str = "ARE vs early-checkpoint cut",
+               reference: float | None = None) -> alt.LayerChart:
+    """ARE against the early-checkpoint cut (tokens, log axis); ``frame``: family, cut_tokens, are.
+
+    A cut of 0 cannot sit on a log axis: pass it as ``reference`` (drawn as a dashed rule)."""
+    return are_vs(frame, "cut_tokens", x_title="checkpoints dropped below (tokens)", title=title, log_x=True,
+                  reference=reference, reference_label="median ARE with no cut" if reference is not None else "")
+
+
+def cost_frontier(designs: pd.DataFrame, *, title: str = "Cost vs ARE of designs",
+                  budget: float | None = None) -> alt.LayerChart:
+    """Designs as points of cost (fraction of the target's compute, log) against expected ARE.
+
+    ``designs``: ``cost_fraction``, ``are`` (fraction), ``design`` (a label) and optionally
+    ``on_frontier`` (bool; the frontier is drawn as a step line) and ``n_families``.
+    ``budget``: an optional cost fraction drawn as a vertical rule.
+    """
+    df, n_bad = positive(designs, ["cost_fraction"])
+    df = df.dropna(subset=["are"]).copy()
+    df["are_pct"] = 100.0 * df["are"]
+    df["cost_pct"] = 100.0 * df["cost_fraction"]
+    if "on_frontier" not in df.columns:
+        order = df.sort_values(["cost_fraction", "are"])
+        df["on_frontier"] = order["are"].cummin().eq(order["are"]).reindex(df.index)
+    tip = [alt.Tooltip("design:N"), alt.Tooltip("cost_pct:Q", format=".3g", title="cost (% of target)"),
+           alt.Tooltip("are_pct:Q", format=".2f", title="expected ARE (%)")]
+    if "n_families" in df.columns:
+        tip.append(alt.Tooltip("n_families:Q", title="families"))
+    x = alt.X("cost_pct:Q", title="cost (% of the target's compute 6ND)", scale=alt.Scale(type="log"),
+              axis=alt.Axis(format="~g"))
+    pts = alt.Chart(df).mark_point(filled=True, size=40).encode(
+        x=x, y=alt.Y("are_pct:Q", title="expected ARE on the target (%)"),
+        color=alt.Color("on_frontier:N", title="on the frontier", scale=alt.Scale(domain=[True, False], range=["#d62728", "#9e9e9e"])),
+        tooltip=tip)
+    front = df[df["on_frontier"].astype(bool)].sort_values("cost_pct")
+    layers = [pts, alt.Chart(front).mark_line(interpolate="step-after", color="#d62728").encode(
+        x="cost_pct:Q", y="are_pct:Q")]
+    if budget is not None and budget > 0:
+        layers.append(alt.Chart(pd.DataFrame({"budget_pct": [100 * budget]})).mark_rule(strokeDash=[6, 4]).encode(
+            x="budget_pct:Q", tooltip=[alt.Tooltip("budget_pct:Q", format=".3g", title="budget (% of target)")]))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note(f"{len(front)} designs on the cost-ARE frontier of {len(df)}", _dropped(n_bad, "designs")),
+                   f"{title}: expected ARE against cost for {len(df)} designs")
+
+
+# ============================================================================ structure
+def parameter_map(points: pd.DataFrame, x: str, y: str, *, x_title: str, y_title: str,
+                  title: str = "Fitted parameters across families") -> alt.LayerChart:
+    """Fitted parameters of many families as a scatter, next to a null of random laws.
+
+    ``points``: columns ``x``, ``y``, ``kind`` (``"family"`` or ``"random-law null"``) and
+    ``family`` (a label; the null's rows may repeat one). Families are coloured points with
+    tooltips; the null is drawn small and grey underneath, so that structure the geometry
+    alone would produce is visible as such.
+    """
+    df = points.dropna(subset=[x, y])
+    fams = df[df["kind"] == "family"]
+    null = df[df["kind"] != "family"]
+    enc = {"x": alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False)),
+               "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False))}
+    layers = []
+    if len(null):
+        layers.append(alt.Chart(null).mark_point(size=12, color="#bbbbbb", filled=True).encode(
+            **enc, tooltip=[alt.Tooltip("kind:N")]))
+    layers.append(alt.Chart(fams).mark_point(size=70, filled=True).encode(
+        **enc, color=alt.Color("family:N", title="family", legend=alt.Legend(columns=1, symbolLimit=30)),
+        tooltip=[alt.Tooltip("family:N"), alt.Tooltip(f"{x}:Q", format=".3g", title=x_title),
+                 alt.Tooltip(f"{y}:Q", format=".3g", title=y_title)]))
+    r_fam = float(fams[[x, y]].corr().iloc[0, 1]) if len(fams) > 2 else float("nan")
+    r_null = float(null[[x, y]].corr().iloc[0, 1]) if len(null) > 2 else float("nan")
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note(f"{len(fams)} families (correlation {r_fam:.2f})",
+                         f"grey: {len(null)} independent random laws (correlation {r_null:.2f})" if len(null) else ""),
+                   f"{title}: {y_title} against {x_title}")
+
+
+def explained_variance(frame: pd.DataFrame, *, title: str = "Variance explained by principal components") -> alt.Chart:
+    """Cumulative share of variance per number of components; ``frame``: ``component`` (1..),
+    ``cumulative`` (fraction) and ``kind`` (e.g. "families, standardised", "random-law null")."""
+    return _finish(_sized(alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("component:O", title="principal components kept"),
+        y=alt.Y("cumulative:Q", title="variance explained (cumulative)", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("kind:N", title="parameters"),
+        tooltip=[alt.Tooltip("kind:N"), alt.Tooltip("component:O"), alt.Tooltip("cumulative:Q", format=".2%")])),
+        title, [], f"{title}: cumulative variance explained")
+
+
+# ============================================================================ compute-optimal
+def optimal_allocation(frame: pd.DataFrame, *, title: str = "Compute-optimal allocation",
+                       budget: float | None = None) -> alt.LayerChart:
+    """N*(C) and D*(C) against compute on log-log axes, with their interval bands.
+
+    ``frame``: ``flops``, ``num_params``, ``tokens`` and optionally ``num_params_lower``,
+    ``num_params_upper``, ``tokens_lower``, ``tokens_upper``. ``budget``: a compute (FLOPs)
+    marked with a vertical rule.
+    """
+    cols = ["flops", "num_params", "tokens"]
+    df, n_bad = positive(frame, cols)
+    rows = []
+    for what, label in (("num_params", "parameters N*"), ("tokens", "tokens D*")):
+        part = pd.DataFrame({"flops": df["flops"], "value": df[what], "quantity": label})
+        lo, hi = f"{what}_lower", f"{what}_upper"
+        if lo in df.columns and hi in df.columns:
+            part["lower"], part["upper"] = df[lo].to_numpy(), df[hi].to_numpy()
+        rows.append(part)
+    long = pd.concat(rows, ignore_index=True)
+    x = alt.X(**_log_axis("flops", _TEXT["flops"], flops=True))
+    color = alt.Color("quantity:N", title="optimum", scale=alt.Scale(range=["#4c78a8", "#f58518"]))
+    layers = []
+    n_band_bad = 0
+    if "lower" in long.columns:
+        band, n_band_bad = positive(long, ["lower", "upper"])
+        layers.append(alt.Chart(band).mark_area(opacity=0.2).encode(
+            x=x, y=alt.Y("lower:Q"), y2="upper:Q", color=color))
+    layers.append(alt.Chart(long).mark_line(strokeWidth=2).encode(
+        x=x, y=alt.Y(**_log_axis("value", "parameters N* or tokens D*", values=long["value"])), color=color,
+        tooltip=[alt.Tooltip("quantity:N"), alt.Tooltip("flops:Q", format=".2e", title="compute (FLOPs)"),
+                 alt.Tooltip("value:Q", format=".3s")]))
+    if budget is not None and budget > 0:
+        layers.append(alt.Chart(pd.DataFrame({"budget": [float(budget)]})).mark_rule(strokeDash=[6, 4], color="black")
+                      .encode(x="budget:Q", tooltip=[alt.Tooltip("budget:Q", format=".2e", title="budget (FLOPs)")]))
+    has_band = "lower" in long.columns
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note("bands: bootstrap interval" if has_band else "", "dashed: your budget" if budget else "",
+                         _dropped(n_bad, "rows"), _dropped(n_band_bad, "interval bounds")),
+                   f"{title}: optimal parameters and tokens against compute, log-log")
+
+
+def iso_flop(curves: pd.DataFrame, optimum: pd.DataFrame | None = None, *,
+             title: str = "Iso-FLOP curves") -> alt.LayerChart:
+    """Loss along model size at fixed compute (one curve per budget), minima marked.
+
+    ``curves``: ``flops``, ``num_params``, ``loss``; ``optimum``: ``flops``, ``num_params``,
+    ``loss`` (one row per budget).
+    """
+    df, n_bad = positive(curves, ["num_params", "loss", "flops"])
+    df = df.assign(budget=[f"{c:.0e}".replace("e+", "e") for c in df["flops"]])
+    budgets = list(dict.fromkeys(df.sort_values("flops")["budget"]))
+    color = alt.Color("budget:N", title="compute (FLOPs)", sort=budgets, scale=alt.Scale(scheme="plasma"))
+    layers = [alt.Chart(df).mark_line(strokeWidth=2).encode(
+        x=alt.X(**_log_axis("num_params", _TEXT["num_params"], values=df["num_params"])),
+        y=alt.Y("loss:Q", title=_TEXT["loss"], scale=alt.Scale(zero=False)), color=color,
+        tooltip=[alt.Tooltip("budget:N", title="compute (FLOPs)"), alt.Tooltip("num_params:Q", format=".3s", title="N"),
+                 alt.Tooltip("loss:Q", format=".4f", title="loss (nats/token)")])]
+    if optimum is not None and len(optimum):
+        opt, _ = positive(optimum, ["num_params", "loss", "flops"])
+        opt = opt.assign(budget=[f"{c:.0e}".replace("e+", "e") for c in opt["flops"]])
+        layers.append(alt.Chart(opt).mark_point(shape="diamond", size=110, filled=True, color="black").encode(
+            x="num_params:Q", y="loss:Q",
+            tooltip=[alt.Tooltip("budget:N", title="compute (FLOPs)"), alt.Tooltip("num_params:Q", format=".3s", title="N*"),
+                     alt.Tooltip("loss:Q", format=".4f", title="L* (nats/token)")]))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note("diamonds: the compute-optimal size of each budget", _dropped(n_bad, "points")),
+                   f"{title}: loss against parameters at {len(budgets)} fixed compute budgets")
+
+
+# ============================================================================ protocols
+def protocol_comparison(frame: pd.DataFrame, *, title: str = "Paper vs corrected protocol") -> alt.LayerChart:
+    """ARE of each cell under the paper's protocol against the corrected one.
+
+    ``frame``: ``family``, ``cell`` (a label such as ``k=3 p=1.0``), ``are_paper`` and
+    ``are_corrected`` (fractions), optionally ``reason`` (why they differ). Points on the
+    diagonal agree.
+    """
+    df = frame.dropna(subset=["are_paper", "are_corrected"]).copy()
+    df["paper_pct"] = 100.0 * df["are_paper"]
+    df["corrected_pct"] = 100.0 * df["are_corrected"]
+    top = float(max(df["paper_pct"].max(), df["corrected_pct"].max(), 1.0)) if len(df) else 1.0
+    diag = alt.Chart(pd.DataFrame({"a": [0.0, top], "b": [0.0, top]})).mark_line(color="gray", strokeDash=[4, 3]).encode(
+        x="a:Q", y="b:Q")
+    tip = [alt.Tooltip("family:N"), alt.Tooltip("cell:N"), alt.Tooltip("paper_pct:Q", format=".2f", title="paper ARE (%)"),
+           alt.Tooltip("corrected_pct:Q", format=".2f", title="corrected ARE (%)")]
+    if "reason" in df.columns:
+        tip.append(alt.Tooltip("reason:N"))
+    pts = alt.Chart(df).mark_point(filled=True, size=45).encode(
+        x=alt.X("paper_pct:Q", title="ARE, paper's protocol (%)"),
+        y=alt.Y("corrected_pct:Q", title="ARE, corrected protocol (%)"),
+        color=alt.Color("family:N", title="family"), tooltip=tip)
+    n_missing = len(frame) - len(df)
+    return _finish(_sized(alt.layer(diag, pts)), title,
+                   _note("dashed: equal ARE under both protocols",
+                         f"{n_missing} cells without a law under one protocol not shown" if n_missing else ""),
+                   f"{title}: {len(df)} cells, ARE under the paper's protocol against the corrected one")
+
+
+# ============================================================================ collection
+def collection_overview(summary: pd.DataFrame, *, title: str = "The collection: model sizes per family") -> alt.LayerChart:
+    """Each family's size range on a log axis; ``summary``: ``family``, ``min_params``,
+    ``max_params``, ``n_sizes``, ``n_checkpoints`` and ``arch`` (``Runs.summary()``)."""
+    df, n_bad = positive(summary, ["min_params", "max_params"])
+    order = list(df.sort_values("max_params")["family"])
+    y = alt.Y("family:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
+    tip = [alt.Tooltip("family:N"), alt.Tooltip("arch:N"), alt.Tooltip("n_sizes:Q", title="sizes"),
+           alt.Tooltip("n_checkpoints:Q", title="checkpoints"),
+           alt.Tooltip("min_params:Q", format=".3s", title="smallest N"), alt.Tooltip("max_params:Q", format=".3s", title="largest N")]
+    rule = alt.Chart(df).mark_rule(strokeWidth=3).encode(
+        x=alt.X(**_log_axis("min_params", _TEXT["num_params"], values=[*df["min_params"], *df["max_params"]])), x2="max_params:Q", y=y,
+        color=alt.Color("arch:N", title="architecture"), tooltip=tip)
+    ends = alt.Chart(df).mark_point(filled=True, size=30).encode(x="max_params:Q", y=y, color="arch:N", tooltip=tip)
+    height = max(160, 14 * len(df))
+    return _finish(_sized(alt.layer(rule, ends), height=height), title,
+                   _note(f"{len(df)} families; line: smallest to largest model", _dropped(n_bad, "families")),
+                   f"{title}: size range of {len(df)} families")
+
+
+__all__ = (
+    "ARE_AXIS_CAP",
+    "ARE_COLOR_CAP",
+    "BIG_NUMBER",
+    "COST_CONTOURS",
+    "DECADE",
+    "HEIGHT",
+    "SCIENTIFIC",
+    "WIDTH",
+    "are_heatmap",
+    "are_vs",
+    "are_vs_cut",
+    "collection_overview",
+    "cost_frontier",
+    "explained_variance",
+    "iso_flop",
+    "loss_curves",
+    "optimal_allocation",
+    "parameter_map",
+    "positive",
+    "prediction",
+    "protocol_comparison",
+    "residuals",
+    "size_label",
+    "thin",
+)

@@ -1,0 +1,273 @@
+"""The findings pipeline: the study, then every notebook through papermill, then the report.
+
+:func:`run_findings` (``scaling-toolkit findings``, ``make findings``):
+
+1. runs the study (cached) and writes it with its verdicts under ``study/``;
+2. executes every notebook of ``notebooks/`` headless (``interactive=False``) with papermill
+   on the ``python3`` kernel, a few at a time; a failing notebook is reported with its error
+   while the others still run;
+3. collects what the notebooks recorded (:func:`toolkit.findings.record`) into
+   ``findings.json`` and renders every recorded chart as SVG and PNG under ``charts/``;
+4. exports each executed notebook to HTML and writes ``index.html``
+   (:mod:`toolkit.findings.report`), which opens from disk without a network.
+
+Everything is written into a temporary directory next to the output, which replaces the
+output only at the end: ``findings/`` is never left half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import DataError
+from toolkit.findings.recorder import ENV_DIR, load_records
+
+#: The kernel every notebook runs on (the environment's own Python).
+KERNEL: str = "python3"
+#: Families of the quick mode: enough to exercise every notebook, small enough for tests.
+QUICK_FAMILIES: tuple[str, ...] = ("pythia", "opt", "gpt3", "overtrain-c4")
+#: Parameters that make each notebook fast (``--quick``); every notebook also gets
+#: ``interactive=False``.
+QUICK_PARAMETERS: dict[str, dict[str, Any]] = {
+    "02_fit_a_law": {"n_bootstrap": 20},
+    "08_meta_analysis": {"families": list(QUICK_FAMILIES)},
+    "10_compute_optimal": {"n_bootstrap": 20},
+}
+#: Seconds a single cell may run before the notebook is reported as failed.
+CELL_TIMEOUT: int = 1200
+
+
+def default_notebooks_dir() -> Path:
+    """``notebooks/`` of the source tree this toolkit runs from."""
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def notebook_names(notebooks_dir: str | Path | None = None) -> list[str]:
+    """The notebooks' names (``01_explore_collection`` ...), in order."""
+    d = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    if not d.is_dir():
+        raise DataError(f"notebook directory {d} not found (pass --notebooks DIR)")
+    return sorted(p.stem for p in d.glob("[0-9][0-9]_*.ipynb"))
+
+
+@dataclass(frozen=True)
+class NotebookOutcome:
+    """How one notebook ran: ``status`` is ``"ok"`` or ``"failed"`` (then ``error`` says why)."""
+
+    name: str
+    status: str
+    seconds: float
+    error: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FindingsResult:
+    """What :func:`run_findings` produced.
+
+    Attributes
+    ----------
+    out
+        The output directory.
+    outcomes
+        One per notebook, in order.
+    records
+        notebook name -> recorded numbers (``findings.json``).
+    verdicts
+        The study's verdicts (empty when the study was skipped).
+    seconds
+        Wall time of the whole run.
+    """
+
+    out: Path
+    outcomes: tuple[NotebookOutcome, ...]
+    records: dict[str, dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def failed(self) -> list[NotebookOutcome]:
+        """The notebooks that failed."""
+        return [o for o in self.outcomes if o.status != "ok"]
+
+
+def _say(message: str, progress: bool) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any], records_dir: Path,
+             cwd: Path) -> NotebookOutcome:
+    """Run one notebook (in a worker process); every failure becomes an outcome."""
+    import papermill as pm
+
+    os.environ[ENV_DIR] = str(records_dir)
+    os.environ.setdefault("SCALING_TOOLKIT_PROGRESS", "0")
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=dict(parameters), kernel_name=KERNEL,
+                            cwd=str(cwd), progress_bar=False, log_output=False,
+                            execution_timeout=CELL_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - a failing notebook is reported, the others still run
+        if isinstance(exc, pm.PapermillExecutionError):
+            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+        return NotebookOutcome(name, "failed", time.perf_counter() - start, error[:2000], dict(parameters))
+    return NotebookOutcome(name, "ok", time.perf_counter() - start, "", dict(parameters))
+
+
+def _study(tmp: Path, quick: bool, progress: bool) -> list[dict[str, Any]]:
+    from toolkit.study import run_study, verdicts, write_study
+
+    _say("study: running the meta-analysis (cached)", progress)
+    start = time.perf_counter()
+    result = run_study(families=list(QUICK_FAMILIES) if quick else None, progress=progress)
+    write_study(result, tmp / "study")
+    items = verdicts(result)
+    _say(f"study: {len(result.table)} cells in {time.perf_counter() - start:.1f} s", progress)
+    return json.loads(json.dumps(items, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def render_charts(records_dir: Path, charts_dir: Path, scale: float = 2.0) -> dict[str, list[str]]:
+    """Render every recorded Vega-Lite spec as SVG and PNG: notebook -> chart names."""
+    import vl_convert as vlc
+
+    out: dict[str, list[str]] = {}
+    for spec_path in sorted(records_dir.glob("*.vl.json")):
+        notebook, chart = spec_path.name.removesuffix(".vl.json").split(".", 1)
+        spec = json.loads(spec_path.read_text())
+        d = charts_dir / notebook
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{chart}.svg").write_text(vlc.vegalite_to_svg(spec))
+        (d / f"{chart}.png").write_bytes(vlc.vegalite_to_png(spec, scale=scale))
+        out.setdefault(notebook, []).append(chart)
+    return out
+
+
+def _to_html(notebook: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_filename(str(notebook))
+    notebook.with_suffix(".html").write_text(body)
+
+
+def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | None = None,
+                 only: Iterable[str] | None = None, quick: bool = False, n_jobs: int = 2,
+                 study: bool = True, progress: bool = True,
+                 parameters: Mapping[str, Mapping[str, Any]] | None = None) -> FindingsResult:
+    """Run the study and every notebook, and write the findings report into ``out``.
+
+    Parameters
+    ----------
+    out
+        Output directory; replaced as a whole at the end (never left half-written).
+    notebooks_dir
+        Where the notebooks are (default: :func:`default_notebooks_dir`).
+    only
+        Run only these notebooks (names with or without ``.ipynb``; a unique prefix such as
+        ``02`` works).
+    quick
+        Small parameters (:data:`QUICK_PARAMETERS`) and the study on :data:`QUICK_FAMILIES`.
+    n_jobs
+        Notebooks executed at the same time.
+    study
+        Run the study and its verdicts first (the notebooks use its cache).
+    progress
+        One line per notebook on stderr.
+    parameters
+        Extra papermill parameters per notebook name (override the defaults).
+
+    Returns
+    -------
+    FindingsResult
+        ``.failed`` lists the notebooks that failed (the CLI then exits with status 1).
+    """
+    start = time.perf_counter()
+    nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    names = notebook_names(nb_dir)
+    if only:
+        chosen = []
+        for want in only:
+            want = want.removesuffix(".ipynb")
+            hits = [n for n in names if n == want] or [n for n in names if n.startswith(want)]
+            if len(hits) != 1:
+                raise DataError(f"--only {want!r} matches {len(hits)} notebooks (have: {', '.join(names)})")
+            chosen.append(hits[0])
+        names = list(dict.fromkeys(chosen))
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "notebooks").mkdir(parents=True)
+    records_dir = tmp / "records"
+    records_dir.mkdir()
+    try:
+        verdict_items = _study(tmp, quick, progress) if study else []
+        if verdict_items:
+            (tmp / "verdicts.json").write_text(json.dumps(verdict_items, indent=1) + "\n")
+        outcomes: dict[str, NotebookOutcome] = {}
+        jobs = {}
+        with ProcessPoolExecutor(max_workers=max(1, min(n_jobs, len(names) or 1))) as pool:
+            for name in names:
+                params: dict[str, Any] = {"interactive": False}
+                if quick:
+                    params.update(QUICK_PARAMETERS.get(name, {}))
+                params.update((parameters or {}).get(name, {}))
+                jobs[pool.submit(_execute, name, nb_dir / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb",
+                                 params, records_dir, nb_dir)] = name
+            for i, job in enumerate(as_completed(jobs), 1):
+                o = job.result()
+                outcomes[o.name] = o
+                _say(f"[{i}/{len(names)}] {o.name}: {o.status} ({o.seconds:.1f} s)"
+                     + (f"\n    {o.error}" if o.error else ""), progress)
+        ordered = tuple(outcomes[n] for n in names)
+        for name in names:
+            if (tmp / "notebooks" / f"{name}.ipynb").is_file():
+                _to_html(tmp / "notebooks" / f"{name}.ipynb")
+        records = load_records(records_dir)
+        charts = render_charts(records_dir, tmp / "charts")
+        (tmp / "findings.json").write_text(json.dumps(records, indent=1) + "\n")
+        from toolkit.findings.report import write_report
+
+        seconds = time.perf_counter() - start
+        write_report(tmp, ordered, records, charts, verdict_items, seconds=seconds, quick=quick)
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result = FindingsResult(out, ordered, records, verdict_items, time.perf_counter() - start)
+    _say(f"findings: {len(names) - len(result.failed)} of {len(names)} notebooks ok in {result.seconds:.0f} s; "
+         f"report: {out / 'index.html'}", progress)
+    return result
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Swap ``tmp`` in for ``out`` (two renames; the old output is removed only afterwards)."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = (
+    "KERNEL",
+    "QUICK_FAMILIES",
+    "QUICK_PARAMETERS",
+    "FindingsResult",
+    "NotebookOutcome",
+    "default_notebooks_dir",
+    "notebook_names",
+    "render_charts",
+    "run_findings",
+)

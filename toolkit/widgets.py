@@ -1,0 +1,365 @@
+"""ipywidgets panels of the notebooks: controls -> public API -> charts.
+
+One class per notebook panel. A panel owns its controls (ipywidgets with a ``description``
+and a CSS class ``st-<name>`` so that people, screen readers and browser tests find them),
+one :class:`altair.JupyterChart` per chart (CSS class ``st-chart-<name>``) and a status line
+(``st-status``). Moving a control recomputes through the public API and swaps the charts'
+specs in place, without re-running a cell.
+
+Headless (papermill, ``interactive=False``) the same panel shows its charts as static SVG
+rendered by vl-convert: nothing depends on a frontend. JupyterCharts load Vega from
+vl-convert's bundle (:meth:`altair.JupyterChart.enable_offline`), never from a CDN.
+
+Panels expose, for tests and for :func:`toolkit.findings.record`:
+
+- ``controls``: name -> widget;
+- ``charts()``: name -> the current Altair chart;
+- ``numbers()``: the key numbers of the current state (floats, units in the names);
+- ``view``: the assembled widget; ``show(interactive)`` displays it or the static charts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import altair as alt
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+
+from toolkit import charts
+from toolkit.errors import DataError, ToolkitError
+from toolkit.evaluate import DEFAULT_CUT, evaluate, split
+from toolkit.fit import bootstrap, fit
+from toolkit.runs import Runs
+
+#: Early-checkpoint cuts offered by the panels (label -> tokens).
+CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
+#: Fit statuses whose law predicts (see toolkit.fit).
+_PREDICTING = ("ok", "at_bound")
+_LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
+
+
+def _offline() -> None:
+    alt.JupyterChart.enable_offline()
+
+
+def _labelled(widget: W.Widget, name: str) -> W.Widget:
+    widget.add_class(f"st-{name}")
+    if hasattr(widget, "style") and hasattr(widget.style, "description_width"):
+        widget.style.description_width = "initial"
+    return widget
+
+
+class Panel:
+    """Base of the panels: a row of controls, a status line, and charts that wrap on narrow screens."""
+
+    #: Chart names in display order (subclasses set it).
+    chart_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        _offline()
+        self.controls: dict[str, W.Widget] = {}
+        self.status = _labelled(W.HTML(value=""), "status")
+        self._views: dict[str, alt.JupyterChart] = {}
+        self._charts: dict[str, alt.Chart] = {}
+        self._numbers: dict[str, float] = {}
+        self._view: W.Widget | None = None
+
+    # -- subclass interface
+    def _compute(self) -> tuple[dict[str, alt.Chart], dict[str, float], str]:
+        raise NotImplementedError
+
+    # -- shared machinery
+    def _add(self, name: str, widget: W.Widget) -> W.Widget:
+        self.controls[name] = _labelled(widget, name)
+        widget.observe(self._on_change, names="value")
+        return widget
+
+    def _on_change(self, _change: Mapping) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute from the controls and swap every chart's spec in place."""
+        try:
+            new, numbers, text = self._compute()
+        except ToolkitError as exc:  # a bad combination of controls is a message, not a traceback
+            self.status.value = f"<b>cannot draw:</b> {exc}"
+            return
+        self._charts, self._numbers = new, numbers
+        self.status.value = text
+        for name, chart in new.items():
+            if name in self._views:
+                self._views[name].chart = chart
+
+    def charts(self) -> dict[str, alt.Chart]:
+        """The current charts, name -> Altair chart."""
+        return dict(self._charts)
+
+    def numbers(self) -> dict[str, float]:
+        """The key numbers of the current state."""
+        return dict(self._numbers)
+
+    @property
+    def view(self) -> W.Widget:
+        """Controls, status line and live charts as one widget."""
+        if self._view is None:
+            for name in self.chart_names:
+                jc = alt.JupyterChart(self._charts[name])
+                jc.add_class(f"st-chart-{name}")
+                self._views[name] = jc
+            box = W.Box(list(self.controls.values()), layout=_LAYOUT_WRAP)
+            self._view = W.VBox([box, self.status,
+                                 W.Box([self._views[n] for n in self.chart_names], layout=_LAYOUT_WRAP)])
+            self._view.add_class(f"st-panel-{type(self).__name__}")
+        return self._view
+
+    def show(self, interactive: bool = True) -> None:
+        """Display the live panel, or (``interactive=False``) the status and static SVG charts."""
+        from IPython.display import HTML, SVG, display
+
+        if interactive:
+            display(self.view)
+            return
+        display(HTML(self.status.value))
+        for name in self.chart_names:
+            display(SVG(static_svg(self._charts[name])))
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+def static_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an SVG string, rendered by vl-convert (no browser, no network)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_dict())
+
+
+# ============================================================================ 02: fit a law
+def _roles(frame: pd.DataFrame, train: Runs, test: Runs) -> pd.Series:
+    key = ["model", "tokens"]
+    idx = pd.MultiIndex.from_frame(frame[key])
+    role = pd.Series("not used", index=frame.index)
+    role[idx.isin(pd.MultiIndex.from_frame(train.frame[key]))] = "train"
+    target = frame["num_params"] == frame["num_params"].max()
+    role[target] = "target, before the test region"
+    role[idx.isin(pd.MultiIndex.from_frame(test.frame[key]))] = "held-out target"
+    return role
+
+
+def _law_curves(result, frame: pd.DataFrame, start: float, n: int = 40) -> pd.DataFrame:
+    """The law along each run's tokens, from ``start`` (or its first checkpoint) to its last."""
+    parts = []
+    for n_params, g in frame.groupby("num_params"):
+        lo = max(float(g["tokens"].min()), start)
+        hi = float(g["tokens"].max())
+        if hi <= lo:
+            continue
+        d = np.geomspace(lo, hi, n)
+        parts.append(pd.DataFrame({"num_params": float(n_params), "tokens": d,
+                                   "loss": np.asarray(result.predict(float(n_params), d), dtype=float)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["num_params", "tokens", "loss"])
+
+
+def _interval(boot, num_params: float, tokens: np.ndarray, level: float) -> pd.DataFrame:
+    out = boot.predict_interval(num_params, tokens, level)
+    return pd.DataFrame({"tokens": out["tokens"], "loss": out["estimate"], "lower": out["low"],
+                         "upper": out["high"], "level": level})
+
+
+def _fraction(x: float) -> float:
+    return float(x) if x is not None and math.isfinite(float(x)) else math.nan
+
+
+class FitPanel(Panel):
+    """Notebook 02: fit one family (or your runs) and predict its largest model.
+
+    Controls: family, training sizes (k smallest below the target), fraction of each run's
+    training (p), early-checkpoint cut, objective. Charts: ``loss_curves`` (log-log, fitted law,
+    the target's held-out checkpoints), ``residuals`` and ``prediction`` (the target's loss with
+    a bootstrap interval over runs).
+    """
+
+    chart_names = ("loss_curves", "residuals", "prediction")
+
+    def __init__(self, runs: Runs, family: str | None = None, *, k: int | None = None, p: float = 1.0,
+                 cut: float = DEFAULT_CUT, objective: str = "mse", n_bootstrap: int = 50,
+                 level: float = 0.9, seed: int = 0) -> None:
+        super().__init__()
+        families = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 2]
+        if not families:
+            raise DataError("FitPanel needs a family with at least 2 distinct sizes (num_params); "
+                            f"got {', '.join(runs.families) or 'no rows'}")
+        family = family or families[0]
+        if family not in families:
+            raise DataError(f"family {family!r} has fewer than 2 sizes or is absent (have: {', '.join(families)})")
+        if cut not in CUTS.values():
+            raise DataError(f"cut must be one of {', '.join(f'{v:g}' for v in CUTS.values())} tokens, got {cut:g}")
+        self.runs = runs
+        self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
+        n_below = runs.family(family).frame["num_params"].nunique() - 1
+        self._add("family", W.Dropdown(options=families, value=family, description="family"))
+        self._add("k", W.IntSlider(value=min(k or n_below, n_below), min=1, max=max(n_below, 1),
+                                   description="training sizes (k smallest)", continuous_update=False))
+        self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
+                                     description="fraction of each run's tokens (p)", continuous_update=False))
+        self._add("cut", W.SelectionSlider(options=list(CUTS.items()), value=cut,
+                                           description="drop checkpoints below (tokens)", continuous_update=False))
+        self._add("objective", W.ToggleButtons(options=[("squared error", "mse"), ("Huber on log", "huber-log")],
+                                               value=objective, description="objective"))
+        self.controls["family"].observe(self._on_family, names="value")
+        self.update()
+
+    def _on_family(self, change: Mapping) -> None:
+        n_below = self.runs.family(change["new"]).frame["num_params"].nunique() - 1
+        k = self.controls["k"]
+        with k.hold_trait_notifications():
+            k.max = max(n_below, 1)
+            k.value = n_below
+
+    def _compute(self):
+        c = {name: w.value for name, w in self.controls.items()}
+        fam = self.runs.family(c["family"])
+        parts = split(fam, int(c["k"]), float(c["p"]), float(c["cut"]))
+        frame = fam.frame.assign(role=_roles(fam.frame, parts.train, parts.test))
+        name = c["family"]
+        title = f"{name}: loss vs tokens"
+        if len(parts.train) < 2:
+            raise DataError(f"{name}: {len(parts.train)} training checkpoint(s) left with k = {c['k']}, "
+                            f"p = {c['p']:.0%}, cut {c['cut']:g} tokens: lower the cut or raise p")
+        result = fit(parts.train, objective=c["objective"])
+        self.result = result
+        target = float(parts.target_params)
+        status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
+        numbers = {"k": float(c["k"]), "p": float(c["p"]), "cut_tokens": float(c["cut"]),
+                   "n_train_points": float(result.n_points), "target_params": target}
+        if result.status not in _PREDICTING and not result.fitted:
+            empty = pd.DataFrame(columns=["tokens", "loss", "lower", "upper", "level"])
+            return ({"loss_curves": charts.loss_curves(frame, None, title=title),
+                     "residuals": charts.residuals(frame.iloc[:0].assign(fitted=[]), title=f"{name}: residuals"),
+                     "prediction": charts.prediction(empty, None, title=f"{name}: prediction of the target")},
+                    {**numbers, "are": math.nan}, status + "; no law to draw")
+        ev = evaluate(result, parts.test)
+        start = float(c["cut"]) or float(parts.train.frame["tokens"].min())
+        curves = _law_curves(result, frame, start)
+        train = parts.train.frame.assign(fitted=np.asarray(result.predict(parts.train.frame["num_params"].to_numpy(float),
+                                                                           parts.train.frame["tokens"].to_numpy(float))))
+        tgt = frame[frame["num_params"] == target]
+        tgt_tokens = np.geomspace(max(start, float(tgt["tokens"].min())), float(tgt["tokens"].max()), 40)
+        boot = bootstrap(parts.train, n=self.n_bootstrap, seed=self.seed, objective=c["objective"])
+        band = _interval(boot, target, tgt_tokens, self.level)
+        final = band.iloc[-1]
+        numbers.update(are=ev.are, signed_error=ev.signed_error, n_test_points=float(ev.n_test),
+                       **{f"param_{k}": _fraction(v) for k, v in result.params.items()},
+                       predicted_final_loss_nats=float(final["loss"]), predicted_final_lower_nats=float(final["lower"]),
+                       predicted_final_upper_nats=float(final["upper"]),
+                       bootstrap_failed=float(boot.n_failed))
+        text = (f"{status}; {result.n_points} training checkpoints from {parts.k} sizes; "
+                f"<b>ARE on the target {100 * ev.are:.2f}%</b> (signed {100 * ev.signed_error:+.2f}%, "
+                f"{ev.n_test} held-out checkpoints of N = {charts.size_label(target)})")
+        observed = tgt[tgt["tokens"] >= start][["tokens", "loss", "role"]]
+        return ({"loss_curves": charts.loss_curves(frame, curves, title=title),
+                 "residuals": charts.residuals(train, title=f"{name}: residuals of the fit"),
+                 "prediction": charts.prediction(band, observed,
+                                                 title=f"{name}: prediction of the {charts.size_label(target)} target")},
+                numbers, text)
+
+    def compare_objectives(self) -> pd.DataFrame:
+        """ARE on the target with squared error and with Huber on log residuals, same design."""
+        c = {name: w.value for name, w in self.controls.items()}
+        parts = split(self.runs.family(c["family"]), int(c["k"]), float(c["p"]), float(c["cut"]))
+        rows = []
+        for objective in ("mse", "huber-log"):
+            result = fit(parts.train, objective=objective)
+            are = evaluate(result, parts.test).are if result.fitted else math.nan
+            rows.append({"objective": objective, "status": result.status, "are": are,
+                         **{k: _fraction(v) for k, v in result.params.items()}})
+        return pd.DataFrame(rows)
+
+
+# ============================================================================ 08: meta-analysis
+MACRO = "all families (macro-average)"
+
+
+def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "grid") -> pd.DataFrame:
+    """The (k, p) cells of one experiment at one cut, for a family or macro-averaged.
+
+    Per family: the cell's ARE where its fit predicts (``ok``/``at_bound``), NaN otherwise.
+    Macro (``family == MACRO``): per (k, p), the mean over families of each family's ARE, with
+    ``n_families`` (families with a law in that cell; a cell averages only those).
+    """
+    df = table[(table["experiment"] == experiment) & np.isclose(table["cut_tokens"], cut)]
+    if family != MACRO:
+        df = df[df["family"] == family]
+    if df.empty:
+        raise DataError(f"no {experiment} cells for {family!r} at cut {cut:g} tokens")
+    df = df.assign(are=df["are"].where(df["status"].isin(_PREDICTING)))
+    per_fam = df.groupby(["family", "k", "p"], as_index=False).agg(are=("are", "median"),
+                                                                  cost_fraction=("cost_fraction", "median"))
+    return per_fam.groupby(["k", "p"], as_index=False).agg(
+        are=("are", "mean"), cost_fraction=("cost_fraction", "median"), n_families=("are", "count"))
+
+
+class MetaAnalysisPanel(Panel):
+    """Notebook 08: the (k, p) grid of the study, per family or macro-averaged, with cost contours.
+
+    Reads the cached study table (no fit happens when a control moves). Controls: family (or
+    the macro-average), the early-checkpoint cut. Charts: ``heatmap`` and ``are_vs_k`` (ARE
+    against the number of training sizes at p = 1, one line per family).
+    """
+
+    chart_names = ("heatmap", "are_vs_k")
+
+    def __init__(self, table: pd.DataFrame, family: str = MACRO, *, cut: float = DEFAULT_CUT,
+                 max_k: int = 12) -> None:
+        super().__init__()
+        grid = table[table["experiment"] == "grid"]
+        if grid.empty:
+            raise DataError("the study table has no 'grid' experiment rows")
+        self.table = table
+        self.max_k = int(max_k)
+        families = sorted(grid["family"].unique())
+        if family != MACRO and family not in families:
+            raise DataError(f"family {family!r} is not in the study's grid (have: {', '.join(families)})")
+        cuts = sorted(grid["cut_tokens"].unique())
+        if not any(np.isclose(cuts, cut)):
+            raise DataError(f"the study has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
+        self._add("family", W.Dropdown(options=[MACRO, *families], value=family, description="family"))
+        self._add("cut", W.ToggleButtons(options=[(("10B cut" if c == DEFAULT_CUT else f"cut {c:g}") if c else "no cut", float(c))
+                                                  for c in cuts], value=float(cut),
+                                         description="early-checkpoint cut"))
+        self.update()
+
+    def _compute(self):
+        family, cut = self.controls["family"].value, float(self.controls["cut"].value)
+        cells = grid_cells(self.table, family, cut)
+        cells = cells[cells["k"] <= self.max_k]
+        label = "macro-average" if family == MACRO else family
+        cut_text = "no cut" if cut == 0 else f"cut {charts.size_label(cut)} tokens"
+        heat = charts.are_heatmap(cells, title=f"ARE by design: {label}, {cut_text}")
+        g = self.table[(self.table["experiment"] == "grid") & np.isclose(self.table["cut_tokens"], cut)
+                       & np.isclose(self.table["p"], 1.0) & self.table["status"].isin(_PREDICTING)]
+        if family != MACRO:
+            g = g[g["family"] == family]
+        by_k = g[g["k"] <= self.max_k].groupby(["family", "k"], as_index=False)["are"].median()
+        lines = charts.are_vs(by_k, "k", x_title="training sizes (k smallest models)",
+                              title=f"ARE vs number of models at p = 100%: {label}", reference=0.04,
+                              reference_label="the paper's best achievable ARE (4%)")
+        have = cells.dropna(subset=["are"])
+        best = have.loc[have["are"].idxmin()] if len(have) else None
+        numbers = {"n_cells": float(len(cells)), "n_cells_with_law": float(len(have)),
+                   "are_median": float(have["are"].median()) if len(have) else math.nan,
+                   "are_k_max_p1": float(have[np.isclose(have["p"], 1.0)].sort_values("k")["are"].iloc[-1])
+                   if (np.isclose(have["p"], 1.0)).any() else math.nan}
+        text = (f"{label}, {cut_text}: {len(have)} of {len(cells)} cells with a law; median ARE "
+                f"{100 * numbers['are_median']:.1f}%" + (f"; lowest {100 * best['are']:.1f}% at k = {int(best['k'])}, "
+                                                         f"p = {best['p']:.0%} (chosen on the test set: "
+                                                         f"an optimistic number)" if best is not None else ""))
+        return {"heatmap": heat, "are_vs_k": lines}, numbers, text
+
+
+__all__ = ("CUTS", "MACRO", "FitPanel", "MetaAnalysisPanel", "Panel", "grid_cells", "static_svg")
