@@ -50,11 +50,13 @@ def test_notebook_is_stored_clean(name):
 def _tolerance(key: str) -> tuple[float, float]:
     """Default (rtol, atol) of a new golden value. A and B of a law are ill-determined (a
     decade apart for the same ARE), so only their order of magnitude is pinned; exponents and
-    E within 20%; ARE within 10% or half a point."""
+    E within 20%; interval bounds within 25%; the rest (ARE ...) within 10% or half a point."""
     if key.endswith(("_A", "_B")):
         return 1.0, 0.0
     if key.endswith(("_alpha", "_beta", "_E")):
         return 0.2, 0.02
+    if "_lower" in key or "_upper" in key:  # bootstrap quantiles of a few resamples
+        return 0.25, 0.01
     return RTOL, ATOL
 
 

@@ -146,3 +146,29 @@ def test_static_svg_has_the_title(runs):
     panel = widgets.FitPanel(runs, "beta-fam", cut=1e10, n_bootstrap=5)
     svg = widgets.static_svg(panel.charts()["prediction"])
     assert svg.startswith("<svg") and "beta-fam: prediction" in svg
+
+
+def test_compute_optimal_panel_budget_moves_without_refit(runs):
+    panel = widgets.ComputeOptimalPanel(runs, "alpha-fam", budget_flops=1e21, n_bootstrap=10)
+    check_controls(panel)
+    assert panel.view is panel.view  # built once, then updated in place
+    live = panel._views["allocation"]
+    first = panel.numbers()
+    fitted = panel.result
+    alpha, beta = first["alpha"], first["beta"]
+    assert first["growth_10x"] == pytest.approx(10 ** (beta / (alpha + beta)))
+    assert first["optimal_params_lower"] <= first["optimal_params"] <= first["optimal_params_upper"]
+    rule = next(layer for layer in live.spec["layer"] if layer["mark"]["type"] == "rule")
+    assert live.spec["datasets"][rule["data"]["name"]] == [{"budget": 1e21}]
+
+    panel.controls["budget"].value = 1e23
+    after = panel.numbers()
+    assert panel.result is fitted  # the budget only re-evaluates the law
+    assert after["optimal_params"] == pytest.approx(first["optimal_params"] * first["growth_10x"] ** 2)
+    rule = next(layer for layer in live.spec["layer"] if layer["mark"]["type"] == "rule")
+    assert live.spec["datasets"][rule["data"]["name"]] == [{"budget": 1e23}]
+    assert "1.00e+23 FLOPs" in panel.status.value
+
+    panel.controls["family"].value = "beta-fam"
+    assert panel._views["iso_flop"].spec["title"]["text"] == "Iso-FLOP curves: beta-fam"
+    assert panel.result is not fitted

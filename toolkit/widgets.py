@@ -31,13 +31,11 @@ import pandas as pd
 from toolkit import charts
 from toolkit.errors import DataError, ToolkitError
 from toolkit.evaluate import DEFAULT_CUT, evaluate, split
-from toolkit.fit import bootstrap, fit
+from toolkit.fitting import PREDICTING, bootstrap, fit
 from toolkit.runs import Runs
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
-#: Fit statuses whose law predicts (see toolkit.fit).
-_PREDICTING = ("ok", "at_bound")
 _LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
 
 
@@ -165,12 +163,6 @@ def _law_curves(result, frame: pd.DataFrame, start: float, n: int = 40) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["num_params", "tokens", "loss"])
 
 
-def _interval(boot, num_params: float, tokens: np.ndarray, level: float) -> pd.DataFrame:
-    out = boot.predict_interval(num_params, tokens, level)
-    return pd.DataFrame({"tokens": out["tokens"], "loss": out["estimate"], "lower": out["low"],
-                         "upper": out["high"], "level": level})
-
-
 def _fraction(x: float) -> float:
     return float(x) if x is not None and math.isfinite(float(x)) else math.nan
 
@@ -237,7 +229,7 @@ class FitPanel(Panel):
         status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
         numbers = {"k": float(c["k"]), "p": float(c["p"]), "cut_tokens": float(c["cut"]),
                    "n_train_points": float(result.n_points), "target_params": target}
-        if result.status not in _PREDICTING and not result.fitted:
+        if result.status not in PREDICTING and not result.fitted:
             empty = pd.DataFrame(columns=["tokens", "loss", "lower", "upper", "level"])
             return ({"loss_curves": charts.loss_curves(frame, None, title=title),
                      "residuals": charts.residuals(frame.iloc[:0].assign(fitted=[]), title=f"{name}: residuals"),
@@ -251,13 +243,13 @@ class FitPanel(Panel):
         tgt = frame[frame["num_params"] == target]
         tgt_tokens = np.geomspace(max(start, float(tgt["tokens"].min())), float(tgt["tokens"].max()), 40)
         boot = bootstrap(parts.train, n=self.n_bootstrap, seed=self.seed, objective=c["objective"])
-        band = _interval(boot, target, tgt_tokens, self.level)
+        band = boot.predict(target, tgt_tokens, interval=self.level)
         final = band.iloc[-1]
         numbers.update(are=ev.are, signed_error=ev.signed_error, n_test_points=float(ev.n_test),
                        **{f"param_{k}": _fraction(v) for k, v in result.params.items()},
                        predicted_final_loss_nats=float(final["loss"]), predicted_final_lower_nats=float(final["lower"]),
                        predicted_final_upper_nats=float(final["upper"]),
-                       bootstrap_failed=float(boot.n_failed))
+                       bootstrap_dropped=float(boot.n_dropped))
         text = (f"{status}; {result.n_points} training checkpoints from {parts.k} sizes; "
                 f"<b>ARE on the target {100 * ev.are:.2f}%</b> (signed {100 * ev.signed_error:+.2f}%, "
                 f"{ev.n_test} held-out checkpoints of N = {charts.size_label(target)})")
@@ -297,7 +289,7 @@ def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "
         df = df[df["family"] == family]
     if df.empty:
         raise DataError(f"no {experiment} cells for {family!r} at cut {cut:g} tokens")
-    df = df.assign(are=df["are"].where(df["status"].isin(_PREDICTING)))
+    df = df.assign(are=df["are"].where(df["status"].isin(PREDICTING)))
     per_fam = df.groupby(["family", "k", "p"], as_index=False).agg(are=("are", "median"),
                                                                   cost_fraction=("cost_fraction", "median"))
     return per_fam.groupby(["k", "p"], as_index=False).agg(
@@ -342,7 +334,7 @@ class MetaAnalysisPanel(Panel):
         cut_text = "no cut" if cut == 0 else f"cut {charts.size_label(cut)} tokens"
         heat = charts.are_heatmap(cells, title=f"ARE by design: {label}, {cut_text}")
         g = self.table[(self.table["experiment"] == "grid") & np.isclose(self.table["cut_tokens"], cut)
-                       & np.isclose(self.table["p"], 1.0) & self.table["status"].isin(_PREDICTING)]
+                       & np.isclose(self.table["p"], 1.0) & self.table["status"].isin(PREDICTING)]
         if family != MACRO:
             g = g[g["family"] == family]
         by_k = g[g["k"] <= self.max_k].groupby(["family", "k"], as_index=False)["are"].median()
@@ -362,4 +354,101 @@ class MetaAnalysisPanel(Panel):
         return {"heatmap": heat, "are_vs_k": lines}, numbers, text
 
 
-__all__ = ("CUTS", "MACRO", "FitPanel", "MetaAnalysisPanel", "Panel", "grid_cells", "static_svg")
+# ============================================================================ 10: compute-optimal
+#: Budgets (FLOPs) the allocation chart spans.
+FLOPS_RANGE: tuple[float, float] = (1e18, 1e26)
+
+
+def _fit_runs(runs: Runs, family: str, cut: float) -> Runs:
+    fam = runs.family(family)
+    kept = fam.where(fam.frame["tokens"].to_numpy() > cut)
+    if len(kept) < 2:
+        raise DataError(f"{family}: {len(kept)} checkpoint(s) above the cut of {cut:g} tokens; lower the cut")
+    return kept
+
+
+class ComputeOptimalPanel(Panel):
+    """Notebook 10: N*(C), D*(C) and L*(C) of a family's fitted law, with bootstrap bands.
+
+    The law is fitted on every size of the family (checkpoints above the cut) and bootstrapped
+    over runs once per family and objective; moving the budget only re-evaluates the law
+    (no fit). Controls: family, compute budget (FLOPs, log slider), objective. Charts:
+    ``allocation`` and ``iso_flop`` (the budget, a tenth and ten times it).
+    """
+
+    chart_names = ("allocation", "iso_flop")
+
+    def __init__(self, runs: Runs, family: str | None = None, *, budget_flops: float = 1e22, cut: float = 0.0,
+                 objective: str = "mse", n_bootstrap: int = 50, level: float = 0.9, seed: int = 0) -> None:
+        super().__init__()
+        families = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 3]
+        if not families:
+            raise DataError("ComputeOptimalPanel needs a family with at least 3 distinct sizes (num_params)")
+        family = family or families[0]
+        if family not in families:
+            raise DataError(f"family {family!r} has fewer than 3 sizes or is absent (have: {', '.join(families)})")
+        lo, hi = FLOPS_RANGE
+        if not lo <= budget_flops <= hi:
+            raise DataError(f"budget_flops must be within {lo:.0e} .. {hi:.0e} FLOPs, got {budget_flops:.3g}")
+        self.runs, self.cut = runs, float(cut)
+        self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
+        self._fits: dict[tuple[str, str], tuple] = {}
+        self._add("family", W.Dropdown(options=families, value=family, description="family"))
+        self._add("budget", W.FloatLogSlider(value=budget_flops, base=10, min=math.log10(lo), max=math.log10(hi),
+                                             step=0.25, readout_format=".2e", description="compute budget (FLOPs)",
+                                             continuous_update=False))
+        self._add("objective", W.ToggleButtons(options=[("squared error", "mse"), ("Huber on log", "huber-log")],
+                                               value=objective, description="objective"))
+        self.update()
+
+    def _fitted(self, family: str, objective: str):
+        key = (family, objective)
+        if key not in self._fits:
+            data = _fit_runs(self.runs, family, self.cut)
+            result = fit(data, objective=objective)
+            if result.status not in PREDICTING:
+                raise DataError(f"{family}: the fit's status is {result.status} ({result.reason}); no allocation")
+            boot = bootstrap(data, n=self.n_bootstrap, seed=self.seed, objective=objective)
+            self._fits[key] = (result, boot)
+        return self._fits[key]
+
+    def _compute(self):
+        family, budget = self.controls["family"].value, float(self.controls["budget"].value)
+        result, boot = self._fitted(family, self.controls["objective"].value)
+        self.result, self.boot = result, boot
+        grid = np.geomspace(*FLOPS_RANGE, 33)
+        band = boot.allocation(grid, level=self.level)
+        at = boot.allocation([budget], level=self.level).iloc[0]
+        budgets = np.array([budget / 10, budget, budget * 10])
+        curves = result.law.iso_flop(budgets, n=64)
+        optimum = result.law.optimal_allocation(budgets)
+        growth = result.law.growth(10.0)
+        numbers = {"budget_flops": budget, "optimal_params": float(at["num_params"]),
+                   "optimal_params_lower": float(at["num_params_lower"]),
+                   "optimal_params_upper": float(at["num_params_upper"]),
+                   "optimal_tokens": float(at["tokens"]), "optimal_tokens_lower": float(at["tokens_lower"]),
+                   "optimal_tokens_upper": float(at["tokens_upper"]),
+                   "tokens_per_param": float(at["tokens_per_param"]),
+                   "optimal_loss_nats": float(at["loss"]), "optimal_loss_lower_nats": float(at["loss_lower"]),
+                   "optimal_loss_upper_nats": float(at["loss_upper"]), "growth_10x": growth,
+                   "alpha": float(result.params["alpha"]), "beta": float(result.params["beta"]),
+                   "bootstrap_used": float(boot.n_used)}
+        name = charts.size_label
+        text = (f"{family} (fit status <b>{result.status}</b>, {result.n_points} checkpoints, {result.n_sizes} sizes): "
+                f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
+                f"({name(at['num_params_lower'])} - {name(at['num_params_upper'])}) on "
+                f"<b>D* = {name(at['tokens'])}</b> tokens ({at['tokens_per_param']:.3g} tokens per parameter), "
+                f"loss {at['loss']:.3f} nats/token; compute x10 makes the model <b>{growth:.2f}x</b> bigger")
+        return ({"allocation": charts.optimal_allocation(band, title=f"Compute-optimal allocation: {family}",
+                                                         budget=budget),
+                 "iso_flop": charts.iso_flop(curves, optimum, title=f"Iso-FLOP curves: {family}")},
+                numbers, text)
+
+    def allocation_table(self) -> pd.DataFrame:
+        """The allocation at the budget, a tenth and ten times it, with interval bounds."""
+        budget = float(self.controls["budget"].value)
+        return self.boot.allocation([budget / 10, budget, budget * 10], level=self.level)
+
+
+__all__ = ("CUTS", "FLOPS_RANGE", "MACRO", "ComputeOptimalPanel", "FitPanel", "MetaAnalysisPanel", "Panel",
+           "grid_cells", "static_svg")
