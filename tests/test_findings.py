@@ -84,9 +84,11 @@ def test_record_rejects_bad_input(name, numbers, match):
 
 
 # ----------------------------------------------------------------------------- runner
-def _notebook(path: Path, body: str) -> None:
+def _notebook(path: Path, body: str, quick: dict | None = None) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    if quick:
+        nb.metadata["scaling_toolkit"] = {"quick_parameters": quick}
     params = nbformat.v4.new_code_cell("interactive: bool = True  # live widgets\nvalue: float = 1.0  # a number")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), params, nbformat.v4.new_code_cell(body)]
@@ -101,7 +103,7 @@ def tiny_notebooks(tmp_path_factory) -> Path:
         "from toolkit.findings import record\n"
         "chart = alt.Chart(pd.DataFrame({'x': [1.0, 2.0]})).mark_point().encode(x='x:Q')"
         ".properties(title='tiny')\n"
-        "record('01_good', {'twice': 2 * value}, {'value': value}, charts={'tiny': chart})"))
+        "record('01_good', {'twice': 2 * value}, {'value': value}, charts={'tiny': chart})"), quick={"value": 0.5})
     _notebook(d / "02_broken.ipynb", "raise RuntimeError('this notebook is broken on purpose')")
     return d
 
@@ -131,10 +133,24 @@ def test_runner_reports_a_failure_and_still_runs_the_others(tiny_notebooks, tmp_
 def test_cli_findings_exit_status_and_only(tiny_notebooks, tmp_path, capsys):
     out = tmp_path / "f"
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet",
-                 "--only", "01"]) == 0
+                 "--only", "01", "--quick"]) == 0
     assert (out / "notebooks" / "01_good.ipynb").is_file()
+    # --quick takes the small parameters the notebook declares in its metadata
+    assert json.loads((out / "findings.json").read_text())["01_good"]["numbers"] == {"twice": 1.0}
     assert not (out / "notebooks" / "02_broken.ipynb").exists()
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet"]) == 1
     assert "FAILED 02_broken" in capsys.readouterr().err
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet",
                  "--only", "99"]) == 2
+
+
+def test_report_shows_verdicts_and_escapes(tmp_path):
+    from toolkit.findings.report import write_report
+    from toolkit.findings.runner import NotebookOutcome
+
+    verdict = {"number": 3, "title": "Drop early checkpoints", "outcome": "mixed",
+               "statement": "cut better in 5 of 9 sources <b>"}
+    path = write_report(tmp_path, [NotebookOutcome("01_x", "failed", 1.0, "ValueError: <bad>")], {}, {}, [verdict])
+    text = path.read_text()
+    assert "Drop early checkpoints" in text and ">mixed<" in text
+    assert "&lt;b&gt;" in text and "&lt;bad&gt;" in text  # nothing from a notebook or a verdict is markup

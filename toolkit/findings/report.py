@@ -47,14 +47,13 @@ def _numbers_table(numbers: Mapping[str, Any]) -> str:
 
 
 def _verdicts(items: Sequence[Mapping[str, Any]]) -> str:
+    """Verdict dicts (``Verdict.to_dict()``: number, title, outcome, statement) as a table."""
     if not items:
         return "<p class='small'>The study was not run.</p>"
     rows = []
     for v in items:
-        sup = v.get("supported")
-        word = "supported" if sup is True else "not supported" if sup is False else "not testable here"
-        rows.append(f"<tr><td>{_e(v.get('guideline', ''))}</td><td>{_e(v.get('title', ''))}</td>"
-                    f"<td>{_e(word)}</td><td>{_e(v.get('statement', ''))}</td></tr>")
+        rows.append(f"<tr><td>{_e(v.get('number', ''))}</td><td>{_e(v.get('title', ''))}</td>"
+                    f"<td>{_e(v.get('outcome', ''))}</td><td>{_e(v.get('statement', ''))}</td></tr>")
     return ("<table><tr><th>#</th><th>guideline</th><th>verdict</th><th>what the collection shows</th></tr>"
             + "".join(rows) + "</table>")
 

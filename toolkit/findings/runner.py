@@ -33,15 +33,12 @@ from toolkit.findings.recorder import ENV_DIR, load_records
 
 #: The kernel every notebook runs on (the environment's own Python).
 KERNEL: str = "python3"
-#: Families of the quick mode: enough to exercise every notebook, small enough for tests.
+#: Families of the study in quick mode (notebooks name theirs in their own metadata).
 QUICK_FAMILIES: tuple[str, ...] = ("pythia", "opt", "gpt3", "overtrain-c4")
-#: Parameters that make each notebook fast (``--quick``); every notebook also gets
-#: ``interactive=False``.
-QUICK_PARAMETERS: dict[str, dict[str, Any]] = {
-    "02_fit_a_law": {"n_bootstrap": 20},
-    "08_meta_analysis": {"families": list(QUICK_FAMILIES)},
-    "10_compute_optimal": {"n_bootstrap": 20},
-}
+#: Notebook metadata key holding the parameters that make a notebook fast (``--quick``), e.g.
+#: ``{"scaling_toolkit": {"quick_parameters": {"n_bootstrap": 20}}}``: each notebook says how
+#: to run it small, so adding a notebook never touches the runner.
+QUICK_KEY: str = "scaling_toolkit"
 #: Seconds a single cell may run before the notebook is reported as failed.
 CELL_TIMEOUT: int = 1200
 
@@ -57,6 +54,12 @@ def notebook_names(notebooks_dir: str | Path | None = None) -> list[str]:
     if not d.is_dir():
         raise DataError(f"notebook directory {d} not found (pass --notebooks DIR)")
     return sorted(p.stem for p in d.glob("[0-9][0-9]_*.ipynb"))
+
+
+def quick_parameters(notebook: str | Path) -> dict[str, Any]:
+    """The small parameters a notebook declares in its metadata (``{}`` when none)."""
+    meta = json.loads(Path(notebook).read_text()).get("metadata", {})
+    return dict(meta.get(QUICK_KEY, {}).get("quick_parameters", {}))
 
 
 @dataclass(frozen=True)
@@ -127,15 +130,16 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
 
 
 def _study(tmp: Path, quick: bool, progress: bool) -> list[dict[str, Any]]:
-    from toolkit.study import run_study, verdicts, write_study
+    from toolkit.findings.verdicts import verdicts
+    from toolkit.study import run_study, write_study
 
     _say("study: running the meta-analysis (cached)", progress)
     start = time.perf_counter()
     result = run_study(families=list(QUICK_FAMILIES) if quick else None, progress=progress)
     write_study(result, tmp / "study")
-    items = verdicts(result)
+    items = [v.to_dict() for v in verdicts(result)]
     _say(f"study: {len(result.table)} cells in {time.perf_counter() - start:.1f} s", progress)
-    return json.loads(json.dumps(items, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    return items
 
 
 def render_charts(records_dir: Path, charts_dir: Path, scale: float = 2.0) -> dict[str, list[str]]:
@@ -177,7 +181,8 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         Run only these notebooks (names with or without ``.ipynb``; a unique prefix such as
         ``02`` works).
     quick
-        Small parameters (:data:`QUICK_PARAMETERS`) and the study on :data:`QUICK_FAMILIES`.
+        Each notebook's small parameters (:func:`quick_parameters`) and the study on
+        :data:`QUICK_FAMILIES`.
     n_jobs
         Notebooks executed at the same time.
     study
@@ -221,7 +226,7 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
             for name in names:
                 params: dict[str, Any] = {"interactive": False}
                 if quick:
-                    params.update(QUICK_PARAMETERS.get(name, {}))
+                    params.update(quick_parameters(nb_dir / f"{name}.ipynb"))
                 params.update((parameters or {}).get(name, {}))
                 jobs[pool.submit(_execute, name, nb_dir / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb",
                                  params, records_dir, nb_dir)] = name
