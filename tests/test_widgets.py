@@ -172,3 +172,82 @@ def test_compute_optimal_panel_budget_moves_without_refit(runs):
     panel.controls["family"].value = "beta-fam"
     assert panel._views["iso_flop"].spec["title"]["text"] == "Iso-FLOP curves: beta-fam"
     assert panel.result is not fitted
+
+
+def test_explore_panel_family_switch(runs):
+    panel = widgets.ExplorePanel(runs, "alpha-fam", min_sizes=1)
+    check_controls(panel)
+    assert panel.view is panel.view
+    first = panel.numbers()
+    assert first["n_families"] == 2 and first["n_families_3_sizes"] == 2 and first["family_n_sizes"] == 6
+    panel.controls["family"].value = "beta-fam"
+    assert panel.numbers()["family_n_sizes"] == 4
+    assert panel._views["loss_curves"].spec["title"]["text"] == "beta-fam: loss vs tokens"
+    assert "beta-fam" in panel.status.value
+
+
+def design_table() -> pd.DataFrame:
+    """Grid, windows and partial cells of two families with known ARE patterns."""
+    rows = []
+    for family, n_sizes in (("fam-a", 6), ("fam-b", 4)):
+        target = 1e10
+        for k in range(2, n_sizes):
+            for p in (0.5, 1.0):
+                rows.append({"family": family, "experiment": "grid", "k": k, "p": p, "cut_tokens": 1e10,
+                             "are": 0.1 / k, "status": "not_identifiable" if k == 2 else "ok",
+                             "cost_fraction": 0.01 * k * p, "target_params": target,
+                             "largest_train_params": target / 10 ** (n_sizes - k)})
+            for start in range(n_sizes - k):
+                largest = target / 2 ** (start + 1)
+                rows.append({"family": family, "experiment": "windows", "k": k, "p": 1.0, "cut_tokens": 1e10,
+                             "are": 0.01 * (start + 1), "status": "ok", "cost_fraction": 0.1,
+                             "target_params": target, "largest_train_params": largest})
+        for k in (1, n_sizes - 1):
+            for p in np.round(np.arange(0.1, 1.0, 0.1), 1):
+                rows.append({"family": family, "experiment": "partial", "k": k, "p": p, "cut_tokens": 0.0,
+                             "are": (0.2 if k == 1 else 0.1) * (1 - p), "status": "ok",
+                             "cost_fraction": p + (0.2 if k > 1 else 0.0), "target_params": target,
+                             "largest_train_params": target})
+    return pd.DataFrame(rows)
+
+
+def test_choose_models_panel_p_and_window():
+    panel = widgets.ChooseModelsPanel(design_table(), p=1.0, window=3)
+    check_controls(panel)
+    assert panel.view is panel.view
+    first = panel.numbers()
+    assert np.isnan(first["are_median_k2"])  # not identifiable: never a prediction
+    assert first["are_median_k3"] == pytest.approx(0.1 / 3) and first["n_families"] == 2
+    assert first["are_median_window_nearest"] == pytest.approx(0.01)
+    panel.controls["window"].value = 2
+    assert panel.numbers()["are_median_window_smallest"] == pytest.approx(np.median([0.04, 0.02]))
+    assert panel._views["windows"].spec["title"]["text"].startswith("Windows of 2 consecutive sizes")
+    panel.controls["family"].value = "fam-b"
+    assert panel.numbers()["n_families"] == 1
+    assert "fam-b" in panel._views["are_vs_k"].spec["title"]["text"]
+
+
+def test_partial_panel_design_toggle():
+    panel = widgets.PartialPanel(design_table())
+    check_controls(panel)
+    assert panel.view is panel.view
+    assert panel.numbers()["are_median_p30"] == pytest.approx(0.2 * 0.7)
+    panel.controls["design"].value = "with siblings"
+    assert panel.numbers()["are_median_p30"] == pytest.approx(0.1 * 0.7)
+    assert "with siblings" in panel._views["are_vs_p"].spec["title"]["text"]
+    frontier = panel.charts()["cost_frontier"].to_dict()
+    assert "designs on the cost-ARE frontier" in " ".join(frontier["title"]["subtitle"])
+
+
+def test_cut_panel_refits_the_drawn_family(runs):
+    panel = widgets.CutPanel(runs, "alpha-fam", cuts=(0.0, 3e9, 1e10), cut=1e10, n_jobs=1)
+    check_controls(panel)
+    assert panel.view is panel.view
+    table = panel.per_family()
+    assert list(table.columns) == [0.0, 3e9, 1e10] and list(table.index) == ["alpha-fam", "beta-fam"]
+    assert (table < 0.05).all().all()  # a known law, whatever the cut
+    fitted = panel.result
+    assert panel.result.n_points < panel.runs.family("alpha-fam").frame.shape[0]
+    panel.controls["cut"].value = 0.0
+    assert panel.result is not fitted and panel.result.n_points > fitted.n_points
+    assert panel._views["loss_curves"].spec["title"]["text"] == "alpha-fam: fit with checkpoints above 0 tokens"

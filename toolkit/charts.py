@@ -34,6 +34,10 @@ HEIGHT: int = 280
 BIG_NUMBER: str = "replace(format(datum.value, '~s'), 'G', 'B')"
 #: Vega expression: is the tick a power of ten?
 DECADE: str = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6"
+#: Vega expression: is the tick 1, 2 or 5 times a power of ten? (labels of a narrow log axis)
+MANTISSA_125: str = ("indexof([1, 2, 5], round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) >= 0"
+                     " && abs(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9))"
+                     " - round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) < 1e-6")
 #: Vega expression labelling FLOPs in scientific notation (1e21).
 SCIENTIFIC: str = "replace(format(datum.value, '.0e'), 'e+', 'e')"
 #: ARE above this is drawn with the darkest colour (so that one bad cell does not wash out the rest).
@@ -111,12 +115,11 @@ def _title(text: str, subtitle: Sequence[str] = ()) -> alt.Title:
 
 def _log_axis(field: str, title: str, *, flops: bool = False, values: Iterable[float] = (), **kwargs) -> dict:
     """A log-scale positional encoding; labels only at powers of ten when ``values`` span more
-    than two decades (else every tick), so that labels never collide."""
+    than two decades, else at 1, 2 and 5 times them, so that labels never collide."""
     v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
     wide = flops or (len(v) > 0 and np.log10(v.max() / v.min()) > 2)
     label = SCIENTIFIC if flops else BIG_NUMBER
-    if wide:
-        label = f"{DECADE} ? {label} : ''"
+    label = f"{DECADE if wide else MANTISSA_125} ? {label} : ''"
     return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy"), **kwargs)
 

@@ -21,7 +21,9 @@ Panels expose, for tests and for :func:`toolkit.findings.record`:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import ipywidgets as W
@@ -30,7 +32,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError, ToolkitError
-from toolkit.evaluate import DEFAULT_CUT, evaluate, split
+from toolkit.evaluation import DEFAULT_CUT, evaluate, split
 from toolkit.fitting import PREDICTING, bootstrap, fit
 from toolkit.runs import Runs
 
@@ -163,6 +165,33 @@ def _law_curves(result, frame: pd.DataFrame, start: float, n: int = 40) -> pd.Da
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["num_params", "tokens", "loss"])
 
 
+@dataclass(frozen=True)
+class _Design:
+    """One design fitted on one family: the split, every checkpoint with its role, the fit,
+    the law along each run (None when there is no law) and its ARE on the target."""
+
+    parts: Any
+    frame: pd.DataFrame
+    result: Any
+    curves: pd.DataFrame | None
+    evaluation: Any
+    start: float
+
+
+def _design_fit(fam: Runs, k: int, p: float, cut: float, objective: str) -> _Design:
+    """Split one family by design (k, p, cut), fit the training set and evaluate on the target."""
+    parts = split(fam, int(k), float(p), float(cut))
+    frame = fam.frame.assign(role=_roles(fam.frame, parts.train, parts.test))
+    if len(parts.train) < 2:
+        raise DataError(f"{fam.frame['family'].iloc[0]}: {len(parts.train)} training checkpoint(s) left with "
+                        f"k = {k}, p = {p:.0%}, cut {cut:g} tokens: lower the cut or raise p")
+    result = fit(parts.train, objective=objective)
+    start = float(cut) or float(parts.train.frame["tokens"].min())
+    if result.status not in PREDICTING and not result.fitted:
+        return _Design(parts, frame, result, None, None, start)
+    return _Design(parts, frame, result, _law_curves(result, frame, start), evaluate(result, parts.test), start)
+
+
 def _fraction(x: float) -> float:
     return float(x) if x is not None and math.isfinite(float(x)) else math.nan
 
@@ -215,29 +244,22 @@ class FitPanel(Panel):
 
     def _compute(self):
         c = {name: w.value for name, w in self.controls.items()}
-        fam = self.runs.family(c["family"])
-        parts = split(fam, int(c["k"]), float(c["p"]), float(c["cut"]))
-        frame = fam.frame.assign(role=_roles(fam.frame, parts.train, parts.test))
+        design = _design_fit(self.runs.family(c["family"]), c["k"], c["p"], c["cut"], c["objective"])
+        parts, frame, result, start = design.parts, design.frame, design.result, design.start
+        self.result = result
         name = c["family"]
         title = f"{name}: loss vs tokens"
-        if len(parts.train) < 2:
-            raise DataError(f"{name}: {len(parts.train)} training checkpoint(s) left with k = {c['k']}, "
-                            f"p = {c['p']:.0%}, cut {c['cut']:g} tokens: lower the cut or raise p")
-        result = fit(parts.train, objective=c["objective"])
-        self.result = result
         target = float(parts.target_params)
         status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
         numbers = {"k": float(c["k"]), "p": float(c["p"]), "cut_tokens": float(c["cut"]),
                    "n_train_points": float(result.n_points), "target_params": target}
-        if result.status not in PREDICTING and not result.fitted:
+        if design.curves is None:
             empty = pd.DataFrame(columns=["tokens", "loss", "lower", "upper", "level"])
             return ({"loss_curves": charts.loss_curves(frame, None, title=title),
                      "residuals": charts.residuals(frame.iloc[:0].assign(fitted=[]), title=f"{name}: residuals"),
                      "prediction": charts.prediction(empty, None, title=f"{name}: prediction of the target")},
                     {**numbers, "are": math.nan}, status + "; no law to draw")
-        ev = evaluate(result, parts.test)
-        start = float(c["cut"]) or float(parts.train.frame["tokens"].min())
-        curves = _law_curves(result, frame, start)
+        ev, curves = design.evaluation, design.curves
         train = parts.train.frame.assign(fitted=np.asarray(result.predict(parts.train.frame["num_params"].to_numpy(float),
                                                                            parts.train.frame["tokens"].to_numpy(float))))
         tgt = frame[frame["num_params"] == target]
@@ -450,5 +472,243 @@ class ComputeOptimalPanel(Panel):
         return self.boot.allocation([budget / 10, budget, budget * 10], level=self.level)
 
 
-__all__ = ("CUTS", "FLOPS_RANGE", "MACRO", "ComputeOptimalPanel", "FitPanel", "MetaAnalysisPanel", "Panel",
-           "grid_cells", "static_svg")
+# ============================================================================ 01: explore
+class ExplorePanel(Panel):
+    """Notebook 01: the collection's families and one family's training curves.
+
+    Controls: family. Charts: ``overview`` (each family's size range) and ``loss_curves``
+    (the chosen family's checkpoints, log-log).
+    """
+
+    chart_names = ("overview", "loss_curves")
+
+    def __init__(self, runs: Runs, family: str | None = None, *, min_sizes: int = 1) -> None:
+        super().__init__()
+        self.runs = runs
+        self.summary = runs.summary()
+        self.shown = self.summary[self.summary["n_sizes"] >= min_sizes]
+        if self.shown.empty:
+            raise DataError(f"no family has at least {min_sizes} distinct sizes")
+        families = list(self.shown.sort_values("family")["family"])
+        family = family or families[0]
+        if family not in families:
+            raise DataError(f"family {family!r} is absent or has fewer than {min_sizes} sizes")
+        self._overview = charts.collection_overview(self.shown)
+        self._add("family", W.Dropdown(options=families, value=family, description="family"))
+        self.update()
+
+    def _compute(self):
+        family = self.controls["family"].value
+        frame = self.runs.family(family).frame.assign(role="checkpoint")
+        row = self.summary.set_index("family").loc[family]
+        s = self.summary
+        numbers = {"n_families": float(len(s)), "n_runs": float(s["n_models"].sum()),
+                   "n_checkpoints": float(s["n_checkpoints"].sum()),
+                   "n_families_3_sizes": float((s["n_sizes"] >= 3).sum()),
+                   "family_n_sizes": float(row["n_sizes"]), "family_max_tokens": float(row["max_tokens"])}
+        text = (f"{len(s)} families, {int(s['n_models'].sum())} runs, {int(s['n_checkpoints'].sum())} checkpoints; "
+                f"{int((s['n_sizes'] >= 3).sum())} families with at least 3 sizes. <b>{family}</b>: "
+                f"{int(row['n_sizes'])} sizes from {charts.size_label(row['min_params'])} to "
+                f"{charts.size_label(row['max_params'])}, up to {charts.size_label(row['max_tokens'])} tokens; "
+                f"loss from {row['metric']}")
+        return ({"overview": self._overview,
+                 "loss_curves": charts.loss_curves(frame, None, title=f"{family}: loss vs tokens")}, numbers, text)
+
+
+# ============================================================================ 03: choose models
+def _cut_toggle(cuts: Sequence[float], value: float) -> W.ToggleButtons:
+    return W.ToggleButtons(options=[(("10B cut" if c == DEFAULT_CUT else f"cut {c:g}") if c else "no cut", float(c))
+                                    for c in cuts], value=float(value), description="early-checkpoint cut")
+
+
+def _family_rows(table: pd.DataFrame, family: str) -> pd.DataFrame:
+    return table if family == MACRO else table[table["family"] == family]
+
+
+class ChooseModelsPanel(Panel):
+    """Notebook 03: ARE against the number of training sizes, and windows of consecutive sizes.
+
+    Reads the study table. Controls: family (or all), cut, p, window size. Charts:
+    ``are_vs_k`` (grid cells at p and the cut) and ``windows`` (ARE against how far the
+    window's largest size extrapolates to the target).
+    """
+
+    chart_names = ("are_vs_k", "windows")
+
+    def __init__(self, table: pd.DataFrame, family: str = MACRO, *, cut: float = DEFAULT_CUT, p: float = 1.0,
+                 window: int = 3) -> None:
+        super().__init__()
+        self.grid = table[(table["experiment"] == "grid") & table["status"].isin(PREDICTING)]
+        self.windows = table[(table["experiment"] == "windows") & table["status"].isin(PREDICTING)]
+        if self.grid.empty:
+            raise DataError("the study table has no grid cells with a law")
+        families = sorted(self.grid["family"].unique())
+        if family != MACRO and family not in families:
+            raise DataError(f"family {family!r} is not in the study's grid (have: {', '.join(families)})")
+        cuts = sorted(table.loc[table["experiment"] == "grid", "cut_tokens"].unique())
+        if not any(np.isclose(cuts, cut)):
+            raise DataError(f"the study has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
+        ks = sorted(self.windows["k"].unique()) or [2]
+        self._add("family", W.Dropdown(options=[MACRO, *families], value=family, description="family"))
+        self._add("cut", _cut_toggle(cuts, cut))
+        self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
+                                     description="fraction of each run's tokens (p)", continuous_update=False))
+        self._add("window", W.IntSlider(value=min(max(window, ks[0]), ks[-1]), min=ks[0], max=ks[-1],
+                                        description="sizes per window", continuous_update=False))
+        self.update()
+
+    def _compute(self):
+        c = {name: w.value for name, w in self.controls.items()}
+        label = "all families" if c["family"] == MACRO else c["family"]
+        g = _family_rows(self.grid, c["family"])
+        g = g[np.isclose(g["cut_tokens"], c["cut"]) & np.isclose(g["p"], c["p"])]
+        by_k = g.groupby(["family", "k"], as_index=False)["are"].median()
+        w = _family_rows(self.windows, c["family"])
+        w = w[w["k"] == c["window"]].assign(ratio=lambda d: d["target_params"] / d["largest_train_params"])
+        w = w.groupby(["family", "ratio"], as_index=False)["are"].median()
+        # windows counted down from the target, so that "just below the target" lines up across families
+        w["gap"] = w.groupby("family")["ratio"].rank(method="first").astype(int) - 1
+        med = by_k.groupby("k")["are"].median()
+        numbers = {f"are_median_k{k}": float(med.get(k, math.nan)) for k in (2, 3, 4, 5)}
+        numbers.update(n_families=float(by_k["family"].nunique()), window=float(c["window"]),
+                       are_median_window_nearest=float(w.loc[w.groupby("family")["ratio"].idxmin(), "are"].median())
+                       if len(w) else math.nan,
+                       are_median_window_smallest=float(w.loc[w.groupby("family")["ratio"].idxmax(), "are"].median())
+                       if len(w) else math.nan)
+        text = (f"{label}, p = {c['p']:.0%}, " + ("no cut" if not c["cut"] else f"cut {charts.size_label(c['cut'])}")
+                + ": median ARE " + ", ".join(f"k = {k}: {100 * v:.1f}%" for k, v in med.items() if k <= 6)
+                + f" ({int(numbers['n_families'])} families with a law)")
+        return ({"are_vs_k": charts.are_vs(by_k, "k", x_title="training sizes (k smallest models)",
+                                           title=f"ARE vs number of models: {label}, p = {c['p']:.0%}",
+                                           reference=0.04, reference_label="the paper's best achievable ARE (4%)"),
+                 "windows": charts.are_vs(w, "gap", x_title="sizes between the window and the target (0: just below)",
+                                          title=f"Windows of {c['window']} consecutive sizes: {label}")},
+                numbers, text)
+
+
+# ============================================================================ 04: drop early checkpoints
+class CutPanel(Panel):
+    """Notebook 04: ARE against the early-checkpoint cut, and one family's fit at a chosen cut.
+
+    The cut comparison (every family with 3 sizes or more, all sizes below the target, p = 1)
+    is fitted once when the panel is built; moving a control refits only the drawn family.
+    Controls: family, cut. Charts: ``are_vs_cut`` and ``loss_curves``.
+    """
+
+    chart_names = ("are_vs_cut", "loss_curves")
+
+    def __init__(self, runs: Runs, family: str | None = None, *, cuts: Sequence[float] = (0.0, 1e9, 3e9, 1e10, 3e10),
+                 cut: float = DEFAULT_CUT, n_jobs: int = 2) -> None:
+        super().__init__()
+        from toolkit.guidelines.checkpoints import cut_effect
+
+        cuts = sorted({float(c) for c in cuts})
+        if float(cut) not in cuts:
+            raise DataError(f"cut {cut:g} is not one of the cuts compared ({', '.join(f'{c:g}' for c in cuts)})")
+        eligible = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 3]
+        if not eligible:
+            raise DataError("CutPanel needs families with at least 3 distinct sizes")
+        self.runs = runs.select(families=eligible)
+        self.table = cut_effect(self.runs, cuts=cuts, n_jobs=n_jobs)
+        family = family or eligible[0]
+        if family not in eligible:
+            raise DataError(f"family {family!r} is absent or has fewer than 3 sizes (have: {', '.join(eligible)})")
+        self._add("family", W.Dropdown(options=sorted(eligible), value=family, description="family"))
+        self._add("cut", W.SelectionSlider(options=[("none" if c == 0 else charts.size_label(c), c) for c in cuts],
+                                           value=float(cut), description="drop checkpoints below (tokens)",
+                                           continuous_update=False))
+        self.update()
+
+    def per_family(self) -> pd.DataFrame:
+        """ARE (fraction) per family and cut; NaN where the cut left no law."""
+        t = self.table.assign(are=self.table["are"].where(self.table["status"].isin(PREDICTING)))
+        return t.pivot_table(index="family", columns="cut_tokens", values="are", dropna=False)
+
+    def _compute(self):
+        family, cut = self.controls["family"].value, float(self.controls["cut"].value)
+        t = self.table[self.table["status"].isin(PREDICTING)]
+        no_cut = t[t["cut_tokens"] == 0]
+        ref = float(no_cut["are"].median()) if len(no_cut) else None
+        medians = t[t["cut_tokens"] > 0].groupby("cut_tokens")["are"].median()
+        wide = self.per_family()
+        both = wide[[0.0, DEFAULT_CUT]].dropna() if {0.0, DEFAULT_CUT} <= set(wide.columns) else wide.iloc[:0]
+        fam = self.runs.family(family)
+        k = fam.frame["num_params"].nunique() - 1
+        design = _design_fit(fam, k, 1.0, cut, "mse")
+        result, frame, curves, ev = design.result, design.frame, design.curves, design.evaluation
+        self.result = result
+        numbers = {"are_median_no_cut": ref if ref is not None else math.nan,
+                   "are_median_cut_10b": float(medians.get(DEFAULT_CUT, math.nan)),
+                   "families_cut_10b_better": float((both[DEFAULT_CUT] < both[0.0]).sum()),
+                   "families_paired": float(len(both)),
+                   "best_cut_tokens": float(medians.idxmin()) if len(medians) else math.nan,
+                   "family_are": ev.are if ev is not None else math.nan}
+        text = (f"10B cut better than none in <b>{int(numbers['families_cut_10b_better'])} of {len(both)}</b> families; "
+                f"median ARE {100 * numbers['are_median_no_cut']:.1f}% without a cut, "
+                f"{100 * numbers['are_median_cut_10b']:.1f}% with 10B. <b>{family}</b> at this cut: "
+                + (f"ARE {100 * ev.are:.2f}% (fit {result.status})" if ev is not None else f"no law ({result.status})"))
+        return ({"are_vs_cut": charts.are_vs_cut(t[["family", "cut_tokens", "are"]], reference=ref,
+                                                 title="ARE vs early-checkpoint cut, all sizes below the target"),
+                 "loss_curves": charts.loss_curves(frame, curves, title=f"{family}: fit with checkpoints above "
+                                                   + ("0" if cut == 0 else charts.size_label(cut)) + " tokens")},
+                numbers, text)
+
+
+# ============================================================================ 05: partial training
+PARTIAL_DESIGNS: dict[str, str] = {"own run": "own run, A and alpha borrowed", "with siblings": "with smaller siblings"}
+
+
+class PartialPanel(Panel):
+    """Notebook 05: ARE against the fraction of the target trained, and cost against ARE.
+
+    Reads the study's ``partial`` cells: k = 1 is the target's own run with A, alpha borrowed;
+    k > 1 adds every smaller size. Controls: family (or all), design. Charts: ``are_vs_p`` and
+    ``cost_frontier`` (median over families per design and p).
+    """
+
+    chart_names = ("are_vs_p", "cost_frontier")
+
+    def __init__(self, table: pd.DataFrame, family: str = MACRO, *, design: str = "own run") -> None:
+        super().__init__()
+        self.partial = table[(table["experiment"] == "partial") & table["status"].isin(PREDICTING)]
+        if self.partial.empty:
+            raise DataError("the study table has no partial-training cells with a law")
+        if design not in PARTIAL_DESIGNS:
+            raise DataError(f"design must be one of {', '.join(PARTIAL_DESIGNS)}, got {design!r}")
+        families = sorted(self.partial["family"].unique())
+        if family != MACRO and family not in families:
+            raise DataError(f"family {family!r} has no partial-training cells (have: {', '.join(families)})")
+        self._add("family", W.Dropdown(options=[MACRO, *families], value=family, description="family"))
+        self._add("design", W.ToggleButtons(options=[(v, k) for k, v in PARTIAL_DESIGNS.items()], value=design,
+                                            description="design"))
+        self.update()
+
+    def _compute(self):
+        family, design = self.controls["family"].value, self.controls["design"].value
+        label = "all families" if family == MACRO else family
+        rows = _family_rows(self.partial, family)
+        rows = rows.assign(design=np.where(rows["k"] == 1, "own run", "with siblings"))
+        chosen = rows[rows["design"] == design]
+        by_p = chosen.groupby(["family", "p"], as_index=False)["are"].median()
+        per = rows.groupby(["design", "family", "p"], as_index=False)[["are", "cost_fraction"]].median()
+        designs = per.groupby(["design", "p"], as_index=False).agg(
+            are=("are", "median"), cost_fraction=("cost_fraction", "median"), n_families=("family", "nunique"))
+        designs["design"] = [f"{d}, p = {p:.0%}" for d, p in zip(designs["design"], designs["p"])]
+        med = by_p.groupby("p")["are"].median()
+        at = {p: float(med[np.isclose(med.index, p)].iloc[0]) if np.isclose(med.index, p).any() else math.nan
+              for p in (0.1, 0.3, 0.5)}
+        numbers = {"are_median_p10": at[0.1], "are_median_p30": at[0.3], "are_median_p50": at[0.5],
+                   "n_families": float(by_p["family"].nunique())}
+        text = (f"{label}, {PARTIAL_DESIGNS[design]}: median ARE with 10% of the target trained "
+                f"{100 * at[0.1]:.1f}%, 30%: <b>{100 * at[0.3]:.1f}%</b>, 50%: {100 * at[0.5]:.1f}% "
+                f"({int(numbers['n_families'])} families)")
+        return ({"are_vs_p": charts.are_vs(by_p, "p", x_title="fraction of the target's tokens trained (p)",
+                                           title=f"Partial training of the target: {label}, {design}",
+                                           percent_x=True, reference=0.04,
+                                           reference_label="the paper's best achievable ARE (4%)"),
+                 "cost_frontier": charts.cost_frontier(designs, title=f"Cost vs ARE of partial training: {label}")},
+                numbers, text)
+
+
+__all__ = ("CUTS", "FLOPS_RANGE", "MACRO", "PARTIAL_DESIGNS", "ChooseModelsPanel", "ComputeOptimalPanel", "CutPanel",
+           "ExplorePanel", "FitPanel", "MetaAnalysisPanel", "Panel", "PartialPanel", "grid_cells", "static_svg")

@@ -268,11 +268,12 @@ def _replace(tmp: Path, out: Path) -> None:
 __all__ = (
     "KERNEL",
     "QUICK_FAMILIES",
-    "QUICK_PARAMETERS",
+    "QUICK_KEY",
     "FindingsResult",
     "NotebookOutcome",
     "default_notebooks_dir",
     "notebook_names",
+    "quick_parameters",
     "render_charts",
     "run_findings",
 )
