@@ -278,3 +278,10 @@ def test_big_data_is_thinned_below_altair_cap():
     big = checkpoints(n_ckpt=1500)
     spec = charts.loss_curves(big, curves()).to_dict()
     assert sum(len(v) for v in spec["datasets"].values()) < 5000
+
+
+def test_are_heatmap_contour_breaks_at_a_row_without_the_level():
+    cells = heat_cells(nan_cells=0)
+    cells.loc[(cells["k"] == 4), "cost_fraction"] = 0.001  # row 4 never reaches 1%
+    chart = charts.are_heatmap(cells, contours=(0.01,))
+    assert scene_counts(chart).get("line") == 2  # rows 2-3 and 5-6, never a diagonal across row 4

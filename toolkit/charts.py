@@ -258,14 +258,20 @@ def _cost_contours(cells: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame
     """Staircase lines between the heatmap cells below and above each cost level."""
     rows = []
     for level in levels:
+        label = f"{level:.0%} of the target's compute"
+        segment, previous = 0, None
         for k, g in cells.groupby("k"):
             over = g.loc[g["cost_fraction"] >= level, "p"]
             if over.empty:
+                previous = None
                 continue
+            if previous is None or k != previous + 1:  # a row without the level breaks the line
+                segment += 1
+            previous = k
             x = float(over.min()) - 0.05
             for y in (k - 0.5, k + 0.5):
-                rows.append({"level": f"{level:.0%} of the target's compute", "p": x, "k": y})
-    return pd.DataFrame(rows, columns=["level", "p", "k"])
+                rows.append({"level": label, "segment": f"{label} {segment}", "p": x, "k": y})
+    return pd.DataFrame(rows, columns=["level", "segment", "p", "k"])
 
 
 def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
@@ -315,7 +321,7 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
     lines = _cost_contours(df, contours)
     if len(lines):
         layers.append(alt.Chart(lines).mark_line(color="#1f77b4", strokeWidth=2.5, interpolate="linear").encode(
-            x="p:Q", y="k:Q", detail="level:N", strokeDash=alt.StrokeDash("level:N", title="cost contour"),
+            x="p:Q", y="k:Q", detail="segment:N", strokeDash=alt.StrokeDash("level:N", title="cost contour"),
             order="k:Q"))
     n_missing = int((~np.isfinite(df["are_pct"])).sum())
     height = max(120, min(26 * len(ks), 420))
