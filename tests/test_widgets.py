@@ -251,3 +251,12 @@ def test_cut_panel_refits_the_drawn_family(runs):
     panel.controls["cut"].value = 0.0
     assert panel.result is not fitted and panel.result.n_points > fitted.n_points
     assert panel._views["loss_curves"].spec["title"]["text"] == "alpha-fam: fit with checkpoints above 0 tokens"
+
+
+def test_fit_panel_family_change_recomputes_once(runs, monkeypatch):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=5)
+    calls = []
+    original = panel._compute
+    monkeypatch.setattr(panel, "_compute", lambda: calls.append(1) or original())
+    panel.controls["family"].value = "beta-fam"
+    assert len(calls) == 1 and panel.numbers()["k"] == 3

@@ -66,6 +66,8 @@ class Panel:
         self._charts: dict[str, alt.Chart] = {}
         self._numbers: dict[str, float] = {}
         self._view: W.Widget | None = None
+        # set while one control adjusts others, so that the charts are recomputed once
+        self._quiet = False
 
     # -- subclass interface
     def _compute(self) -> tuple[dict[str, alt.Chart], dict[str, float], str]:
@@ -78,7 +80,8 @@ class Panel:
         return widget
 
     def _on_change(self, _change: Mapping) -> None:
-        self.update()
+        if not self._quiet:
+            self.update()
 
     def update(self) -> None:
         """Recompute from the controls and swap every chart's spec in place."""
@@ -232,15 +235,21 @@ class FitPanel(Panel):
                                            description="drop checkpoints below (tokens)", continuous_update=False))
         self._add("objective", W.ToggleButtons(options=[("squared error", "mse"), ("Huber on log", "huber-log")],
                                                value=objective, description="objective"))
+        # a new family resets k first, then recomputes once (not once per control)
+        self.controls["family"].unobserve(self._on_change, names="value")
         self.controls["family"].observe(self._on_family, names="value")
         self.update()
 
     def _on_family(self, change: Mapping) -> None:
         n_below = self.runs.family(change["new"]).frame["num_params"].nunique() - 1
         k = self.controls["k"]
-        with k.hold_trait_notifications():
+        self._quiet = True
+        try:
             k.max = max(n_below, 1)
             k.value = n_below
+        finally:
+            self._quiet = False
+        self.update()
 
     def _compute(self):
         c = {name: w.value for name, w in self.controls.items()}
