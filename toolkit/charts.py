@@ -603,3 +603,194 @@ __all__ = (
     "size_label",
     "thin",
 )
+
+
+# ============================================================================ borrowed parameters (06)
+def _log_percent(field: str, title: str, values: Iterable[float]) -> dict:
+    """A log-scale encoding of a percentage (0.5, 5, 50 rather than d3's 500m, 5, 50)."""
+    enc = _log_axis(field, title, values=values)
+    label = enc["axis"].labelExpr.replace(BIG_NUMBER, "format(datum.value, '~g')")
+    enc["axis"] = alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy")
+    return enc
+
+
+def are_vs_extrapolation(frame: pd.DataFrame, *, highlight: str | None = None, groups: Sequence[str] = (),
+                         title: str = "ARE vs extrapolation ratio") -> alt.LayerChart:
+    """ARE of one-run-plus-borrowed-parameters designs against how far they extrapolate.
+
+    ``frame``: one row per design with ``family``, ``extrapolation`` (target N / training N),
+    ``are`` (fraction) and ``group`` (e.g. ``"same scale"`` or ``"another scale: not
+    testable"``). Both axes are logarithmic (ARE spans 0.1% to several 100%); a thick line
+    gives the median ARE per half-decade of the ratio over the testable group, the first of
+    ``groups`` (default: the groups in order of appearance), drawn blue, then red, then grey.
+    ``highlight``: a family drawn large and outlined.
+    """
+    df, n_bad = positive(frame.assign(are_pct=100.0 * frame["are"]), ["extrapolation", "are_pct"])
+    groups = list(groups) or list(dict.fromkeys(df["group"]))
+    df = df.assign(chosen=df["family"] == highlight)
+    fam_pick = alt.selection_point(name="borrow_family_pick", fields=["family"], on="pointerover", clear="pointerout")
+    tip = [alt.Tooltip("family:N"), alt.Tooltip("extrapolation:Q", format=".3g", title="target N / training N"),
+           alt.Tooltip("are_pct:Q", format=".2f", title="ARE (%)"), alt.Tooltip("group:N", title="scale")]
+    for extra, fmt in (("train_params", ".3s"), ("target_params", ".3s")):
+        if extra in df.columns:
+            tip.append(alt.Tooltip(f"{extra}:Q", format=fmt, title=extra.replace("_params", " N")))
+    x = alt.X(**_log_axis("extrapolation", "extrapolation ratio (target N / training N)", values=df["extrapolation"]))
+    y = alt.Y(**_log_percent("are_pct", "ARE on the target (%)", values=df["are_pct"]))
+    pts = alt.Chart(df).mark_point(filled=True).encode(
+        x=x, y=y, color=alt.Color("group:N", title="borrowed N term",
+                                  scale=alt.Scale(domain=groups, range=["#4c78a8", "#d62728", "#9e9e9e"][:len(groups)])),
+        size=alt.condition(alt.datum.chosen, alt.value(150), alt.value(35)),
+        stroke=alt.condition(alt.datum.chosen, alt.value("black"), alt.value(None)),
+        opacity=alt.condition(fam_pick, alt.value(0.95), alt.value(0.35)),
+        tooltip=tip).add_params(fam_pick)
+    ok = df[df["group"] == groups[0]] if groups else df
+    layers = [pts]
+    if len(ok) >= 4:
+        bins = np.round(2 * np.log10(ok["extrapolation"].to_numpy(float))) / 2
+        med = (ok.assign(bin=bins).groupby("bin", as_index=False)
+               .agg(extrapolation=("extrapolation", lambda v: float(np.exp(np.mean(np.log(v))))),
+                    are_pct=("are_pct", "median"), n=("are_pct", "size")))
+        layers.append(alt.Chart(med).mark_line(color="black", strokeWidth=2.5, point=True).encode(
+            x="extrapolation:Q", y="are_pct:Q",
+            tooltip=[alt.Tooltip("extrapolation:Q", format=".3g", title="ratio (bin centre)"),
+                     alt.Tooltip("are_pct:Q", format=".2f", title="median ARE (%)"), alt.Tooltip("n:Q", title="designs")]))
+    rho = (float(ok["extrapolation"].corr(ok["are_pct"], method="spearman")) if len(ok) > 2 else float("nan"))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note(f"{len(df)} designs of {df['family'].nunique()} families; black: median ARE per half-decade "
+                         f"({groups[0] if groups else ''}); Spearman correlation {rho:.2f}",
+                         f"large outlined: {highlight}" if highlight and df["chosen"].any() else "",
+                         _dropped(n_bad, "designs")),
+                   f"{title}: ARE in percent against the ratio of target to training size, log-log")
+
+
+# ============================================================================ parameter structure (07)
+def null_distribution(null: pd.DataFrame, observed: pd.DataFrame, *,
+                      title: str = "Observed statistics against the random-law null") -> alt.LayerChart:
+    """Histograms of statistics over random-law draws, with the families' value marked.
+
+    ``null``: long, ``statistic`` (a label) and ``value`` (one row per draw and statistic);
+    ``observed``: ``statistic``, ``value`` and ``p_value``. One row of panels per statistic,
+    sharing the x axis (correlations and shares of variance are both in [-1, 1]). Bins are
+    computed in pandas (30 per statistic) so the spec stays small whatever the number of draws.
+    """
+    rows = []
+    for stat, g in null.groupby("statistic", sort=False):
+        v = g["value"].to_numpy(float)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            continue
+        counts, edges = np.histogram(v, bins=30, range=(-1.0, 1.0))
+        rows.append(pd.DataFrame({"statistic": stat, "lo": edges[:-1], "hi": edges[1:],
+                                  "share": counts / len(v)}))
+    hist = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["statistic", "lo", "hi", "share"])
+    order = list(dict.fromkeys(null["statistic"]))
+    obs = observed.assign(label=[f"families: {v:.2f} (p = {p:.3f})" for v, p in zip(observed["value"], observed["p_value"])])
+    panels = []
+    for i, stat in enumerate(order):
+        last = i == len(order) - 1
+        x = alt.X("lo:Q", title="value of the statistic (correlation or share of variance)" if last else None,
+                  scale=alt.Scale(domain=[-1, 1]), axis=alt.Axis(labels=last, ticks=True))
+        bars = alt.Chart(hist[hist["statistic"] == stat]).mark_rect(color="#bbbbbb").encode(
+            x=x, x2="hi:Q", y=alt.Y("share:Q", title="null draws", axis=alt.Axis(format=".0%", tickCount=2)),
+            tooltip=[alt.Tooltip("statistic:N"), alt.Tooltip("lo:Q", format=".2f", title="from"),
+                     alt.Tooltip("hi:Q", format=".2f", title="to"), alt.Tooltip("share:Q", format=".1%", title="draws")])
+        o = obs[obs["statistic"] == stat]
+        rule = alt.Chart(o).mark_rule(color="#d62728", strokeWidth=3).encode(
+            x="value:Q", tooltip=[alt.Tooltip("statistic:N"), alt.Tooltip("label:N", title="observed")])
+        label = f"{stat}: " + (str(o["label"].iloc[0]) if len(o) else "no observed value")
+        panels.append(alt.layer(bars, rule).properties(width=WIDTH, height=70, title=alt.Title(
+            label, anchor="start", fontSize=12, fontWeight="normal")))
+    chart = alt.vconcat(*panels, spacing=8)
+    subtitle = "grey: independent random laws (each centred parameter shuffled across families); red: the families"
+    return chart.properties(title=_title(title, [subtitle]),
+                            description=f"{title}: null histograms of {len(order)} statistics with observed values")
+
+
+# ============================================================================ plan a budget (09)
+def plan_options(options: pd.DataFrame, *, budget_flops: float | None = None,
+                 title: str = "Designs within the budget") -> alt.LayerChart:
+    """Candidate designs for a new target: cost (FLOPs, log) against expected ARE with spread.
+
+    ``options``: one row per design with ``design`` (a label), ``cost_flops``,
+    ``expected_are``, ``are_q25``, ``are_q75`` (fractions), ``n_families`` and
+    ``recommended`` (bool). Error bars: the interquartile range over families. ARE is drawn on
+    a log axis (designs span 0.5% to 100%); rows <= 0 are dropped and counted.
+    """
+    df = options.assign(are_pct=100.0 * options["expected_are"], lo_pct=100.0 * options["are_q25"],
+                        hi_pct=100.0 * options["are_q75"])
+    df, n_bad = positive(df, ["cost_flops", "are_pct", "lo_pct", "hi_pct"])
+    df = df.assign(choice=np.where(df["recommended"].astype(bool), "recommended", "other option"))
+    tip = [alt.Tooltip("design:N"), alt.Tooltip("cost_flops:Q", format=".2e", title="cost (FLOPs)"),
+           alt.Tooltip("are_pct:Q", format=".2f", title="expected ARE (%)"),
+           alt.Tooltip("lo_pct:Q", format=".2f", title="ARE, 25th percentile (%)"),
+           alt.Tooltip("hi_pct:Q", format=".2f", title="ARE, 75th percentile (%)"),
+           alt.Tooltip("n_families:Q", title="families measured")]
+    for extra, fmt, label in (("sizes", "", "model sizes"), ("tokens_per_run", ".3s", "tokens per run")):
+        if extra in df.columns:
+            tip.append(alt.Tooltip(f"{extra}:{'N' if not fmt else 'Q'}", title=label, **({"format": fmt} if fmt else {})))
+    values = [*df["cost_flops"], *([budget_flops] if budget_flops else [])]
+    x = alt.X(**_log_axis("cost_flops", "cost of the design (FLOPs, 6ND summed over runs)", flops=True, values=values))
+    y = alt.Y(**_log_percent("are_pct", "expected ARE on the target (%)", values=[*df["lo_pct"], *df["hi_pct"]]))
+    color = alt.Color("choice:N", title=None, scale=alt.Scale(domain=["recommended", "other option"],
+                                                              range=["#d62728", "#4c78a8"]))
+    bars = alt.Chart(df).mark_rule(strokeWidth=2, opacity=0.6).encode(x=x, y=alt.Y("lo_pct:Q"), y2="hi_pct:Q",
+                                                                      color=color, tooltip=tip)
+    pts = alt.Chart(df).mark_point(filled=True, size=90).encode(
+        x="cost_flops:Q", y=y, color=color, shape=alt.Shape("experiment:N", title="design kind"), tooltip=tip)
+    layers = [bars, pts]
+    if budget_flops is not None and budget_flops > 0:
+        layers.append(alt.Chart(pd.DataFrame({"budget": [float(budget_flops)], "what": ["your budget"]}))
+                      .mark_rule(strokeDash=[6, 4], color="black").encode(
+                          x="budget:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("budget:Q", format=".2e", title="FLOPs")]))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note(f"{len(df)} designs on the cost-ARE frontier; bars: 25th-75th percentile over families",
+                         "dashed: your budget" if budget_flops else "", _dropped(n_bad, "designs")),
+                   f"{title}: expected ARE against cost in FLOPs for {len(df)} designs")
+
+
+# ============================================================================ reproduce the paper (11)
+def protocol_cells(frame: pd.DataFrame, *, title: str = "Paper vs corrected protocol, cell by cell") -> alt.LayerChart:
+    """ARE of each design under both protocols, side by side along k (one family, cut and p).
+
+    ``frame``: one row per cell with ``k``, ``are_paper``, ``are_corrected`` (fractions; NaN:
+    no law under that protocol, not drawn and counted), ``explained_by`` (the reason they
+    differ) and optionally ``paper_figure`` (ARE % read off the paper's figure). A grey rule
+    joins the two values of a cell; ARE is on a log axis (values <= 0 are dropped and counted).
+    """
+    cols = ["k", "are_paper", "are_corrected", "explained_by"]
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise DataError(f"protocol_cells needs column(s) {', '.join(missing)}")
+    rows = []
+    for label, col in (("paper's protocol", "are_paper"), ("corrected protocol", "are_corrected")):
+        rows.append(pd.DataFrame({"k": frame["k"].astype(int), "protocol": label, "are_pct": 100.0 * frame[col],
+                                  "reason": frame["explained_by"]}))
+    if "paper_figure" in frame.columns:
+        rows.append(pd.DataFrame({"k": frame["k"].astype(int), "protocol": "the paper's figure",
+                                  "are_pct": frame["paper_figure"].astype(float), "reason": "read off the paper"}))
+    long = pd.concat(rows, ignore_index=True)
+    n_missing = int(long.loc[long["protocol"] != "the paper's figure", "are_pct"].isna().sum())
+    long, n_bad = positive(long.dropna(subset=["are_pct"]), ["are_pct"])
+    span = long.pivot_table(index="k", columns="protocol", values="are_pct").reset_index()
+    span["lo"] = span.drop(columns="k").min(axis=1)
+    span["hi"] = span.drop(columns=["k", "lo"]).max(axis=1)
+    protocols = ["paper's protocol", "corrected protocol", "the paper's figure"]
+    x = alt.X("k:O", title="training sizes (k smallest models)", axis=alt.Axis(labelAngle=0))
+    y = alt.Y(**_log_percent("are_pct", "ARE on the target (%)", values=long["are_pct"]))
+    rule = alt.Chart(span).mark_rule(color="#bbbbbb", strokeWidth=2).encode(x=x, y=alt.Y("lo:Q"), y2="hi:Q")
+    pts = alt.Chart(long).mark_point(filled=True, size=90).encode(
+        x=x, y=y,
+        color=alt.Color("protocol:N", title="protocol", sort=protocols,
+                        scale=alt.Scale(domain=protocols, range=["#f58518", "#4c78a8", "black"])),
+        shape=alt.Shape("protocol:N", sort=protocols, scale=alt.Scale(domain=protocols,
+                                                                      range=["circle", "square", "cross"])),
+        tooltip=[alt.Tooltip("k:O"), alt.Tooltip("protocol:N"), alt.Tooltip("are_pct:Q", format=".2f", title="ARE (%)"),
+                 alt.Tooltip("reason:N", title="why they differ")])
+    return _finish(_sized(alt.layer(rule, pts)), title,
+                   _note("each protocol in its own loss unit; hover a point for the reason the cells differ",
+                         f"{n_missing} values without a law not shown" if n_missing else "",
+                         _dropped(n_bad, "values")),
+                   f"{title}: ARE in percent per number of training sizes under both protocols")
+
+
+__all__ += ("are_vs_extrapolation", "null_distribution", "plan_options", "protocol_cells")

@@ -721,3 +721,554 @@ class PartialPanel(Panel):
 
 __all__ = ("CUTS", "FLOPS_RANGE", "MACRO", "PARTIAL_DESIGNS", "ChooseModelsPanel", "ComputeOptimalPanel", "CutPanel",
            "ExplorePanel", "FitPanel", "MetaAnalysisPanel", "Panel", "PartialPanel", "grid_cells", "static_svg")
+
+
+# ============================================================================ 06: borrow parameters
+#: Label of the Muennighoff et al. estimates as a source of borrowed parameters.
+MUENNIGHOFF_LABEL = "Muennighoff et al. (the paper's choice)"
+#: Groups of the extrapolation chart (METHOD.md 4a: never borrow across metric scales).
+SAME_SCALE, OTHER_SCALE, OTHER_UNIT = ("same scale", "another scale: not testable", "loss not in nats/token")
+
+
+def borrowed_term_exceeds(params: Mapping[str, float], train_params: float, min_loss: float) -> bool:
+    """Whether the borrowed N term ``A / N^alpha`` at the training size is larger than the
+    family's lowest loss (nats): then the family's metric is on another scale than the
+    family the parameters come from, and borrowing is not a test (METHOD.md 4a)."""
+    return float(params["A"]) * float(train_params) ** -float(params["alpha"]) >= float(min_loss)
+
+
+def borrow_designs(table: pd.DataFrame, families: pd.DataFrame, p: float = 1.0) -> pd.DataFrame:
+    """The study's one-run-plus-borrowed-A-and-alpha cells (experiment ``borrow``) at ``p``.
+
+    ``families``: the study's families frame (``family``, ``loss_unit``, ``min_loss``). Returns
+    family, train_params, target_params, extrapolation (target N / training N), are, group
+    (:data:`SAME_SCALE`, :data:`OTHER_SCALE` or :data:`OTHER_UNIT`), status; identified
+    predicting cells only.
+    """
+    from toolkit.laws import MUENNIGHOFF
+
+    b = table[(table["experiment"] == "borrow") & np.isclose(table["p"], p) & table["status"].isin([str(s) for s in PREDICTING])]
+    b = b.dropna(subset=["are"])
+    meta = families.set_index("family")
+    unit = b["family"].map(meta["loss_unit"]).astype(str)
+    min_loss = b["family"].map(meta["min_loss"]).to_numpy(float)
+    train = b["largest_train_params"].to_numpy(float)
+    other_scale = np.array([borrowed_term_exceeds(MUENNIGHOFF, n, m) for n, m in zip(train, min_loss)], dtype=bool)
+    group = np.where(unit != "nats/token", OTHER_UNIT, np.where(other_scale, OTHER_SCALE, SAME_SCALE))
+    return pd.DataFrame({"family": b["family"].to_numpy(), "train_params": train,
+                         "target_params": b["target_params"].to_numpy(float),
+                         "extrapolation": b["target_params"].to_numpy(float) / train,
+                         "are": b["are"].to_numpy(float), "group": group, "status": b["status"].to_numpy()})
+
+
+def family_laws(table: pd.DataFrame, families: pd.DataFrame) -> pd.DataFrame:
+    """One identified law per family from the study (its largest ``grid`` design at p = 1;
+    :func:`toolkit.guidelines.structure.parameter_table`), with the family's loss unit."""
+    from toolkit.guidelines.structure import parameter_table
+
+    return parameter_table(table, families[["family", "n_ref", "d_ref"]])
+
+
+class BorrowPanel(Panel):
+    """Notebook 06: one run of a family plus A and alpha borrowed from elsewhere.
+
+    Controls: family, the one training run (a size below the target), p (fraction of its
+    tokens), the source of the borrowed A and alpha (Muennighoff et al. or another family's
+    identified law on the same loss unit). Charts: ``fit`` (the run, the law with borrowed N
+    term, the target's held-out checkpoints) and ``extrapolation`` (the study's borrow cells
+    at p: ARE against target N / training N, the chosen family outlined).
+    """
+
+    chart_names = ("fit", "extrapolation")
+
+    def __init__(self, runs: Runs, table: pd.DataFrame, families: pd.DataFrame, family: str | None = None, *,
+                 train_params: float | None = None, p: float = 1.0, source: str = MUENNIGHOFF_LABEL) -> None:
+        from toolkit.laws import MUENNIGHOFF
+
+        super().__init__()
+        meta = families.set_index("family")
+        n_sizes = runs.frame.groupby("family", observed=True)["num_params"].nunique()
+        names = sorted(n_sizes.index[n_sizes >= 2])
+        if not names:
+            raise DataError("BorrowPanel needs a family with at least 2 distinct sizes (num_params)")
+        family = family or names[0]
+        if family not in names:
+            raise DataError(f"family {family!r} has fewer than 2 sizes or is absent (have: {', '.join(names)})")
+        self.runs, self.table, self.families = runs, table, families
+        laws = family_laws(table, families)
+        laws = laws[laws["dropped"] == ""]
+        self._sources: dict[str, tuple[dict[str, float], str]] = {MUENNIGHOFF_LABEL: (dict(MUENNIGHOFF), "nats/token")}
+        for row in laws.itertuples():
+            self._sources[row.family] = ({"A": float(row.A), "alpha": float(row.alpha)}, str(row.loss_unit))
+        self._meta = meta
+        self._add("family", W.Dropdown(options=names, value=family, description="family"))
+        self._add("train", W.Dropdown(options=self._sizes(family), description="the one training run (N)"))
+        if train_params is not None:
+            self.controls["train"].value = min(self.controls["train"].options, key=lambda o: abs(o[1] - train_params))[1]
+        self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
+                                     description="fraction of its tokens (p)", continuous_update=False))
+        self._add("source", W.Dropdown(options=self._source_names(family), description="borrow A, alpha from"))
+        if source not in self.controls["source"].options:
+            raise DataError(f"source {source!r} is not available for {family} "
+                            f"(have: {', '.join(self.controls['source'].options)})")
+        self.controls["source"].value = source
+        self.controls["family"].observe(self._on_family, names="value")
+        self.update()
+
+    def _sizes(self, family: str) -> list[tuple[str, float]]:
+        sizes = sorted(self.runs.family(family).frame["num_params"].unique())[:-1]
+        return [(charts.size_label(s), float(s)) for s in reversed(sizes)]
+
+    def _source_names(self, family: str) -> list[str]:
+        unit = str(self._meta.loc[family, "loss_unit"]) if family in self._meta.index else "nats/token"
+        return [name for name, (_, u) in self._sources.items() if name != family and u == unit] or [MUENNIGHOFF_LABEL]
+
+    def _on_family(self, change: Mapping) -> None:
+        with self.controls["train"].hold_trait_notifications(), self.controls["source"].hold_trait_notifications():
+            self.controls["train"].options = self._sizes(change["new"])
+            names = self._source_names(change["new"])
+            self.controls["source"].options = names
+            self.controls["source"].value = names[0]
+
+    def _compute(self):
+        from toolkit.evaluation import FamilyArrays, evaluate, family_cut
+        from toolkit.guidelines.borrow import borrow_fit
+
+        c = {name: w.value for name, w in self.controls.items()}
+        family, n_train, p = c["family"], float(c["train"]), float(c["p"])
+        fam_runs = self.runs.family(family)
+        fam = FamilyArrays.from_runs(fam_runs)
+        cut = family_cut(fam)
+        target = float(fam.sizes[-1])
+        train_mask, test_mask = fam.train_mask([n_train], p, cut), fam.test_mask(target)
+        if train_mask.sum() < 3:
+            raise DataError(f"{family}: {int(train_mask.sum())} checkpoint(s) of the {charts.size_label(n_train)} run "
+                            f"past the cut ({cut:g} tokens) at p = {p:.0%}: raise p or pick a larger run")
+        params, _ = self._sources[c["source"]]
+        result = borrow_fit(fam_runs.where(train_mask), params)
+        self.result = result
+        min_loss = float(fam.loss.min())
+        other_scale = borrowed_term_exceeds(params, n_train, min_loss)
+        frame = fam_runs.frame
+        key = pd.MultiIndex.from_frame(frame[["model", "tokens"]])
+        role = pd.Series("not used", index=frame.index)
+        role[key.isin(pd.MultiIndex.from_frame(fam_runs.where(train_mask).frame[["model", "tokens"]]))] = "the one training run"
+        role[key.isin(pd.MultiIndex.from_frame(fam_runs.where(test_mask).frame[["model", "tokens"]]))] = "held-out target"
+        points = frame.assign(role=role)
+        shown = points[points["num_params"].isin([n_train, target])]
+        n_term = float(params["A"]) * n_train ** -float(params["alpha"])
+        numbers = {"train_params": n_train, "target_params": target, "extrapolation": target / n_train, "p": p,
+                   "cut_tokens": cut, "borrowed_A": float(params["A"]), "borrowed_alpha": float(params["alpha"]),
+                   "borrowed_n_term_nats": n_term, "min_loss_nats": min_loss, "testable": not other_scale}
+        predicts = result.status in PREDICTING
+        if predicts:
+            ev = evaluate(result, fam_runs.where(test_mask))
+            numbers.update(are=ev.are, signed_error=ev.signed_error,
+                           **{f"fitted_{k}": _fraction(result.params[k]) for k in ("E", "B", "beta")})
+            curves = _law_curves(result, shown, cut or float(shown["tokens"].min()))
+        else:
+            numbers.update(are=math.nan, signed_error=math.nan)
+            curves = None
+        designs = borrow_designs(self.table, self.families, p)
+        same = designs[designs["group"] == SAME_SCALE]
+        numbers.update(study_median_are=float(same["are"].median()) if len(same) else math.nan,
+                       study_n_designs=float(len(same)), study_n_other_scale=float((designs["group"] != SAME_SCALE).sum()),
+                       study_spearman=float(same["extrapolation"].corr(same["are"], method="spearman"))
+                       if len(same) > 2 else math.nan)
+        src = "Muennighoff et al." if c["source"] == MUENNIGHOFF_LABEL else c["source"]
+        title = f"{family}: one {charts.size_label(n_train)} run, A and alpha from {src}"
+        status = f"fit status <b>{result.status}</b>"
+        if other_scale:
+            verdict = (f"<b>not testable</b>: the borrowed N term A/N^alpha = {n_term:.3f} nats already exceeds the "
+                       f"family's lowest loss ({min_loss:.3f} nats): its metric is on another scale (METHOD.md 4a)")
+        elif predicts:
+            verdict = (f"<b>ARE on the {charts.size_label(target)} target {100 * numbers['are']:.2f}%</b> "
+                       f"(signed {100 * numbers['signed_error']:+.2f}%), extrapolating {target / n_train:.3g}x in N")
+        else:
+            verdict = "no law to evaluate" + (f" ({result.reason})" if result.reason else "")
+        text = f"{status}; {verdict}"
+        return ({"fit": charts.loss_curves(shown, curves, title=title),
+                 "extrapolation": charts.are_vs_extrapolation(
+                     designs, highlight=family, groups=(SAME_SCALE, OTHER_SCALE, OTHER_UNIT),
+                     title=f"The study: one run + Muennighoff A, alpha, p = {p:.0%}")},
+                numbers, text)
+
+
+# ============================================================================ 07: parameter structure
+#: The two relations the paper reported (raw column, centred column, exponent, axis titles).
+PAIRS: dict[str, tuple[str, str, str, str, str]] = {
+    "N term: A with alpha": ("a", "n_term", "alpha", "ln A (A: N-term coefficient)", "ln(A N_ref^-alpha) (nats, log)"),
+    "D term: B with beta": ("b", "d_term", "beta", "ln B (B: D-term coefficient)", "ln(B D_ref^-beta) (nats, log)"),
+}
+
+
+def structure_table(table: pd.DataFrame, families: pd.DataFrame, *, all_units: bool = False,
+                    exclude_at_bound: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(used, dropped): the families' identified laws in raw and centred parameters
+    (:func:`family_laws`) that enter the structure analysis, and those left out with
+    ``why`` (a zero E, A or B has no logarithm; a loss not in nats/token unless ``all_units``;
+    an exponent at its bound when ``exclude_at_bound``; no identified grid fit at p = 1, i.e.
+    two sizes or no law)."""
+    from toolkit.laws import EXPONENT_BOUNDS
+
+    laws = family_laws(table, families)
+    grid = set(table.loc[table["experiment"] == "grid", "family"])
+    why = laws["dropped"].copy()
+    if not all_units:
+        other = laws["loss_unit"].astype(str) != "nats/token"
+        why = why.where(~other | (why != ""), "loss in " + laws["loss_unit"].astype(str))
+    if exclude_at_bound:
+        lo, hi = EXPONENT_BOUNDS
+        for expo in ("alpha", "beta"):
+            v = laws[expo].to_numpy(float)
+            hit = (v <= lo + 1e-6) | (v >= hi - 1e-6)
+            why = why.where(~hit | (why != ""), f"{expo} at its bound")
+    dropped = laws.loc[why != "", ["family"]].assign(why=why[why != ""].to_numpy())
+    missing = sorted(grid - set(laws["family"]))
+    dropped = pd.concat([dropped, pd.DataFrame({"family": missing, "why": "no identified grid fit at p = 1"})],
+                        ignore_index=True)
+    return laws[why == ""].reset_index(drop=True), dropped.sort_values("family").reset_index(drop=True)
+
+
+def random_laws(used: pd.DataFrame, n_sets: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Independent random laws: each centred parameter (e, n_term, d_term, alpha, beta)
+    shuffled across the families, mapped back to the raw a = ln A, b = ln B at each family's own
+    reference N, D (the null of :func:`toolkit.guidelines.structure.random_law_null`, as points).
+    One row per family and set: set, family, e, a, b, alpha, beta, n_term, d_term."""
+    rng = np.random.default_rng(seed)
+    ln_n, ln_d = np.log(used["n_ref"].to_numpy(float)), np.log(used["d_ref"].to_numpy(float))
+    cols = ("e", "n_term", "d_term", "alpha", "beta")
+    parts = []
+    for s in range(int(n_sets)):
+        c = {name: rng.permutation(used[name].to_numpy(float)) for name in cols}
+        parts.append(pd.DataFrame({"set": s, "family": used["family"].to_numpy(), **c,
+                                   "a": c["n_term"] + c["alpha"] * ln_n, "b": c["d_term"] + c["beta"] * ln_d,
+                                   "n_ref": used["n_ref"].to_numpy(float), "d_ref": used["d_ref"].to_numpy(float)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def explained_curves(used: pd.DataFrame, null: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative variance explained per number of components: the families raw (the
+    paper's unstandardised PCA), raw standardised, centred standardised, and the median over
+    random-law sets (centred, standardised). Columns component, cumulative, kind."""
+    from toolkit.guidelines.structure import pca
+
+    rows = []
+    for kind, frame, std, centred in (("families, raw (the paper's PCA)", used, False, False),
+                                      ("families, raw, standardised", used, True, False),
+                                      ("families, centred, standardised", used, True, True)):
+        cum = np.cumsum(pca(frame, standardise=std, centred=centred).explained)
+        rows += [{"component": i + 1, "cumulative": float(v), "kind": kind} for i, v in enumerate(cum)]
+    sets = [np.cumsum(pca(g, standardise=True, centred=True).explained) for _, g in null.groupby("set")]
+    med = np.median(np.vstack(sets), axis=0)
+    rows += [{"component": i + 1, "cumulative": float(v), "kind": "random laws, centred (median)"}
+             for i, v in enumerate(med)]
+    return pd.DataFrame(rows)
+
+
+class StructurePanel(Panel):
+    """Notebook 07: fitted parameters across families, raw and centred, against random laws.
+
+    Controls: the relation (A with alpha, or B with beta) and whether families whose loss is
+    not in nats/token enter. Charts: ``raw`` (ln A against alpha: the paper's view), ``centred``
+    (the term size at each family's reference point against alpha), ``variance`` (PCA) and
+    ``null`` (the correlations against their random-law distributions).
+    """
+
+    chart_names = ("raw", "centred", "variance", "null")
+
+    def __init__(self, table: pd.DataFrame, families: pd.DataFrame, *, pair: str = "N term: A with alpha",
+                 all_units: bool = False, exclude_at_bound: bool = False, n_null: int = 1000, n_points: int = 20,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if pair not in PAIRS:
+            raise DataError(f"pair must be one of {', '.join(PAIRS)}, got {pair!r}")
+        self.table, self.families = table, families
+        self.n_null, self.n_points, self.seed = int(n_null), int(n_points), int(seed)
+        self._cache: dict[tuple[bool, bool], tuple] = {}
+        self._add("pair", W.ToggleButtons(options=list(PAIRS), value=pair, description="relation"))
+        self._add("all_units", W.Checkbox(value=bool(all_units), description="include families whose loss is not in nats/token"))
+        self._add("exclude_at_bound", W.Checkbox(value=bool(exclude_at_bound),
+                                                 description="leave out laws with an exponent at its bound"))
+        self.update()
+
+    def analysis(self, all_units: bool = False, exclude_at_bound: bool = False) -> tuple:
+        """(used, dropped, structure test, null statistics, random-law points, variance curves),
+        cached per setting so that moving a control re-draws without re-computing."""
+        from toolkit.guidelines.structure import random_law_null, structure_test
+
+        key = (bool(all_units), bool(exclude_at_bound))
+        if key not in self._cache:
+            used, dropped = structure_table(self.table, self.families, all_units=all_units,
+                                            exclude_at_bound=exclude_at_bound)
+            test = structure_test(used, n=self.n_null, seed=self.seed)
+            draws = random_law_null(used, n=self.n_null, seed=self.seed)
+            null = random_laws(used, self.n_points, self.seed)
+            self._cache[key] = (used, dropped, test, draws, null,
+                                explained_curves(used, random_laws(used, 200, self.seed)))
+        return self._cache[key]
+
+    def _compute(self):
+        pair = self.controls["pair"].value
+        used, dropped, test, draws, null, curves = self.analysis(self.controls["all_units"].value,
+                                                                 self.controls["exclude_at_bound"].value)
+        raw, centred, expo, raw_title, centred_title = PAIRS[pair]
+        points = pd.concat([used.assign(kind="family"), null.assign(kind="random-law null", family="random law")],
+                           ignore_index=True)[["family", "kind", expo, raw, centred]]
+        term = "A" if expo == "alpha" else "B"
+        stats = ("corr_a_alpha", "corr_n_term_alpha") if expo == "alpha" else ("corr_b_beta", "corr_d_term_beta")
+        labels = {stats[0]: f"corr(ln {term}, {expo}): raw", stats[1]: f"corr(centred {term} term, {expo})",
+                  "pca3_centred": "3 PCs share, centred standardised"}
+        long = draws[list(labels)].rename(columns=labels).melt(var_name="statistic", value_name="value")
+        observed = pd.DataFrame({"statistic": list(labels.values()), "value": [test.observed[s] for s in labels],
+                                 "p_value": [test.p_value[s] for s in labels]})
+        o, med, pv = test.observed, test.null_median, test.p_value
+        numbers = {"n_families": float(test.n_families), "n_dropped": float(len(dropped)),
+                   **{f"observed_{k}": float(v) for k, v in o.items()},
+                   **{f"null_{k}": float(v) for k, v in med.items()},
+                   **{f"p_{k}": float(v) for k, v in pv.items()}}
+        reasons = ", ".join(f"{n} {why}" for why, n in dropped["why"].value_counts().items())
+        text = (f"{test.n_families} families analysed, {len(dropped)} left out ({reasons}); "
+                f"raw corr(ln {term}, {expo}) <b>{o[stats[0]]:.2f}</b> vs random laws {med[stats[0]]:.2f}; "
+                f"centred <b>{o[stats[1]]:.2f}</b> vs {med[stats[1]]:.2f} (p = {pv[stats[1]]:.3f})")
+        return ({"raw": charts.parameter_map(points, expo, raw, x_title=f"{expo} (exponent)", y_title=raw_title,
+                                             title=f"Raw parameters: ln {term} against {expo} (the paper's view)"),
+                 "centred": charts.parameter_map(points, expo, centred, x_title=f"{expo} (exponent)",
+                                                 y_title=centred_title,
+                                                 title=f"Centred: the {term} term at each family's reference point"),
+                 "variance": charts.explained_variance(curves, title="Variance explained by principal components"),
+                 "null": charts.null_distribution(long, observed, title="The families against independent random laws")},
+                numbers, text)
+
+
+# ============================================================================ 09: plan a budget
+def describe_design(row: Mapping) -> str:
+    """A design in words: ``grid: 3 smallest sizes, 40% of their tokens, cut 10B``."""
+    cut = f", checkpoints past {charts.size_label(row['cut_tokens'])} tokens" if row["cut_tokens"] else ""
+    p = f"{row['p']:.0%} of their tokens"
+    kind = row["experiment"]
+    if kind == "grid":
+        return f"{int(row['k'])} smallest sizes, {p}{cut}"
+    if kind == "windows":
+        return f"{int(row['k'])} consecutive sizes (window {int(row['rank'])} below the target), {p}{cut}"
+    if kind == "borrow":
+        return f"one run ({int(row['rank'])} sizes below the target) + borrowed A, alpha, {p.replace('their', 'its')}{cut}"
+    if kind == "partial":
+        return (f"the target itself to {row['p']:.0%}" + (" + borrowed A, alpha" if int(row["k"]) == 1
+                                                        else f" + {int(row['k']) - 1} smaller sizes") + cut)
+    if kind == "final_only":
+        return f"{int(row['k'])} smallest sizes, final checkpoints only"
+    return f"{kind}: k = {int(row['k'])}, {p}{cut}"
+
+
+def plan_table(results: pd.DataFrame, target_params: float, target_tokens: float, budget_flops: float, *,
+               min_families: int = 5, designs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`toolkit.findings.planner.plan` for a target and a budget in FLOPs, as options a
+    person reads: design (words), sizes (e.g. ``70M, 160M, 410M``), tokens_per_run (the cost
+    spread over the runs at one token count each), and ``recommended`` (the lowest expected
+    ARE within the budget; the options are the cost-ARE frontier, so every cheaper option
+    expects a higher error)."""
+    from toolkit.findings.planner import plan
+
+    options = plan(results, target_params, target_tokens, budget_flops=budget_flops, min_families=min_families,
+                   designs_table=designs)
+    if options.empty:
+        return options.assign(design=[], sizes=[], tokens_per_run=[], recommended=[])
+    options = options.assign(
+        design=[describe_design(r) for r in options.to_dict("records")],
+        sizes=[", ".join(charts.size_label(n) for n in ns) for ns in options["suggested_params"]],
+        tokens_per_run=[c / (6.0 * sum(ns)) for c, ns in zip(options["cost_flops"], options["suggested_params"])])
+    best = options["expected_are"].idxmin()
+    return options.assign(recommended=options.index == best)
+
+
+class PlanPanel(Panel):
+    """Notebook 09 (also a Voila dashboard): which design to run for a new target and budget.
+
+    Controls (text, e.g. ``7B``, ``2T``, ``1e22``): target size, its training tokens, the
+    compute budget; and the minimum number of families a design must be measured on. The
+    study's designs are summarised once (:func:`toolkit.findings.planner.designs`); moving a
+    control only rescales them. Chart: ``options`` (cost against expected ARE with its spread,
+    the recommendation in red, the budget dashed) and ``frontier`` (every measured design, cost
+    as a share of the target's compute); ``table()`` lists the options.
+    """
+
+    chart_names = ("options", "frontier")
+
+    def __init__(self, results: pd.DataFrame, *, target_params: str | float = "7B", target_tokens: str | float = "2T",
+                 budget_flops: str | float = "1e22", min_families: int = 5) -> None:
+        super().__init__()
+        self.results = results
+        self._designs: dict[int, pd.DataFrame] = {}
+        self.options = pd.DataFrame()
+        self._add("target_params", W.Text(value=str(target_params), description="target model size (parameters)",
+                                          continuous_update=False))
+        self._add("target_tokens", W.Text(value=str(target_tokens), description="target training tokens",
+                                          continuous_update=False))
+        self._add("budget", W.Text(value=str(budget_flops), description="compute budget for the fits (FLOPs)",
+                                   continuous_update=False))
+        self._add("min_families", W.IntSlider(value=int(min_families), min=2, max=20,
+                                              description="families a design was measured on, at least",
+                                              continuous_update=False))
+        self.table_view = W.HTML(value="")
+        self.table_view.add_class("st-plan-table")
+        self.update()
+
+    def _summary(self, min_families: int) -> pd.DataFrame:
+        from toolkit.findings.planner import designs
+
+        if min_families not in self._designs:
+            self._designs[min_families] = designs(self.results, min_families=min_families)
+        return self._designs[min_families]
+
+    def _compute(self):
+        from toolkit.units import parse_quantity
+
+        c = {name: w.value for name, w in self.controls.items()}
+        n = parse_quantity(c["target_params"], name="target model size")
+        d = parse_quantity(c["target_tokens"], name="target training tokens")
+        budget = parse_quantity(c["budget"], name="compute budget")
+        summary = self._summary(int(c["min_families"]))
+        options = plan_table(self.results, n, d, budget, min_families=int(c["min_families"]), designs=summary)
+        self.options = options
+        target_cost = 6.0 * n * d
+        every = charts.cost_frontier(
+            summary.assign(are=summary["are_median"], design=[describe_design(r) for r in summary.to_dict("records")]),
+            budget=budget / target_cost, title="Every design the study measured (median over families)")
+        numbers = {"target_params": n, "target_tokens": d, "budget_flops": budget, "target_flops": target_cost,
+                   "budget_fraction": budget / target_cost, "n_options": float(len(options)),
+                   "n_designs_measured": float(len(summary))}
+        label = f"{charts.size_label(n)} parameters on {charts.size_label(d)} tokens"
+        if options.empty:
+            cheapest = float(summary["cost_fraction"].min()) * target_cost if len(summary) else math.nan
+            text = (f"target {label} ({target_cost:.2e} FLOPs): <b>no measured design fits a budget of "
+                    f"{budget:.2e} FLOPs</b>; the cheapest costs {cheapest:.2e} FLOPs")
+            self.table_view.value = ""
+            numbers.update(cheapest_flops=cheapest)
+            chart = charts.plan_options(options.assign(expected_are=[], are_q25=[], are_q75=[], cost_flops=[],
+                                                       n_families=[], experiment=[]),
+                                        budget_flops=budget, title=f"No design within the budget for {label}")
+            return {"options": chart, "frontier": every}, numbers, text
+        best = options[options["recommended"]].iloc[0]
+        numbers.update(recommended_are=float(best["expected_are"]), recommended_are_q25=float(best["are_q25"]),
+                       recommended_are_q75=float(best["are_q75"]), recommended_flops=float(best["cost_flops"]),
+                       recommended_k=float(best["k"]), recommended_p=float(best["p"]),
+                       recommended_n_families=float(best["n_families"]))
+        text = (f"target {label} ({target_cost:.2e} FLOPs); budget {budget:.2e} FLOPs "
+                f"({budget / target_cost:.2%} of the target). <b>Recommended: {best['design']}</b>, sizes "
+                f"{best['sizes']}, about {charts.size_label(best['tokens_per_run'])} tokens per run, "
+                f"{best['cost_flops']:.2e} FLOPs: expected ARE <b>{100 * best['expected_are']:.1f}%</b> "
+                f"(25th-75th percentile over {int(best['n_families'])} families: {100 * best['are_q25']:.1f}-"
+                f"{100 * best['are_q75']:.1f}%)")
+        self.table_view.value = self.table().to_html(index=False, escape=True)
+        return {"options": charts.plan_options(options, budget_flops=budget,
+                                               title=f"Designs for {label} within {budget:.1e} FLOPs"),
+                "frontier": every}, numbers, text
+
+    def table(self) -> pd.DataFrame:
+        """The current options as a readable table (ARE in percent, cost in FLOPs)."""
+        o = self.options
+        if o.empty:
+            return pd.DataFrame(columns=["", "design", "model sizes", "tokens per run", "cost (FLOPs)",
+                                         "expected ARE (%)", "25th-75th percentile (%)", "families"])
+        return pd.DataFrame({"": np.where(o["recommended"], "recommended", ""), "design": o["design"],
+                             "model sizes": o["sizes"], "tokens per run": [charts.size_label(t) for t in o["tokens_per_run"]],
+                             "cost (FLOPs)": [f"{v:.2e}" for v in o["cost_flops"]],
+                             "expected ARE (%)": [f"{100 * v:.1f}" for v in o["expected_are"]],
+                             "25th-75th percentile (%)": [f"{100 * a:.1f}-{100 * b:.1f}"
+                                                          for a, b in zip(o["are_q25"], o["are_q75"])],
+                             "families": o["n_families"].astype(int)})
+
+    @property
+    def view(self) -> W.Widget:
+        """A dashboard: labelled controls, the recommendation, the chart and the options table."""
+        if self._view is None:
+            for name in self.chart_names:
+                self._views[name] = alt.JupyterChart(self._charts[name])
+                self._views[name].add_class(f"st-chart-{name}")
+            controls = W.VBox(list(self.controls.values()), layout=W.Layout(width="430px"))
+            self._view = W.VBox([W.HBox([controls, self._views["options"]], layout=_LAYOUT_WRAP), self.status,
+                                 self.table_view, self._views["frontier"]])
+            self._view.add_class("st-panel-PlanPanel")
+        return self._view
+
+    def show(self, interactive: bool = True) -> None:
+        """The dashboard, or (``interactive=False``) the recommendation, static chart and table."""
+        from IPython.display import HTML, display
+
+        super().show(interactive)
+        if not interactive:
+            display(HTML(self.table_view.value))
+
+
+# ============================================================================ 11: reproduce the paper
+def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`toolkit.study.compare_protocols` as the charts read it: adds ``cell``
+    (``k=3 p=100%``), ``reason`` (the first departure that explains the difference) and, where
+    the paper printed the cell, ``paper_figure`` (ARE %, from ``reference``:
+    :func:`toolkit.study.reference_cells`)."""
+    out = comparison.assign(cell=[f"k={int(k)} p={p:.0%} cut {charts.size_label(c) if c else 'none'}"
+                                  for k, p, c in zip(comparison["k"], comparison["p"], comparison["cut_tokens"])],
+                            reason=[str(r).split(";")[0] for r in comparison["explained_by"]])
+    if reference is not None and len(reference):
+        ref = reference[["family", "k", "p", "cut_tokens", "paper_figure"]]
+        out = out.merge(ref, on=["family", "k", "p", "cut_tokens"], how="left")
+    else:
+        out = out.assign(paper_figure=np.nan)
+    return out
+
+
+class ProtocolPanel(Panel):
+    """Notebook 11: the paper's protocol next to the corrected one, cell by cell.
+
+    Controls: family, early-checkpoint cut, p. Charts: ``all_cells`` (every cell at that cut
+    and p, paper ARE against corrected ARE) and ``cells`` (the family's cells along k, both
+    protocols and the paper's printed figure, the reason in the tooltip).
+    """
+
+    chart_names = ("all_cells", "cells")
+
+    def __init__(self, comparison: pd.DataFrame, reference: pd.DataFrame | None = None, *, family: str = "opt",
+                 cut: float = 0.0, p: float = 1.0) -> None:
+        super().__init__()
+        self.frame = protocol_frame(comparison, reference)
+        have = self.frame.dropna(subset=["are_paper", "are_corrected"], how="all")
+        families = sorted(have["family"].unique())
+        if not families:
+            raise DataError("the comparison has no cell with a law under either protocol")
+        if family not in families:
+            family = families[0]
+        cuts = sorted(self.frame["cut_tokens"].unique())
+        if not any(np.isclose(cuts, cut)):
+            raise DataError(f"the comparison has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
+        self._add("family", W.Dropdown(options=families, value=family, description="family"))
+        self._add("cut", W.ToggleButtons(options=[("no cut" if c == 0 else f"cut {charts.size_label(c)} tokens", float(c))
+                                                  for c in cuts], value=float(cut), description="early-checkpoint cut"))
+        self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
+                                     description="fraction of training (p)", continuous_update=False))
+        self.update()
+
+    def _compute(self):
+        family, cut, p = self.controls["family"].value, float(self.controls["cut"].value), float(self.controls["p"].value)
+        at = self.frame[np.isclose(self.frame["cut_tokens"], cut) & np.isclose(self.frame["p"], p)]
+        mine = at[at["family"] == family].sort_values("k")
+        both = at.dropna(subset=["are_paper", "are_corrected"])
+        diff = both["are_corrected"] - both["are_paper"]
+        cut_text = "no cut" if cut == 0 else f"cut {charts.size_label(cut)} tokens"
+        numbers = {"n_cells": float(len(at)), "n_cells_both": float(len(both)),
+                   "median_abs_difference_points": float(100 * diff.abs().median()) if len(both) else math.nan,
+                   "share_corrected_lower": float((diff < 0).mean()) if len(both) else math.nan,
+                   "n_paper_failed": float((at["status_paper"] == "failed").sum())}
+        top = mine.dropna(subset=["are_paper", "are_corrected"])
+        text = (f"{cut_text}, p = {p:.0%}: {len(both)} of {len(at)} cells have a law under both protocols; median "
+                f"|difference| {numbers['median_abs_difference_points']:.2f} points of ARE; the corrected protocol "
+                f"is lower in {numbers['share_corrected_lower']:.0%} of them. {family}: {len(top)} cells"
+                + (f", main reason: {top['reason'].mode().iloc[0]}" if len(top) else ""))
+        return ({"all_cells": charts.protocol_comparison(both, title=f"Every cell, {cut_text}, p = {p:.0%}"),
+                 "cells": charts.protocol_cells(mine, title=f"{family}, {cut_text}, p = {p:.0%}: cell by cell")},
+                numbers, text)
+
+
+__all__ += ("MUENNIGHOFF_LABEL", "PAIRS", "BorrowPanel", "PlanPanel", "ProtocolPanel", "StructurePanel",
+            "borrow_designs", "borrowed_term_exceeds", "describe_design", "explained_curves", "family_laws",
+            "plan_table", "protocol_frame", "random_laws", "structure_table")

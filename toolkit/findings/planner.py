@@ -112,6 +112,7 @@ def plan(
     *,
     min_families: int = 5,
     max_failure_rate: float = 0.5,
+    designs_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Recommend designs for a new target within a compute budget.
 
@@ -128,6 +129,9 @@ def plan(
         The model to predict: N (parameters) and D (tokens).
     budget_flops, budget_fraction
         The budget, in FLOPs or as a fraction of the target's cost 6 N D (exactly one).
+    designs_table
+        ``designs(results, min_families)`` computed beforehand (a dashboard re-plans for many
+        targets and budgets without summarising the study again).
 
     Returns
     -------
@@ -145,7 +149,7 @@ def plan(
     limit = float(budget_fraction) if budget_fraction is not None else float(budget_flops) / target_cost
     if limit <= 0:
         raise DataError(f"the budget must be > 0, got {budget_flops if budget_flops is not None else budget_fraction}")
-    d = designs(results, min_families=min_families)
+    d = designs(results, min_families=min_families) if designs_table is None else designs_table
     d = d[(d["cost_fraction"] <= limit) & (d["failure_rate"] <= max_failure_rate)]
     front = pareto(d, "cost_fraction", "are_median")
     front = front.rename(columns={"are_median": "expected_are"})
