@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_widgets import check_controls
 
 from toolkit import widgets
 from toolkit.findings.planner import designs, plan
@@ -46,14 +47,6 @@ def runs() -> Runs:
 @pytest.fixture(scope="module")
 def study(runs):
     return run_study(runs, experiments=["grid", "borrow", "partial"], n_jobs=1, progress=False, use_cache=False)
-
-
-def check_controls(panel: widgets.Panel) -> None:
-    for name, control in panel.controls.items():
-        assert control.description, f"control {name} has no label"
-        assert f"st-{name}" in control._dom_classes
-    for name in panel.chart_names:
-        assert panel.charts()[name].to_dict()["title"]["text"]
 
 
 def rows(panel: widgets.Panel, name: str) -> list[dict]:
