@@ -204,3 +204,13 @@ def test_protocol_panel_family_cut_and_p():
     assert "gpt3" in panel.charts()["cells"].to_dict()["title"]["text"]
     with pytest.raises(Exception, match="no cut"):
         widgets.ProtocolPanel(comparison(), cut=3e9)
+
+
+def test_plan_panel_dashboard_swaps_charts_in_place(study):
+    panel = widgets.PlanPanel(study.table, budget_flops="1e23", min_families=2)
+    view = panel.view
+    assert panel.table_view in view.children and "st-panel-PlanPanel" in view._dom_classes
+    live = panel._views["options"]
+    panel.controls["budget"].value = "3e22"
+    assert panel._views["options"] is live and live.chart is panel.charts()["options"]
+    assert "3.0e+22" in live.chart.to_dict()["title"]["text"]
