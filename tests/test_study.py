@@ -16,6 +16,7 @@ from toolkit.evaluation.paper import (
     paper_train_mask,
     target_run,
 )
+from toolkit.evaluation.resampling import BOOT_COLUMNS
 from toolkit.findings.planner import plan
 from toolkit.findings.verdicts import OUTCOMES, Verdict, verdicts
 from toolkit.runs import Runs
@@ -57,7 +58,8 @@ def result(runs, tmp_path_factory) -> study.StudyResult:
 
 def test_table_has_exactly_the_columns_and_float_parameters(result):
     t = result.table
-    assert list(t.columns) == list(COLUMNS)
+    assert list(t.columns) == [*COLUMNS, *BOOT_COLUMNS]
+    assert t[list(BOOT_COLUMNS)].isna().all().all()     # no bootstrap asked
     assert set(t["experiment"]) == set(study.EXPERIMENTS)
     for name in ("E", "A", "B", "alpha", "beta"):
         assert t[name].dtype == float

@@ -58,6 +58,7 @@ import json
 import math
 import os
 from collections.abc import Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -82,7 +83,9 @@ from toolkit.evaluation import (
 )
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_fitter, paper_grid_cells
+from toolkit.evaluation.resampling import BOOT_COLUMNS, bootstrap_cells, empty_intervals
 from toolkit.fitting import PREDICTING
+from toolkit.fitting.batch import resolve_n_jobs
 from toolkit.guidelines.borrow import borrow_cells
 from toolkit.guidelines.checkpoints import final_only_cells, trajectory_cells
 from toolkit.guidelines.partial import partial_cells
@@ -113,6 +116,9 @@ class StudyConfig:
         Every k up to ``k_max_dense`` training sizes, then ``k_sparse`` log-spaced values.
     protocol
         ``"corrected"`` or ``"paper"`` (see the module docstring).
+    bootstrap, seed
+        Resamples of the training runs per predicting cell (0: no intervals) and their seed
+        (:mod:`toolkit.evaluation.resampling`).
     """
 
     p_grid: tuple[float, ...] = P_GRID
@@ -122,6 +128,8 @@ class StudyConfig:
     k_max_dense: int = 10
     k_sparse: int = 8
     protocol: str = "corrected"
+    bootstrap: int = 0
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,8 @@ class StudyResult:
     Attributes
     ----------
     table
-        The tidy result table, one row per cell (:data:`toolkit.evaluation.COLUMNS`).
+        The tidy result table, one row per cell (:data:`toolkit.evaluation.COLUMNS`, then the
+        bootstrap intervals :data:`toolkit.evaluation.resampling.BOOT_COLUMNS`).
     families
         One row per family of the input: ``Runs.summary()`` columns plus source, loss_unit,
         min_loss (the family's lowest loss) and the reference point n_ref (parameters), d_ref
@@ -139,7 +148,8 @@ class StudyResult:
     config
         The configuration used.
     n_fitted
-        Laws fitted by this call (0 when everything came from the cache).
+        Laws fitted by this call, bootstrap resamples included (0 when everything came from the
+        cache).
     n_cached
         (family, experiment) blocks read from the cache.
     """
@@ -313,6 +323,8 @@ _BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
 #: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
 #: interrupted study resumes from the last finished batch.
 _BATCH_CELLS = 256
+#: Schema of a cached block of bootstrap intervals.
+_BOOT_SCHEMA = "study-intervals:" + ",".join(BOOT_COLUMNS)
 
 
 def _read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
@@ -348,6 +360,9 @@ def run_study(
     progress: bool = True,
     use_cache: bool = True,
     cache_dir: str | Path | None = None,
+    bootstrap: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
 ) -> StudyResult:
     """Run the meta-analysis.
 
@@ -371,6 +386,15 @@ def run_study(
     use_cache, cache_dir
         Read and write the per-(family, experiment) cache (default directory
         ``default_cache_dir() / "study"``).
+    bootstrap, seed
+        Resamples of the training runs per predicting cell and their seed (default: the
+        ``config``'s, 0 and 0). With ``bootstrap`` = B > 0 the table's interval columns
+        (:data:`~toolkit.evaluation.resampling.BOOT_COLUMNS`) are filled; equal B and seed
+        give equal tables on any executor. Corrected protocol only.
+    executor
+        Any :class:`concurrent.futures.Executor` to run the fits on instead of ``n_jobs``
+        local processes, e.g. a ``dask.distributed`` cluster's
+        ``Client("tcp://scheduler:8786").get_executor()`` (not shut down here).
 
     Returns
     -------
@@ -379,7 +403,7 @@ def run_study(
     """
     if protocol not in PROTOCOLS:
         raise DataError(f"unknown protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
-    config = replace(config or StudyConfig(), protocol=protocol)
+    config = _with_bootstrap(replace(config or StudyConfig(), protocol=protocol), bootstrap, seed)
     known = PAPER_EXPERIMENTS if protocol == "paper" else EXPERIMENTS
     experiments = list(known if experiments is None else experiments)
     unknown = sorted(set(experiments) - set(known))
@@ -397,7 +421,8 @@ def run_study(
     cache = Path(cache_dir) if cache_dir is not None else _cache_dir()
     code = code_hash()
 
-    paths = {(name, exp): cache / f"{_safe(name)}-{exp}-{_block_key(fam, exp, config, code)}.parquet"
+    point = replace(config, bootstrap=0, seed=0)     # the fits on the full data do not resample
+    paths = {(name, exp): cache / f"{_safe(name)}-{exp}-{_block_key(fam, exp, point, code)}.parquet"
              for name, fam in arrays.items() for exp in experiments}
     blocks: dict[tuple[str, str], pd.DataFrame] = {}
     pending: list[tuple[tuple[str, str], Path, list[Cell]]] = []
@@ -411,7 +436,8 @@ def run_study(
             pending.append((key, path, build_cells(arrays[key[0]], key[1], config)))
 
     cells = [c for _, _, cs in pending for c in cs]
-    fitter = paper_fitter if protocol == "paper" else batch_fitter(config.law, config.objective, n_jobs, False)
+    fitter = paper_fitter if protocol == "paper" else batch_fitter(config.law, config.objective, n_jobs, False,
+                                                                     executor)
     with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
         for batch in _batches(pending):
             batch_cells = [c for _, _, cs in batch for c in cs]
@@ -424,22 +450,81 @@ def run_study(
                     write_frame_cache(path, blocks[key], _BLOCK_SCHEMA)
             bar.update(start)
 
-    parts = [blocks[k] for k in paths if len(blocks[k])]
-    out = pd.concat(parts, ignore_index=True)[list(COLUMNS)] if parts else empty_table()
     n_fitted = sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any())
-    return StudyResult(out, _families_frame(runs, arrays), config, n_fitted, len(paths) - len(pending))
+    intervals, n_boot = _intervals(blocks, arrays, config, cache, code, use_cache=use_cache, n_jobs=n_jobs,
+                                   executor=executor, progress=progress)
+    parts = [pd.concat([blocks[k], intervals[k]], axis=1) for k in paths if len(blocks[k])]
+    out = (pd.concat(parts, ignore_index=True) if parts
+           else pd.concat([empty_table(), empty_intervals(0)], axis=1))[[*COLUMNS, *BOOT_COLUMNS]]
+    return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending))
 
 
-def _batches(pending: list) -> Iterable[list]:
-    """``pending`` blocks grouped into batches of about :data:`_BATCH_CELLS` cells."""
-    batch: list = []
-    for item in pending:
-        batch.append(item)
-        if sum(len(cs) for _, _, cs in batch) >= _BATCH_CELLS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+# ============================================================================ bootstrap intervals
+def _with_bootstrap(config: StudyConfig, bootstrap: int | None, seed: int | None) -> StudyConfig:
+    """``config`` with the bootstrap settings of :func:`run_study`'s arguments, checked."""
+    config = replace(config, **{k: v for k, v in (("bootstrap", bootstrap), ("seed", seed)) if v is not None})
+    for name in ("bootstrap", "seed"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise DataError(f"{name} must be an integer >= 0, got {value!r}")
+    if config.bootstrap and config.protocol != "corrected":
+        raise DataError("bootstrap intervals are computed for the corrected protocol only "
+                        f"(got protocol={config.protocol!r}, bootstrap={config.bootstrap})")
+    return replace(config, bootstrap=int(config.bootstrap), seed=int(config.seed))
+
+
+def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, FamilyArrays], config: StudyConfig,
+               cache: Path, code: str, *, use_cache: bool, n_jobs: int, executor: Executor | None,
+               progress: bool) -> tuple[dict[tuple[str, str], pd.DataFrame], int]:
+    """The bootstrap columns of every block, and the laws fitted for them.
+
+    Each (family, experiment) block is resampled, fitted and written to the cache on its own
+    (its key adds B and the seed to the block's), so an interrupted study resumes from the
+    finished blocks. Without an ``executor``, one pool of ``n_jobs`` processes serves every
+    block."""
+    if not config.bootstrap:
+        return {k: empty_intervals(len(b)) for k, b in blocks.items()}, 0
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    todo = []
+    for (name, exp), block in blocks.items():
+        path = cache / f"{_safe(name)}-{exp}-boot-{_block_key(arrays[name], exp, config, code)}.parquet"
+        cached = _read_intervals(path, len(block)) if use_cache else None
+        if cached is not None:
+            out[(name, exp)] = cached
+        else:
+            todo.append(((name, exp), path, block))
+    n_fitted = 0
+    workers = resolve_n_jobs(n_jobs)
+    pool = ProcessPoolExecutor(max_workers=workers) if executor is None and workers > 1 and todo else None
+    bar = progress_bar(total=sum(int(b["status"].isin(PREDICTING).sum()) for _, _, b in todo),
+                       disable=not progress, desc="bootstrap", unit="cell")
+    try:
+        for (name, exp), path, block in todo:
+            cells = build_cells(arrays[name], exp, config)
+            frame, fitted = bootstrap_cells(cells, list(block["status"]), config.bootstrap, config.seed,
+                                            family=name, experiment=exp, law=config.law,
+                                            objective=config.objective, executor=executor or pool,
+                                            n_jobs=workers)
+            n_fitted += fitted
+            out[(name, exp)] = frame
+            if use_cache:
+                write_frame_cache(path, frame, _BOOT_SCHEMA)
+            bar.update(int(block["status"].isin(PREDICTING).sum()))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    return out, n_fitted
+
+
+def _read_intervals(path: Path, n_rows: int) -> pd.DataFrame | None:
+    """A cached block of intervals, or ``None`` (then recomputed) when it is corrupt or does
+    not match its block."""
+    def same_block(frame: pd.DataFrame) -> None:
+        if len(frame) != n_rows or list(frame.columns) != list(BOOT_COLUMNS):
+            raise ValueError("intervals of another block")
+
+    return read_frame_cache(path, _BOOT_SCHEMA, check=same_block)
 
 
 # ============================================================================ aggregation

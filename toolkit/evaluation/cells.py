@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,15 +59,16 @@ def problem(cell: Cell, law: str = "chinchilla", objective: str = "mse") -> FitP
                       FitSpec(law=law, objective=objective, fixed=dict(cell.fixed or {})))
 
 
-def batch_fitter(law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2,
-                 progress: bool = True) -> Callable[[Sequence[Cell]], list[Fitted]]:
-    """The default engine: every cell's fit in one parallel :func:`toolkit.fitting.fit_many` batch."""
+def batch_fitter(law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2, progress: bool = True,
+                 executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[Fitted]]:
+    """The default engine: every cell's fit in one parallel :func:`toolkit.fitting.fit_many` batch
+    (on ``executor`` when given, e.g. a ``dask.distributed`` client's executor)."""
     def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
         # Largest problems first: fit_many hands out contiguous chunks, so this keeps the
         # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
         order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
         results = fit_many([problem(cells[i], law, objective) for i in order], n_jobs=n_jobs,
-                           progress=progress) if cells else []
+                           executor=executor, progress=progress) if cells else []
         out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
         for i, r in zip(order, results):
             out[i] = r

@@ -1,0 +1,149 @@
+"""Bootstrap intervals of the study's cells, and the study on other executors (threads, Dask)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit import study
+from toolkit.errors import DataError
+from toolkit.evaluation import FamilyArrays
+from toolkit.evaluation.designs import Cell
+from toolkit.evaluation.resampling import (
+    BOOT_COLUMNS,
+    enough_sizes,
+    resample,
+    training_runs,
+)
+from toolkit.fitting import PREDICTING
+from toolkit.runs import Runs
+
+TRUE = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
+FAST = study.StudyConfig(p_grid=(0.5, 1.0))
+EXPERIMENTS = ["grid", "borrow", "windows"]
+
+
+def _family(name: str, sizes: tuple[float, ...], seeds: int, noise: float, rng_seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(rng_seed)
+    d = np.geomspace(1e8, 1e11, 10)
+    rows = []
+    for n in sizes:
+        for s in range(seeds):
+            clean = TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / d ** TRUE["beta"]
+            loss = clean * (1 + noise * rng.standard_normal(len(d)))
+            rows += [{"family": name, "model": f"{name}-{int(n)}-s{s}", "num_params": n, "tokens": t, "loss": v,
+                      "source": f"src-{name}"} for t, v in zip(d, loss)]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def runs() -> Runs:
+    # Two seeds per size: resamples keep the sizes but change the runs.
+    return Runs.from_frame(pd.concat([_family("seeds", (30e6, 100e6, 300e6, 1e9), 2, 0.01, 0),
+                                      _family("single", (50e6, 150e6, 500e6, 1.5e9), 1, 0.01, 1)]))
+
+
+@pytest.fixture(scope="module")
+def boot(runs, tmp_path_factory) -> study.StudyResult:
+    return study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
+                           cache_dir=tmp_path_factory.mktemp("boot-cache"), bootstrap=12, seed=3)
+
+
+def test_every_predicting_cell_gets_ordered_quantiles_and_a_share(boot):
+    t = boot.table
+    assert boot.config.bootstrap == 12 and boot.config.seed == 3
+    pred = t[t["status"].isin(PREDICTING)]
+    assert len(pred) > 10
+    share = pred["boot_not_identifiable_share"]
+    assert share.between(0, 1).all() and np.allclose(share * 12, np.round(share * 12))
+    has = pred.dropna(subset=["are_median"])
+    assert len(has) >= len(pred) // 2
+    assert (has["are_q05"] <= has["are_median"]).all() and (has["are_median"] <= has["are_q95"]).all()
+    assert (has["signed_error_q05"] <= has["signed_error_q95"]).all()
+    assert (has["are_q05"] >= 0).all()
+    # With two seeds per size the resamples change the data: some intervals have a width.
+    seeds = has[has["family"] == "seeds"]
+    assert (seeds["are_q95"] - seeds["are_q05"] > 0).any()
+    # Cells that do not predict get no interval.
+    assert t.loc[~t["status"].isin(PREDICTING), list(BOOT_COLUMNS)].isna().all().all()
+
+
+def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_path):
+    again = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
+                            cache_dir=tmp_path, bootstrap=12, seed=3)
+    pd.testing.assert_frame_equal(again.table, boot.table)
+    cached = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
+                             cache_dir=tmp_path, bootstrap=12, seed=3)
+    assert cached.n_fitted == 0
+    pd.testing.assert_frame_equal(cached.table, boot.table)
+    other = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
+                            cache_dir=tmp_path, bootstrap=12, seed=4)
+    assert other.n_fitted > 0      # the bootstrap settings are part of the cache key ...
+    pd.testing.assert_frame_equal(other.table[["are", "status"]], boot.table[["are", "status"]])
+    assert not other.table["are_median"].equals(boot.table["are_median"])   # ... and change the draws
+
+
+def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_path, monkeypatch):
+    real = study.bootstrap_cells
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(kwargs["family"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(study, "bootstrap_cells", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False, cache_dir=tmp_path,
+                        bootstrap=12, seed=3)
+    assert len(list(tmp_path.glob("*-boot-*.parquet"))) == 2
+    monkeypatch.setattr(study, "bootstrap_cells", real)
+    resumed = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
+                              cache_dir=tmp_path, bootstrap=12, seed=3)
+    assert 0 < resumed.n_fitted < boot.n_fitted
+    pd.testing.assert_frame_equal(resumed.table, boot.table)
+
+
+def test_threads_give_the_same_table(runs, boot, tmp_path):
+    with ThreadPoolExecutor(2) as pool:
+        r = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, progress=False, cache_dir=tmp_path,
+                            bootstrap=12, seed=3, executor=pool)
+    pd.testing.assert_frame_equal(r.table, boot.table)
+
+
+def test_bad_bootstrap_settings_are_refused(runs, tmp_path):
+    with pytest.raises(DataError, match="bootstrap must be an integer >= 0"):
+        study.run_study(runs, experiments=["grid"], config=FAST, cache_dir=tmp_path, bootstrap=-1)
+    with pytest.raises(DataError, match="seed must be an integer >= 0, got 1.5"):
+        study.run_study(runs, experiments=["grid"], config=FAST, cache_dir=tmp_path, bootstrap=2, seed=1.5)
+    with pytest.raises(DataError, match="corrected protocol only"):
+        study.run_study(runs, config=FAST, cache_dir=tmp_path, bootstrap=2, protocol="paper")
+
+
+def test_a_resample_keeps_whole_runs_and_counts_lost_sizes(runs):
+    fam = FamilyArrays.from_runs(runs, "seeds")
+    train = fam.train_mask(fam.sizes[:3], p=0.5)
+    cell = Cell(fam, "grid", 3, 0.5, 0.0, train, float(fam.sizes[-1]), fam.test_mask(fam.sizes[-1]))
+    groups = training_runs(cell)
+    assert len(groups) == 6 and sum(len(g) for g in groups) == train.sum()
+    idx = resample(groups, np.random.default_rng(0))
+    drawn = pd.Series(fam.run[idx]).value_counts()
+    per_run = pd.Series(fam.run[train]).value_counts()
+    assert all(drawn[r] % per_run[r] == 0 for r in drawn.index)   # every drawn run comes whole
+    assert drawn.sum() == len(idx) and (drawn // per_run[drawn.index]).sum() == 6   # six runs drawn
+    assert [enough_sizes(n) for n in (1, 2, 3)] == [False, False, True]
+    assert enough_sizes(2, {"alpha": 0.3}) and enough_sizes(1, {"A": 400.0, "alpha": 0.34})
+    assert not enough_sizes(1, {"alpha": 0.34})
+
+
+def test_dask_local_cluster_gives_the_local_table(runs, boot):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        r = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, progress=False, use_cache=False,
+                            bootstrap=12, seed=3, executor=client.get_executor())
+    pd.testing.assert_frame_equal(r.table, boot.table)

@@ -1,0 +1,145 @@
+"""Bootstrap intervals of the study's cells: how much a cell's ARE moves when its runs do.
+
+For every predicting cell (an identified fit, status ``ok`` or ``at_bound``), B resamples of
+its *training runs*: each resample draws as many runs as the cell trains on, with replacement,
+and keeps every training checkpoint of each drawn run (the correlated checkpoints of a run stay
+together, as :func:`toolkit.fitting.bootstrap` does). Each resample is refitted and scored on
+the cell's unchanged test checkpoints.
+
+A resample that loses the sizes its law needs (two distinct N with E, A and alpha free, or one
+N with the N term not borrowed) is counted in ``boot_not_identifiable_share`` and not fitted:
+a tie-break's prediction is not evidence (METHOD.md 4a). A family with one run per size (most
+of the collection) loses a size in most resamples of a small k: with k = 3 sizes only 6 of 27
+draws keep all three, so its share is high by construction, and says so.
+
+Draws are seeded per cell from ``(seed, family, experiment, position of the cell)``, so the
+intervals do not depend on which cells are computed together, on the executor or on the cache.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+
+import numpy as np
+import pandas as pd
+
+from toolkit.evaluation.designs import Cell, identified
+from toolkit.evaluation.metrics import are, signed_error
+from toolkit.fitting import PREDICTING, FitProblem, FitSpec, Status, fit_many
+
+#: The interval columns the study table gains (fractions; NaN when B = 0 or the cell does not
+#: predict). ``*_q05`` / ``*_q95`` are the 5% and 95% quantiles over the identified resamples.
+BOOT_COLUMNS: tuple[str, ...] = ("are_median", "are_q05", "are_q95", "signed_error_median",
+                                 "signed_error_q05", "signed_error_q95", "boot_not_identifiable_share")
+#: Fit statuses of a resample that mean "these data cannot identify the law".
+_UNIDENTIFIED = {Status.NOT_IDENTIFIABLE, Status.TOO_FEW_SIZES}
+
+
+def enough_sizes(n_sizes: int, fixed: Mapping[str, float] | None = None) -> bool:
+    """Whether ``n_sizes`` distinct N identify the five-parameter law with ``fixed`` (borrowed)
+    parameters: three sizes always; two when E, A or alpha is fixed; one when A and alpha are."""
+    fixed = fixed or {}
+    if n_sizes == 1:
+        return "A" in fixed and "alpha" in fixed
+    return n_sizes >= 1 and identified(n_sizes, fixed)
+
+
+def cell_rng(seed: int, family: str, experiment: str, index: int) -> np.random.Generator:
+    """The generator of one cell's resamples: a stable function of the study's ``seed`` and the
+    cell's identity (``index``: its position in its (family, experiment) block)."""
+    key = (zlib.crc32(family.encode()), zlib.crc32(experiment.encode()), int(index))
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
+
+
+def training_runs(cell: Cell) -> list[np.ndarray]:
+    """Indices (into the family's arrays) of ``cell``'s training checkpoints, one array per run."""
+    idx = np.flatnonzero(cell.train)
+    run = cell.family.run[idx]
+    return [idx[run == r] for r in np.unique(run)]
+
+
+def resample(groups: Sequence[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """One resample of the training runs ``groups`` (:func:`training_runs`): as many runs as
+    there are, drawn with replacement, each with all of its training checkpoints."""
+    return np.concatenate([groups[g] for g in rng.integers(0, len(groups), size=len(groups))])
+
+
+def _quantiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return math.nan, math.nan, math.nan
+    q05, q50, q95 = np.quantile(np.asarray(values), [0.05, 0.5, 0.95])
+    return float(q50), float(q05), float(q95)
+
+
+def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
+                    family: str, experiment: str, law: str = "chinchilla", objective: str = "mse",
+                    executor: Executor | None = None, n_jobs: int | None = 1) -> tuple[pd.DataFrame, int]:
+    """Bootstrap intervals of one block of cells (one family, one experiment).
+
+    Parameters
+    ----------
+    cells
+        The block's cells, in the order of the study table (their position seeds their draws).
+    statuses
+        The status of each cell's fit on its full training set; only ``ok`` / ``at_bound``
+        cells are resampled, the others get NaN.
+    n, seed
+        Resamples per cell (B >= 1) and the study's seed.
+    family, experiment
+        The block's identity (part of the seed of every cell).
+    law, objective
+        What the study fits.
+    executor, n_jobs
+        Where the fits run (:func:`toolkit.fitting.fit_many`).
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        One row per cell with :data:`BOOT_COLUMNS` (fractions), and the number of laws fitted.
+    """
+    draws: list[tuple[int, np.ndarray]] = []
+    not_identifiable = np.zeros(len(cells), dtype=int)
+    for i, (cell, status) in enumerate(zip(cells, statuses)):
+        if status not in PREDICTING or cell.baseline is not None:
+            continue
+        rng = cell_rng(seed, family, experiment, i)
+        groups = training_runs(cell)
+        nn = cell.family.num_params
+        for _ in range(n):
+            idx = resample(groups, rng)
+            if enough_sizes(len(np.unique(nn[idx])), cell.fixed):
+                draws.append((i, idx))
+            else:
+                not_identifiable[i] += 1
+    problems = [FitProblem(c.family.num_params[idx], c.family.tokens[idx], c.family.loss[idx],
+                           FitSpec(law=law, objective=objective, fixed=dict(c.fixed or {})))
+                for c, idx in ((cells[i], idx) for i, idx in draws)]
+    results = fit_many(problems, n_jobs=n_jobs, executor=executor, progress=False) if problems else []
+    errors: list[list[float]] = [[] for _ in cells]
+    signed: list[list[float]] = [[] for _ in cells]
+    for (i, _), res in zip(draws, results):
+        if res.status in _UNIDENTIFIED:
+            not_identifiable[i] += 1
+            continue
+        if res.status not in PREDICTING:
+            continue        # a failed resample enters neither the quantiles nor the share
+        fam, test = cells[i].family, cells[i].test
+        pred = np.asarray(res.predict(fam.num_params[test], fam.tokens[test]), dtype=float)
+        if np.all(np.isfinite(pred)):
+            errors[i].append(are(pred, fam.loss[test]))
+            signed[i].append(signed_error(pred, fam.loss[test]))
+    rows = []
+    for i, status in enumerate(statuses):
+        if status not in PREDICTING or cells[i].baseline is not None:
+            rows.append((math.nan,) * len(BOOT_COLUMNS))
+            continue
+        rows.append((*_quantiles(errors[i]), *_quantiles(signed[i]), not_identifiable[i] / n))
+    return pd.DataFrame.from_records(rows, columns=list(BOOT_COLUMNS)).astype(float), len(problems)
+
+
+def empty_intervals(n_rows: int) -> pd.DataFrame:
+    """:data:`BOOT_COLUMNS` all NaN (a study without bootstrap)."""
+    return pd.DataFrame({c: np.full(n_rows, math.nan) for c in BOOT_COLUMNS})
