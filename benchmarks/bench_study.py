@@ -1,19 +1,30 @@
-"""Benchmark: the whole default study on the whole collection.
+"""Benchmark: the whole study, its bootstrap intervals, and 1 vs 2 workers (local and Dask).
 
-From a warm data cache (the parsed collection is loaded once before timing) and a cold
-study cache (a fresh temporary directory): laws fitted, laws per second, wall time, peak
-memory (resident set size of this process and of the fitting workers), then the same study
-again from the now warm study cache, then the paper's protocol (single-start ``curve_fit`` per
-cell, serial) and the cell-by-cell comparison of the two protocols. The issue's bar is 3,000
-laws in under 2 minutes on 2 cores; this script prints the numbers and never asserts on
-wall-clock time.
+From a warm data cache (the parsed collection is loaded once before timing), in one run:
 
-Usage: ``python benchmarks/bench_study.py [--n-jobs 2] [--families F ...]``
+1. laws per second on one sample of the study's cells: one at a time in this process
+   (``fit_arrays`` in a loop) against the batch path (``fit_many``) on 1 and 2 local worker
+   processes and on a Dask ``LocalCluster`` of 1 and 2 worker processes (127.0.0.1, always
+   closed): the 1 -> 2 worker speed-ups;
+2. the wall time of the whole study with B = 0 from a cold study cache, then of its bootstrap
+   with ``--bootstrap B`` (the B = 0 blocks come from the cache, so this is the bootstrap alone)
+   and the laws per second of both;
+3. the same study again from the now warm study cache, the paper's protocol (single-start
+   ``curve_fit`` per cell, serial) and the cell-by-cell comparison of the two protocols;
+4. peak resident memory of this process and of the largest worker.
+
+Timings on a shared machine are noisy: compare the ratios printed within one run. Nothing is
+asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is run by
+the tests to keep the script working.
+
+Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 20] [--n-jobs 2] [--sample 400]
+[--families F ...] [--no-dask]``
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import resource
 import sys
 import tempfile
@@ -26,21 +37,103 @@ def _peak_mib(who: int) -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
+def _sample(runs, n: int, seed: int = 0) -> list:
+    """``n`` fit problems drawn (seeded) from the predicting designs of the study's grid."""
+    import numpy as np
+
+    from toolkit.evaluation import FamilyArrays
+    from toolkit.evaluation.cells import problem
+    from toolkit.evaluation.designs import identified
+    from toolkit.study import build_cells
+
+    cells = [c for fam in FamilyArrays.all(runs) for exp in ("grid", "windows", "borrow")
+             for c in build_cells(fam, exp) if c.train.sum() >= 2 and c.test.any() and c.baseline is None
+             and identified(c.n_sizes, c.fixed)]
+    pick = np.random.default_rng(seed).choice(len(cells), size=min(n, len(cells)), replace=False)
+    return [problem(cells[i]) for i in sorted(pick)]
+
+
+def _rate(label: str, problems: list, run) -> float:
+    run(problems[:2])       # warm up: workers import the toolkit outside the timing
+    t0 = time.perf_counter()
+    results = run(problems)
+    wall = time.perf_counter() - t0
+    assert len(results) == len(problems)
+    print(f"  {label:<38s} {len(problems) / wall:8.1f} laws/s  ({wall:6.2f} s)")
+    return wall
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="two small families, 16 laws, B = 2")
+    ap.add_argument("--bootstrap", type=int, default=None, metavar="B", help="resamples per cell (default 20)")
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=None, help="laws in the worker comparison (default 400)")
     ap.add_argument("--families", nargs="*", default=None)
+    ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
     args = ap.parse_args()
+    boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 20)
+    sample = args.sample or (16 if args.quick else 400)
+
+    from concurrent.futures import ProcessPoolExecutor
 
     from toolkit.collection import load_collection
+    from toolkit.fitting import fit_many
+    from toolkit.fitting.batch import fit_problem
     from toolkit.study import compare_protocols, run_study
 
-    runs = load_collection(args.families, progress=False)  # warm the data cache outside the timing
+    families = args.families
+    if args.quick and families is None:
+        families = ["gzip-0.45", "datablations-contour-u12b"]    # small, one with 5 runs per size
+    runs = load_collection(families, progress=False)  # warm the data cache outside the timing
     print(f"collection: {runs!r}")
+    print("(timings on a shared machine are noisy: read the ratios within this run)")
+
+    problems = _sample(runs, sample)
+    print(f"\n1. {len(problems)} laws from the study's grid, windows and borrow designs:")
+    one = _rate("one at a time (fit_arrays loop)", problems, lambda ps: [fit_problem(p) for p in ps])
+    walls = {}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers) as pool:
+            walls[("local", workers)] = _rate(f"fit_many, {workers} local process(es)", problems,
+                                              lambda ps, pool=pool: fit_many(ps, executor=pool, n_jobs=workers,
+                                                                             progress=False))
+    if not args.no_dask:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            print("  (dask.distributed not installed: pip install 'scaling-toolkit[dask]')")
+        else:
+            for workers in (1, 2):
+                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, Client(cluster) as client:
+                    client.run(importlib.import_module, "toolkit.fitting.batch")    # every worker warm
+                    executor = client.get_executor()
+                    walls[("dask", workers)] = _rate(f"fit_many, Dask LocalCluster {workers} worker(s)", problems,
+                                                     lambda ps, ex=executor: fit_many(ps, executor=ex,
+                                                                                      n_jobs=workers, progress=False))
+    print(f"  batch path on 1 process vs one at a time: {one / walls[('local', 1)]:.2f}x")
+    for kind in ("local", "dask"):
+        if (kind, 2) in walls:
+            print(f"  1 -> 2 workers ({kind}): {walls[(kind, 1)] / walls[(kind, 2)]:.2f}x speed-up")
+
+    print(f"\n2. the whole study ({args.n_jobs} local workers):")
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        res = run_study(runs, n_jobs=args.n_jobs, progress=True, cache_dir=cache)
+        base = run_study(runs, n_jobs=args.n_jobs, progress=not args.quick, cache_dir=cache)
         cold = time.perf_counter() - t0
+        print(f"  B = 0: {cold:.1f} s wall, {base.n_fitted:,} laws, {base.n_fitted / cold:.1f} laws/s, "
+              f"{len(base.table):,} cells in {base.table['family'].nunique()} families")
+        t0 = time.perf_counter()
+        res = run_study(runs, n_jobs=args.n_jobs, progress=not args.quick, cache_dir=cache, bootstrap=boot, seed=0)
+        wall = time.perf_counter() - t0
+        t = res.table
+        n_cells = int(t["boot_not_identifiable_share"].notna().sum())
+        print(f"  B = {boot}: bootstrap {wall:.1f} s wall on top (B = 0 blocks cached), {res.n_fitted:,} laws, "
+              f"{res.n_fitted / wall:.1f} laws/s, {n_cells:,} cells resampled, "
+              f"median not-identifiable share {t['boot_not_identifiable_share'].median():.2f}")
+        print(f"  whole study with B = {boot}: about {cold + wall:.0f} s; per resample and cell "
+              f"{1000 * wall / max(1, n_cells * boot):.2f} ms")
         t0 = time.perf_counter()
         again = run_study(runs, n_jobs=args.n_jobs, progress=False, cache_dir=cache)
         warm = time.perf_counter() - t0
@@ -48,19 +141,16 @@ def main() -> None:
         paper = run_study(runs, protocol="paper", progress=False, cache_dir=cache)
         paper_time = time.perf_counter() - t0
         t0 = time.perf_counter()
-        comparison = compare_protocols(paper, res, runs, n_jobs=args.n_jobs)
+        comparison = compare_protocols(paper, base, runs, n_jobs=args.n_jobs)
         compare_time = time.perf_counter() - t0
-    t = res.table
-    print(f"cells: {len(t):,} in {t['family'].nunique()} families; laws fitted: {res.n_fitted:,}")
-    print(f"cold study cache: {cold:.1f} s wall, {res.n_fitted / cold:.1f} laws/s on {args.n_jobs} workers")
-    print(f"warm study cache: {warm:.2f} s wall ({again.n_cached} cached blocks, {again.n_fitted} laws fitted)")
-    print(f"peak RSS: main {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, largest worker "
-          f"{_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
-    print("statuses: " + ", ".join(f"{k} {v}" for k, v in t["status"].value_counts().items()))
-    print(f"paper protocol: {paper.n_fitted:,} curve_fit laws in {paper_time:.1f} s wall "
-          f"({paper.n_fitted / paper_time:.1f} laws/s, one process)")
-    print(f"comparison of the protocols: {len(comparison):,} cells in {compare_time:.1f} s wall "
+    print(f"\n3. warm study cache: {warm:.2f} s wall ({again.n_cached} cached blocks, {again.n_fitted} laws fitted)")
+    print("  statuses: " + ", ".join(f"{k} {v}" for k, v in base.table["status"].value_counts().items()))
+    print(f"  paper protocol: {paper.n_fitted:,} curve_fit laws in {paper_time:.1f} s wall "
+          f"({paper.n_fitted / max(paper_time, 1e-9):.1f} laws/s, one process)")
+    print(f"  comparison of the protocols: {len(comparison):,} cells in {compare_time:.1f} s wall "
           f"(refits the paper's cells with the global optimiser)")
+    print(f"\n4. peak RSS: main {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, largest worker "
+          f"{_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ busy machine makes it slower, never failed."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +29,14 @@ def test_bench_fit_quick_reaches_the_best_objective(mirror: Path, tmp_path: Path
     assert len(rows) == 6, out
     assert not [r for r in rows if "objective" in r.split("[")[0]], out
     assert "VERDICT" in out
+
+
+def test_bench_study_quick_prints_every_figure(mirror: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path)}
+    # No timeout: a busy machine makes it slower, never failed.
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_study.py"), "--quick"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    for figure in ("one at a time", "1 -> 2 workers (local)", "1 -> 2 workers (dask)", "B = 0:", "B = 2:",
+                   "peak RSS"):
+        assert figure in out.stdout, out.stdout

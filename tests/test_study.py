@@ -253,7 +253,7 @@ def test_study_on_pythia(files, tmp_path):
                         config=study.StudyConfig(p_grid=(0.3, 1.0)), n_jobs=2, progress=False,
                         cache_dir=tmp_path)
     t = r.table
-    assert list(t.columns) == list(COLUMNS)
+    assert list(t.columns) == [*COLUMNS, *BOOT_COLUMNS]
     grid = t[t["experiment"] == "grid"]
     assert sorted(grid["k"].unique()) == list(range(2, 8))
     assert (grid["target_params"] == pythia.sizes()[-1]).all()
