@@ -41,8 +41,14 @@ readme-charts: findings
 	cp findings/charts/02_fit_a_law/loss_curves.png docs/img/fit_a_law.png
 	cp findings/charts/08_meta_analysis/heatmap.png docs/img/meta_analysis_heatmap.png
 
+# BOOTSTRAP: resamples of the training runs per predicting cell timed by `make bench`
+# (`scaling-toolkit study --bootstrap B` fills the interval columns of the study's table).
+BOOTSTRAP ?= 20
+
 bench: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_fit.py
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_study.py \
+		--bootstrap $(BOOTSTRAP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

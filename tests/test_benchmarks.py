@@ -35,7 +35,7 @@ def test_bench_study_quick_prints_every_figure(mirror: Path, tmp_path: Path) -> 
     env = {**os.environ, "SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path)}
     # No timeout: a busy machine makes it slower, never failed.
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_study.py"), "--quick"],
-                         capture_output=True, text=True, env=env)
+                         check=False, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     for figure in ("one at a time", "1 -> 2 workers (local)", "1 -> 2 workers (dask)", "B = 0:", "B = 2:",
                    "peak RSS"):

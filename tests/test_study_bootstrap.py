@@ -14,6 +14,7 @@ from toolkit.evaluation import FamilyArrays
 from toolkit.evaluation.designs import Cell
 from toolkit.evaluation.resampling import (
     BOOT_COLUMNS,
+    cell_rng,
     enough_sizes,
     resample,
     training_runs,
@@ -93,7 +94,7 @@ def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_
     def interrupted(*args, **kwargs):
         if len(calls) == 2:
             raise KeyboardInterrupt
-        calls.append(kwargs["family"])
+        calls.append(len(args[0]))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(study, "bootstrap_cells", interrupted)
@@ -147,3 +148,18 @@ def test_dask_local_cluster_gives_the_local_table(runs, boot):
         r = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, progress=False, use_cache=False,
                             bootstrap=12, seed=3, executor=client.get_executor())
     pd.testing.assert_frame_equal(r.table, boot.table)
+
+
+def test_cells_on_the_same_runs_draw_the_same_runs(runs):
+    fam = FamilyArrays.from_runs(runs, "seeds")
+    target = float(fam.sizes[-1])
+
+    def cell(sizes, p, cut):
+        return Cell(fam, "grid", len(sizes), p, cut, fam.train_mask(sizes, p, cut), target, fam.test_mask(target))
+
+    same = [cell(fam.sizes[:3], 1.0, 0.0), cell(fam.sizes[:3], 0.5, 0.0), cell(fam.sizes[:3], 1.0, 2e8)]
+    draws = [cell_rng(7, c).integers(0, 6, size=20) for c in same]
+    assert all((d == draws[0]).all() for d in draws)
+    other = cell_rng(7, cell(fam.sizes[1:3], 1.0, 0.0)).integers(0, 6, size=20)
+    assert not (other == draws[0]).all()
+    assert not (cell_rng(8, same[0]).integers(0, 6, size=20) == draws[0]).all()

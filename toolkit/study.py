@@ -502,9 +502,8 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
         for (name, exp), path, block in todo:
             cells = build_cells(arrays[name], exp, config)
             frame, fitted = bootstrap_cells(cells, list(block["status"]), config.bootstrap, config.seed,
-                                            family=name, experiment=exp, law=config.law,
-                                            objective=config.objective, executor=executor or pool,
-                                            n_jobs=workers)
+                                            law=config.law, objective=config.objective,
+                                            executor=executor or pool, n_jobs=workers)
             n_fitted += fitted
             out[(name, exp)] = frame
             if use_cache:

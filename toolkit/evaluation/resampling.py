@@ -12,8 +12,10 @@ a tie-break's prediction is not evidence (METHOD.md 4a). A family with one run p
 of the collection) loses a size in most resamples of a small k: with k = 3 sizes only 6 of 27
 draws keep all three, so its share is high by construction, and says so.
 
-Draws are seeded per cell from ``(seed, family, experiment, position of the cell)``, so the
-intervals do not depend on which cells are computed together, on the executor or on the cache.
+Draws are seeded from ``(seed, family, the cell's training runs)``: they do not depend on which
+cells are computed together, on the executor or on the cache, and cells that train on the same
+runs (one k at every p, with and without the cut) draw the same runs in the same order
+(common random numbers), so their intervals differ by the design, not by the luck of the draw.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ def enough_sizes(n_sizes: int, fixed: Mapping[str, float] | None = None) -> bool
     return n_sizes >= 1 and identified(n_sizes, fixed)
 
 
-def cell_rng(seed: int, family: str, experiment: str, index: int) -> np.random.Generator:
-    """The generator of one cell's resamples: a stable function of the study's ``seed`` and the
-    cell's identity (``index``: its position in its (family, experiment) block)."""
-    key = (zlib.crc32(family.encode()), zlib.crc32(experiment.encode()), int(index))
+def cell_rng(seed: int, cell: Cell) -> np.random.Generator:
+    """The generator of one cell's resamples: a stable function of the study's ``seed``, the
+    family and the ids of the runs the cell trains on."""
+    fam = cell.family
+    runs = "\x00".join(sorted(str(m) for m in fam.models[np.unique(fam.run[cell.train])]))
+    key = (zlib.crc32(fam.name.encode()), zlib.crc32(runs.encode()))
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
@@ -75,21 +79,19 @@ def _quantiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
-                    family: str, experiment: str, law: str = "chinchilla", objective: str = "mse",
+                    law: str = "chinchilla", objective: str = "mse",
                     executor: Executor | None = None, n_jobs: int | None = 1) -> tuple[pd.DataFrame, int]:
-    """Bootstrap intervals of one block of cells (one family, one experiment).
+    """Bootstrap intervals of ``cells``.
 
     Parameters
     ----------
     cells
-        The block's cells, in the order of the study table (their position seeds their draws).
+        The cells (one family and experiment at a time in the study).
     statuses
         The status of each cell's fit on its full training set; only ``ok`` / ``at_bound``
         cells are resampled, the others get NaN.
     n, seed
         Resamples per cell (B >= 1) and the study's seed.
-    family, experiment
-        The block's identity (part of the seed of every cell).
     law, objective
         What the study fits.
     executor, n_jobs
@@ -105,7 +107,7 @@ def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed
     for i, (cell, status) in enumerate(zip(cells, statuses)):
         if status not in PREDICTING or cell.baseline is not None:
             continue
-        rng = cell_rng(seed, family, experiment, i)
+        rng = cell_rng(seed, cell)
         groups = training_runs(cell)
         nn = cell.family.num_params
         for _ in range(n):
