@@ -96,8 +96,8 @@ def main() -> None:
     for workers in (1, 2):
         with ProcessPoolExecutor(workers) as pool:
             walls[("local", workers)] = _rate(f"fit_many, {workers} local process(es)", problems,
-                                              lambda ps, pool=pool: fit_many(ps, executor=pool, n_jobs=workers,
-                                                                             progress=False))
+                                              lambda ps, pool=pool, w=workers: fit_many(
+                                                  ps, executor=pool, n_jobs=w, progress=False))
     if not args.no_dask:
         try:
             from distributed import Client, LocalCluster
@@ -110,8 +110,8 @@ def main() -> None:
                     client.run(importlib.import_module, "toolkit.fitting.batch")    # every worker warm
                     executor = client.get_executor()
                     walls[("dask", workers)] = _rate(f"fit_many, Dask LocalCluster {workers} worker(s)", problems,
-                                                     lambda ps, ex=executor: fit_many(ps, executor=ex,
-                                                                                      n_jobs=workers, progress=False))
+                                                     lambda ps, ex=executor, w=workers: fit_many(
+                                                         ps, executor=ex, n_jobs=w, progress=False))
     print(f"  batch path on 1 process vs one at a time: {one / walls[('local', 1)]:.2f}x")
     for kind in ("local", "dask"):
         if (kind, 2) in walls:

@@ -459,6 +459,18 @@ def run_study(
     return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending))
 
 
+def _batches(pending: list) -> Iterable[list]:
+    """``pending`` blocks grouped into batches of about :data:`_BATCH_CELLS` cells."""
+    batch: list = []
+    for item in pending:
+        batch.append(item)
+        if sum(len(cs) for _, _, cs in batch) >= _BATCH_CELLS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 # ============================================================================ bootstrap intervals
 def _with_bootstrap(config: StudyConfig, bootstrap: int | None, seed: int | None) -> StudyConfig:
     """``config`` with the bootstrap settings of :func:`run_study`'s arguments, checked."""
