@@ -147,11 +147,20 @@ def notebook_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _server_env(request: pytest.FixtureRequest, home: Path, mark: str) -> dict[str, str]:
+    env = servers.isolated_env(REPO, home, mark)
+    try:  # kernels read the collection from the offline mirror, wherever the tests found it
+        env["SCALING_TOOLKIT_MIRROR"] = str(request.getfixturevalue("mirror"))
+    except pytest.skip.Exception:
+        pass  # the tests of notebooks that need the collection skip for the same reason
+    return env
+
+
 @pytest.fixture(scope="session")
-def lab(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytest.TempPathFactory):
+def lab(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytest.TempPathFactory,
+        request: pytest.FixtureRequest):
     """JupyterLab from this environment over the copy of the notebooks; stopped at the end."""
-    home = tmp_path_factory.mktemp("lab-home")
-    env = servers.isolated_env(REPO, home, f"{session_mark}:lab")
+    env = _server_env(request, tmp_path_factory.mktemp("lab-home"), f"{session_mark}:lab")
     server = servers.start_lab(notebook_root, env, secrets.token_hex(16), ARTIFACTS / "jupyterlab.log")
     try:
         yield server
@@ -162,7 +171,10 @@ def lab(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytes
 
 @pytest.fixture
 def open_notebook(lab, page, notebook_root: Path):
-    """Open a notebook of the copied ``notebooks/`` in JupyterLab (no kernel dialog allowed)."""
+    """Open a notebook of the copied ``notebooks/`` in JupyterLab (no kernel dialog allowed).
+
+    Its kernel is shut down after the test.
+    """
 
     def open_(name: str) -> LabNotebook:
         if not (notebook_root / name).is_file():
@@ -172,17 +184,18 @@ def open_notebook(lab, page, notebook_root: Path):
         assert dialog is None, f"{name} opened with a dialog (kernel selection?): {dialog}"
         return notebook
 
-    return open_
+    yield open_
+    servers.shut_down_kernels(lab)  # one notebook's kernel at a time holds the collection in memory
 
 
 @pytest.fixture
-def voila(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytest.TempPathFactory):
+def voila(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytest.TempPathFactory,
+          request: pytest.FixtureRequest):
     """Start Voila on one notebook of the copy; returns its :class:`servers.Server`."""
     started: list[servers.Server] = []
 
     def start(name: str) -> servers.Server:
-        home = tmp_path_factory.mktemp("voila-home")
-        env = servers.isolated_env(REPO, home, f"{session_mark}:voila-{len(started)}")
+        env = _server_env(request, tmp_path_factory.mktemp("voila-home"), f"{session_mark}:voila-{len(started)}")
         server = servers.start_voila(notebook_root / name, env, secrets.token_hex(16),
                                      ARTIFACTS / f"voila-{Path(name).stem}.log")
         started.append(server)

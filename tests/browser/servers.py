@@ -198,6 +198,15 @@ def stop(server: Server, grace: float = 30.0) -> dict[int, str]:
     return kill_marked(server.mark)
 
 
+def shut_down_kernels(server: Server) -> None:
+    """Shut down every kernel of a JupyterLab server through its REST API."""
+    with urllib.request.urlopen(server.address("api/kernels"), timeout=30) as response:
+        kernels = json.load(response)
+    for kernel in kernels:
+        request = urllib.request.Request(server.address(f"api/kernels/{kernel['id']}"), method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
+
+
 def marked_processes(mark: str) -> dict[int, str]:
     """Live processes (pid -> command line) whose mark is ``mark`` or starts with ``mark:``.
 

@@ -19,7 +19,15 @@ from playwright.sync_api import Locator, Page
 
 LOAD_TIMEOUT = 180_000  # ms: JupyterLab's first load on a busy machine
 RUN_TIMEOUT = 600_000  # ms: a notebook's cells, fits on the real collection included
-CHANGE_TIMEOUT = 120_000  # ms: one control change, re-fit and re-render
+CHANGE_TIMEOUT = 300_000  # ms: one control change, re-fit and re-render, on a busy machine
+FIND_TIMEOUT = 60_000  # ms: a control or output that should already be on the page
+
+# The ipywidgets controls a person operates, by the CSS classes ipywidgets 8 gives them. A
+# lone ToggleButton is a button labelled by its own text; the buttons of ToggleButtons are not.
+CONTROLS = ", ".join(f".widget-{kind}" for kind in (
+    "dropdown", "slider", "checkbox", "toggle-buttons", "text", "textarea", "radio", "select",
+    "select-multiple", "colorpicker", "datepicker", "combobox"))
+TOGGLE_BUTTON = "button.widget-toggle-button:not(.widget-toggle-buttons *)"
 
 # Read one vega-embed chart. Vega's SVG renderer puts each mark's items (role
 # "graphics-symbol", aria-label describing the datum) in a group of class "role-mark"; axes
@@ -87,6 +95,15 @@ class ChartState:
         return sum(self.marks.values())
 
 
+def _exactly(text: str) -> re.Pattern:
+    """A pattern matching ``text`` (and an optional colon) alone, for Playwright's text filters.
+
+    Playwright runs it as a JavaScript regex in unicode mode, where ``re.escape``'s escapes of
+    "-" or " " are syntax errors: escape only the characters that are syntax there.
+    """
+    return re.compile(r"^\s*" + re.sub(r"([\^$\\.*+?()\[\]{}|/])", r"\\\1", text) + r"\s*:?\s*$")
+
+
 def _file_safe(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text)
 
@@ -120,27 +137,52 @@ class Surface:
 
     def control(self, label: str) -> Locator:
         """The ipywidgets control whose visible label (description) is ``label``."""
-        exact = re.compile(rf"^\s*{re.escape(label)}\s*:?\s*$")
-        widget = self.root.locator(".jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-inline-vbox,"
-                                   " .jupyter-widgets.widget-toggle-button, .jupyter-widgets.widget-checkbox")
-        found = widget.filter(has=self.page.locator(".widget-label, .widget-label-basic, button").filter(
-            has_text=exact))
-        found.first.wait_for(state="visible", timeout=CHANGE_TIMEOUT)
-        return found.first
+        labelled = self.root.locator(CONTROLS).filter(
+            has=self.page.locator(".widget-label, .widget-label-basic").filter(has_text=_exactly(label)))
+        button = self.root.locator(TOGGLE_BUTTON).filter(has_text=_exactly(label))
+        found = labelled.or_(button).first
+        found.wait_for(state="visible", timeout=FIND_TIMEOUT)
+        return found
 
     def labels(self) -> list[str]:
         """The visible label of every visible control, "" for a control without one."""
-        return self.root.evaluate("""(root) => [...root.querySelectorAll(
-              '.widget-dropdown, .widget-slider, .widget-checkbox, .widget-toggle-button, .widget-text,'
-              + ' .widget-textarea, .widget-toggle-buttons, .widget-radio, .widget-select,'
-              + ' .widget-select-multiple, .widget-colorpicker, .widget-datepicker')]
+        return self.root.evaluate("""(root, controls) => [...root.querySelectorAll(controls)]
             .filter(w => w.offsetParent !== null)
             .map(w => {
               const own = w.matches('button') ? w.textContent : '';
               const named = [...w.querySelectorAll('.widget-label-basic span, .widget-label')]
                 .map(l => l.textContent.replace(/[\\u200b\\s]+/g, ' ').trim()).filter(t => t);
-              return (named[0] || own || w.getAttribute('title') || '').trim();
-            })""")
+              return (named[0] || own || '').trim();
+            })""", f"{CONTROLS}, {TOGGLE_BUTTON}")
+
+    def short_sliders(self, track_px: float = 100) -> list[str]:
+        """Sliders whose track is shorter than ``track_px`` (too short to drag): their labels."""
+        return self.root.evaluate("""(root, least) => [...root.querySelectorAll('.widget-slider')]
+            .filter(s => s.offsetParent !== null)
+            .filter(s => (s.querySelector('.noUi-target')?.getBoundingClientRect().width ?? 0) < least)
+            .map(s => s.querySelector('.widget-label')?.textContent.trim() || '(unlabelled)')""", track_px)
+
+    def reveal(self, label: str) -> None:
+        """Scroll so that the control labelled ``label`` is at the top of the view."""
+        self.control(label).evaluate("e => e.scrollIntoView({block: 'start'})")
+
+    def reveal_chart(self, index: int) -> None:
+        """Scroll so that chart ``index`` is at the top of the view."""
+        self.charts().nth(index).evaluate("e => e.scrollIntoView({block: 'start'})")
+
+    def text(self, css: str) -> str:
+        """The visible text of the first element matching ``css``."""
+        return self.root.locator(css).first.inner_text().strip()
+
+    def cut_off_charts(self) -> list[str]:
+        """Charts wider than the area showing them (a person would have to scroll sideways)."""
+        return self.root.evaluate("""(root) => {
+              const right = root.getBoundingClientRect().right;
+              return [...root.querySelectorAll('.vega-embed svg.marks')]
+                .filter(svg => svg.getBoundingClientRect().right > right + 1)
+                .map(svg => (svg.querySelector('.role-title text')?.textContent || '(untitled)')
+                            + ` (${Math.round(svg.getBoundingClientRect().right)} > ${Math.round(right)} px)`);
+            }""")
 
     def charts(self) -> Locator:
         """Every rendered vega-embed chart."""
@@ -203,7 +245,7 @@ class Surface:
     def choose(self, label: str, option: str) -> None:
         """Click the button ``option`` of the toggle buttons labelled ``label``."""
         self.control(label).locator("button").filter(
-            has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first.click()
+            has_text=_exactly(option)).first.click()
 
     def chosen(self, label: str) -> str:
         """The text of the pressed button of the toggle buttons labelled ``label``."""
@@ -249,10 +291,10 @@ class LabNotebook(Surface):
 
     def menu(self, *path: str) -> None:
         """Click through the menu bar, e.g. ``menu("Run", "Run All Cells")``."""
-        self.page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(rf"^{path[0]}$")).click()
+        self.page.locator(".lm-MenuBar-itemLabel").filter(has_text=_exactly(path[0])).click()
         for item in path[1:]:
             self.page.locator(".lm-Menu-itemLabel").filter(
-                has_text=re.compile(rf"^{re.escape(item)}$")).first.click()
+                has_text=_exactly(item)).first.click()
 
     def run_all(self) -> None:
         """Run > Run All Cells, then wait until every code cell has run and the kernel is idle.
@@ -281,8 +323,8 @@ class LabNotebook(Surface):
         """The output area of the cell that displays the control labelled ``label``."""
         area = self.root.locator(".jp-OutputArea").filter(
             has=self.page.locator(".widget-label, .widget-label-basic, button").filter(
-                has_text=re.compile(rf"^\s*{re.escape(label)}\s*:?\s*$")))
-        area.first.wait_for(state="visible", timeout=CHANGE_TIMEOUT)
+                has_text=_exactly(label)))
+        area.first.wait_for(state="visible", timeout=FIND_TIMEOUT)
         area.first.scroll_into_view_if_needed()
         return Surface(self.page, area.first)
 
