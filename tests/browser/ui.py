@@ -233,6 +233,19 @@ class Surface:
         for _ in range(times):
             handle.press(key)
 
+    def step_slider(self, label: str, key: str, times: int, chart: int = 0) -> ChartState:
+        """Press ``key`` on the slider ``times`` times, waiting for chart ``chart`` to redraw
+        after each press, as a person watching the chart does; returns the last state.
+
+        Presses in quick succession can leave a chart stale: Altair's JupyterChart re-embeds
+        asynchronously on each new spec, and an older embedding may finish last.
+        """
+        state = self.chart(chart)
+        for _ in range(times):
+            self.press_slider(label, key)
+            state = self.wait_for_chart_change(state, chart)
+        return state
+
     def slider_value(self, label: str) -> str:
         return self.control(label).locator(".widget-readout").inner_text().strip()
 
