@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: install test test-browser findings lab readme-charts bench clean
+.PHONY: install test test-browser app findings lab readme-charts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: install
 
 test-browser: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python -m pytest -q -m browser
+
+# The compute-optimal notebook as a web app (widgets and charts, no code) on 127.0.0.1:8866.
+app: install
+	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/voila notebooks/10_compute_optimal.ipynb --Voila.ip=127.0.0.1
 
 # The study, every notebook (papermill, headless), the charts as SVG/PNG and findings/index.html.
 findings: install
