@@ -49,6 +49,9 @@ def _labelled(widget: W.Widget, name: str) -> W.Widget:
     widget.add_class(f"st-{name}")
     if hasattr(widget, "style") and hasattr(widget.style, "description_width"):
         widget.style.description_width = "initial"
+    if isinstance(widget, W.IntSlider | W.FloatSlider | W.FloatLogSlider | W.SelectionSlider):
+        # ipywidgets gives a slider 300 px in all: a long description would leave no track to drag.
+        widget.layout.min_width = "480px"
     return widget
 
 
@@ -109,7 +112,9 @@ class Panel:
         """Controls, status line and live charts as one widget."""
         if self._view is None:
             for name in self.chart_names:
-                jc = alt.JupyterChart(self._charts[name])
+                # SVG, not canvas: crisp at any zoom, and screen readers (and the browser tests)
+                # can read each mark's aria-label.
+                jc = alt.JupyterChart(self._charts[name], embed_options={"renderer": "svg"})
                 jc.add_class(f"st-chart-{name}")
                 self._views[name] = jc
             box = W.Box(list(self.controls.values()), layout=_LAYOUT_WRAP)
