@@ -79,8 +79,9 @@ def browser(session_mark: str, tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("chromium is not installed (Debian: apt-get install chromium); browser tests skipped")
     from playwright.sync_api import sync_playwright
 
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
+    # Not emptied first: were the browser tests split over two xdist workers, one would
+    # delete the other's screenshots. Each run overwrites its own files.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = servers.isolated_env(REPO, tmp_path_factory.mktemp("chromium-home"), f"{session_mark}:chromium")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, env=env)
@@ -161,7 +162,7 @@ def lab(browser, session_mark: str, notebook_root: Path, tmp_path_factory: pytes
         request: pytest.FixtureRequest):
     """JupyterLab from this environment over the copy of the notebooks; stopped at the end."""
     env = _server_env(request, tmp_path_factory.mktemp("lab-home"), f"{session_mark}:lab")
-    server = servers.start_lab(notebook_root, env, secrets.token_hex(16), ARTIFACTS / "jupyterlab.log")
+    server = servers.start_lab(notebook_root, env, secrets.token_hex(16), ARTIFACTS / f"jupyterlab-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log")
     try:
         yield server
     finally:
