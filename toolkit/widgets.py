@@ -1189,7 +1189,7 @@ class PlanPanel(Panel):
         """A dashboard: labelled controls, the recommendation, the chart and the options table."""
         if self._view is None:
             for name in self.chart_names:
-                self._views[name] = alt.JupyterChart(self._charts[name])
+                self._views[name] = alt.JupyterChart(self._charts[name], embed_options={"renderer": "svg"})
                 self._views[name].add_class(f"st-chart-{name}")
             controls = W.VBox(list(self.controls.values()), layout=W.Layout(width="430px"))
             self._view = W.VBox([W.HBox([controls, self._views["options"]], layout=_LAYOUT_WRAP), self.status,
