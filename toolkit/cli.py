@@ -505,7 +505,8 @@ def _cmd_findings(args: argparse.Namespace) -> int:
     from toolkit.findings.runner import run_findings
 
     result = run_findings(args.out, notebooks_dir=args.notebooks, only=args.only, quick=args.quick,
-                          n_jobs=args.jobs, study=not args.no_study, progress=not args.quiet)
+                          n_jobs=args.jobs, study=not args.no_study, bootstrap=args.bootstrap,
+                          progress=not args.quiet)
     for o in result.failed:
         print(f"FAILED {o.name}: {o.error}", file=sys.stderr)
     return 1 if result.failed else 0
@@ -578,10 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=_out_dir, default=Path("study"), metavar="DIR",
                    help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
                         "(default: study)")
-    s.add_argument("--bootstrap", type=int, default=0, metavar="B",
+    s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
                    help="resamples of the training runs per predicting cell: 5%%/50%%/95%% quantiles of ARE and "
                         "signed error in the table (default 0: none; corrected protocol only)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples (default 0)")
+    s.add_argument("--seed", type=_count(0), default=0, help="seed of the bootstrap resamples (default 0)")
     s.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     _add_quiet(s)
     s.set_defaults(func=_cmd_study)
@@ -609,6 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
     s.add_argument("--notebooks", type=Path, metavar="DIR", help="notebook directory (default: the repository's)")
     s.add_argument("--no-study", action="store_true", help="skip the study and its verdicts")
+    s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
+                   help="resamples per predicting cell of the study, for its intervals (default 0)")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=_cmd_findings)
     return p

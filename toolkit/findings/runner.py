@@ -129,13 +129,14 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
     return NotebookOutcome(name, "ok", time.perf_counter() - start, "", dict(parameters))
 
 
-def _study(tmp: Path, quick: bool, progress: bool) -> list[dict[str, Any]]:
+def _study(tmp: Path, quick: bool, bootstrap: int, progress: bool) -> list[dict[str, Any]]:
     from toolkit.findings.verdicts import verdicts
     from toolkit.study import run_study, write_study
 
     _say("study: running the meta-analysis (cached)", progress)
     start = time.perf_counter()
-    result = run_study(families=list(QUICK_FAMILIES) if quick else None, progress=progress)
+    result = run_study(families=list(QUICK_FAMILIES) if quick else None, bootstrap=bootstrap, seed=0,
+                       progress=progress)
     write_study(result, tmp / "study")
     items = [v.to_dict() for v in verdicts(result)]
     _say(f"study: {len(result.table)} cells in {time.perf_counter() - start:.1f} s", progress)
@@ -167,7 +168,7 @@ def _to_html(notebook: Path) -> None:
 
 def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | None = None,
                  only: Iterable[str] | None = None, quick: bool = False, n_jobs: int = 2,
-                 study: bool = True, progress: bool = True,
+                 study: bool = True, bootstrap: int = 0, progress: bool = True,
                  parameters: Mapping[str, Mapping[str, Any]] | None = None) -> FindingsResult:
     """Run the study and every notebook, and write the findings report into ``out``.
 
@@ -187,6 +188,8 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         Notebooks executed at the same time.
     study
         Run the study and its verdicts first (the notebooks use its cache).
+    bootstrap
+        Resamples of the training runs per predicting cell of the study (0: no intervals).
     progress
         One line per notebook on stderr.
     parameters
@@ -217,7 +220,7 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
     records_dir = tmp / "records"
     records_dir.mkdir()
     try:
-        verdict_items = _study(tmp, quick, progress) if study else []
+        verdict_items = _study(tmp, quick, bootstrap, progress) if study else []
         if verdict_items:
             (tmp / "verdicts.json").write_text(json.dumps(verdict_items, indent=1) + "\n")
         outcomes: dict[str, NotebookOutcome] = {}
