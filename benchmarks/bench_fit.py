@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import os
@@ -220,9 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         grid = EPOCH_GRID if big else (QUICK_GRID if args.quick else SMALL_GRID)
         n_starts = math.prod(len(g) for g in grid)
         for objective in ("mse", "huber-log"):
-            res, t_a = timed(lambda: fit_arrays(n, d, y, objective=objective, delta=DELTA), 5)
-            (f_b, x_b), t_b = timed(lambda: single_start(n, d, y, objective, args.analytic_baselines), 5)
-            (f_c, _), t_c = timed(lambda: brute_force(n, d, y, objective, grid, args.analytic_baselines), 1)
+            res, t_a = timed(functools.partial(fit_arrays, n, d, y, objective=objective, delta=DELTA), 5)
+            (f_b, x_b), t_b = timed(functools.partial(single_start, n, d, y, objective, args.analytic_baselines), 5)
+            (f_c, _), t_c = timed(functools.partial(brute_force, n, d, y, objective, grid, args.analytic_baselines), 1)
             b_in_bounds = EXPONENT_BOUNDS[0] <= min(x_b[3:]) and max(x_b[3:]) <= EXPONENT_BOUNDS[1]
             ref = min(f_c, f_b if b_in_bounds else math.inf)
             checks = {

@@ -7,8 +7,17 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import DataError
-from toolkit.evaluation import (Evaluation, FamilyArrays, are, baseline_best, baseline_compute, design_cost_flops,
-                                evaluate, signed_error, split)
+from toolkit.evaluation import (
+    Evaluation,
+    FamilyArrays,
+    are,
+    baseline_best,
+    baseline_compute,
+    design_cost_flops,
+    evaluate,
+    signed_error,
+    split,
+)
 from toolkit.fitting import fit
 from toolkit.laws import Chinchilla
 from toolkit.runs import Runs

@@ -35,8 +35,8 @@ def _family(name: str, sizes: tuple[float, ...], noise: float, seed: int) -> pd.
     rows = []
     for n in sizes:
         loss = _law(n, d) * (1 + noise * rng.standard_normal(len(d)))
-        rows += [{"family": name, "model": f"{name}-{int(n)}", "num_params": n, "tokens": t, "loss": l,
-                  "source": f"src-{name}"} for t, l in zip(d, loss)]
+        rows += [{"family": name, "model": f"{name}-{int(n)}", "num_params": n, "tokens": t, "loss": value,
+                  "source": f"src-{name}"} for t, value in zip(d, loss)]
     return pd.DataFrame(rows)
 
 

@@ -39,7 +39,7 @@ _EXPORTS = {
     "are": "toolkit.evaluation",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__"] + list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from synth import make_family
+
 from toolkit.runs import Runs
 
 

@@ -36,6 +36,6 @@ def make_family(
         loss = law(n, d, params) * (1 + noise * rng.standard_normal(len(d)))
         early = d <= 10e9
         loss[early] *= 1 + early_noise * rng.random(early.sum())
-        rows += [{"family": name, "model": f"{name}-{int(n)}", "num_params": n, "tokens": t, "loss": l}
-                 for t, l in zip(d, loss)]
+        rows += [{"family": name, "model": f"{name}-{int(n)}", "num_params": n, "tokens": t, "loss": value}
+                 for t, value in zip(d, loss)]
     return Runs.from_frame(pd.DataFrame(rows))

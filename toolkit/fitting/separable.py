@@ -57,6 +57,7 @@ def fit_separable(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, 
     w = sqrt_w / y
     starts: list[tuple[np.ndarray, np.ndarray]] = []
     theta_prev: np.ndarray | None = None
+    sols: list = []
     for round_ in range(N_IRLS_ROUNDS):
         pb = projection_problem(law, n, d, y, w)
         settled = theta_prev is not None and bool(np.all(

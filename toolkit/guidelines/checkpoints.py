@@ -27,10 +27,10 @@ from toolkit.evaluation import (
     run_designs,
 )
 from toolkit.guidelines.selection import _ks, grid_cells
+from toolkit.runs import Runs
 
 #: Start of the training window as a fraction of its end, 0.7 * D_max (METHOD.md section 5).
 M_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(10))
-from toolkit.runs import Runs
 
 
 def drop_early(runs: Runs, cut: float = DEFAULT_CUT) -> Runs:
