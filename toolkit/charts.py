@@ -382,14 +382,15 @@ def are_vs_cut(frame: pd.DataFrame, *, title: str = "ARE vs early-checkpoint cut
 
 def cost_frontier(designs: pd.DataFrame, *, title: str = "Cost vs ARE of designs",
                   budget: float | None = None) -> alt.LayerChart:
-    """Designs as points of cost (fraction of the target's compute, log) against expected ARE.
+    """Designs as points of cost (fraction of the target's compute) against expected ARE, both on
+    log axes (a few designs far above 100% would otherwise flatten the rest against zero).
 
     ``designs``: ``cost_fraction``, ``are`` (fraction), ``design`` (a label) and optionally
     ``on_frontier`` (bool; the frontier is drawn as a step line) and ``n_families``.
     ``budget``: an optional cost fraction drawn as a vertical rule.
     """
-    df, n_bad = positive(designs, ["cost_fraction"])
-    df = df.dropna(subset=["are"]).copy()
+    df, n_bad = positive(designs.dropna(subset=["are"]), ["cost_fraction", "are"])
+    df = df.copy()
     df["are_pct"] = 100.0 * df["are"]
     df["cost_pct"] = 100.0 * df["cost_fraction"]
     if "on_frontier" not in df.columns:
@@ -402,7 +403,7 @@ def cost_frontier(designs: pd.DataFrame, *, title: str = "Cost vs ARE of designs
     x = alt.X("cost_pct:Q", title="cost (% of the target's compute 6ND)", scale=alt.Scale(type="log"),
               axis=alt.Axis(format="~g"))
     pts = alt.Chart(df).mark_point(filled=True, size=40).encode(
-        x=x, y=alt.Y("are_pct:Q", title="expected ARE on the target (%)"),
+        x=x, y=alt.Y(**_log_percent("are_pct", "expected ARE on the target (%)", values=df["are_pct"])),
         color=alt.Color("on_frontier:N", title="on the frontier", scale=alt.Scale(domain=[True, False], range=["#d62728", "#9e9e9e"])),
         tooltip=tip)
     front = df[df["on_frontier"].astype(bool)].sort_values("cost_pct")

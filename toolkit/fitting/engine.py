@@ -236,7 +236,12 @@ def fit(data: Runs | pd.DataFrame, spec: FitSpec | str | ScalingLaw | None = Non
     spec = as_spec(spec, **spec_fields)
     df = frame_of(data)
     unique = None
-    if "unique_tokens" in df.columns and not spec.start_law.separable:
-        unique = df["unique_tokens"].to_numpy(float)
+    if not spec.start_law.separable:
+        unique = df["unique_tokens"].to_numpy(float) if "unique_tokens" in df.columns else None
+        lacking = len(df) if unique is None else int((~np.isfinite(unique)).sum())
+        if lacking:
+            raise FitError(f"law {spec.start_law.name!r} discounts repeated data and needs the unique_tokens "
+                           f"column (unique tokens of each run's data; the Datablations families have it): "
+                           f"{lacking} of {len(df)} rows lack it")
     return fit_arrays(df["num_params"].to_numpy(float), df["tokens"].to_numpy(float),
                       df["loss"].to_numpy(float), spec, unique_tokens=unique)

@@ -10,6 +10,9 @@ from toolkit.runs import Runs
 
 #: Columns a frame of points needs (parameters, tokens seen, loss in nats per token).
 POINT_COLUMNS: tuple[str, ...] = ("num_params", "tokens", "loss")
+#: Largest loss (nats per token) and largest fixed value a fit accepts: squares of larger numbers
+#: overflow float64, and no cross-entropy comes near it.
+MAX_MAGNITUDE: float = 1e100
 
 
 def as_points(name: str, x: object) -> np.ndarray:
@@ -37,6 +40,9 @@ def validate(num_params: object, tokens: object, loss: object, unique_tokens: ob
     n = as_points("num_params", num_params)
     d = as_points("tokens", tokens)
     y = as_points("loss", loss)
+    if y.max() > MAX_MAGNITUDE:
+        raise FitError(f"loss must be <= {MAX_MAGNITUDE:g} nats per token (larger values overflow the squared "
+                       f"error), got {y.max():g} at position {int(np.argmax(y))}")
     u = None if unique_tokens is None else as_points("unique_tokens", unique_tokens)
     w = None if weights is None else as_points("weights", weights)
     lengths = {"num_params": len(n), "tokens": len(d), "loss": len(y)}

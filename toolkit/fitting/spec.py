@@ -17,6 +17,7 @@ from typing import Any
 
 from toolkit.errors import FitError
 from toolkit.fitting.objectives import DEFAULT_DELTA, OBJECTIVES
+from toolkit.fitting.points import MAX_MAGNITUDE
 from toolkit.laws import ScalingLaw, get_law
 
 
@@ -108,6 +109,9 @@ class FitSpec:
             if not isinstance(value, Mapping):
                 raise FitError(f"{name} must be a mapping name -> value, got {value!r}")
         fixed = {str(k): _number(f"fixed value of {k}", v) for k, v in fixed.items()}
+        for k, v in fixed.items():
+            if not abs(v) <= MAX_MAGNITUDE:
+                raise FitError(f"fixed value of {k} must be finite and at most {MAX_MAGNITUDE:g} in size, got {v:g}")
         for k, v in fixed.items():
             if not math.isfinite(v):
                 raise FitError(f"fixed parameter {k} must be finite, got {v}")
