@@ -475,29 +475,40 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             raise _UsageError(f"{PROG} plan: {args.study} is not a readable saved study ({type(exc).__name__}: "
                               f"{one_line(exc, 200)}); write it again with `{PROG} study --out {args.study}`") from None
     else:
+        print(f"{PROG} plan: no --study DIR given, so the study runs first (about 35 s on 2 cores the first "
+              f"time, a few seconds once cached; `{PROG} study --out DIR` saves it for --study)", file=sys.stderr)
         table = run_study(progress=_progress(args)).table
     designs = plan(table, args.target_params, args.target_tokens,
                    budget_flops=args.budget_flops, budget_fraction=args.budget_fraction)
     if args.json:
         _print_json(designs.to_dict(orient="records"))
-        return 0
+        return 0 if len(designs) else 1
     if designs.empty:
-        print("no design fits this budget while measured on enough families (at least 5, failing on at most "
-              "half of them); raise the budget or study more families")
-        return 0
+        print(f"{PROG} plan: no design fits this budget while measured on enough families (at least 5, failing "
+              "on at most half of them); raise --budget-flops/--budget-fraction or study more families",
+              file=sys.stderr)
+        return 1
     shown = designs.assign(
         suggested_params=[", ".join(f"{n:.3g}" for n in sizes) for sizes in designs["suggested_params"]],
         expected_are=[f"{x:.1%}" for x in designs["expected_are"]],
         spread=[f"{a:.1%}-{b:.1%}" for a, b in zip(designs["are_q25"], designs["are_q75"])],
         cost_fraction=[f"{x:.2%}" for x in designs["cost_fraction"]],
         cost_flops=[f"{x:.3g}" for x in designs["cost_flops"]],
+        tokens_per_run=[f"{x:.3g}" for x in designs["tokens_per_run"]],
         cut_tokens=[f"{x:.3g}" for x in designs["cut_tokens"]],
     )
     with _wide_pandas():
-        print(shown[["experiment", "k", "p", "cut_tokens", "suggested_params", "expected_are", "spread",
-                     "n_families", "cost_fraction", "cost_flops"]].to_string(index=False))
-    print("\nexpected_are: median ARE of the design across the study's families (spread: quartiles); "
-          "p: fraction of each run's tokens; sizes scaled from the study's size ratios to your target.")
+        print(shown[["experiment", "k", "p", "cut_tokens", "suggested_params", "tokens_per_run", "expected_are",
+                     "spread", "n_families", "cost_fraction", "cost_flops"]].to_string(index=False))
+    best = designs[designs["recommended"]].iloc[0]
+    print(f"\nrecommended: {best['experiment']} with {len(best['suggested_params'])} run(s) of "
+          f"{', '.join(f'{n:.3g}' for n in best['suggested_params'])} parameters, each on about "
+          f"{best['tokens_per_run']:.3g} tokens ({best['cost_fraction']:.2%} of the target's compute): expected ARE "
+          f"{best['expected_are']:.1%} (quartiles {best['are_q25']:.1%}-{best['are_q75']:.1%} over "
+          f"{int(best['n_families'])} families)")
+    print("expected_are: median ARE of the design across the study's families (spread: quartiles); "
+          "p: fraction of each run's tokens; sizes scaled from the study's size ratios to your target; "
+          "tokens_per_run: the design's cost / (6 x the sum of its sizes).")
     return 0
 
 

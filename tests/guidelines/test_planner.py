@@ -64,6 +64,15 @@ def test_plan_respects_the_budget_and_returns_the_frontier():
     assert planner.plan(table, 1e12, 1e12, budget_fraction=0.001, min_families=3).empty
 
 
+def test_plan_recommends_one_design_and_says_how_long_each_run_trains():
+    plan = planner.plan(_table(), 1e12, 1e12, budget_fraction=0.3, min_families=3)
+    assert plan["recommended"].sum() == 1
+    best = plan[plan["recommended"]].iloc[0]
+    assert best["expected_are"] == plan["expected_are"].min()
+    # every run on tokens_per_run tokens costs exactly the design's cost: 6 * sum(N) * D
+    assert np.allclose(6 * plan["suggested_params"].map(sum) * plan["tokens_per_run"], plan["cost_flops"])
+
+
 def test_plan_needs_exactly_one_budget():
     with pytest.raises(DataError):
         planner.plan(_table(), 1e9, 1e10)

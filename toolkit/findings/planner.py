@@ -138,8 +138,11 @@ def plan(
     pandas.DataFrame
         Sorted by cost: experiment, k (training sizes), p (fraction of each run's tokens),
         cut_tokens, rank (borrow: which size below the target), suggested_params (tuple of N),
-        expected_are (median across families), are_q25, are_q75, n_families, failure_rate,
-        cost_fraction, cost_flops. Empty when nothing fits the budget.
+        tokens_per_run (tokens each suggested run trains when all train alike: the design's
+        cost / (6 sum N), tokens), expected_are (median across families), are_q25, are_q75,
+        n_families, failure_rate, cost_fraction, cost_flops, recommended (True on the one design
+        with the lowest expected ARE within the budget; the cheaper on a tie). Empty when nothing
+        fits the budget.
     """
     if (budget_flops is None) == (budget_fraction is None):
         raise DataError("give exactly one of budget_flops and budget_fraction")
@@ -155,8 +158,14 @@ def plan(
     front = front.rename(columns={"are_median": "expected_are"})
     front["suggested_params"] = [tuple(int(round(r * target_params)) for r in rs) for rs in front["size_ratios"]]
     front["cost_flops"] = front["cost_fraction"] * target_cost
-    return front[["experiment", "k", "p", "cut_tokens", "rank", "suggested_params", "expected_are", "are_q25",
-                  "are_q75", "n_families", "failure_rate", "cost_fraction", "cost_flops"]]
+    front["tokens_per_run"] = [c / float(flops(sum(ns), 1.0)) for c, ns in
+                               zip(front["cost_flops"], front["suggested_params"])]
+    front["recommended"] = False
+    if len(front):
+        best = front.sort_values(["expected_are", "cost_fraction"], kind="stable").index[0]
+        front.loc[best, "recommended"] = True
+    return front[["experiment", "k", "p", "cut_tokens", "rank", "suggested_params", "tokens_per_run", "expected_are",
+                  "are_q25", "are_q75", "n_families", "failure_rate", "cost_fraction", "cost_flops", "recommended"]]
 
 
 __all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "designs", "pareto", "plan")
