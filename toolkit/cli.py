@@ -328,9 +328,10 @@ def _load_law(path: Path, command: str):
 
 
 def _answering_fit(args: argparse.Namespace, command: str):
-    """(saved fit, law or fresh fit; bootstrap or None) that predict/allocate answer from, or
-    None after saying on stderr why there is no usable law."""
+    """(saved fit, law or fresh fit; its law; bootstrap or None) that predict/allocate answer
+    from, or None after saying on stderr why there is no usable law."""
     from toolkit.fitting import PREDICTING, FitResult, bootstrap, fit
+    from toolkit.laws import ScalingLaw
 
     if args.law is not None:
         if args.bootstrap:
@@ -349,7 +350,7 @@ def _answering_fit(args: argparse.Namespace, command: str):
     if args.bootstrap:
         boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective, delta=args.delta,
                          fixed=fixed or None, progress=_progress(args))
-    return source, boot
+    return source, (source if isinstance(source, ScalingLaw) else source.law), boot
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -358,8 +359,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     answer = _answering_fit(args, "predict")
     if answer is None:
         return 1
-    source, boot = answer
-    law = source if isinstance(source, ScalingLaw) else source.law
+    source, law, boot = answer
     out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens,
                               "loss": float(law.predict(args.params, args.tokens))}
     if args.interval is not None:
@@ -380,13 +380,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_allocate(args: argparse.Namespace) -> int:
-    from toolkit.laws import ScalingLaw
-
     answer = _answering_fit(args, "allocate")
     if answer is None:
         return 1
-    source, boot = answer
-    law = source if isinstance(source, ScalingLaw) else source.law
+    source, law, boot = answer
     try:
         table = (boot.allocation(args.flops, level=args.level) if boot is not None
                  else law.optimal_allocation(args.flops))
