@@ -89,6 +89,25 @@ def faces(G: np.ndarray, b: np.ndarray, yy: float, pb: Problem,
     indices into ``pb.combos_free``. Returns coefficients (P, K, 3) and sums of squares
     (P, K), infinite where the face's solution is infeasible or singular.
     """
+    c, u, s, det = face_solutions(G, b, pb, combos)
+    free = pb.combos_free[combos]
+    tol = 1e-9 * math.sqrt(max(yy, 1e-300))
+    lo_ok = u >= pb.lin_lo[None, None, :] / s[:, None, :] - tol
+    hi_ok = u <= pb.lin_hi[None, None, :] / s[:, None, :] + tol
+    # M has a unit diagonal, so |det| <= 1; a tiny one means collinear columns, whose optimum
+    # also lies on a smaller face, and whose solution here would be round-off.
+    well_posed = np.abs(det) > SINGULAR_DET
+    feasible = np.all((lo_ok & hi_ok) | ~free[None], axis=-1) & np.all(np.isfinite(u), axis=-1) & well_posed
+    with np.errstate(invalid="ignore", over="ignore"):
+        sse = yy - 2 * np.einsum("pki,pi->pk", c, b) + np.einsum("pki,pij,pkj->pk", c, G, c)
+    return c, np.where(feasible, np.maximum(sse, 0.0), np.inf)
+
+
+def face_solutions(G: np.ndarray, b: np.ndarray, pb: Problem,
+                   combos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Unconstrained least squares on the given faces, bounds unchecked: coefficients
+    (P, K, 3), their Jacobi-scaled values ``u`` = c / s, the scales ``s`` (P, 3) and the
+    determinants (P, K) of the scaled systems (|det| <= 1; near 0 is singular)."""
     P = G.shape[0]
     free, val = pb.combos_free[combos], pb.combos_val[combos]
     K = free.shape[0]
@@ -102,17 +121,7 @@ def faces(G: np.ndarray, b: np.ndarray, yy: float, pb: Problem,
     M[:, kk, jj, :] = np.eye(3)[jj]
     rhs[:, kk, jj] = val[kk, jj][None, :] / s[:, jj]
     u, det = solve3(M, rhs)
-    c = u * s[:, None, :]
-    tol = 1e-9 * math.sqrt(max(yy, 1e-300))
-    lo_ok = u >= pb.lin_lo[None, None, :] / s[:, None, :] - tol
-    hi_ok = u <= pb.lin_hi[None, None, :] / s[:, None, :] + tol
-    # M has a unit diagonal, so |det| <= 1; a tiny one means collinear columns, whose optimum
-    # also lies on a smaller face, and whose solution here would be round-off.
-    well_posed = np.abs(det) > SINGULAR_DET
-    feasible = np.all((lo_ok & hi_ok) | ~free[None], axis=-1) & np.all(np.isfinite(u), axis=-1) & well_posed
-    with np.errstate(invalid="ignore", over="ignore"):
-        sse = yy - 2 * np.einsum("pki,pi->pk", c, b) + np.einsum("pki,pij,pkj->pk", c, G, c)
-    return c, np.where(feasible, np.maximum(sse, 0.0), np.inf)
+    return u * s[:, None, :], u, s, det
 
 
 def batched_bvls(G: np.ndarray, b: np.ndarray, yy: float, pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

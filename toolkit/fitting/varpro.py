@@ -21,13 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter
 
-from toolkit.fitting.bvls import Problem, batched_bvls, normal_equations, solve_face
+from toolkit.fitting.bvls import SINGULAR_DET, Problem, batched_bvls, face_solutions, normal_equations, solve_face
 from toolkit.laws import MUENNIGHOFF, ScalingLaw
 
 #: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
 GRID_SIZE = 20
 #: Number of grid basins refined locally (distinct local minima of the projected objective).
 N_STARTS = 4
+#: Points of the segment evaluated per round when a step meets a wall (a factor 32 per round).
+WALL_SCAN = 32
 
 def grid_axis(pb: Problem, i: int) -> np.ndarray:
     """Grid values of exponent ``i``, denser at small exponents."""
@@ -49,15 +51,21 @@ def mark_dead(pb: Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
     return theta
 
 
-def project_cells(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Projected sums of squares at arbitrary exponent vectors ``theta`` (P, m); returns
-    ``sse`` (P,) and ``theta`` with irrelevant exponents marked NaN."""
+def normal_matrices(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normal equations G (P, 3, 3) and b (P, 3) of the weighted columns at exponent vectors
+    ``theta`` (P, m)."""
     w2 = pb.w * pb.w
     yw2 = pb.yw * pb.w
     X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
     X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
-    G, b = normal_equations(w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ X2**2, w2 @ (X1 * X2),
-                             yw2.sum(), yw2 @ X1, yw2 @ X2)
+    return normal_equations(w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ X2**2, w2 @ (X1 * X2),
+                            yw2.sum(), yw2 @ X1, yw2 @ X2)
+
+
+def project_cells(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projected sums of squares at arbitrary exponent vectors ``theta`` (P, m); returns
+    ``sse`` (P,) and ``theta`` with irrelevant exponents marked NaN."""
+    G, b = normal_matrices(pb, theta)
     _, c, sse = batched_bvls(G, b, pb.yy, pb)
     return sse, mark_dead(pb, theta, c)
 
@@ -250,33 +258,45 @@ def pin_face(pb: Problem, pr: Projection) -> int:
     return int(np.flatnonzero(match)[0])
 
 
-def wall_point(pb: Problem, z: np.ndarray, zn: np.ndarray, combo: int) -> np.ndarray:
-    """The last point of the segment z -> zn where the solution on face ``combo`` is inside the
-    box (its bound margin, continuous along the segment, is positive at z and negative at zn);
-    Illinois regula falsi to 1e-9 of the segment."""
-    def margin(t: float) -> float:
-        return face_margin(pb, on_face(pb, pb.full_exponents(z + t * (zn - z)), combo))
+def face_margins(pb: Problem, theta: np.ndarray, combo: int) -> np.ndarray:
+    """:func:`face_margin` at many exponent vectors ``theta`` (P, m) at once: (P,), -inf where
+    the face is singular."""
+    G, b = normal_matrices(pb, theta)
+    c, _, _, det = face_solutions(G, b, pb, np.array([combo]))
+    free = pb.combos_free[combo]
+    if not free.any():
+        return np.full(len(theta), math.inf)
+    c = c[:, 0, free]
+    with np.errstate(invalid="ignore"):
+        margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
+    ok = (np.abs(det[:, 0]) > SINGULAR_DET) & np.isfinite(margin)
+    return np.where(ok, margin, -math.inf)
 
-    # z is on its face by construction; a margin a hair below 0 there is round-off.
-    a, ga, b, gb = 0.0, max(margin(0.0), 0.0), 1.0, margin(1.0)
-    side = 0
+
+def wall_point(pb: Problem, z: np.ndarray, zn: np.ndarray, combo: int) -> np.ndarray:
+    """The point of the segment z -> zn where the solution on face ``combo`` first leaves the
+    box (its bound margin is >= 0 at z and < 0 at zn), to 1e-9 of the segment, on the inside.
+
+    Each round evaluates :data:`WALL_SCAN` points of the bracket in one batch and keeps the
+    interval of the first sign change: a margin that is the minimum over several coefficients
+    has kinks, where a secant search crawls (26 scalar solves per wall on the collection)."""
+    a, b = 0.0, 1.0
+    steps = np.arange(1, WALL_SCAN + 1) / WALL_SCAN
     while b - a > 1e-9:
-        # A singular face (margin -inf) leaves no secant: bisect until it has one.
-        t = b - gb * (b - a) / (gb - ga) if math.isfinite(gb) else 0.5 * (a + b)
-        if not a < t < b:
-            t = 0.5 * (a + b)
-        gt = margin(t)
-        if gt >= 0:
-            a, ga = t, gt
-            if side == -1:
-                gb *= 0.5       # Illinois: halve the stale end so the bracket closes from both sides
-            side = -1
-        else:
-            b, gb = t, gt
-            if side == 1:
-                ga *= 0.5
-            side = 1
+        ts = a + (b - a) * steps
+        ts[-1] = b
+        margins = face_margins(pb, _full_rows(pb, z, zn, ts), combo)
+        out = np.flatnonzero(margins < 0)
+        j = int(out[0]) if len(out) else WALL_SCAN - 1
+        a, b = (ts[j - 1] if j else a), ts[j]
     return z + a * (zn - z)
+
+
+def _full_rows(pb: Problem, z: np.ndarray, zn: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Full exponent vectors (len(ts), m) at the points z + t (zn - z) of the free exponents."""
+    rows = np.repeat(pb.exp_val[None, :], len(ts), axis=0)
+    rows[:, pb.exp_free] = z[None, :] + ts[:, None] * (zn - z)[None, :]
+    return rows
 
 
 def newton_hessian(pb: Problem, z: np.ndarray, g: np.ndarray, pr: Projection,
