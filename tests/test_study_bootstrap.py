@@ -14,6 +14,7 @@ from toolkit.evaluation import FamilyArrays
 from toolkit.evaluation.designs import Cell
 from toolkit.evaluation.resampling import (
     BOOT_COLUMNS,
+    bootstrap_cells,
     cell_rng,
     enough_sizes,
     resample,
@@ -163,3 +164,20 @@ def test_cells_on_the_same_runs_draw_the_same_runs(runs):
     other = cell_rng(7, cell(fam.sizes[1:3], 1.0, 0.0)).integers(0, 6, size=20)
     assert not (other == draws[0]).all()
     assert not (cell_rng(8, same[0]).integers(0, 6, size=20) == draws[0]).all()
+
+
+def test_a_draw_of_the_same_runs_is_fitted_once_and_counted_every_time(runs):
+    # One run per size and k = 3: the only draw that keeps three sizes is the three runs
+    # themselves, so B resamples need one fit, and the quantiles collapse onto it.
+    fam = FamilyArrays.from_runs(runs, "single")
+    target = float(fam.sizes[-1])
+    cell = Cell(fam, "grid", 3, 1.0, 0.0, fam.train_mask(fam.sizes[:3], 1.0), target, fam.test_mask(target))
+    frame, fitted = bootstrap_cells([cell], ["ok"], 30, seed=0)
+    share = frame.loc[0, "boot_not_identifiable_share"]
+    assert fitted == 1 and 0 < share < 1        # 6 of 27 draws keep all sizes
+    assert frame.loc[0, "are_q05"] == frame.loc[0, "are_median"] == frame.loc[0, "are_q95"]
+    rng = cell_rng(0, cell)
+    groups = training_runs(cell)
+    kept = [resample(groups, rng) for _ in range(30)]
+    kept = [k for k in kept if enough_sizes(len(np.unique(fam.num_params[k])))]
+    assert round(share * 30) == 30 - len(kept) and all((k == kept[0]).all() for k in kept)

@@ -67,8 +67,11 @@ def training_runs(cell: Cell) -> list[np.ndarray]:
 
 def resample(groups: Sequence[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """One resample of the training runs ``groups`` (:func:`training_runs`): as many runs as
-    there are, drawn with replacement, each with all of its training checkpoints."""
-    return np.concatenate([groups[g] for g in rng.integers(0, len(groups), size=len(groups))])
+    there are, drawn with replacement, each with all of its training checkpoints.
+
+    The drawn runs come in the order of ``groups``, so two draws of the same runs are the same
+    array (and are fitted once)."""
+    return np.concatenate([groups[g] for g in np.sort(rng.integers(0, len(groups), size=len(groups)))])
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -100,26 +103,35 @@ def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed
     Returns
     -------
     (pandas.DataFrame, int)
-        One row per cell with :data:`BOOT_COLUMNS` (fractions), and the number of laws fitted.
+        One row per cell with :data:`BOOT_COLUMNS` (fractions), and the number of laws fitted
+        (distinct resamples: a draw of the same runs again reuses its fit).
     """
-    draws: list[tuple[int, np.ndarray]] = []
+    # Small cells draw the same runs again and again (with one run per size and k = 4, 13
+    # distinct draws keep three sizes): each distinct problem is fitted once.
+    draws: list[tuple[int, int]] = []
+    distinct: dict[tuple, int] = {}
+    problems: list[FitProblem] = []
     not_identifiable = np.zeros(len(cells), dtype=int)
     for i, (cell, status) in enumerate(zip(cells, statuses)):
         if status not in PREDICTING or cell.baseline is not None:
             continue
         rng = cell_rng(seed, cell)
         groups = training_runs(cell)
-        nn = cell.family.num_params
+        fam = cell.family
+        fixed = dict(cell.fixed or {})
         for _ in range(n):
             idx = resample(groups, rng)
-            if enough_sizes(len(np.unique(nn[idx])), cell.fixed):
-                draws.append((i, idx))
-            else:
+            if not enough_sizes(len(np.unique(fam.num_params[idx])), fixed):
                 not_identifiable[i] += 1
-    problems = [FitProblem(c.family.num_params[idx], c.family.tokens[idx], c.family.loss[idx],
-                           FitSpec(law=law, objective=objective, fixed=dict(c.fixed or {})))
-                for c, idx in ((cells[i], idx) for i, idx in draws)]
-    results = fit_many(problems, n_jobs=n_jobs, executor=executor, progress=False) if problems else []
+                continue
+            key = (fam.name, tuple(sorted(fixed.items())), idx.tobytes())
+            if key not in distinct:
+                distinct[key] = len(problems)
+                problems.append(FitProblem(fam.num_params[idx], fam.tokens[idx], fam.loss[idx],
+                                           FitSpec(law=law, objective=objective, fixed=fixed)))
+            draws.append((i, distinct[key]))
+    fitted = fit_many(problems, n_jobs=n_jobs, executor=executor, progress=False) if problems else []
+    results = [fitted[j] for _, j in draws]
     errors: list[list[float]] = [[] for _ in cells]
     signed: list[list[float]] = [[] for _ in cells]
     for (i, _), res in zip(draws, results):
