@@ -196,13 +196,25 @@ def test_are_heatmap_needs_columns():
 
 def test_are_vs_cut_log_axis_reference_and_cap():
     rows = [{"family": f, "cut_tokens": c, "are": a}
-            for f, s in (("a", 1.0), ("b", 2.0)) for c, a in ((0.0, 0.3), (1e9, 0.1 * s), (1e10, 0.05 * s), (3e10, 0.9))]
+            for f, s in (("a", 1.0), ("b", 2.0)) for c, a in ((0.0, 0.3), (1e9, 0.1 * s), (1e10, 0.05 * s),
+                                                            (3e10, 0.9 if f == "a" else 0.02))]
     chart = charts.are_vs_cut(pd.DataFrame(rows), reference=0.3)
     spec = check_common(chart)
     assert layers(spec)[0]["encoding"]["x"]["scale"]["type"] == "log"
+    assert layers(spec)[0]["encoding"]["y"]["scale"]["domain"] == [0, pytest.approx(54.0)]   # 1.08 x the 50% cap
     sub = " ".join(spec["title"]["subtitle"])
-    assert "2 rows with a value <= 0 not shown" in sub and "2 values above 50%" in sub
+    assert "2 rows with a value <= 0 not shown" in sub and "1 value above 54% drawn at the top edge" in sub
     assert scene_counts(chart).get("rule") == 1
+
+
+@pytest.mark.parametrize(("are", "top", "over"), [(0.02, 3 * 1.08, 0), (2.0, 200 * 1.08, 1)])
+def test_are_vs_axis_follows_the_data_and_keeps_the_median(are, top, over):
+    # small AREs are not squeezed against a 50% axis; a median above the cap is still drawn
+    rows = [{"family": f, "k": k, "are": are * (1 + 0.5 * (f == "b") * (k == 4))} for f in "abc" for k in (3, 4, 5)]
+    chart = charts.are_vs(pd.DataFrame(rows), "k", x_title="models", title="t")
+    spec = check_common(chart)
+    assert layers(spec)[0]["encoding"]["y"]["scale"]["domain"] == [0, pytest.approx(top)]
+    assert sum(f"{over} value above" in s for s in spec["title"]["subtitle"]) == (over > 0)
 
 
 def test_cost_frontier_marks_the_frontier():

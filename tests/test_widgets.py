@@ -38,6 +38,13 @@ def spec_of(panel: widgets.Panel, name: str) -> dict:
     return panel.charts()[name].to_dict()
 
 
+def live(panel: widgets.Panel, name: str):
+    """The live chart on screen: the one child of its slot, labelled for people and tests."""
+    (chart,) = panel._slots[name].children
+    assert chart is panel._views[name] and f"st-chart-{name}" in chart._dom_classes
+    return chart
+
+
 def drawn_rows(spec: dict) -> int:
     return sum(len(v) for v in spec.get("datasets", {}).values())
 
@@ -55,16 +62,16 @@ def test_fit_panel_controls_recompute_in_place(runs):
     check_controls(panel)
     view = panel.view
     assert isinstance(view, W.VBox)
-    live = panel._views["loss_curves"]
-    assert "st-chart-loss_curves" in live._dom_classes
+    first = live(panel, "loss_curves")
     before = panel.numbers()
     assert before["k"] == 5 and before["are"] < 0.05  # a known law is recovered
-    spec_before = json.dumps(live.spec)
+    spec_before = json.dumps(first.spec)
 
     panel.controls["k"].value = 3
     after = panel.numbers()
     assert after["k"] == 3 and after["n_train_points"] < before["n_train_points"]
-    assert json.dumps(live.spec) != spec_before  # the live chart got the new spec
+    # a new live chart with the new spec replaced the old one, which is closed
+    assert json.dumps(live(panel, "loss_curves").spec) != spec_before and first.comm is None
     assert "3 sizes" in panel.status.value
 
     panel.controls["cut"].value = 0.0
@@ -73,7 +80,7 @@ def test_fit_panel_controls_recompute_in_place(runs):
     panel.controls["family"].value = "beta-fam"
     assert panel.controls["k"].max == 3 and panel.controls["k"].value == 3
     assert spec_of(panel, "loss_curves")["title"]["text"] == "beta-fam: loss vs tokens"
-    assert panel._views["loss_curves"].spec["title"]["text"] == "beta-fam: loss vs tokens"
+    assert live(panel, "loss_curves").spec["title"]["text"] == "beta-fam: loss vs tokens"
 
     panel.controls["objective"].value = "huber-log"
     assert panel.numbers()["are"] < 0.05
@@ -120,19 +127,18 @@ def test_meta_analysis_panel_family_and_cut():
     panel = widgets.MetaAnalysisPanel(table)
     check_controls(panel)
     assert panel.view is panel.view  # built once, then updated in place
-    live = panel._views["heatmap"]
     macro = panel.numbers()
     assert macro["n_cells"] == 4 * 10  # k = 2..5 over the two families
     assert macro["n_cells_with_law"] == 40 - 2  # k = 2, p < 0.3 not identified in both: grey
 
     panel.controls["cut"].value = 0.0
     assert panel.numbers()["are_median"] == pytest.approx(macro["are_median"] + 0.1, abs=1e-9)
-    assert "no cut" in live.spec["title"]["text"]
+    assert "no cut" in live(panel, "heatmap").spec["title"]["text"]
 
     panel.controls["family"].value = "fam-b"
     assert panel.numbers()["n_cells"] == 2 * 10
-    assert live.spec["title"]["text"].startswith("ARE by design: fam-b")
-    assert drawn_rows(live.spec) < drawn_rows(spec_of(widgets.MetaAnalysisPanel(table), "heatmap"))
+    assert live(panel, "heatmap").spec["title"]["text"].startswith("ARE by design: fam-b")
+    assert drawn_rows(live(panel, "heatmap").spec) < drawn_rows(spec_of(widgets.MetaAnalysisPanel(table), "heatmap"))
 
 
 def test_grid_cells_macro_counts_families():
@@ -152,25 +158,32 @@ def test_compute_optimal_panel_budget_moves_without_refit(runs):
     panel = widgets.ComputeOptimalPanel(runs, "alpha-fam", budget_flops=1e21, n_bootstrap=10)
     check_controls(panel)
     assert panel.view is panel.view  # built once, then updated in place
-    live = panel._views["allocation"]
     first = panel.numbers()
     fitted = panel.result
     alpha, beta = first["alpha"], first["beta"]
     assert first["growth_10x"] == pytest.approx(10 ** (beta / (alpha + beta)))
     assert first["optimal_params_lower"] <= first["optimal_params"] <= first["optimal_params_upper"]
-    rule = next(layer for layer in live.spec["layer"] if layer["mark"]["type"] == "rule")
-    assert live.spec["datasets"][rule["data"]["name"]] == [{"budget": 1e21}]
+    spec = live(panel, "allocation").spec
+    rule = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
+    assert spec["datasets"][rule["data"]["name"]] == [{"budget": 1e21}]
 
     panel.controls["budget"].value = 1e23
     after = panel.numbers()
     assert panel.result is fitted  # the budget only re-evaluates the law
     assert after["optimal_params"] == pytest.approx(first["optimal_params"] * first["growth_10x"] ** 2)
-    rule = next(layer for layer in live.spec["layer"] if layer["mark"]["type"] == "rule")
-    assert live.spec["datasets"][rule["data"]["name"]] == [{"budget": 1e23}]
+    spec = live(panel, "allocation").spec
+    rule = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
+    assert spec["datasets"][rule["data"]["name"]] == [{"budget": 1e23}]
     assert "1.00e+23 FLOPs" in panel.status.value
+    # the allocation table is part of the panel: five columns, each estimate with its interval
+    assert panel.table_view in panel.view.children
+    table = panel.table()
+    assert list(table["budget (FLOPs)"]) == ["1.0e+22", "1.0e+23", "1.0e+24"] and table.shape == (3, 5)
+    assert table.iloc[1, 1].startswith(widgets.charts.size_label(after["optimal_params"]) + " (")
+    assert "1.0e+24" in panel.table_view.value
 
     panel.controls["family"].value = "beta-fam"
-    assert panel._views["iso_flop"].spec["title"]["text"] == "Iso-FLOP curves: beta-fam"
+    assert live(panel, "iso_flop").spec["title"]["text"] == "Iso-FLOP curves: beta-fam"
     assert panel.result is not fitted
 
 
@@ -182,7 +195,7 @@ def test_explore_panel_family_switch(runs):
     assert first["n_families"] == 2 and first["n_families_3_sizes"] == 2 and first["family_n_sizes"] == 6
     panel.controls["family"].value = "beta-fam"
     assert panel.numbers()["family_n_sizes"] == 4
-    assert panel._views["loss_curves"].spec["title"]["text"] == "beta-fam: loss vs tokens"
+    assert live(panel, "loss_curves").spec["title"]["text"] == "beta-fam: loss vs tokens"
     assert "beta-fam" in panel.status.value
 
 
@@ -221,10 +234,10 @@ def test_choose_models_panel_p_and_window():
     assert first["are_median_window_nearest"] == pytest.approx(0.01)
     panel.controls["window"].value = 2
     assert panel.numbers()["are_median_window_smallest"] == pytest.approx(np.median([0.04, 0.02]))
-    assert panel._views["windows"].spec["title"]["text"].startswith("Windows of 2 consecutive sizes")
+    assert live(panel, "windows").spec["title"]["text"].startswith("Windows of 2 consecutive sizes")
     panel.controls["family"].value = "fam-b"
     assert panel.numbers()["n_families"] == 1
-    assert "fam-b" in panel._views["are_vs_k"].spec["title"]["text"]
+    assert "fam-b" in live(panel, "are_vs_k").spec["title"]["text"]
 
 
 def test_partial_panel_design_toggle():
@@ -234,7 +247,7 @@ def test_partial_panel_design_toggle():
     assert panel.numbers()["are_median_p30"] == pytest.approx(0.2 * 0.7)
     panel.controls["design"].value = "with siblings"
     assert panel.numbers()["are_median_p30"] == pytest.approx(0.1 * 0.7)
-    assert "with siblings" in panel._views["are_vs_p"].spec["title"]["text"]
+    assert "with siblings" in live(panel, "are_vs_p").spec["title"]["text"]
     frontier = panel.charts()["cost_frontier"].to_dict()
     assert "designs on the cost-ARE frontier" in " ".join(frontier["title"]["subtitle"])
 
@@ -250,7 +263,7 @@ def test_cut_panel_refits_the_drawn_family(runs):
     assert panel.result.n_points < panel.runs.family("alpha-fam").frame.shape[0]
     panel.controls["cut"].value = 0.0
     assert panel.result is not fitted and panel.result.n_points > fitted.n_points
-    assert panel._views["loss_curves"].spec["title"]["text"] == "alpha-fam: fit with checkpoints above 0 tokens"
+    assert live(panel, "loss_curves").spec["title"]["text"] == "alpha-fam: fit with checkpoints above 0 tokens"
 
 
 def test_fit_panel_family_change_recomputes_once(runs, monkeypatch):

@@ -210,7 +210,8 @@ def test_plan_panel_dashboard_swaps_charts_in_place(study):
     panel = widgets.PlanPanel(study.table, budget_flops="1e23", min_families=2)
     view = panel.view
     assert panel.table_view in view.children and "st-panel-PlanPanel" in view._dom_classes
-    live = panel._views["options"]
+    before = panel._views["options"]
     panel.controls["budget"].value = "3e22"
-    assert panel._views["options"] is live and live.chart is panel.charts()["options"]
-    assert "3.0e+22" in live.chart.to_dict()["title"]["text"]
+    (now,) = panel._slots["options"].children
+    assert now is panel._views["options"] is not before and before.comm is None
+    assert now.chart is panel.charts()["options"] and "3.0e+22" in now.chart.to_dict()["title"]["text"]

@@ -348,10 +348,14 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
     fam_pick = alt.selection_point(name="family_pick", fields=["family"], bind="legend")
     xenc = (alt.X(**_log_axis(x, x_title, values=df[x])) if log_x
             else alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=".0%") if percent_x else alt.Axis()))
-    n_over = int((df["are_pct"] > 100 * ARE_AXIS_CAP).sum())
+    # The axis ends at the data (or at the cap, where single families fly off), but never below
+    # the median or the reference: those are what the chart is for.
+    must = max([*median["are_pct"], 100 * reference if reference is not None and np.isfinite(reference) else 0.0],
+               default=0.0)
+    top = 1.08 * max(min(100 * ARE_AXIS_CAP, float(df["are_pct"].max()) if len(df) else 0.0), must) or 100 * ARE_AXIS_CAP
+    n_over = int((df["are_pct"] > top).sum())
     lines = alt.Chart(df).mark_line(point=True, strokeWidth=1, clip=True).encode(
-        x=xenc, y=alt.Y("are_pct:Q", title="ARE on the target (%)",
-                        scale=alt.Scale(domain=[0, 100 * ARE_AXIS_CAP], clamp=True)),
+        x=xenc, y=alt.Y("are_pct:Q", title="ARE on the target (%)", scale=alt.Scale(domain=[0, top], clamp=True)),
         color=alt.Color("family:N", title="family", legend=alt.Legend(columns=1, symbolLimit=24)),
         opacity=alt.condition(fam_pick, alt.value(0.7), alt.value(0.07)),
         tooltip=[alt.Tooltip("family:N"), alt.Tooltip(f"{x}:Q", format=".3s" if log_x else ".3g", title=x_title),
@@ -366,7 +370,7 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
                       .mark_rule(color="gray", strokeDash=[6, 4]).encode(y="ref:Q", tooltip=["what:N"]))
     return _finish(_sized(alt.layer(*layers)), title,
                    _note("thick black line: median over families" + (f"; dashed: {reference_label}" if reference_label else ""),
-                         f"{n_over} values above {ARE_AXIS_CAP:.0%} drawn at the top edge" if n_over else "",
+                         f"{n_over} value{'s' * (n_over > 1)} above {top:.0f}% drawn at the top edge" if n_over else "",
                          _dropped(n_bad, "rows")),
                    f"{title}: ARE in percent against {x_title}, {df['family'].nunique()} families")
 
@@ -452,7 +456,7 @@ def explained_variance(frame: pd.DataFrame, *, title: str = "Variance explained 
     """Cumulative share of variance per number of components; ``frame``: ``component`` (1..),
     ``cumulative`` (fraction) and ``kind`` (e.g. "families, standardised", "random-law null")."""
     return _finish(_sized(alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("component:O", title="principal components kept"),
+        x=alt.X("component:O", title="principal components kept", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cumulative:Q", title="variance explained (cumulative)", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("kind:N", title="parameters"),

@@ -66,6 +66,7 @@ class Panel:
         self.controls: dict[str, W.Widget] = {}
         self.status = _labelled(W.HTML(value=""), "status")
         self._views: dict[str, alt.JupyterChart] = {}
+        self._slots: dict[str, W.Box] = {}
         self._charts: dict[str, alt.Chart] = {}
         self._numbers: dict[str, float] = {}
         self._view: W.Widget | None = None
@@ -95,9 +96,14 @@ class Panel:
             return
         self._charts, self._numbers = new, numbers
         self.status.value = text
-        for name, chart in new.items():
-            if name in self._views:
-                self._views[name].chart = chart
+        for name in new:
+            if name in self._slots:
+                # A new JupyterChart per spec, not a new spec in the old one: the frontend
+                # re-embeds a changed spec asynchronously, and two quick changes could finish
+                # in the wrong order and leave the older chart on screen.
+                old = self._views[name]
+                self._slots[name].children = (self._live(name),)
+                old.close()
 
     def charts(self) -> dict[str, alt.Chart]:
         """The current charts, name -> Altair chart."""
@@ -107,19 +113,27 @@ class Panel:
         """The key numbers of the current state."""
         return dict(self._numbers)
 
+    def _live(self, name: str) -> alt.JupyterChart:
+        """A live chart of the current ``name`` chart (registered in ``_views``)."""
+        # SVG, not canvas: crisp at any zoom, and screen readers (and the browser tests) can
+        # read each mark's aria-label.
+        jc = alt.JupyterChart(self._charts[name], embed_options={"renderer": "svg"})
+        jc.add_class(f"st-chart-{name}")
+        self._views[name] = jc
+        return jc
+
+    def _slot(self, name: str) -> W.Box:
+        """The box that holds the live ``name`` chart (its chart is replaced on every update)."""
+        self._slots[name] = W.Box([self._live(name)])
+        return self._slots[name]
+
     @property
     def view(self) -> W.Widget:
         """Controls, status line and live charts as one widget."""
         if self._view is None:
-            for name in self.chart_names:
-                # SVG, not canvas: crisp at any zoom, and screen readers (and the browser tests)
-                # can read each mark's aria-label.
-                jc = alt.JupyterChart(self._charts[name], embed_options={"renderer": "svg"})
-                jc.add_class(f"st-chart-{name}")
-                self._views[name] = jc
             box = W.Box(list(self.controls.values()), layout=_LAYOUT_WRAP)
-            self._view = W.VBox([box, self.status,
-                                 W.Box([self._views[n] for n in self.chart_names], layout=_LAYOUT_WRAP)])
+            self._view = W.VBox([box, self.status, *self._below_status(),
+                                 W.Box([self._slot(n) for n in self.chart_names], layout=_LAYOUT_WRAP)])
             self._view.add_class(f"st-panel-{type(self).__name__}")
         return self._view
 
@@ -131,8 +145,14 @@ class Panel:
             display(self.view)
             return
         display(HTML(self.status.value))
+        for extra in self._below_status():
+            display(HTML(extra.value))
         for name in self.chart_names:
             display(SVG(static_svg(self._charts[name])))
+
+    def _below_status(self) -> list[W.HTML]:
+        """Read-only widgets (tables) shown between the status line and the charts."""
+        return []
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -435,6 +455,7 @@ class ComputeOptimalPanel(Panel):
                                              continuous_update=False))
         self._add("objective", W.ToggleButtons(options=[("squared error", "mse"), ("Huber on log", "huber-log")],
                                                value=objective, description="objective"))
+        self.table_view = _labelled(W.HTML(value=""), "table")
         self.update()
 
     def _fitted(self, family: str, objective: str):
@@ -469,6 +490,7 @@ class ComputeOptimalPanel(Panel):
                    "optimal_loss_upper_nats": float(at["loss_upper"]), "growth_10x": growth,
                    "alpha": float(result.params["alpha"]), "beta": float(result.params["beta"]),
                    "bootstrap_used": float(boot.n_used)}
+        self.table_view.value = self.table().to_html(index=False, escape=True)
         name = charts.size_label
         text = (f"{family} (fit status <b>{result.status}</b>, {result.n_points} checkpoints, {result.n_sizes} sizes): "
                 f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
@@ -481,9 +503,30 @@ class ComputeOptimalPanel(Panel):
                 numbers, text)
 
     def allocation_table(self) -> pd.DataFrame:
-        """The allocation at the budget, a tenth and ten times it, with interval bounds."""
+        """The allocation at the budget, a tenth and ten times it, with interval bounds (numbers:
+        FLOPs, parameters, tokens, nats per token)."""
         budget = float(self.controls["budget"].value)
         return self.boot.allocation([budget / 10, budget, budget * 10], level=self.level)
+
+    def table(self) -> pd.DataFrame:
+        """:meth:`allocation_table` as people read it: five narrow columns, each estimate with its
+        interval (shown under the status line, and headless after the charts)."""
+        t = self.allocation_table()
+        name = charts.size_label
+
+        def est(col: str, fmt) -> list[str]:
+            return [f"{fmt(v)} ({fmt(lo)} - {fmt(hi)})"
+                    for v, lo, hi in zip(t[col], t[f"{col}_lower"], t[f"{col}_upper"])]
+
+        pct = f"{100 * self.level:.0f}%"
+        return pd.DataFrame({"budget (FLOPs)": [f"{c:.1e}" for c in t["flops"]],
+                             f"N* parameters ({pct} interval)": est("num_params", name),
+                             f"D* tokens ({pct} interval)": est("tokens", name),
+                             "tokens per parameter": est("tokens_per_param", lambda v: f"{v:.3g}"),
+                             "loss at the optimum (nats/token)": est("loss", lambda v: f"{v:.3f}")})
+
+    def _below_status(self) -> list[W.HTML]:
+        return [self.table_view]
 
 
 # ============================================================================ 01: explore
@@ -1188,12 +1231,9 @@ class PlanPanel(Panel):
     def view(self) -> W.Widget:
         """A dashboard: labelled controls, the recommendation, the chart and the options table."""
         if self._view is None:
-            for name in self.chart_names:
-                self._views[name] = alt.JupyterChart(self._charts[name], embed_options={"renderer": "svg"})
-                self._views[name].add_class(f"st-chart-{name}")
             controls = W.VBox(list(self.controls.values()), layout=W.Layout(width="430px"))
-            self._view = W.VBox([W.HBox([controls, self._views["options"]], layout=_LAYOUT_WRAP), self.status,
-                                 self.table_view, self._views["frontier"]])
+            self._view = W.VBox([W.HBox([controls, self._slot("options")], layout=_LAYOUT_WRAP), self.status,
+                                 self.table_view, self._slot("frontier")])
             self._view.add_class("st-panel-PlanPanel")
         return self._view
 
