@@ -90,6 +90,19 @@ def test_protocol_cells_both_protocols_and_the_paper_figure():
     assert layers(spec)[1]["encoding"]["y"]["scale"]["type"] == "log"
 
 
+def test_protocol_comparison_colours_by_the_kind_of_departure():
+    # thirty families would need thirty colours; the kinds of departure are a handful
+    frame = pd.DataFrame({"family": [f"f{i}" for i in range(30)], "cell": ["k=3"] * 30,
+                          "are_paper": np.linspace(0.01, 0.3, 30), "are_corrected": np.linspace(0.02, 0.2, 30),
+                          "main_departure": ["fit", "loss", "none"] * 10})
+    chart = charts.protocol_comparison(frame)
+    spec = check_common(chart)
+    assert layers(spec)[1]["encoding"]["color"]["field"] == "main_departure"
+    assert scene_counts(chart).get("symbol") == 30
+    without = check_common(charts.protocol_comparison(frame.drop(columns="main_departure")))
+    assert layers(without)[1]["encoding"]["color"]["field"] == "family"
+
+
 def test_protocol_cells_needs_columns():
     with pytest.raises(DataError, match="explained_by"):
         charts.protocol_cells(pd.DataFrame({"k": [2], "are_paper": [0.1], "are_corrected": [0.1]}))

@@ -235,6 +235,8 @@ def test_paper_protocol_study_and_comparison(runs, result, tmp_path):
     # the paper drops each run's final checkpoint at p = 1: one point fewer per training run
     assert row["n_points_paper"] == row["n_points_corrected"] - 4
     assert "strict <" in row["explained_by"]
+    assert set(comparison["main_departure"]) <= {"loss", "training set", "target", "fit", "two training sizes", "none"}
+    assert row["main_departure"] == row["explained_by"].split(":")[0]
     assert np.isclose(row["difference"], 100 * (row["are_corrected"] - row["are_paper"]))
     effects = study.departure_effects(comparison, result, runs, n_jobs=1)
     # no OPT or GPT-3 here: only the optimiser and the selection rules can differ

@@ -538,8 +538,9 @@ def protocol_comparison(frame: pd.DataFrame, *, title: str = "Paper vs corrected
     """ARE of each cell under the paper's protocol against the corrected one.
 
     ``frame``: ``family``, ``cell`` (a label such as ``k=3 p=1.0``), ``are_paper`` and
-    ``are_corrected`` (fractions), optionally ``reason`` (why they differ). Points on the
-    diagonal agree.
+    ``are_corrected`` (fractions), optionally ``reason`` (why they differ) and
+    ``main_departure`` (its kind: the points' colour, else the family). Points on the diagonal
+    agree.
     """
     df = frame.dropna(subset=["are_paper", "are_corrected"]).copy()
     df["paper_pct"] = 100.0 * df["are_paper"]
@@ -554,7 +555,8 @@ def protocol_comparison(frame: pd.DataFrame, *, title: str = "Paper vs corrected
     pts = alt.Chart(df).mark_point(filled=True, size=45).encode(
         x=alt.X("paper_pct:Q", title="ARE, paper's protocol (%)"),
         y=alt.Y("corrected_pct:Q", title="ARE, corrected protocol (%)"),
-        color=alt.Color("family:N", title="family"), tooltip=tip)
+        color=(alt.Color("main_departure:N", title="largest departure") if "main_departure" in df.columns
+               else alt.Color("family:N", title="family")), tooltip=tip)
     n_missing = len(frame) - len(df)
     return _finish(_sized(alt.layer(diag, pts)), title,
                    _note("dashed: equal ARE under both protocols",

@@ -637,7 +637,9 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         family, experiment, k, p, cut_tokens, are_paper, are_paper_global_fit, are_corrected
         (fractions, in each protocol's own loss unit), difference (corrected minus paper, in
         points of ARE), optimiser_effect, data_effect (points), status_paper,
-        status_corrected, n_points_paper, n_points_corrected, explained_by.
+        status_corrected, n_points_paper, n_points_corrected, explained_by (every departure
+        that applies, largest effect first), main_departure (the kind of the first: loss,
+        training set, target, fit, two training sizes, or none).
     """
     if runs is None:
         from toolkit.collection import load_collection
@@ -658,9 +660,12 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
     seeds = runs.frame.groupby("family").apply(
         lambda g: g.loc[g["num_params"] == g["num_params"].max(), "model"].nunique(), include_groups=False).to_dict()
     m["explained_by"] = [_departures(row, seeds) for _, row in m.iterrows()]
+    # The kind of the largest departure (the text before its colon): a handful of values a chart
+    # can colour by, where the explanations themselves are one per cell.
+    m["main_departure"] = [s.split(";")[0].split(":")[0] for s in m["explained_by"]]
     return m[_KEY + ["are_paper", "are_paper_global_fit", "are_corrected", "difference", "optimiser_effect",
                      "data_effect", "status_paper", "status_corrected", "n_points_paper", "n_points_corrected",
-                     "explained_by"]]
+                     "explained_by", "main_departure"]]
 
 
 def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Runs | None = None, *,
