@@ -36,3 +36,21 @@ def test_the_data_constrained_form_reads_unique_tokens() -> None:
     frame = pd.DataFrame({"num_params": N, "tokens": D, "loss": L, "unique_tokens": D / 4})
     result = toolkit.fit(frame, law="data-constrained")
     assert result.status in toolkit.PREDICTING
+
+
+def _two_token_counts(counts=(2.7e10, 4.8e10)):
+    n = np.repeat([7e7, 1.6e8, 4e8, 1e9], len(counts))
+    d = np.tile(counts, 4)
+    rng = np.random.default_rng(0)
+    y = (1.8 + 420 / n ** 0.34 + 2400 / d ** 0.29) * (1 + 0.002 * rng.standard_normal(len(n)))
+    return n, d, y
+
+
+def test_two_token_counts_leave_the_d_term_on_a_valley() -> None:
+    # E + B D^-beta at two D: every beta fits equally well, so the point found is arbitrary
+    n, d, y = _two_token_counts()
+    res = fit_arrays(n, d, y)
+    assert res.status == "not_identifiable" and "two token counts" in res.reason
+    assert fit_arrays(n, d, y, fixed={"beta": 0.29}).status in ("ok", "at_bound")   # borrowed: identified
+    n3, d3, y3 = _two_token_counts((1e10, 2.7e10, 4.8e10))
+    assert fit_arrays(n3, d3, y3).status in ("ok", "at_bound")

@@ -51,7 +51,7 @@ from toolkit.fitting.points import frame_of, validate
 from toolkit.fitting.result import AT_BOUND_RTOL, MAX_CONDITION, VANISHING_TERM, FitResult, Points, Status
 from toolkit.fitting.separable import fit_separable
 from toolkit.fitting.spec import FitSpec, as_spec
-from toolkit.fitting.two_sizes import fit_two_sizes, on_valley
+from toolkit.fitting.two_sizes import fit_two_sizes, flat_in_beta, on_valley
 from toolkit.laws import ScalingLaw
 from toolkit.runs import Runs
 
@@ -92,12 +92,13 @@ def _inside(law: ScalingLaw, values: Mapping[str, float]) -> dict[str, float]:
 
 
 def _finalise(law: ScalingLaw, spec: FitSpec, values: dict[str, float], value: float, pts: Points,
-              note: str = "", valley: bool = False) -> FitResult:
+              note: str = "", valley: bool = False, d_valley: bool = False) -> FitResult:
     """Build the result and decide ok / at_bound / not_identifiable from the solution.
 
     ``note`` describes a tie-break the fit made (two sizes); ``valley`` says the data see the
-    N term at two sizes only. The conditioning check is skipped on the valley: it would always
-    flag the parameters the tie-break set."""
+    N term at two sizes only, ``d_valley`` that the D term at two token counts lies on a flat
+    valley (:func:`~toolkit.fitting.two_sizes.flat_in_beta`). The conditioning check is
+    skipped on the valley: it would always flag the parameters the tie-break set."""
     n, d, y = pts.num_params, pts.tokens, pts.loss
     fitted = law.with_values(**_inside(law, values))
     v = fitted.values
@@ -123,6 +124,12 @@ def _finalise(law: ScalingLaw, spec: FitSpec, values: dict[str, float], value: f
     if len(y) < len(free):
         status = Status.NOT_IDENTIFIABLE
         notes.insert(0, f"{len(y)} points for {len(free)} free parameters")
+    elif d_valley:
+        status = Status.NOT_IDENTIFIABLE
+        counts = " and ".join(f"{t:.4g}" for t in np.unique(d))
+        notes.insert(0, f"two token counts determine only E + B D^-beta at D = {counts}: E, B and beta are not "
+                     "separately identifiable (equally good fits along a valley; the optimiser's point is "
+                     "arbitrary): fix (borrow) beta or B, or add checkpoints at a third token count")
     elif valley and (note or fitted.constant not in at_bound):
         # With E pressed on its bound the two values of E + A N^-alpha fix A and alpha; without,
         # every alpha on the valley fits equally well.
@@ -208,7 +215,10 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
         if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
             return _unfitted(spec, Status.FAILED, "the optimiser returned non-finite values", pts)
-        return _finalise(law, spec, values, value, pts, note, valley)
+        with np.errstate(over="ignore", under="ignore"):
+            d_valley = law.separable and two is None and flat_in_beta(law, values, n, d, y, objective, delta,
+                                                                       value, w)
+        return _finalise(law, spec, values, value, pts, note, valley, d_valley)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         if isinstance(exc, FitError):
             raise

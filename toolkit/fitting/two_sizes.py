@@ -30,6 +30,32 @@ def on_valley(law: ScalingLaw, n: np.ndarray) -> bool:
             and not (p[law.constant].fixed or p[a].fixed or p[alpha].fixed))
 
 
+def flat_in_beta(law: ScalingLaw, values: dict[str, float], n: np.ndarray, d: np.ndarray, y: np.ndarray,
+                 objective: str, delta: float, value: float, weights: np.ndarray | None = None) -> bool:
+    """True when E + B D^-beta is seen at exactly two token counts with E, B and beta free and
+    the optimum is not unique: refitted with beta moved by 10% either way (inside its bounds),
+    the objective stays within 1e-9 of ``value``.
+
+    With two distinct D the columns (1, D^-beta) span the same space for every beta, so the fit
+    slides along a valley of equally good (E, B, beta) unless a bound (E >= 0, say) pins it;
+    the optimiser's point on it is arbitrary (its status flipped between at_bound and
+    not_identifiable with round-off)."""
+    p = law.params
+    (_, alpha), (b, beta) = law.n_term, law.d_term
+    if alpha == beta or len(np.unique(d)) != 2 or p[law.constant].fixed or p[b].fixed or p[beta].fixed:
+        return False
+    lo, hi = p[beta].lower, p[beta].upper
+    tol = 1e-9 * max(value, 1e-12 * float(np.mean(np.square(y))))
+    for moved in (values[beta] * 0.9, values[beta] * 1.1):
+        moved = min(max(moved, lo), hi)
+        if moved == values[beta]:
+            continue
+        _, other = fit_separable(law.fix(**{beta: moved}), n, d, y, objective, delta, weights)
+        if other <= value + tol:
+            return True
+    return False
+
+
 def fit_two_sizes(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, objective: str,
                   delta: float, weights: np.ndarray | None = None) -> tuple[dict[str, float], float, str] | None:
     """Fit a law whose N term is seen at two sizes only; None when the shortcut does not apply.
