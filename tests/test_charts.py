@@ -179,6 +179,20 @@ def heat_cells(nan_cells=2):
     return df
 
 
+def test_are_heatmap_shows_each_cells_interval_under_its_are():
+    cells = heat_cells().assign(are_q05=lambda d: d["are"] * 0.8, are_q95=lambda d: d["are"] * 1.3)
+    chart = charts.are_heatmap(cells, title="ARE by design: demo")
+    spec = check_common(chart)
+    assert scene_counts(chart).get("text") == 2 * 50   # the ARE and, under it, its interval
+    assert any("90% bootstrap interval" in s for s in spec["title"]["subtitle"])
+    row = cells.iloc[10]
+    label = f"{100 * row['are_q05']:.0f}-{100 * row['are_q95']:.0f}"
+    assert label in str(spec)
+    # without intervals: one text per cell, and the subtitle does not promise any
+    plain = check_common(charts.are_heatmap(heat_cells()))
+    assert not any("bootstrap" in s for s in plain["title"]["subtitle"])
+
+
 def test_are_heatmap_text_grey_cells_and_contours():
     chart = charts.are_heatmap(heat_cells(), title="ARE by design: demo")
     spec = check_common(chart)

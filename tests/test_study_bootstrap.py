@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -73,6 +74,21 @@ def test_every_predicting_cell_gets_ordered_quantiles_and_a_share(boot):
     assert t.loc[~t["status"].isin(PREDICTING), list(BOOT_COLUMNS)].isna().all().all()
 
 
+def test_each_draw_is_kept_aligned_with_the_table_and_saved(boot, tmp_path):
+    draws = boot.resampled_are
+    assert draws.shape == (len(boot.table), 12) and list(draws.columns) == list(range(12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN rows: cells not resampled
+        median = np.nanmedian(draws.to_numpy(), axis=1)
+    pd.testing.assert_series_equal(pd.Series(median), boot.table["are_median"], check_names=False)
+    missing = draws.isna().sum(axis=1) / 12
+    pred = boot.table["status"].isin(PREDICTING)
+    assert (missing[pred] >= boot.table.loc[pred, "boot_not_identifiable_share"] - 1e-12).all()
+    loaded = study.StudyResult.load(boot.save(tmp_path / "saved"))
+    pd.testing.assert_frame_equal(loaded.resampled_are, draws)
+    assert study.StudyResult.load(study.StudyResult(boot.table, boot.families).save(tmp_path / "plain")).resampled_are is None
+
+
 def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_path):
     again = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                             cache_dir=tmp_path, bootstrap=12, seed=3)
@@ -81,6 +97,7 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
                              cache_dir=tmp_path, bootstrap=12, seed=3)
     assert cached.n_fitted == 0
     pd.testing.assert_frame_equal(cached.table, boot.table)
+    pd.testing.assert_frame_equal(cached.resampled_are, boot.resampled_are)
     other = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                             cache_dir=tmp_path, bootstrap=12, seed=4)
     assert other.n_fitted > 0      # the bootstrap settings are part of the cache key ...
@@ -89,21 +106,21 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
 
 
 def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_path, monkeypatch):
-    real = study.bootstrap_cells
+    real = study.score_draws
     calls = []
 
     def interrupted(*args, **kwargs):
         if len(calls) == 2:
             raise KeyboardInterrupt
-        calls.append(len(args[0]))
+        calls.append(len(args[0].cells))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(study, "bootstrap_cells", interrupted)
+    monkeypatch.setattr(study, "score_draws", interrupted)
     with pytest.raises(KeyboardInterrupt):
         study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False, cache_dir=tmp_path,
                         bootstrap=12, seed=3)
     assert len(list(tmp_path.glob("*-boot-*.parquet"))) == 2
-    monkeypatch.setattr(study, "bootstrap_cells", real)
+    monkeypatch.setattr(study, "score_draws", real)
     resumed = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                               cache_dir=tmp_path, bootstrap=12, seed=3)
     assert 0 < resumed.n_fitted < boot.n_fitted
@@ -172,9 +189,13 @@ def test_a_draw_of_the_same_runs_is_fitted_once_and_counted_every_time(runs):
     fam = FamilyArrays.from_runs(runs, "single")
     target = float(fam.sizes[-1])
     cell = Cell(fam, "grid", 3, 1.0, 0.0, fam.train_mask(fam.sizes[:3], 1.0), target, fam.test_mask(target))
-    frame, fitted = bootstrap_cells([cell], ["ok"], 30, seed=0)
+    res = bootstrap_cells([cell], ["ok"], 30, seed=0)
+    frame, fitted = res.intervals, res.n_fitted
     share = frame.loc[0, "boot_not_identifiable_share"]
     assert fitted == 1 and 0 < share < 1        # 6 of 27 draws keep all sizes
+    # every kept draw has the one fit's ARE in its own column, the others are NaN
+    assert res.draws.shape == (1, 30) and np.isfinite(res.draws).sum() == round((1 - share) * 30)
+    assert np.nanmin(res.draws) == np.nanmax(res.draws) == frame.loc[0, "are_median"]
     assert frame.loc[0, "are_q05"] == frame.loc[0, "are_median"] == frame.loc[0, "are_q95"]
     rng = cell_rng(0, cell)
     groups = training_runs(cell)

@@ -93,3 +93,31 @@ def test_every_verdict_has_an_outcome_even_without_data():
     assert items[0].outcome == "not testable here"
     assert format_verdicts(items).count("\n") == 7
     assert findings_table(items).count("\n") == 9
+
+
+def test_bootstrap_draws_say_which_sources_are_clearly_better():
+    # four sources where the cut helps; the draws make the change clear in two (tight around
+    # -3 points), unclear in one (straddling zero) and leave one with too few finite draws
+    B = 40
+    rng = np.random.default_rng(0)
+    sources = {f"f{i}": f"s{i}" for i in range(4)}
+    rows, draws = [], []
+    for i, f in enumerate(sources):
+        rows += _cut_rows(f, helps=True)
+        base = 0.05 + 0.002 * rng.standard_normal(B)
+        spread = (0.002, 0.002, 0.05, 0.002)[i]
+        cut = base - 0.03 + spread * rng.standard_normal(B)
+        if i == 3:
+            cut[: B // 2 + 1] = np.nan                     # most draws lost a size
+        draws += [cut, base]
+    plain = _result(rows, sources)
+    boot = StudyResult(plain.table, plain.families, StudyConfig(bootstrap=B),
+                       resampled_are=pd.DataFrame(np.array(draws)))
+    v3 = verdicts(boot)[2]
+    assert v3.numbers["sources_cut_better"] == 4
+    assert v3.numbers["sources_with_intervals"] == 3
+    assert v3.numbers["sources_cut_clearly_better"] == 2 and v3.numbers["sources_cut_clearly_worse"] == 0
+    assert "clearly lower" in v3.statement and "in 2 of 3 sources" in v3.statement
+    # without draws the verdict says how to get them, and counts nothing as clear
+    v3_plain = verdicts(plain)[2]
+    assert "sources_with_intervals" not in v3_plain.numbers and "--bootstrap" in v3_plain.statement

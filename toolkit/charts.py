@@ -280,8 +280,9 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
 
     ``cells``: one row per (k, p) with ``are`` (fraction; NaN where no law was fitted: drawn
     grey, labelled ``-``, never interpolated) and ``cost_fraction`` (the design's compute as a
-    fraction of the target's 6 N D). Cells are annotated with ARE in percent; staircase lines
-    separate the designs below and above each cost level of ``contours``.
+    fraction of the target's 6 N D). Cells are annotated with ARE in percent, and with
+    optional ``are_q05`` / ``are_q95`` (fractions) with their bootstrap interval underneath;
+    staircase lines separate the designs below and above each cost level of ``contours``.
     """
     missing = [c for c in ("k", "p", "are", "cost_fraction") if c not in cells.columns]
     if missing:
@@ -306,6 +307,11 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
     for extra in ("n_families", "n_cells", "status"):
         if extra in df.columns:
             tip.append(alt.Tooltip(f"{extra}:{'N' if extra == 'status' else 'Q'}"))
+    intervals = {"are_q05", "are_q95"} <= set(df.columns) and bool(np.isfinite(df["are_q05"]).any())
+    if intervals:
+        df["interval"] = [f"{100 * a:.{0 if b >= 0.1 else 1}f}-{100 * b:.{0 if b >= 0.1 else 1}f}"
+                          if np.isfinite(a) and np.isfinite(b) else "" for a, b in zip(df["are_q05"], df["are_q95"])]
+        tip.append(alt.Tooltip("interval:N", title="90% bootstrap interval (%)"))
     # cells without a law get their own grey layer: a quantitative colour scale drops NaN rows
     blank = alt.Chart(df[~np.isfinite(df["are_pct"])]).mark_rect(color="#dddddd", stroke="white", strokeWidth=0.5).encode(
         x=x, x2="p1:Q", y=y, y2="k1:Q", tooltip=tip)
@@ -314,10 +320,13 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
         color=alt.Color("are_shown:Q", title="ARE (%)",
                         scale=alt.Scale(scheme="orangered", domain=[0, 100 * ARE_COLOR_CAP])),
         tooltip=tip)
-    text = alt.Chart(df).mark_text(fontSize=10 if len(ks) <= 12 else 8).encode(
-        x=alt.X("p:Q"), y=alt.Y("k:Q"), text="label:N",
-        color=alt.condition(alt.datum.are_shown > 0.6 * 100 * ARE_COLOR_CAP, alt.value("white"), alt.value("black")))
+    ink = alt.condition(alt.datum.are_shown > 0.6 * 100 * ARE_COLOR_CAP, alt.value("white"), alt.value("black"))
+    text = alt.Chart(df).mark_text(fontSize=10 if len(ks) <= 12 else 8, dy=-5 if intervals else 0).encode(
+        x=alt.X("p:Q"), y=alt.Y("k:Q"), text="label:N", color=ink)
     layers = [blank, heat, text]
+    if intervals:
+        layers.append(alt.Chart(df).mark_text(fontSize=7, dy=6).encode(x=alt.X("p:Q"), y=alt.Y("k:Q"),
+                                                                          text="interval:N", color=ink))
     lines = _cost_contours(df, contours)
     if len(lines):
         layers.append(alt.Chart(lines).mark_line(color="#1f77b4", strokeWidth=2.5, interpolate="linear").encode(
@@ -326,7 +335,8 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
     n_missing = int((~np.isfinite(df["are_pct"])).sum())
     height = max(120, min(26 * len(ks), 420))
     return _finish(_sized(alt.layer(*layers), height=height), title,
-                   _note(f"cell text: ARE (%); colour capped at {ARE_COLOR_CAP:.0%}",
+                   _note(f"cell text: ARE (%){', under it its 90% bootstrap interval' if intervals else ''}; "
+                         f"colour capped at {ARE_COLOR_CAP:.0%}",
                          f"{n_missing} cells without a usable law (grey, '-')" if n_missing else "",
                          "lines: cost contours (designs right of a line cost more)" if len(lines) else ""),
                    f"{title}: heatmap of ARE over k training sizes and fraction p, {len(df)} cells")

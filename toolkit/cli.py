@@ -535,6 +535,7 @@ class _wide_pandas:
 
 def build_parser() -> argparse.ArgumentParser:
     from toolkit import __version__
+    from toolkit.findings.runner import FINDINGS_BOOTSTRAP, QUICK_BOOTSTRAP
 
     p = _Parser(prog=PROG, description="Estimate scaling laws of language models from small runs.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -618,8 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
     s.add_argument("--notebooks", type=Path, metavar="DIR", help="notebook directory (default: the repository's)")
     s.add_argument("--no-study", action="store_true", help="skip the study and its verdicts")
-    s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
-                   help="resamples per predicting cell of the study, for its intervals (default 0)")
+    s.add_argument("--bootstrap", type=_count(0), default=None, metavar="B",
+                   help="resamples per predicting cell of the study, for its intervals (0: none; default "
+                        f"{FINDINGS_BOOTSTRAP}, {QUICK_BOOTSTRAP} with --quick)")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=_cmd_findings)
     return p

@@ -74,6 +74,7 @@ from toolkit.evaluation import (
     NO_TEST,
     NOT_IDENTIFIABLE,
     P_GRID,
+    PARAMS,
     Cell,
     FamilyArrays,
     empty_table,
@@ -83,8 +84,8 @@ from toolkit.evaluation import (
 )
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_fitter, paper_grid_cells
-from toolkit.evaluation.resampling import BOOT_COLUMNS, bootstrap_cells, empty_intervals
-from toolkit.fitting import PREDICTING
+from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
+from toolkit.fitting import PREDICTING, fit_many
 from toolkit.fitting.batch import resolve_n_jobs
 from toolkit.guidelines.borrow import borrow_cells
 from toolkit.guidelines.checkpoints import final_only_cells, trajectory_cells
@@ -152,6 +153,13 @@ class StudyResult:
         cache).
     n_cached
         (family, experiment) blocks read from the cache.
+    resampled_are
+        With bootstrap B > 0: the ARE (fraction) of every resample, one row per row of
+        ``table`` (same index) and one column per draw ``0 .. B-1``; NaN where the resample
+        lost a size, could not identify the law or failed, and for cells not resampled.
+        Cells on the same training runs drew the same runs in the same column, so their
+        column-by-column differences are paired (:mod:`toolkit.evaluation.resampling`).
+        ``None`` without bootstrap.
     """
 
     table: pd.DataFrame
@@ -159,14 +167,18 @@ class StudyResult:
     config: StudyConfig = field(default_factory=StudyConfig)
     n_fitted: int = 0
     n_cached: int = 0
+    resampled_are: pd.DataFrame | None = None
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``table.parquet``, ``families.parquet`` and ``config.json`` into ``directory``
-        (created if needed); :meth:`load` reads them back. Returns the directory."""
+        """Write ``table.parquet``, ``families.parquet``, ``config.json`` (and with bootstrap
+        ``resampled_are.parquet``) into ``directory`` (created if needed); :meth:`load` reads
+        them back. Returns the directory."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         _write_parquet(self.table, out / "table.parquet")
         _write_parquet(self.families, out / "families.parquet")
+        if self.resampled_are is not None:
+            self.resampled_are.rename(columns=str).to_parquet(out / "resampled_are.parquet")
         meta = {"config": asdict(self.config), "n_fitted": self.n_fitted, "n_cached": self.n_cached}
         (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
         return out
@@ -182,8 +194,10 @@ class StudyResult:
         meta = json.loads((d / "config.json").read_text())
         cfg = meta["config"]
         config = StudyConfig(**{**cfg, "p_grid": tuple(cfg["p_grid"])})
+        draws = d / "resampled_are.parquet"
+        resampled = pd.read_parquet(draws).rename(columns=int) if config.bootstrap and draws.is_file() else None
         return cls(_read_table(d / "table.parquet"), _plain_strings(pd.read_parquet(d / "families.parquet")), config,
-                   int(meta["n_fitted"]), int(meta["n_cached"]))
+                   int(meta["n_fitted"]), int(meta["n_cached"]), resampled)
 
 
 def build_cells(fam: FamilyArrays, experiment: str, config: StudyConfig = StudyConfig()) -> list[Cell]:
@@ -323,8 +337,16 @@ _BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
 #: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
 #: interrupted study resumes from the last finished batch.
 _BATCH_CELLS = 256
-#: Schema of a cached block of bootstrap intervals.
-_BOOT_SCHEMA = "study-intervals:" + ",".join(BOOT_COLUMNS)
+#: Bootstrap fits per batch of blocks (cached, like the cells, as each batch finishes).
+_BATCH_FITS = 4000
+def _draw_columns(n: int) -> list[str]:
+    """Columns of a cached block of intervals that hold the ARE of each of its ``n`` draws."""
+    return [f"draw_{b:04d}" for b in range(n)]
+
+
+def _boot_schema(n: int) -> str:
+    """Schema of a cached block of bootstrap intervals with ``n`` draws."""
+    return "study-intervals:" + ",".join([*BOOT_COLUMNS, f"draws={n}"])
 
 
 def _read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
@@ -453,10 +475,17 @@ def run_study(
     n_fitted = sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any())
     intervals, n_boot = _intervals(blocks, arrays, config, cache, code, use_cache=use_cache, n_jobs=n_jobs,
                                    executor=executor, progress=progress)
-    parts = [pd.concat([blocks[k], intervals[k]], axis=1) for k in paths if len(blocks[k])]
+    parts = [pd.concat([blocks[k], intervals[k][list(BOOT_COLUMNS)]], axis=1) for k in paths if len(blocks[k])]
     out = (pd.concat(parts, ignore_index=True) if parts
            else pd.concat([empty_table(), empty_intervals(0)], axis=1))[[*COLUMNS, *BOOT_COLUMNS]]
-    return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending))
+    resampled = None
+    if config.bootstrap:
+        draws = [intervals[k][_draw_columns(config.bootstrap)] for k in paths if len(blocks[k])]
+        resampled = (pd.concat(draws, ignore_index=True) if draws
+                     else pd.DataFrame(columns=_draw_columns(config.bootstrap), dtype=float))
+        resampled.columns = range(config.bootstrap)
+    return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending),
+                       resampled)
 
 
 def _batches(pending: list) -> Iterable[list]:
@@ -500,7 +529,7 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
     todo = []
     for (name, exp), block in blocks.items():
         path = cache / f"{_safe(name)}-{exp}-boot-{_block_key(arrays[name], exp, config, code)}.parquet"
-        cached = _read_intervals(path, len(block)) if use_cache else None
+        cached = _read_intervals(path, len(block), config.bootstrap) if use_cache else None
         if cached is not None:
             out[(name, exp)] = cached
         else:
@@ -510,17 +539,33 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
     pool = ProcessPoolExecutor(max_workers=workers) if executor is None and workers > 1 and todo else None
     bar = progress_bar(total=sum(int(b["status"].isin(PREDICTING).sum()) for _, _, b in todo),
                        disable=not progress, desc="bootstrap", unit="cell")
-    try:
-        for (name, exp), path, block in todo:
-            cells = build_cells(arrays[name], exp, config)
-            frame, fitted = bootstrap_cells(cells, list(block["status"]), config.bootstrap, config.seed,
-                                            law=config.law, objective=config.objective,
-                                            executor=executor or pool, n_jobs=workers)
-            n_fitted += fitted
-            out[(name, exp)] = frame
+    def flush(batch: list) -> None:
+        # One fit_many for the blocks of a batch: small blocks alone would leave workers idle.
+        problems = [p for _, _, _, plan in batch for p in plan.problems]
+        fitted = fit_many(problems, n_jobs=workers, executor=executor or pool, progress=False) if problems else []
+        start = 0
+        for key, path, block, plan in batch:
+            res = score_draws(plan, fitted[start:start + len(plan.problems)])
+            start += len(plan.problems)
+            frame = pd.concat([res.intervals, pd.DataFrame(res.draws, columns=_draw_columns(config.bootstrap))],
+                              axis=1)
+            out[key] = frame
             if use_cache:
-                write_frame_cache(path, frame, _BOOT_SCHEMA)
+                write_frame_cache(path, frame, _boot_schema(config.bootstrap))
             bar.update(int(block["status"].isin(PREDICTING).sum()))
+        batch.clear()
+
+    try:
+        batch: list = []
+        for (name, exp), path, block in todo:
+            plan = plan_draws(build_cells(arrays[name], exp, config), list(block["status"]), config.bootstrap,
+                              config.seed, law=config.law, objective=config.objective,
+                              starts=block[list(PARAMS)].to_dict("records"))
+            n_fitted += len(plan.problems)
+            batch.append(((name, exp), path, block, plan))
+            if sum(len(b[3].problems) for b in batch) >= _BATCH_FITS:
+                flush(batch)
+        flush(batch)
     finally:
         bar.close()
         if pool is not None:
@@ -528,14 +573,14 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
     return out, n_fitted
 
 
-def _read_intervals(path: Path, n_rows: int) -> pd.DataFrame | None:
-    """A cached block of intervals, or ``None`` (then recomputed) when it is corrupt or does
-    not match its block."""
+def _read_intervals(path: Path, n_rows: int, n_draws: int) -> pd.DataFrame | None:
+    """A cached block of intervals and draws, or ``None`` (then recomputed) when it is corrupt
+    or does not match its block."""
     def same_block(frame: pd.DataFrame) -> None:
-        if len(frame) != n_rows or list(frame.columns) != list(BOOT_COLUMNS):
+        if len(frame) != n_rows or list(frame.columns) != [*BOOT_COLUMNS, *_draw_columns(n_draws)]:
             raise ValueError("intervals of another block")
 
-    return read_frame_cache(path, _BOOT_SCHEMA, check=same_block)
+    return read_frame_cache(path, _boot_schema(n_draws), check=same_block)
 
 
 # ============================================================================ aggregation

@@ -333,12 +333,18 @@ class FitPanel(Panel):
 MACRO = "all families (macro-average)"
 
 
-def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "grid") -> pd.DataFrame:
+def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "grid",
+               draws: pd.DataFrame | None = None) -> pd.DataFrame:
     """The (k, p) cells of one experiment at one cut, for a family or macro-averaged.
 
     Per family: the cell's ARE where its fit predicts (``ok``/``at_bound``), NaN otherwise.
     Macro (``family == MACRO``): per (k, p), the mean over families of each family's ARE, with
     ``n_families`` (families with a law in that cell; a cell averages only those).
+
+    With ``draws`` (:attr:`toolkit.study.StudyResult.resampled_are`, aligned with ``table``)
+    each cell also gets ``are_q05`` / ``are_q95``: the 5% and 95% quantiles over the bootstrap
+    draws of the same statistic (the family's ARE, or the mean over the families with a law
+    in that draw), NaN where fewer than half of the draws have one.
     """
     df = table[(table["experiment"] == experiment) & np.isclose(table["cut_tokens"], cut)]
     if family != MACRO:
@@ -348,27 +354,56 @@ def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "
     df = df.assign(are=df["are"].where(df["status"].isin(PREDICTING)))
     per_fam = df.groupby(["family", "k", "p"], as_index=False).agg(are=("are", "median"),
                                                                   cost_fraction=("cost_fraction", "median"))
-    return per_fam.groupby(["k", "p"], as_index=False).agg(
+    cells = per_fam.groupby(["k", "p"], as_index=False).agg(
         are=("are", "mean"), cost_fraction=("cost_fraction", "median"), n_families=("are", "count"))
+    if draws is not None:
+        cells[["are_q05", "are_q95"]] = _draw_quantiles(df, draws.loc[df.index].to_numpy(), cells)
+    return cells
+
+
+def _draw_quantiles(df: pd.DataFrame, draws: np.ndarray, cells: pd.DataFrame) -> np.ndarray:
+    """(len(cells), 2) 5%/95% quantiles of each (k, p) cell's statistic over the draws."""
+    import warnings
+
+    out = np.full((len(cells), 2), math.nan)
+    predicting = df["status"].isin(PREDICTING).to_numpy()
+    keys = list(zip(df["k"], df["p"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # draws without any law: NaN
+        for i, (k, p) in enumerate(zip(cells["k"], cells["p"])):
+            rows = np.array([kk == k and np.isclose(pp, p) for kk, pp in keys]) & predicting
+            if not rows.any():
+                continue
+            fams = df["family"].to_numpy()[rows]
+            per_family = np.stack([np.nanmedian(draws[rows][fams == f], axis=0) for f in np.unique(fams)])
+            stat = np.nanmean(per_family, axis=0)
+            stat = stat[np.isfinite(stat)]
+            if len(stat) >= 0.5 * draws.shape[1]:
+                out[i] = np.quantile(stat, [0.05, 0.95])
+    return out
 
 
 class MetaAnalysisPanel(Panel):
     """Notebook 08: the (k, p) grid of the study, per family or macro-averaged, with cost contours.
 
-    Reads the cached study table (no fit happens when a control moves). Controls: family (or
-    the macro-average), the early-checkpoint cut. Charts: ``heatmap`` and ``are_vs_k`` (ARE
-    against the number of training sizes at p = 1, one line per family).
+    Reads the cached study table (no fit happens when a control moves); with ``draws`` (the
+    study's :attr:`~toolkit.study.StudyResult.resampled_are`) every heatmap cell shows its 90%
+    bootstrap interval. Controls: family (or the macro-average), the early-checkpoint cut.
+    Charts: ``heatmap`` and ``are_vs_k`` (ARE against the number of training sizes at p = 1,
+    one line per family).
     """
 
     chart_names = ("heatmap", "are_vs_k")
 
     def __init__(self, table: pd.DataFrame, family: str = MACRO, *, cut: float = DEFAULT_CUT,
-                 max_k: int = 12) -> None:
+                 max_k: int = 12, draws: pd.DataFrame | None = None) -> None:
         super().__init__()
         grid = table[table["experiment"] == "grid"]
         if grid.empty:
             raise DataError("the study table has no 'grid' experiment rows")
-        self.table = table
+        if draws is not None and not draws.index.equals(table.index):
+            raise DataError("draws must be the study's resampled_are, one row per row of the table")
+        self.table, self.draws = table, draws
         self.max_k = int(max_k)
         families = sorted(grid["family"].unique())
         if family != MACRO and family not in families:
@@ -384,7 +419,7 @@ class MetaAnalysisPanel(Panel):
 
     def _compute(self):
         family, cut = self.controls["family"].value, float(self.controls["cut"].value)
-        cells = grid_cells(self.table, family, cut)
+        cells = grid_cells(self.table, family, cut, draws=self.draws)
         cells = cells[cells["k"] <= self.max_k]
         label = "macro-average" if family == MACRO else family
         cut_text = "no cut" if cut == 0 else f"cut {charts.size_label(cut)} tokens"

@@ -74,3 +74,18 @@ def test_parameter_table_uses_identified_fits_and_lists_dropped_families():
 def test_too_few_families():
     with pytest.raises(DataError):
         structure.correlations(_laws(n=2))
+
+
+def test_leave_one_out_finds_the_one_law_that_carries_a_correlation():
+    # independent laws, plus one extreme law (large alpha, large N term): it alone makes the
+    # centred N-term correlation look strong
+    t = _laws(n=8, seed=4)
+    t.loc[7, ["alpha", "n_term"]] = [3.0, 12.0]
+    t.loc[7, "A"] = np.exp(12.0 + 3.0 * np.log(t.loc[7, "n_ref"]))
+    t["a"] = np.log(t["A"])
+    whole = structure.structure_test(t, n=200).observed["corr_n_term_alpha"]
+    loo = structure.leave_one_out(t)
+    assert list(loo.index) == list(t["family"]) and list(loo.columns) == list(structure.STATISTICS)
+    assert whole > 0.8
+    assert (loo["corr_n_term_alpha"] - whole).abs().idxmax() == "f7"
+    assert abs(loo.loc["f7", "corr_n_term_alpha"]) < 0.8

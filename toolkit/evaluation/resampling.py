@@ -24,13 +24,14 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from toolkit.evaluation.designs import Cell, identified
 from toolkit.evaluation.metrics import are, signed_error
-from toolkit.fitting import PREDICTING, FitProblem, FitSpec, Status, fit_many
+from toolkit.fitting import PREDICTING, FitProblem, FitResult, FitSpec, Status, fit_many
 
 #: The interval columns the study table gains (fractions; NaN when B = 0 or the cell does not
 #: predict). ``*_q05`` / ``*_q95`` are the 5% and 95% quantiles over the identified resamples.
@@ -74,17 +75,119 @@ def resample(groups: Sequence[np.ndarray], rng: np.random.Generator) -> np.ndarr
     return np.concatenate([groups[g] for g in np.sort(rng.integers(0, len(groups), size=len(groups)))])
 
 
-def _quantiles(values: list[float]) -> tuple[float, float, float]:
-    if not values:
+def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
+    values = values[np.isfinite(values)]
+    if not len(values):
         return math.nan, math.nan, math.nan
-    q05, q50, q95 = np.quantile(np.asarray(values), [0.05, 0.5, 0.95])
+    q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
     return float(q50), float(q05), float(q95)
+
+
+@dataclass(frozen=True)
+class CellIntervals:
+    """Bootstrap intervals of a list of cells (:func:`bootstrap_cells`).
+
+    Attributes
+    ----------
+    intervals
+        One row per cell, :data:`BOOT_COLUMNS` (fractions; NaN for cells not resampled).
+    draws
+        (cells, B) ARE of each resample (fraction), NaN where the resample lost a size, could
+        not identify the law or failed. Column b is the b-th draw of every cell: cells on the
+        same training runs drew the same runs there (:func:`cell_rng`), so differences of two
+        such cells column by column are paired.
+    n_fitted
+        Laws fitted (distinct resamples: a draw of the same runs again reuses its fit).
+    """
+
+    intervals: pd.DataFrame
+    draws: np.ndarray
+    n_fitted: int
+
+
+@dataclass(frozen=True)
+class DrawPlan:
+    """The resamples of a list of cells, drawn but not yet fitted (:func:`plan_draws`).
+
+    ``problems`` are the distinct fit problems; ``draws`` lists (cell, draw, problem) for every
+    draw that kept the sizes its law needs; ``lost`` counts per cell the draws that did not."""
+
+    cells: Sequence[Cell]
+    statuses: Sequence[str]
+    n: int
+    problems: list[FitProblem]
+    draws: list[tuple[int, int, int]]
+    lost: np.ndarray
+
+
+def plan_draws(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
+               law: str = "chinchilla", objective: str = "mse",
+               starts: Sequence[Mapping[str, float]] | None = None) -> DrawPlan:
+    """Draw ``n`` resamples of every predicting cell (see :func:`bootstrap_cells`).
+
+    ``starts``: each cell's fitted values on its full training set; its resamples start their
+    search there (:func:`toolkit.fitting.fit_arrays`, ``start``)."""
+    # Small cells draw the same runs again and again (with one run per size and k = 4, 13
+    # distinct draws keep three sizes): each distinct problem is fitted once.
+    draws: list[tuple[int, int, int]] = []
+    distinct: dict[tuple, int] = {}
+    problems: list[FitProblem] = []
+    lost = np.zeros(len(cells), dtype=int)
+    for i, (cell, status) in enumerate(zip(cells, statuses)):
+        if status not in PREDICTING or cell.baseline is not None:
+            continue
+        rng = cell_rng(seed, cell)
+        groups = training_runs(cell)
+        fam = cell.family
+        fixed = dict(cell.fixed or {})
+        for b in range(n):
+            idx = resample(groups, rng)
+            if not enough_sizes(len(np.unique(fam.num_params[idx])), fixed):
+                lost[i] += 1
+                continue
+            key = (fam.name, tuple(sorted(fixed.items())), idx.tobytes())
+            if key not in distinct:
+                distinct[key] = len(problems)
+                problems.append(FitProblem(fam.num_params[idx], fam.tokens[idx], fam.loss[idx],
+                                           FitSpec(law=law, objective=objective, fixed=fixed),
+                                           start=None if starts is None else dict(starts[i])))
+            draws.append((i, b, distinct[key]))
+    return DrawPlan(cells, statuses, n, problems, draws, lost)
+
+
+def score_draws(plan: DrawPlan, fitted: Sequence[FitResult]) -> CellIntervals:
+    """The intervals of ``plan``'s cells from the fits of its problems (in order)."""
+    cells, n = plan.cells, plan.n
+    not_identifiable = plan.lost.copy()
+    errors = np.full((len(cells), n), math.nan)
+    signed = np.full((len(cells), n), math.nan)
+    for i, b, j in plan.draws:
+        res = fitted[j]
+        if res.status in _UNIDENTIFIED:
+            not_identifiable[i] += 1
+            continue
+        if res.status not in PREDICTING:
+            continue        # a failed resample enters neither the quantiles nor the share
+        fam, test = cells[i].family, cells[i].test
+        pred = np.asarray(res.predict(fam.num_params[test], fam.tokens[test]), dtype=float)
+        if np.all(np.isfinite(pred)):
+            errors[i, b] = are(pred, fam.loss[test])
+            signed[i, b] = signed_error(pred, fam.loss[test])
+    rows = []
+    for i, status in enumerate(plan.statuses):
+        if status not in PREDICTING or cells[i].baseline is not None:
+            rows.append((math.nan,) * len(BOOT_COLUMNS))
+            continue
+        rows.append((*_quantiles(errors[i]), *_quantiles(signed[i]), not_identifiable[i] / n))
+    frame = pd.DataFrame.from_records(rows, columns=list(BOOT_COLUMNS)).astype(float)
+    return CellIntervals(frame, errors, len(plan.problems))
 
 
 def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
                     law: str = "chinchilla", objective: str = "mse",
-                    executor: Executor | None = None, n_jobs: int | None = 1) -> tuple[pd.DataFrame, int]:
-    """Bootstrap intervals of ``cells``.
+                    starts: Sequence[Mapping[str, float]] | None = None,
+                    executor: Executor | None = None, n_jobs: int | None = 1) -> CellIntervals:
+    """Bootstrap intervals of ``cells``: :func:`plan_draws`, the fits, :func:`score_draws`.
 
     Parameters
     ----------
@@ -97,61 +200,14 @@ def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed
         Resamples per cell (B >= 1) and the study's seed.
     law, objective
         What the study fits.
+    starts
+        Each cell's fitted values on its full training set, where its resamples start.
     executor, n_jobs
         Where the fits run (:func:`toolkit.fitting.fit_many`).
-
-    Returns
-    -------
-    (pandas.DataFrame, int)
-        One row per cell with :data:`BOOT_COLUMNS` (fractions), and the number of laws fitted
-        (distinct resamples: a draw of the same runs again reuses its fit).
     """
-    # Small cells draw the same runs again and again (with one run per size and k = 4, 13
-    # distinct draws keep three sizes): each distinct problem is fitted once.
-    draws: list[tuple[int, int]] = []
-    distinct: dict[tuple, int] = {}
-    problems: list[FitProblem] = []
-    not_identifiable = np.zeros(len(cells), dtype=int)
-    for i, (cell, status) in enumerate(zip(cells, statuses)):
-        if status not in PREDICTING or cell.baseline is not None:
-            continue
-        rng = cell_rng(seed, cell)
-        groups = training_runs(cell)
-        fam = cell.family
-        fixed = dict(cell.fixed or {})
-        for _ in range(n):
-            idx = resample(groups, rng)
-            if not enough_sizes(len(np.unique(fam.num_params[idx])), fixed):
-                not_identifiable[i] += 1
-                continue
-            key = (fam.name, tuple(sorted(fixed.items())), idx.tobytes())
-            if key not in distinct:
-                distinct[key] = len(problems)
-                problems.append(FitProblem(fam.num_params[idx], fam.tokens[idx], fam.loss[idx],
-                                           FitSpec(law=law, objective=objective, fixed=fixed)))
-            draws.append((i, distinct[key]))
-    fitted = fit_many(problems, n_jobs=n_jobs, executor=executor, progress=False) if problems else []
-    results = [fitted[j] for _, j in draws]
-    errors: list[list[float]] = [[] for _ in cells]
-    signed: list[list[float]] = [[] for _ in cells]
-    for (i, _), res in zip(draws, results):
-        if res.status in _UNIDENTIFIED:
-            not_identifiable[i] += 1
-            continue
-        if res.status not in PREDICTING:
-            continue        # a failed resample enters neither the quantiles nor the share
-        fam, test = cells[i].family, cells[i].test
-        pred = np.asarray(res.predict(fam.num_params[test], fam.tokens[test]), dtype=float)
-        if np.all(np.isfinite(pred)):
-            errors[i].append(are(pred, fam.loss[test]))
-            signed[i].append(signed_error(pred, fam.loss[test]))
-    rows = []
-    for i, status in enumerate(statuses):
-        if status not in PREDICTING or cells[i].baseline is not None:
-            rows.append((math.nan,) * len(BOOT_COLUMNS))
-            continue
-        rows.append((*_quantiles(errors[i]), *_quantiles(signed[i]), not_identifiable[i] / n))
-    return pd.DataFrame.from_records(rows, columns=list(BOOT_COLUMNS)).astype(float), len(problems)
+    plan = plan_draws(cells, statuses, n, seed, law=law, objective=objective, starts=starts)
+    fitted = fit_many(plan.problems, n_jobs=n_jobs, executor=executor, progress=False) if plan.problems else []
+    return score_draws(plan, fitted)
 
 
 def empty_intervals(n_rows: int) -> pd.DataFrame:

@@ -35,6 +35,11 @@ from toolkit.findings.recorder import ENV_DIR, load_records
 KERNEL: str = "python3"
 #: Families of the study in quick mode (notebooks name theirs in their own metadata).
 QUICK_FAMILIES: tuple[str, ...] = ("pythia", "opt", "gpt3", "overtrain-c4")
+#: Bootstrap resamples per predicting cell of the findings' study: the most that keep
+#: ``make findings`` under 10 minutes on 2 cores (benchmarks/bench_study.py measures the cost).
+FINDINGS_BOOTSTRAP: int = 30
+#: The same with ``--quick`` (enough to draw every interval, not to read them).
+QUICK_BOOTSTRAP: int = 4
 #: Notebook metadata key holding the parameters that make a notebook fast (``--quick``), e.g.
 #: ``{"scaling_toolkit": {"quick_parameters": {"n_bootstrap": 20}}}``: each notebook says how
 #: to run it small, so adding a notebook never touches the runner.
@@ -54,6 +59,13 @@ def notebook_names(notebooks_dir: str | Path | None = None) -> list[str]:
     if not d.is_dir():
         raise DataError(f"notebook directory {d} not found (pass --notebooks DIR)")
     return sorted(p.stem for p in d.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _declared(notebook: Path) -> set[str]:
+    """Names of the parameters a notebook declares in its ``parameters`` cell."""
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(notebook)))
 
 
 def quick_parameters(notebook: str | Path) -> dict[str, Any]:
@@ -168,7 +180,7 @@ def _to_html(notebook: Path) -> None:
 
 def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | None = None,
                  only: Iterable[str] | None = None, quick: bool = False, n_jobs: int = 2,
-                 study: bool = True, bootstrap: int = 0, progress: bool = True,
+                 study: bool = True, bootstrap: int | None = None, progress: bool = True,
                  parameters: Mapping[str, Mapping[str, Any]] | None = None) -> FindingsResult:
     """Run the study and every notebook, and write the findings report into ``out``.
 
@@ -189,7 +201,10 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
     study
         Run the study and its verdicts first (the notebooks use its cache).
     bootstrap
-        Resamples of the training runs per predicting cell of the study (0: no intervals).
+        Resamples of the training runs per predicting cell of the study, for the intervals of
+        the heatmaps and verdicts (0: none; default :data:`FINDINGS_BOOTSTRAP`, with ``quick``
+        :data:`QUICK_BOOTSTRAP`); passed to the notebooks that declare a ``bootstrap``
+        parameter, which then read the study's cache.
     progress
         One line per notebook on stderr.
     parameters
@@ -201,6 +216,8 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         ``.failed`` lists the notebooks that failed (the CLI then exits with status 1).
     """
     start = time.perf_counter()
+    if bootstrap is None:
+        bootstrap = QUICK_BOOTSTRAP if quick else FINDINGS_BOOTSTRAP
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     names = notebook_names(nb_dir)
     if only:
@@ -228,6 +245,8 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         with ProcessPoolExecutor(max_workers=max(1, min(n_jobs, len(names) or 1))) as pool:
             for name in names:
                 params: dict[str, Any] = {"interactive": False}
+                if "bootstrap" in _declared(nb_dir / f"{name}.ipynb"):
+                    params["bootstrap"] = bootstrap      # the study's draws, from its cache
                 if quick:
                     params.update(quick_parameters(nb_dir / f"{name}.ipynb"))
                 params.update((parameters or {}).get(name, {}))

@@ -22,6 +22,7 @@ claims and to set the thresholds each rule names; nothing measured is hard-coded
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -186,6 +187,48 @@ def _family_cut(df: pd.DataFrame) -> pd.DataFrame:
     return df[(use & (df["cut_tokens"] > 0)) | (~use & (df["cut_tokens"] == 0))]
 
 
+#: A source's bootstrap interval needs at least this share of its B draws to be finite.
+MIN_DRAW_SHARE: float = 0.5
+
+
+def _clearly(pairs: pd.DataFrame, a: str, b: str, sources: Mapping[str, str]) -> dict[str, int] | None:
+    """How many sources' change ``a`` - ``b`` is clearly below or above zero.
+
+    ``pairs`` holds paired cells (one row per pair, a ``family`` column) with the per-draw
+    AREs of both in columns ``a`` and ``b`` (arrays of B, NaN where a draw has no law). Each
+    draw is aggregated exactly as the verdict aggregates the ARE itself (median over a
+    family's pairs, then over a source's families); a source is "clearly" lower (higher) when
+    the 90% interval of those B values lies below (above) zero. Sources with fewer than
+    :data:`MIN_DRAW_SHARE` finite draws are not judged. ``None`` without bootstrap draws."""
+    if a not in pairs.columns or not len(pairs) or pairs[a].isna().any() or pairs[b].isna().any():
+        return None
+    diff = np.stack(pairs[a].to_numpy()) - np.stack(pairs[b].to_numpy())
+    fams = pairs["family"].to_numpy()
+    by_source: dict[str, list[np.ndarray]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN draws: no law there
+        for fam in np.unique(fams):
+            by_source.setdefault(sources.get(fam, fam), []).append(np.nanmedian(diff[fams == fam], axis=0))
+        lower = higher = judged = 0
+        for per_family in by_source.values():
+            draws = np.nanmedian(np.stack(per_family), axis=0)
+            draws = draws[np.isfinite(draws)]
+            if len(draws) < MIN_DRAW_SHARE * diff.shape[1]:
+                continue
+            judged += 1
+            q05, q95 = np.quantile(draws, [0.05, 0.95])
+            lower += int(q95 < 0)
+            higher += int(q05 > 0)
+    return {"lower": lower, "higher": higher, "judged": judged}
+
+
+def _clearly_text(counts: dict[str, int] | None, lower: str, higher: str) -> str:
+    if counts is None:
+        return "no bootstrap intervals (run the study with --bootstrap B to see which differences are clear)"
+    return (f"clearly {lower} (the 90% bootstrap interval of the source's change excludes zero) in "
+            f"{counts['lower']} of {counts['judged']} sources with intervals, clearly {higher} in {counts['higher']}")
+
+
 def _excluded(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -262,20 +305,30 @@ def _v2(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     end = t[t["m"] >= 0.5].groupby("family")["are"].median()
     both = pd.concat([whole, end], axis=1, keys=["whole", "end"]).dropna()
     wins, n = _share(_by_source(both["whole"] - both["end"], sources) < 0)
+    clear = None
+    if "draws" in t.columns:
+        # the same runs, so the same draws: whole against each end window, column by column
+        ends = t[t["m"] >= 0.5]
+        pairs = ends.merge(t[t["m"] == 0.0][["family", "k", "p", "cut_tokens", "draws"]],
+                           on=["family", "k", "p", "cut_tokens"], suffixes=("_e", "_w"))
+        clear = _clearly(pairs[pairs["family"].isin(both.index)], "draws_w", "draws_e", sources)
     s = _summary(t[(t["m"] == 0.0) & t["family"].isin(both.index)], sources)
     e = _summary(t[(t["m"] >= 0.5) & t["family"].isin(both.index)], sources)
     statement = (f"end-of-trajectory experiment (the k smallest sizes, all below the target; training window "
                  f"[m x 70%, 70%) of each run past the family's cut; same runs, same compute): whole curve "
                  f"(m = 0) median ARE {_pct(s['value'])} vs the last half of it or less (m >= 0.5) "
                  f"{_pct(e['value'])}; the whole curve is better in {wins} of {n} sources "
-                 f"({len(both)} families); {_pct(s['share_at_bound'])} of whole-curve cells at a bound "
+                 f"({len(both)} families); " + _clearly_text(clear, "better", "worse") + "; "
+                 f"{_pct(s['share_at_bound'])} of whole-curve cells at a bound "
                  f"({_pct(s['value_without_bound'])} without them). Final checkpoints of runs sharing one "
                  f"token budget cannot identify the D term at all: that is a tautology, not evidence, and "
                  f"is not counted")
     return Verdict(2, "Use intermediate checkpoints", claim, statement, _outcome(wins / n if n else math.nan, n),
                    s["value"], s["value_without_bound"], s["n_families"], s["n_sources"], s["spread"],
-                   s["share_at_bound"], pool.excluded, {"end_only_are": e["value"], "sources_whole_better": wins,
-                                                        "sources_compared": n})
+                   s["share_at_bound"], pool.excluded,
+                   {"end_only_are": e["value"], "sources_whole_better": wins, "sources_compared": n,
+                    **({"sources_whole_clearly_better": clear["lower"], "sources_whole_clearly_worse": clear["higher"],
+                        "sources_with_intervals": clear["judged"]} if clear else {})})
 
 
 def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
@@ -292,15 +345,20 @@ def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
                       if f in ("opt", "pythia"))
     cells = m.rename(columns={"are_c": "are", "status_c": "status"})[["family", "are", "status"]]
     s = _summary(cells, sources)
+    clear = _clearly(m, "draws_c", "draws_n", sources)
     statement = (f"paired designs (same family, k, p; identified fits only) where the cut removes checkpoints: the cut "
-                 f"lowers the ARE in {wins} of {n} sources ({len(fam)} families); median change per source "
+                 f"lowers the ARE in {wins} of {n} sources ({len(fam)} families); "
+                 + _clearly_text(clear, "lower", "higher") + f"; median change per source "
                  f"{_median(change) * 100:+.1f} points" + (f" ({named})" if named else "")
                  + f"; per source: {per_source}; {_pct(s['share_at_bound'])} of the cells with the cut at a bound")
     return Verdict(3, "Drop early checkpoints", claim, statement, _outcome(wins / n if n else math.nan, n),
                    _median(change), math.nan, len(fam), n,
                    (float(change.quantile(0.25)), float(change.quantile(0.75))) if n else (math.nan, math.nan),
                    s["share_at_bound"], pool.excluded,
-                   {"sources_cut_better": wins, "sources_compared": n, "cut_are": s["value"],
+                   {"sources_cut_better": wins, "sources_compared": n,
+                    **({"sources_cut_clearly_better": clear["lower"], "sources_cut_clearly_worse": clear["higher"],
+                        "sources_with_intervals": clear["judged"]} if clear else {}),
+                    "cut_are": s["value"],
                     "no_cut_are": _median(_by_source(fam["are_n"], sources))})
 
 
@@ -440,11 +498,22 @@ def _v7(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) ->
                  f"corr(ln B D^-beta, beta) {o['corr_d_term_beta']:.2f} (p = {p['corr_d_term_beta']:.3f}); 3 PCs of the "
                  f"standardised centred parameters {_pct(o['pca3_centred'])} (null {_pct(null['pca3_centred'])}, "
                  f"p = {p['pca3_centred']:.3f}); {test.n_families} families, {n_sources} sources")
+    loo = structure.leave_one_out(use)
+    sway = (loo["corr_n_term_alpha"] - o["corr_n_term_alpha"]).abs()
+    pivot = str(sway.idxmax()) if sway.notna().any() else ""
+    without = math.nan
+    if pivot:
+        # One law can carry a correlation across eight families: say so, with its own null.
+        rest = structure.structure_test(use[use["family"] != pivot])
+        without, p_without = float(rest.observed["corr_n_term_alpha"]), float(rest.p_value["corr_n_term_alpha"])
+        statement += (f"; leave one family out: without {pivot} corr(ln A N^-alpha, alpha) is {without:.2f} "
+                      f"(p = {p_without:.3f}), the largest change of any one family")
     at_bound = float(df[(df["experiment"] == "grid") & df["family"].isin(use["family"])
                         & df["status"].isin(PREDICTING)]["status"].eq("at_bound").mean()) if len(use) else math.nan
     return Verdict(7, "Fewer degrees of freedom", claim, statement, outcome, float(o["corr_n_term_alpha"]), math.nan,
                    test.n_families, n_sources, (math.nan, math.nan), at_bound, excluded,
-                   {**{f"observed_{k}": float(v) for k, v in o.items()},
+                   {"corr_n_term_alpha_without_most_influential": without,
+                    **{f"observed_{k}": float(v) for k, v in o.items()},
                     **{f"null_{k}": float(v) for k, v in null.items()},
                     **{f"p_{k}": float(v) for k, v in p.items()}})
 
@@ -482,6 +551,9 @@ def verdicts(study: StudyResult) -> list[Verdict]:
     if study.config.protocol != "corrected":
         raise DataError("verdicts need the corrected protocol's study (run_study(protocol='corrected'))")
     df, fams = study.table, study.families
+    if study.resampled_are is not None:
+        # each cell's B draws travel with its row through the verdicts' filters and merges
+        df = df.assign(draws=list(study.resampled_are.to_numpy()))
     sources = dict(zip(fams["family"], fams["source"]))
     return [*(rule(df, sources) for rule in _RULES), _v6(df, sources, fams), _v7(df, sources, fams),
             _v8(df, sources)]

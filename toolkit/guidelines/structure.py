@@ -190,6 +190,17 @@ def _statistics(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray
                          np.corrcoef(nt, al)[0, 1], np.corrcoef(dt, be)[0, 1], _explained(c, True)[0][:3].sum()])
 
 
+def leave_one_out(table: pd.DataFrame) -> pd.DataFrame:
+    """The statistics of :data:`STATISTICS` recomputed without each family in turn: one row
+    per family left out (index), to see whether one law carries a correlation."""
+    x = _matrix(table, centred=True)
+    refs = table.set_index("family").loc[x.index]
+    ln_n, ln_d = np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
+    c = x.to_numpy()
+    rows = [_statistics(np.delete(c, i, axis=0), np.delete(ln_n, i), np.delete(ln_d, i)) for i in range(len(c))]
+    return pd.DataFrame(rows, index=pd.Index(x.index, name="left_out"), columns=list(STATISTICS))
+
+
 #: The statistics of :func:`random_law_null` and :class:`StructureTest`, in order.
 STATISTICS: tuple[str, ...] = ("corr_a_alpha", "corr_b_beta", "pca3_raw", "corr_n_term_alpha",
                                "corr_d_term_beta", "pca3_centred")
