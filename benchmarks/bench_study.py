@@ -5,7 +5,8 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
 1. laws per second on one sample of the study's cells: one at a time in this process
    (``fit_arrays`` in a loop) against the batch path (``fit_many``) on 1 and 2 local worker
    processes and on a Dask ``LocalCluster`` of 1 and 2 worker processes (127.0.0.1, always
-   closed): the 1 -> 2 worker speed-ups;
+   closed): the 1 -> 2 worker speed-ups; then bootstrap resamples fitted from scratch against
+   warm-started at their cell's optimum (what the study does);
 2. the wall time of the whole study with B = 0 from a cold study cache, then of its bootstrap
    with ``--bootstrap B`` (the B = 0 blocks come from the cache, so this is the bootstrap alone)
    and the laws per second of both;
@@ -51,6 +52,30 @@ def _sample(runs, n: int, seed: int = 0) -> list:
              and identified(c.n_sizes, c.fixed)]
     pick = np.random.default_rng(seed).choice(len(cells), size=min(n, len(cells)), replace=False)
     return [problem(cells[i]) for i in sorted(pick)]
+
+
+def _resamples(runs, n_cells: int, seed: int = 0) -> tuple[list, list]:
+    """Bootstrap problems (5 draws of ``n_cells`` cells) warm-started at each cell's optimum,
+    and the same problems without the start."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from toolkit.evaluation import FamilyArrays
+    from toolkit.evaluation.designs import identified
+    from toolkit.evaluation.resampling import plan_draws
+    from toolkit.fitting import fit_arrays
+    from toolkit.study import build_cells
+
+    cells = [c for fam in FamilyArrays.all(runs) for exp in ("grid", "windows", "scale_down", "trajectory")
+             for c in build_cells(fam, exp) if c.train.sum() >= 2 and c.test.any() and c.baseline is None
+             and identified(c.n_sizes, c.fixed)]
+    pick = np.random.default_rng(seed).choice(len(cells), size=min(n_cells, len(cells)), replace=False)
+    cells = [cells[i] for i in sorted(pick)]
+    full = [fit_arrays(c.family.num_params[c.train], c.family.tokens[c.train], c.family.loss[c.train],
+                       fixed=dict(c.fixed or {})) for c in cells]
+    plan = plan_draws(cells, [f.status for f in full], 5, seed, starts=[f.law.values for f in full])
+    return plan.problems, [replace(p, start=None) for p in plan.problems]
 
 
 def _rate(label: str, problems: list, run) -> float:
@@ -113,6 +138,11 @@ def main() -> None:
                                                      lambda ps, ex=executor, w=workers: fit_many(
                                                          ps, executor=ex, n_jobs=w, progress=False))
     print(f"  batch path on 1 process vs one at a time: {one / walls[('local', 1)]:.2f}x")
+    warm, cold = _resamples(runs, max(4, sample // 5))
+    print(f"  bootstrap resamples ({len(warm)} problems, one process):")
+    t_cold = _rate("from scratch", cold, lambda ps: fit_many(ps, n_jobs=1, progress=False))
+    t_warm = _rate("warm-started at the cell's optimum", warm, lambda ps: fit_many(ps, n_jobs=1, progress=False))
+    print(f"  warm start: {t_cold / t_warm:.2f}x")
     for kind in ("local", "dask"):
         if (kind, 2) in walls:
             print(f"  1 -> 2 workers ({kind}): {walls[(kind, 1)] / walls[(kind, 2)]:.2f}x speed-up")

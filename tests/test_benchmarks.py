@@ -37,6 +37,6 @@ def test_bench_study_quick_prints_every_figure(mirror: Path, tmp_path: Path) -> 
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_study.py"), "--quick"],
                          check=False, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    for figure in ("one at a time", "1 -> 2 workers (local)", "1 -> 2 workers (dask)", "B = 0:", "B = 2:",
+    for figure in ("one at a time", "1 -> 2 workers (local)", "1 -> 2 workers (dask)", "warm start:", "B = 0:", "B = 2:",
                    "peak RSS"):
         assert figure in out.stdout, out.stdout

@@ -141,6 +141,31 @@ def test_meta_analysis_panel_family_and_cut():
     assert drawn_rows(live(panel, "heatmap").spec) < drawn_rows(spec_of(widgets.MetaAnalysisPanel(table), "heatmap"))
 
 
+def test_fit_panel_shows_the_fit_first_then_its_interval_and_remembers_it(runs, monkeypatch):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=8)
+    swaps, calls = [], []
+    real_swap, real_boot = panel._swap, widgets.bootstrap
+
+    def swap(new, numbers, text, names=None):
+        swaps.append((text, "predicted_final_lower_nats" in numbers, spec_of_chart(new["prediction"])))
+        real_swap(new, numbers, text, names)
+
+    monkeypatch.setattr(panel, "_swap", swap)
+    monkeypatch.setattr(widgets, "bootstrap", lambda *a, **k: calls.append(1) or real_boot(*a, **k))
+    panel.controls["k"].value = 3
+    # first the fit (no interval yet, and the status says it is coming), then the interval
+    assert [s[1] for s in swaps] == [False, True] and "computing the 90% interval" in swaps[0][0]
+    assert "bootstrap interval" not in str(swaps[0][2]) and "bootstrap interval" in str(swaps[1][2])
+    assert panel.numbers()["predicted_final_lower_nats"] <= panel.numbers()["predicted_final_upper_nats"]
+    swaps.clear()
+    panel.controls["k"].value = 5            # back to the first design: its interval is remembered
+    assert len(calls) == 1 and [s[1] for s in swaps] == [False, True] and "computing" not in swaps[0][0]
+
+
+def spec_of_chart(chart) -> dict:
+    return chart.to_dict()
+
+
 def test_meta_analysis_heatmap_intervals_from_the_studys_draws():
     table = study_table()
     rng = np.random.default_rng(0)

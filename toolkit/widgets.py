@@ -88,15 +88,31 @@ class Panel:
             self.update()
 
     def update(self) -> None:
-        """Recompute from the controls and swap every chart's spec in place."""
+        """Recompute from the controls and swap every chart's spec in place.
+
+        A panel with slow parts (a bootstrap) shows the fast result first and then the slow
+        one (:meth:`_follow_up`): the frontend receives the first charts while the second are
+        computed, and when ``update`` returns both are done (headless, numbers are complete)."""
         try:
             new, numbers, text = self._compute()
+            self._swap(new, numbers, text)
+            later = self._follow_up()
         except ToolkitError as exc:  # a bad combination of controls is a message, not a traceback
             self.status.value = f"<b>cannot draw:</b> {exc}"
             return
+        if later is not None:
+            charts_, more, text = later
+            self._swap({**self._charts, **charts_}, {**self._numbers, **more}, text, names=charts_)
+
+    def _follow_up(self) -> tuple[dict[str, alt.Chart], dict[str, float], str] | None:
+        """The slow part of an update (charts to replace, numbers to add, status), or None."""
+        return None
+
+    def _swap(self, new: dict[str, alt.Chart], numbers: dict[str, float], text: str,
+              names: Sequence[str] | None = None) -> None:
         self._charts, self._numbers = new, numbers
         self.status.value = text
-        for name in new:
+        for name in new if names is None else names:
             if name in self._slots:
                 # A new JupyterChart per spec, not a new spec in the old one: the frontend
                 # re-embeds a changed spec asynchronously, and two quick changes could finish
@@ -250,6 +266,9 @@ class FitPanel(Panel):
             raise DataError(f"cut must be one of {', '.join(f'{v:g}' for v in CUTS.values())} tokens, got {cut:g}")
         self.runs = runs
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
+        # bootstraps by design, so that going back to a design shows its interval at once
+        self._boots: dict[tuple, Any] = {}
+        self._pending: tuple | None = None
         n_below = runs.family(family).frame["num_params"].nunique() - 1
         self._add("family", W.Dropdown(options=families, value=family, description="family"))
         self._add("k", W.IntSlider(value=min(k or n_below, n_below), min=1, max=max(n_below, 1),
@@ -277,6 +296,7 @@ class FitPanel(Panel):
         self.update()
 
     def _compute(self):
+        self._pending = None
         c = {name: w.value for name, w in self.controls.items()}
         design = _design_fit(self.runs.family(c["family"]), c["k"], c["p"], c["cut"], c["objective"])
         parts, frame, result, start = design.parts, design.frame, design.result, design.start
@@ -298,23 +318,44 @@ class FitPanel(Panel):
                                                                            parts.train.frame["tokens"].to_numpy(float))))
         tgt = frame[frame["num_params"] == target]
         tgt_tokens = np.geomspace(max(start, float(tgt["tokens"].min())), float(tgt["tokens"].max()), 40)
-        boot = bootstrap(parts.train, n=self.n_bootstrap, seed=self.seed, objective=c["objective"])
-        band = boot.predict(target, tgt_tokens, interval=self.level)
-        final = band.iloc[-1]
         numbers.update(are=ev.are, signed_error=ev.signed_error, n_test_points=float(ev.n_test),
-                       **{f"param_{k}": _fraction(v) for k, v in result.params.items()},
-                       predicted_final_loss_nats=float(final["loss"]), predicted_final_lower_nats=float(final["lower"]),
-                       predicted_final_upper_nats=float(final["upper"]),
-                       bootstrap_dropped=float(boot.n_dropped))
+                       **{f"param_{k}": _fraction(v) for k, v in result.params.items()})
         text = (f"{status}; {result.n_points} training checkpoints from {parts.k} sizes; "
                 f"<b>ARE on the target {100 * ev.are:.2f}%</b> (signed {100 * ev.signed_error:+.2f}%, "
                 f"{ev.n_test} held-out checkpoints of N = {charts.size_label(target)})")
         observed = tgt[tgt["tokens"] >= start][["tokens", "loss", "role"]]
+        key = (name, c["k"], c["p"], c["cut"], c["objective"])
+        self._pending = (key, parts.train, target, tgt_tokens, observed, text)
+        predicted = np.asarray(result.predict(np.full(len(tgt_tokens), target), tgt_tokens), dtype=float)
+        if key in self._boots:
+            band = self._boots[key].predict(target, tgt_tokens, interval=self.level)
+        else:       # the fit now, its interval a moment later (_follow_up)
+            band = pd.DataFrame({"tokens": tgt_tokens, "loss": predicted, "lower": predicted, "upper": predicted,
+                                 "level": math.nan})
+            text += f"; computing the {self.level:.0%} interval over {self.n_bootstrap} resamples of the runs ..."
         return ({"loss_curves": charts.loss_curves(frame, curves, title=title),
                  "residuals": charts.residuals(train, title=f"{name}: residuals of the fit"),
-                 "prediction": charts.prediction(band, observed,
-                                                 title=f"{name}: prediction of the {charts.size_label(target)} target")},
+                 "prediction": self._prediction_chart(name, target, band, observed)},
                 numbers, text)
+
+    def _prediction_chart(self, family: str, target: float, band: pd.DataFrame, observed: pd.DataFrame) -> alt.Chart:
+        return charts.prediction(band, observed, title=f"{family}: prediction of the {charts.size_label(target)} target")
+
+    def _follow_up(self):
+        """The bootstrap interval of the prediction (cached by design)."""
+        if self._pending is None:
+            return None
+        key, train, target, tgt_tokens, observed, text = self._pending
+        name, objective = key[0], key[-1]
+        self._pending = None
+        if key not in self._boots:
+            self._boots[key] = bootstrap(train, n=self.n_bootstrap, seed=self.seed, objective=objective)
+        boot = self._boots[key]
+        band = boot.predict(target, tgt_tokens, interval=self.level)
+        final = band.iloc[-1]
+        numbers = {"predicted_final_loss_nats": float(final["loss"]), "predicted_final_lower_nats": float(final["lower"]),
+                   "predicted_final_upper_nats": float(final["upper"]), "bootstrap_dropped": float(boot.n_dropped)}
+        return {"prediction": self._prediction_chart(name, target, band, observed)}, numbers, text
 
     def compare_objectives(self) -> pd.DataFrame:
         """ARE on the target with squared error and with Huber on log residuals, same design."""
