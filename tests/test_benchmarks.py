@@ -40,3 +40,10 @@ def test_bench_study_quick_prints_every_figure(mirror: Path, tmp_path: Path) -> 
     for figure in ("one at a time", "1 -> 2 workers (local)", "1 -> 2 workers (dask)", "warm start:", "B = 0:", "B = 2:",
                    "peak RSS"):
         assert figure in out.stdout, out.stdout
+
+
+def test_bench_points_quick_prints_per_point_cost() -> None:
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_points.py"), "--quick"],
+                         check=False, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("us/point") == 4 and "peak RSS" in out.stdout, out.stdout

@@ -58,3 +58,14 @@ def test_fit_many_passes_each_problems_start():
     problems = [FitProblem(data[:, 1], data[:, 2], data[:, 3], start=start) for start in (None, full.params)]
     a, b = fit_many(problems, n_jobs=1, progress=False)
     assert _same(a, b, data[:, 3])
+
+
+def test_huber_starts_scored_in_chunks_equal_all_at_once(monkeypatch):
+    from toolkit.fitting import huber
+
+    data = _runs(5, seeds=3)
+    whole = fit_arrays(data[:, 1], data[:, 2], data[:, 3], objective="huber-log")
+    monkeypatch.setattr(huber, "HUBER_CHUNK", 7)          # many chunks, a ragged last one
+    chunked = fit_arrays(data[:, 1], data[:, 2], data[:, 3], objective="huber-log")
+    assert chunked.objective_value == pytest.approx(whole.objective_value, rel=1e-9)
+    assert chunked.params["alpha"] == pytest.approx(whole.params["alpha"], rel=1e-6)
