@@ -366,7 +366,9 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
     n_over = int((df["are_pct"] > top).sum())
     lines = alt.Chart(df).mark_line(point=True, strokeWidth=1, clip=True).encode(
         x=xenc, y=alt.Y("are_pct:Q", title="ARE on the target (%)", scale=alt.Scale(domain=[0, top], clamp=True)),
-        color=alt.Color("family:N", title="family", legend=alt.Legend(columns=1, symbolLimit=24)),
+        # twenty colours: with the default ten, families two apart in the legend looked alike
+        color=alt.Color("family:N", title="family", legend=alt.Legend(columns=1, symbolLimit=24),
+                        scale=alt.Scale(scheme="category20")),
         opacity=alt.condition(fam_pick, alt.value(0.7), alt.value(0.07)),
         tooltip=[alt.Tooltip("family:N"), alt.Tooltip(f"{x}:Q", format=".3s" if log_x else ".3g", title=x_title),
                  alt.Tooltip("are_pct:Q", format=".2f", title="ARE (%)")],
@@ -389,7 +391,9 @@ def are_vs_cut(frame: pd.DataFrame, *, title: str = "ARE vs early-checkpoint cut
                reference: float | None = None) -> alt.LayerChart:
     """ARE against the early-checkpoint cut (tokens, log axis); ``frame``: family, cut_tokens, are.
 
-    A cut of 0 cannot sit on a log axis: pass it as ``reference`` (drawn as a dashed rule)."""
+    A cut of 0 cannot sit on a log axis: its rows are left out here (they are not "values <= 0"
+    but the design without a cut); pass their median as ``reference`` (a dashed rule)."""
+    frame = frame[frame["cut_tokens"] != 0]
     return are_vs(frame, "cut_tokens", x_title="checkpoints dropped below (tokens)", title=title, log_x=True,
                   reference=reference, reference_label="median ARE with no cut" if reference is not None else "")
 

@@ -37,7 +37,7 @@ KERNEL: str = "python3"
 QUICK_FAMILIES: tuple[str, ...] = ("pythia", "opt", "gpt3", "overtrain-c4")
 #: Bootstrap resamples per predicting cell of the findings' study: the most that keep
 #: ``make findings`` under 10 minutes on 2 cores (benchmarks/bench_study.py measures the cost).
-FINDINGS_BOOTSTRAP: int = 30
+FINDINGS_BOOTSTRAP: int = 50
 #: The same with ``--quick`` (enough to draw every interval, not to read them).
 QUICK_BOOTSTRAP: int = 4
 #: Notebook metadata key holding the parameters that make a notebook fast (``--quick``), e.g.
