@@ -47,12 +47,13 @@ readme-charts: findings
 
 # BOOTSTRAP: resamples of the training runs per predicting cell timed by `make bench`
 # (`scaling-toolkit study --bootstrap B` fills the interval columns of the study's table).
-BOOTSTRAP ?= 20
+BOOTSTRAP ?= 100
 
 bench: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_fit.py
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python benchmarks/bench_study.py \
 		--bootstrap $(BOOTSTRAP)
+	$(BIN)/python benchmarks/bench_points.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

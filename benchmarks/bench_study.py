@@ -18,7 +18,7 @@ Timings on a shared machine are noisy: compare the ratios printed within one run
 asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is run by
 the tests to keep the script working.
 
-Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 20] [--n-jobs 2] [--sample 400]
+Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
 [--families F ...] [--no-dask]``
 """
 
@@ -91,13 +91,14 @@ def _rate(label: str, problems: list, run) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="two small families, 16 laws, B = 2")
-    ap.add_argument("--bootstrap", type=int, default=None, metavar="B", help="resamples per cell (default 20)")
+    ap.add_argument("--bootstrap", type=int, default=None, metavar="B",
+                    help="resamples per cell (default 100: the study's bar is 10 minutes on 2 cores)")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--sample", type=int, default=None, help="laws in the worker comparison (default 400)")
     ap.add_argument("--families", nargs="*", default=None)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
     args = ap.parse_args()
-    boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 20)
+    boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 100)
     sample = args.sample or (16 if args.quick else 400)
 
     from concurrent.futures import ProcessPoolExecutor
