@@ -119,7 +119,7 @@ def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_
     with pytest.raises(KeyboardInterrupt):
         study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False, cache_dir=tmp_path,
                         bootstrap=12, seed=3)
-    assert len(list(tmp_path.glob("*-boot-*.parquet"))) == 2
+    assert len(list(tmp_path.glob("code-*/*-boot-*.parquet"))) == 2
     monkeypatch.setattr(study, "score_draws", real)
     resumed = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                               cache_dir=tmp_path, bootstrap=12, seed=3)

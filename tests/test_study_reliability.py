@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,7 +38,7 @@ def _run(runs, cache):
 
 
 def _blocks(cache):
-    return sorted(p for p in cache.glob("*.parquet") if not p.name.startswith("study-"))
+    return sorted(p for p in cache.glob("code-*/*.parquet") if not p.name.startswith("study-"))
 
 
 def test_corrupt_block_is_discarded_named_and_rebuilt(runs, tmp_path):
@@ -102,3 +104,24 @@ def test_study_output_is_swapped_in_whole(runs, tmp_path, monkeypatch):
         study.write_study(result, tmp)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "out"]
+
+
+def test_cached_blocks_of_old_code_versions_are_pruned(runs, tmp_path):
+    # blocks of earlier code versions (directories) and of the flat layout before them
+    olds = []
+    for i in range(4):
+        d = tmp_path / f"code-{i:012x}"
+        d.mkdir()
+        (d / "five-grid-0123456789abcdef01234567.parquet").write_bytes(b"x")
+        os.utime(d, (1_000_000 + i, 1_000_000 + i))           # code-...3 used most recently
+        olds.append(d)
+    legacy = tmp_path / "five-grid-0123456789abcdef01234567.parquet"
+    legacy.write_bytes(b"x")
+    mine = tmp_path / "notes.parquet"                        # not a block: left alone
+    mine.write_bytes(b"x")
+    _run(runs, tmp_path)
+    current = tmp_path / f"code-{study.code_hash()[:12]}"
+    assert list(current.glob("*.parquet"))                   # this version's blocks
+    # it and the two most recently used other versions stay
+    assert sorted(d.name for d in tmp_path.glob("code-*")) == sorted([current.name, olds[3].name, olds[2].name])
+    assert not legacy.exists() and mine.exists()

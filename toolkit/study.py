@@ -57,6 +57,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import shutil
 from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -298,6 +300,28 @@ def _block_key(fam: FamilyArrays, experiment: str, config: StudyConfig, code: st
     return h.hexdigest()[:24]
 
 
+#: Versions of the study's code whose cached blocks are kept (the current one and the most
+#: recently used others): every change to the code makes new blocks, and without pruning a
+#: developer's cache grew by about 250 MB a day.
+KEEP_CODE_VERSIONS = 3
+#: Names of the flat block files of toolkit versions before the per-version directories.
+_LEGACY_BLOCK = re.compile(r".+-[0-9a-f]{24}\.parquet")
+
+
+def _prune(root: Path, current: Path) -> None:
+    """Delete the cached blocks of all but :data:`KEEP_CODE_VERSIONS` code versions under
+    ``root`` (``current`` is kept and marked as just used). A block a concurrent study is
+    reading when its directory goes is unreadable to it, so it recomputes that block."""
+    os.utime(current)
+    others = sorted((d for d in root.glob("code-*") if d.is_dir() and d != current),
+                    key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in others[KEEP_CODE_VERSIONS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+    for legacy in root.glob("*.parquet"):
+        if _LEGACY_BLOCK.fullmatch(legacy.name):
+            legacy.unlink(missing_ok=True)
+
+
 def _cache_dir() -> Path:
     from toolkit.catalog import default_cache_dir
 
@@ -440,8 +464,9 @@ def run_study(
         runs = runs.select(families=[families] if isinstance(families, str) else list(families))
     arrays = (paper_families(runs) if protocol == "paper"
               else {f.name: f for f in FamilyArrays.all(runs)})
-    cache = Path(cache_dir) if cache_dir is not None else _cache_dir()
     code = code_hash()
+    root = Path(cache_dir) if cache_dir is not None else _cache_dir()
+    cache = root / f"code-{code[:12]}"
 
     point = replace(config, bootstrap=0, seed=0)     # the fits on the full data do not resample
     paths = {(name, exp): cache / f"{_safe(name)}-{exp}-{_block_key(fam, exp, point, code)}.parquet"
@@ -450,6 +475,8 @@ def run_study(
     pending: list[tuple[tuple[str, str], Path, list[Cell]]] = []
     if use_cache and usable_cache_dir(cache) is None:
         use_cache = False
+    if use_cache:
+        _prune(root, cache)
     for key, path in paths.items():
         block = _read_block(path, *key) if use_cache else None
         if block is not None:
