@@ -120,6 +120,25 @@ def _say(message: str, progress: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _ipc_kernel_manager() -> type:
+    """A kernel manager that talks to its kernel over local sockets (IPC), not TCP: a TCP
+    kernel prints "Kernel is running over TCP without encryption" once per notebook."""
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            # one socket path per kernel: notebooks run side by side (removed at shutdown)
+            Path(jupyter_runtime_dir()).mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("ip", str(Path(jupyter_runtime_dir()) / f"scaling-toolkit-{uuid.uuid4().hex}"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any], records_dir: Path,
              cwd: Path) -> NotebookOutcome:
     """Run one notebook (in a worker process); every failure becomes an outcome."""
@@ -128,10 +147,11 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
     os.environ[ENV_DIR] = str(records_dir)
     os.environ.setdefault("SCALING_TOOLKIT_PROGRESS", "0")
     start = time.perf_counter()
+    extra = {"kernel_manager_class": _ipc_kernel_manager()} if os.name == "posix" else {}
     try:
         pm.execute_notebook(str(source), str(target), parameters=dict(parameters), kernel_name=KERNEL,
                             cwd=str(cwd), progress_bar=False, log_output=False,
-                            execution_timeout=CELL_TIMEOUT)
+                            execution_timeout=CELL_TIMEOUT, **extra)
     except Exception as exc:  # noqa: BLE001 - a failing notebook is reported, the others still run
         if isinstance(exc, pm.PapermillExecutionError):
             error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
