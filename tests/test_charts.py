@@ -312,3 +312,12 @@ def test_are_heatmap_contour_breaks_at_a_row_without_the_level():
     cells.loc[(cells["k"] == 4), "cost_fraction"] = 0.001  # row 4 never reaches 1%
     chart = charts.are_heatmap(cells, contours=(0.01,))
     assert scene_counts(chart).get("line") == 2  # rows 2-3 and 5-6, never a diagonal across row 4
+
+
+def test_are_vs_draws_the_median_only_where_three_families_have_a_value():
+    rows = [{"family": f, "k": k, "are": 0.05} for f in "abc" for k in (3, 4, 5)]
+    rows += [{"family": "a", "k": k, "are": 0.02} for k in (10, 20, 40)]      # one family alone up there
+    spec = check_common(charts.are_vs(pd.DataFrame(rows), "k", x_title="models", title="t"))
+    median = spec["datasets"][layers(spec)[1]["data"]["name"]]
+    assert sorted(r["k"] for r in median) == [3, 4, 5]
+    assert any("where 3 or more have a value" in s for s in spec["title"]["subtitle"])

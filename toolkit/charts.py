@@ -354,7 +354,11 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
     if log_x:
         df, n_bad = positive(df, [x])
     df["are_pct"] = 100.0 * df["are"]
-    median = df.groupby(x, as_index=False)["are_pct"].median().assign(family="median over families")
+    # A median of one or two families is not a median over families: drawn where 3 (or all,
+    # if fewer) families have a value (Chinchilla alone reaches k = 40 in notebook 03).
+    need = min(3, df["family"].nunique())
+    median = (df.groupby(x, as_index=False).agg(are_pct=("are_pct", "median"), n=("family", "nunique"))
+              .query("n >= @need").drop(columns="n").assign(family="median over families"))
     fam_pick = alt.selection_point(name="family_pick", fields=["family"], bind="legend")
     xenc = (alt.X(**_log_axis(x, x_title, values=df[x])) if log_x
             else alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=".0%") if percent_x else alt.Axis()))
@@ -381,7 +385,8 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
         layers.append(alt.Chart(pd.DataFrame({"ref": [100 * reference], "what": [reference_label]}))
                       .mark_rule(color="gray", strokeDash=[6, 4]).encode(y="ref:Q", tooltip=["what:N"]))
     return _finish(_sized(alt.layer(*layers)), title,
-                   _note("thick black line: median over families" + (f"; dashed: {reference_label}" if reference_label else ""),
+                   _note("thick black line: median over families" + (" (where 3 or more have a value)" if need == 3 else "")
+                         + (f"; dashed: {reference_label}" if reference_label else ""),
                          f"{n_over} value{'s' * (n_over > 1)} above {top:.0f}% drawn at the top edge" if n_over else "",
                          _dropped(n_bad, "rows")),
                    f"{title}: ARE in percent against {x_title}, {df['family'].nunique()} families")
