@@ -11,7 +11,7 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
    with ``--bootstrap B`` (the B = 0 blocks come from the cache, so this is the bootstrap alone)
    and the laws per second of both;
 3. the same study again from the now warm study cache, the paper's protocol (single-start
-   ``curve_fit`` per cell, serial) and the cell-by-cell comparison of the two protocols;
+   ``curve_fit`` per cell, on the same workers) and the cell-by-cell comparison of the two protocols;
 4. peak resident memory of this process and of the largest worker.
 
 Timings on a shared machine are noisy: compare the ratios printed within one run. Nothing is
@@ -169,7 +169,7 @@ def main() -> None:
         again = run_study(runs, n_jobs=args.n_jobs, progress=False, cache_dir=cache)
         warm = time.perf_counter() - t0
         t0 = time.perf_counter()
-        paper = run_study(runs, protocol="paper", progress=False, cache_dir=cache)
+        paper = run_study(runs, protocol="paper", n_jobs=args.n_jobs, progress=False, cache_dir=cache)
         paper_time = time.perf_counter() - t0
         t0 = time.perf_counter()
         comparison = compare_protocols(paper, base, runs, n_jobs=args.n_jobs)
@@ -177,7 +177,7 @@ def main() -> None:
     print(f"\n3. warm study cache: {warm:.2f} s wall ({again.n_cached} cached blocks, {again.n_fitted} laws fitted)")
     print("  statuses: " + ", ".join(f"{k} {v}" for k, v in base.table["status"].value_counts().items()))
     print(f"  paper protocol: {paper.n_fitted:,} curve_fit laws in {paper_time:.1f} s wall "
-          f"({paper.n_fitted / max(paper_time, 1e-9):.1f} laws/s, one process)")
+          f"({paper.n_fitted / max(paper_time, 1e-9):.1f} laws/s, {args.n_jobs} workers)")
     print(f"  comparison of the protocols: {len(comparison):,} cells in {compare_time:.1f} s wall "
           f"(refits the paper's cells with the global optimiser)")
     print(f"\n4. peak RSS: main {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, largest worker "

@@ -262,3 +262,16 @@ def test_study_on_pythia(files, tmp_path):
     # the target never trains: its size is never among the training sizes
     assert not any(int(pythia.sizes()[-1]) in sizes for sizes in grid["train_sizes"])
     assert (t["cost_fraction"] > 0).all()
+
+
+def test_the_papers_fits_in_parallel_equal_the_serial_ones(runs):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from toolkit.evaluation.paper import paper_fitter, parallel_paper_fitter
+
+    cells = [c for name, fam in study.paper_families(runs.select(families=["five"])).items()
+             for c in study.build_cells(fam, "grid", FAST) if c.train.sum() >= 2 and c.test.any()]
+    cells = (cells * (1 + 40 // len(cells)))[:40]          # enough to be split into chunks
+    serial = paper_fitter(cells)
+    for fitter in (parallel_paper_fitter(2), parallel_paper_fitter(2, ThreadPoolExecutor(2))):
+        assert [(f.status, f.params) for f in fitter(cells)] == [(f.status, f.params) for f in serial]

@@ -85,7 +85,7 @@ from toolkit.evaluation import (
     run_cells,
 )
 from toolkit.evaluation.cells import DTYPES, batch_fitter
-from toolkit.evaluation.paper import paper_fitter, paper_grid_cells
+from toolkit.evaluation.paper import paper_grid_cells, parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
 from toolkit.fitting import PREDICTING, fit_many
 from toolkit.fitting.batch import resolve_n_jobs
@@ -485,8 +485,8 @@ def run_study(
             pending.append((key, path, build_cells(arrays[key[0]], key[1], config)))
 
     cells = [c for _, _, cs in pending for c in cs]
-    fitter = paper_fitter if protocol == "paper" else batch_fitter(config.law, config.objective, n_jobs, False,
-                                                                     executor)
+    fitter = (parallel_paper_fitter(resolve_n_jobs(n_jobs), executor) if protocol == "paper"
+              else batch_fitter(config.law, config.objective, n_jobs, False, executor))
     with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
         for batch in _batches(pending):
             batch_cells = [c for _, _, cs in batch for c in cs]
