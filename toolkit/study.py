@@ -363,6 +363,8 @@ _BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
 _BATCH_CELLS = 256
 #: Bootstrap fits per batch of blocks (cached, like the cells, as each batch finishes).
 _BATCH_FITS = 4000
+
+
 def _draw_columns(n: int) -> list[str]:
     """Columns of a cached block of intervals that hold the ARE of each of its ``n`` draws."""
     return [f"draw_{b:04d}" for b in range(n)]
@@ -584,14 +586,17 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
 
     try:
         batch: list = []
+        in_batch = 0
         for (name, exp), path, block in todo:
             plan = plan_draws(build_cells(arrays[name], exp, config), list(block["status"]), config.bootstrap,
                               config.seed, law=config.law, objective=config.objective,
                               starts=block[list(PARAMS)].to_dict("records"))
             n_fitted += len(plan.problems)
+            in_batch += len(plan.problems)
             batch.append(((name, exp), path, block, plan))
-            if sum(len(b[3].problems) for b in batch) >= _BATCH_FITS:
+            if in_batch >= _BATCH_FITS:
                 flush(batch)
+                in_batch = 0
         flush(batch)
     finally:
         bar.close()

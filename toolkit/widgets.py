@@ -407,20 +407,18 @@ def _draw_quantiles(df: pd.DataFrame, draws: np.ndarray, cells: pd.DataFrame) ->
     import warnings
 
     out = np.full((len(cells), 2), math.nan)
-    predicting = df["status"].isin(PREDICTING).to_numpy()
-    keys = list(zip(df["k"], df["p"]))
+    where = {(k, p): i for i, (k, p) in enumerate(zip(cells["k"], cells["p"]))}
+    keep = df["status"].isin(PREDICTING).to_numpy()
+    rows = df.loc[keep, ["family", "k", "p"]].reset_index(drop=True)
+    draws = draws[keep]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)       # draws without any law: NaN
-        for i, (k, p) in enumerate(zip(cells["k"], cells["p"])):
-            rows = np.array([kk == k and np.isclose(pp, p) for kk, pp in keys]) & predicting
-            if not rows.any():
-                continue
-            fams = df["family"].to_numpy()[rows]
-            per_family = np.stack([np.nanmedian(draws[rows][fams == f], axis=0) for f in np.unique(fams)])
+        for (k, p), cell in rows.groupby(["k", "p"]):
+            per_family = [np.nanmedian(draws[fam.index], axis=0) for _, fam in cell.groupby("family")]
             stat = np.nanmean(per_family, axis=0)
             stat = stat[np.isfinite(stat)]
             if len(stat) >= 0.5 * draws.shape[1]:
-                out[i] = np.quantile(stat, [0.05, 0.95])
+                out[where[k, p]] = np.quantile(stat, [0.05, 0.95])
     return out
 
 
@@ -551,7 +549,8 @@ class ComputeOptimalPanel(Panel):
         self.result, self.boot = result, boot
         grid = np.geomspace(*FLOPS_RANGE, 33)
         band = boot.allocation(grid, level=self.level)
-        at = boot.allocation([budget], level=self.level).iloc[0]
+        around = boot.allocation([budget / 10, budget, budget * 10], level=self.level)
+        at = around.iloc[1]
         budgets = np.array([budget / 10, budget, budget * 10])
         curves = result.law.iso_flop(budgets, n=64)
         optimum = result.law.optimal_allocation(budgets)
@@ -566,7 +565,7 @@ class ComputeOptimalPanel(Panel):
                    "optimal_loss_upper_nats": float(at["loss_upper"]), "growth_10x": growth,
                    "alpha": float(result.params["alpha"]), "beta": float(result.params["beta"]),
                    "bootstrap_used": float(boot.n_used)}
-        self.table_view.value = self.table().to_html(index=False, escape=True)
+        self.table_view.value = self._readable(around).to_html(index=False, escape=True)
         name = charts.size_label
         text = (f"{family} (fit status <b>{result.status}</b>, {result.n_points} checkpoints, {result.n_sizes} sizes): "
                 f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
@@ -587,7 +586,9 @@ class ComputeOptimalPanel(Panel):
     def table(self) -> pd.DataFrame:
         """:meth:`allocation_table` as people read it: five narrow columns, each estimate with its
         interval (shown under the status line, and headless after the charts)."""
-        t = self.allocation_table()
+        return self._readable(self.allocation_table())
+
+    def _readable(self, t: pd.DataFrame) -> pd.DataFrame:
         name = charts.size_label
 
         def est(col: str, fmt) -> list[str]:

@@ -31,13 +31,20 @@ def parameterize(root: Path, name: str, **parameters) -> str:
     return name
 
 
-def test_fit_a_law_refits_when_another_family_is_picked(mirror, open_notebook, shot):
-    notebook = open_notebook("02_fit_a_law.ipynb")
+def ready_panel(open_notebook, shot, name: str, control: str, first: str):
+    """Open ``name``, run all its cells, and return the panel with ``control``, checked and
+    photographed (``first``) before anything is touched."""
+    notebook = open_notebook(name)
     notebook.run_all()
-    panel = notebook.output_with("family")
+    panel = notebook.output_with(control)
     panel.reveal("family")
-    shot("pythia")
+    shot(first)
     check_panel(panel)
+    return panel
+
+
+def test_fit_a_law_refits_when_another_family_is_picked(mirror, open_notebook, shot):
+    panel = ready_panel(open_notebook, shot, "02_fit_a_law.ipynb", "family", "pythia")
     before, status = panel.chart(0), panel.text(".st-status")
     assert before.title[0] == "pythia: loss vs tokens"
     assert all("for a log scale" in axis for axis in before.axes), before.axes
@@ -59,12 +66,7 @@ def test_fit_a_law_refits_when_another_family_is_picked(mirror, open_notebook, s
 def test_meta_analysis_heatmap_follows_the_cut_and_the_family(mirror, notebook_root, open_notebook, shot):
     # Two families keep the study to seconds; the panel is the one every family feeds.
     name = parameterize(notebook_root, "08_meta_analysis.ipynb", families=["pythia", "opt"])
-    notebook = open_notebook(name)
-    notebook.run_all()
-    panel = notebook.output_with("family")
-    panel.reveal("family")
-    shot("macro 10B cut")
-    check_panel(panel)
+    panel = ready_panel(open_notebook, shot, name, "family", "macro 10B cut")
     before = panel.chart(0)
     assert before.title[0] == "ARE by design: macro-average, cut 10B tokens"
     assert before.marks.get("rect mark", 0) > 10
@@ -85,12 +87,7 @@ def test_meta_analysis_heatmap_follows_the_cut_and_the_family(mirror, notebook_r
 
 
 def test_compute_optimal_follows_the_budget(mirror, open_notebook, shot):
-    notebook = open_notebook("10_compute_optimal.ipynb")
-    notebook.run_all()
-    panel = notebook.output_with("compute budget (FLOPs)")
-    panel.reveal("family")
-    shot("1e22 FLOPs")
-    check_panel(panel)
+    panel = ready_panel(open_notebook, shot, "10_compute_optimal.ipynb", "compute budget (FLOPs)", "1e22 FLOPs")
     allocation, iso = panel.chart(0), panel.chart(1)
     assert all("for a log scale" in axis for axis in allocation.axes), allocation.axes
     assert iso.legend_labels[:3] == ("1e21", "1e22", "1e23")
@@ -115,12 +112,7 @@ def test_compute_optimal_follows_the_budget(mirror, open_notebook, shot):
 
 def test_drop_early_checkpoints_refits_when_the_cut_moves(mirror, notebook_root, open_notebook, shot):
     name = parameterize(notebook_root, "04_drop_early_checkpoints.ipynb", families=["pythia", "opt"])
-    notebook = open_notebook(name)
-    notebook.run_all()
-    panel = notebook.output_with("drop checkpoints below (tokens)")
-    panel.reveal("family")
-    shot("10B cut")
-    check_panel(panel)
+    panel = ready_panel(open_notebook, shot, name, "drop checkpoints below (tokens)", "10B cut")
     before = panel.chart(1)
     assert before.title[0] == "pythia: fit with checkpoints above 10B tokens"
 

@@ -52,12 +52,20 @@ def test_a_misleading_or_unusable_start_still_finds_the_global_optimum(start):
     assert warm.params["alpha"] == pytest.approx(cold.params["alpha"], rel=1e-6)
 
 
-def test_fit_many_passes_each_problems_start():
+def test_fit_many_passes_each_problems_start(monkeypatch):
+    from toolkit.fitting import separable
+
+    seen = []
+    real = separable.varpro_starts
+    monkeypatch.setattr(separable, "varpro_starts", lambda pb, *a, **k: seen.append(k.get("warm")) or real(pb, *a, **k))
     data = _runs(3)
     full = fit_arrays(data[:, 1], data[:, 2], data[:, 3])
+    seen.clear()
     problems = [FitProblem(data[:, 1], data[:, 2], data[:, 3], start=start) for start in (None, full.params)]
     a, b = fit_many(problems, n_jobs=1, progress=False)
     assert _same(a, b, data[:, 3])
+    # the first searched from the grid alone, the second from the full fit's exponents
+    assert seen[0] is None and list(seen[1]) == pytest.approx([full.params["alpha"], full.params["beta"]])
 
 
 def test_huber_starts_scored_in_chunks_equal_all_at_once(monkeypatch):

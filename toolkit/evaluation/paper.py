@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from toolkit.evaluation.arrays import TEST_FRACTION, FamilyArrays
 from toolkit.evaluation.designs import Cell
+from toolkit.fitting.batch import map_chunks
 
 #: The single initial guess of the paper (Muennighoff et al.): ln E, ln A, ln B, alpha, beta.
 INITIAL_GUESS: tuple[float, ...] = (0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596)
@@ -124,28 +125,21 @@ def curve_fit_paper(num_params: np.ndarray, tokens: np.ndarray, loss: np.ndarray
 
 def paper_fitter(cells: Sequence[Cell]) -> list[CurveFit]:
     """Fit every cell with :func:`curve_fit_paper`, one after the other in this process."""
-    return [curve_fit_paper(*arrays) for arrays in _arrays(cells)]
+    return [_fit_arrays(arrays) for arrays in _arrays(cells)]
 
 
 def _arrays(cells: Sequence[Cell]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return [(c.family.num_params[c.train], c.family.tokens[c.train], c.family.loss[c.train]) for c in cells]
 
 
-def _fit_chunk(chunk: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[CurveFit]:
-    return [curve_fit_paper(*arrays) for arrays in chunk]
+def _fit_arrays(arrays: tuple[np.ndarray, np.ndarray, np.ndarray]) -> CurveFit:
+    return curve_fit_paper(*arrays)
 
 
 def parallel_paper_fitter(n_jobs: int = 2, executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[CurveFit]]:
-    """:func:`paper_fitter` on ``n_jobs`` worker processes (or on ``executor``): the same fits,
-    in the same order (the protocol took 30 s on one core for the whole collection)."""
+    """:func:`paper_fitter` on ``n_jobs`` worker processes (or on ``executor``) through
+    :func:`toolkit.fitting.batch.map_chunks`: the same fits, in the same order (the protocol
+    took 30 s on one core for the whole collection)."""
     def fit_cells(cells: Sequence[Cell]) -> list[CurveFit]:
-        if n_jobs <= 1 and executor is None or len(cells) < 32:
-            return paper_fitter(cells)
-        arrays = _arrays(cells)
-        size = max(1, math.ceil(len(arrays) / (8 * max(n_jobs, 2))))
-        chunks = [arrays[i:i + size] for i in range(0, len(arrays), size)]
-        if executor is not None:
-            return [r for part in executor.map(_fit_chunk, chunks) for r in part]
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            return [r for part in pool.map(_fit_chunk, chunks) for r in part]
+        return map_chunks(_fit_arrays, _arrays(cells), n_jobs=n_jobs, executor=executor)
     return fit_cells

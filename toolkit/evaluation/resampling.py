@@ -161,6 +161,7 @@ def score_draws(plan: DrawPlan, fitted: Sequence[FitResult]) -> CellIntervals:
     not_identifiable = plan.lost.copy()
     errors = np.full((len(cells), n), math.nan)
     signed = np.full((len(cells), n), math.nan)
+    scored: dict[tuple[int, int], tuple[float, float]] = {}     # a repeated draw is scored once
     for i, b, j in plan.draws:
         res = fitted[j]
         if res.status in _UNIDENTIFIED:
@@ -168,11 +169,12 @@ def score_draws(plan: DrawPlan, fitted: Sequence[FitResult]) -> CellIntervals:
             continue
         if res.status not in PREDICTING:
             continue        # a failed resample enters neither the quantiles nor the share
-        fam, test = cells[i].family, cells[i].test
-        pred = np.asarray(res.predict(fam.num_params[test], fam.tokens[test]), dtype=float)
-        if np.all(np.isfinite(pred)):
-            errors[i, b] = are(pred, fam.loss[test])
-            signed[i, b] = signed_error(pred, fam.loss[test])
+        if (i, j) not in scored:
+            fam, test = cells[i].family, cells[i].test
+            pred = np.asarray(res.predict(fam.num_params[test], fam.tokens[test]), dtype=float)
+            scored[i, j] = ((are(pred, fam.loss[test]), signed_error(pred, fam.loss[test]))
+                            if np.all(np.isfinite(pred)) else (math.nan, math.nan))
+        errors[i, b], signed[i, b] = scored[i, j]
     rows = []
     for i, status in enumerate(plan.statuses):
         if status not in PREDICTING or cells[i].baseline is not None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -29,6 +30,8 @@ from toolkit.fitting.spec import FitSpec
 
 #: Environment variable with the default number of worker processes when ``n_jobs`` is None.
 N_JOBS_ENV = "SCALING_TOOLKIT_N_JOBS"
+T = TypeVar("T")
+R = TypeVar("R")
 #: Below this many problems a batch runs serially (starting processes costs more).
 MIN_PARALLEL = 32
 
@@ -80,11 +83,11 @@ def fit_problem(problem: FitProblem) -> FitResult:
                          math.nan, Points(n, d, y), fitted=False)
 
 
-def _fit_chunk(problems: list[FitProblem], pin_blas: bool) -> list[FitResult]:
+def _run_chunk(func: Callable[[T], R], items: list[T], pin_blas: bool) -> list[R]:
     if not pin_blas:
-        return [fit_problem(p) for p in problems]
+        return [func(x) for x in items]
     with threadpool_limits(limits=1):
-        return [fit_problem(p) for p in problems]
+        return [func(x) for x in items]
 
 
 def _pin_blas() -> None:
@@ -138,21 +141,34 @@ def fit_many(problems: Iterable[FitProblem], *, n_jobs: int | None = None, execu
     for i, p in enumerate(problems):
         if not isinstance(p, FitProblem):
             raise TypeError(f"fit_many: problem {i} is a {type(p).__name__}, not a FitProblem")
-    workers = min(resolve_n_jobs(n_jobs), len(problems) or 1)
-    bar = progress_bar(total=len(problems), disable=not progress, desc="fits", unit="fit")
+    return map_chunks(fit_problem, problems, n_jobs=n_jobs, executor=executor, progress=progress,
+                      chunksize=chunksize)
+
+
+def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None = None,
+               executor: Executor | None = None, progress: bool = False, chunksize: int | None = None) -> list[R]:
+    """``[func(x) for x in items]`` in parallel, in order: the machinery of :func:`fit_many`.
+
+    ``func`` must be picklable (a module-level function). Chunks go to ``executor`` when
+    given, else to ``n_jobs`` local processes (see :func:`fit_many`; serially with one worker
+    or fewer than :data:`MIN_PARALLEL` items). Every worker's BLAS is pinned to one thread.
+    """
+    items = list(items)
+    workers = min(resolve_n_jobs(n_jobs), len(items) or 1)
+    bar = progress_bar(total=len(items), disable=not progress, desc="fits", unit="fit")
     try:
-        if executor is None and (workers == 1 or len(problems) < MIN_PARALLEL):
+        if executor is None and (workers == 1 or len(items) < MIN_PARALLEL):
             out = []
-            for p in problems:
-                out.append(fit_problem(p))
+            for x in items:
+                out.append(func(x))
                 bar.update(1)
             return out
-        size = chunksize or max(1, math.ceil(len(problems) / (8 * max(workers, 2))))
-        chunks = [problems[i:i + size] for i in range(0, len(problems), size)]
+        size = chunksize or max(1, math.ceil(len(items) / (8 * max(workers, 2))))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
         out = []
         if executor is None:
             with ProcessPoolExecutor(max_workers=workers, initializer=_pin_blas) as pool:
-                for results in pool.map(_fit_chunk, chunks, [False] * len(chunks)):
+                for results in pool.map(_run_chunk, [func] * len(chunks), chunks, [False] * len(chunks)):
                     out.extend(results)
                     bar.update(len(results))
             return out
@@ -160,7 +176,7 @@ def fit_many(problems: Iterable[FitProblem], *, n_jobs: int | None = None, execu
         # chunks in other processes: pin inside each chunk.
         threads = isinstance(executor, ThreadPoolExecutor)
         with threadpool_limits(limits=1) if threads else nullcontext():
-            for results in executor.map(_fit_chunk, chunks, [not threads] * len(chunks)):
+            for results in executor.map(_run_chunk, [func] * len(chunks), chunks, [not threads] * len(chunks)):
                 out.extend(results)
                 bar.update(len(results))
         return out

@@ -105,8 +105,9 @@ def exponent_grid(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sse.reshape(shape), mark_dead(pb, theta, c).reshape(shape + (m,)), c.reshape(shape + (3,))
 
 
-def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
-    """Distinct local minima of the grid surface, best first (at most ``n``)."""
+def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[tuple[np.ndarray, float]]:
+    """Distinct local minima of the grid surface, best first (at most ``n``): each start's
+    exponents and its grid value."""
     finite = np.where(np.isfinite(sse), sse, np.inf)
     local = finite <= minimum_filter(finite, size=3, mode="nearest")
     idx = np.flatnonzero(local.ravel() & np.isfinite(finite.ravel()))
@@ -118,14 +119,14 @@ def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[np.ndarray]:
         known = np.isfinite(flat)
         fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
                          for j in range(flat.shape[1])])
-    starts: list[np.ndarray] = []
+    starts: list[tuple[np.ndarray, float]] = []
     seen: set[bytes] = set()
     for i in idx:
         key = np.nan_to_num(flat[i], nan=-1.0).tobytes()
         if key not in seen:
             seen.add(key)
             # An irrelevant exponent restarts from the middle of its range.
-            starts.append(np.where(np.isnan(flat[i]), fill, flat[i]))
+            starts.append((np.where(np.isnan(flat[i]), fill, flat[i]), float(finite.ravel()[i])))
         if len(starts) == n:
             break
     return starts
@@ -440,18 +441,11 @@ def varpro_starts(pb: Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarray] |
         return [project(pb, pb.exp_val.copy())]
     sse, theta, _ = grid if grid is not None else exponent_grid(pb)
     starts = grid_starts(sse, theta, n_starts)
-    if warm is None:
-        sols = sorted((refine_projected(pb, t[pb.exp_free], rtol=rtol) for t in starts), key=lambda s: s.sse)
-    else:
-        sols = [refine_projected(pb, warm, rtol=rtol)]
-        flat = theta.reshape(-1, theta.shape[-1])
-        grid_sse = np.where(np.isfinite(sse), sse, np.inf).ravel()
-        for t in starts:
-            # the grid cell of this start (a start has its NaN exponents filled in)
-            cell = np.nanargmin(np.nansum((np.nan_to_num(flat, nan=-1.0) - t) ** 2, axis=1))
-            if grid_sse[cell] < sols[0].sse * (1 - 1e-12):
-                sols.append(refine_projected(pb, t[pb.exp_free], rtol=rtol))
-        sols.sort(key=lambda s: s.sse)
+    sols = [] if warm is None else [refine_projected(pb, warm, rtol=rtol)]
+    for t, value in starts:
+        if warm is None or value < sols[0].sse * (1 - 1e-12):
+            sols.append(refine_projected(pb, t[pb.exp_free], rtol=rtol))
+    sols.sort(key=lambda s: s.sse)
     if pb.exp_free.sum() < 2 or not rescan:
         return sols
     free_idx = np.flatnonzero(pb.exp_free)
