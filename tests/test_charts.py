@@ -181,8 +181,10 @@ def heat_cells(nan_cells=2):
 
 def test_are_heatmap_shows_each_cells_interval_under_its_are():
     cells = heat_cells().assign(are_q05=lambda d: d["are"] * 0.8, are_q95=lambda d: d["are"] * 1.3)
+    cells.loc[cells.index[-3:], ["are_q05", "are_q95"]] = np.nan       # too few resamples had a law
     chart = charts.are_heatmap(cells, title="ARE by design: demo")
     spec = check_common(chart)
+    assert any(s.startswith("3 cells without an interval") for s in spec["title"]["subtitle"])
     assert scene_counts(chart).get("text") == 2 * 50   # the ARE and, under it, its interval
     assert any("90% bootstrap interval" in s for s in spec["title"]["subtitle"])
     row = cells.iloc[10]

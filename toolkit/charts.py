@@ -333,11 +333,14 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
             x="p:Q", y="k:Q", detail="segment:N", strokeDash=alt.StrokeDash("level:N", title="cost contour"),
             order="k:Q"))
     n_missing = int((~np.isfinite(df["are_pct"])).sum())
+    n_bare = int((np.isfinite(df["are_pct"]) & (df["interval"] == "")).sum()) if intervals else 0
     height = max(120, min(26 * len(ks), 420))
     return _finish(_sized(alt.layer(*layers), height=height), title,
                    _note(f"cell text: ARE (%){', under it its 90% bootstrap interval' if intervals else ''}; "
                          f"colour capped at {ARE_COLOR_CAP:.0%}",
                          f"{n_missing} cells without a usable law (grey, '-')" if n_missing else "",
+                         f"{n_bare} cells without an interval: under half of their resamples had a law"
+                         if n_bare else "",
                          "lines: cost contours (designs right of a line cost more)" if len(lines) else ""),
                    f"{title}: heatmap of ARE over k training sizes and fraction p, {len(df)} cells")
 
