@@ -153,13 +153,15 @@ def test_fit_panel_shows_the_fit_first_then_its_interval_and_remembers_it(runs, 
     monkeypatch.setattr(panel, "_swap", swap)
     monkeypatch.setattr(widgets, "bootstrap", lambda *a, **k: calls.append(1) or real_boot(*a, **k))
     panel.controls["k"].value = 3
-    # first the fit (no interval yet, and the status says it is coming), then the interval
-    assert [s[1] for s in swaps] == [False, True] and "computing the 90% interval" in swaps[0][0]
-    assert "bootstrap interval" not in str(swaps[0][2]) and "bootstrap interval" in str(swaps[1][2])
-    assert panel.numbers()["predicted_final_lower_nats"] <= panel.numbers()["predicted_final_upper_nats"]
+    # first the fit with its calibrated interval (the status says the bootstrap's spread is
+    # coming), then the interval widened where the bootstrap's is wider
+    assert [s[1] for s in swaps] == [False, True] and "adding the spread of 8 resamples" in swaps[0][0]
+    assert all("calibrated on held-out targets" in str(s[2]) for s in swaps)
+    assert "calibrated on held-out targets" in swaps[1][0]
+    assert panel.numbers()["predicted_final_lower_nats"] < panel.numbers()["predicted_final_upper_nats"]
     swaps.clear()
     panel.controls["k"].value = 5            # back to the first design: its interval is remembered
-    assert len(calls) == 1 and [s[1] for s in swaps] == [False, True] and "computing" not in swaps[0][0]
+    assert len(calls) == 1 and [s[1] for s in swaps] == [False, True] and "adding the spread" not in swaps[0][0]
 
 
 def spec_of_chart(chart) -> dict:

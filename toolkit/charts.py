@@ -224,19 +224,24 @@ def prediction(interval: pd.DataFrame, observed: pd.DataFrame | None = None, *,
                title: str = "Prediction of the target") -> alt.LayerChart:
     """A law's prediction along tokens with its interval band, and the observed losses.
 
-    ``interval``: ``tokens``, ``loss``, ``lower``, ``upper`` (nats/token) and ``level``;
-    ``observed``: ``tokens``, ``loss`` and ``role`` (e.g. held-out checkpoints of the target).
+    ``interval``: ``tokens``, ``loss``, ``lower``, ``upper`` (nats/token), ``level`` and
+    ``kind`` (``calibrated``, ``bootstrap``, ``gauss-newton``, or ``none``: a prediction without
+    an interval, drawn as a line alone); ``observed``: ``tokens``, ``loss`` and ``role`` (e.g.
+    held-out checkpoints of the target).
     """
-    band, n_bad = positive(interval, ["tokens", "loss", "lower", "upper"])
-    level = float(band["level"].iloc[0]) if "level" in band.columns and len(band) else float("nan")
-    x = alt.X(**_log_axis("tokens", _TEXT["tokens"], values=band["tokens"]))
+    kind = str(interval["kind"].iloc[0]) if "kind" in interval.columns and len(interval) else "bootstrap"
+    line, n_bad = positive(interval, ["tokens", "loss"])
+    band, _ = positive(line, ["lower", "upper"]) if kind != "none" else (line.iloc[:0], 0)
+    level = float(line["level"].iloc[0]) if "level" in line.columns and len(line) else float("nan")
+    x = alt.X(**_log_axis("tokens", _TEXT["tokens"], values=line["tokens"]))
+    y = alt.Y("loss:Q", title=_TEXT["loss"], scale=alt.Scale(type="log", zero=False))
     layers = [
         alt.Chart(band).mark_area(opacity=0.25, color="#4c78a8").encode(
             x=x, y=alt.Y("lower:Q", title=_TEXT["loss"], scale=alt.Scale(type="log", zero=False)), y2="upper:Q",
             tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("lower:Q", format=".4f"),
                      alt.Tooltip("upper:Q", format=".4f")]),
-        alt.Chart(band).mark_line(color="#4c78a8", strokeWidth=2).encode(
-            x="tokens:Q", y="loss:Q",
+        alt.Chart(line).mark_line(color="#4c78a8", strokeWidth=2).encode(
+            x=x, y=y,
             tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("loss:Q", format=".4f", title="predicted")]),
     ]
     n_obs_bad = 0
@@ -247,7 +252,11 @@ def prediction(interval: pd.DataFrame, observed: pd.DataFrame | None = None, *,
             x="tokens:Q", y="loss:Q", shape=alt.Shape("role:N", title="observed") if "role" in obs.columns
             else alt.value("circle"),
             tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("loss:Q", format=".4f", title="observed")]))
-    band_text = f"band: {level:.0%} bootstrap interval (runs resampled)" if np.isfinite(level) else ""
+    band_text = ("" if not np.isfinite(level) else
+                 {"calibrated": f"band: {level:.0%} interval calibrated on held-out targets",
+                  "bootstrap": f"band: {level:.0%} bootstrap interval (runs resampled)",
+                  "gauss-newton": f"band: {level:.0%} Gauss-Newton interval of the fitted curve"}.get(
+                      kind, "no interval: the fit is not identified"))
     return _finish(_sized(alt.layer(*layers)), title,
                    _note(band_text, _dropped(n_bad, "predictions"), _dropped(n_obs_bad, "observations")),
                    f"{title}: predicted loss with its interval and the observed checkpoints")
@@ -823,3 +832,53 @@ def protocol_cells(frame: pd.DataFrame, *, title: str = "Paper vs corrected prot
 
 
 __all__ += ("are_vs_extrapolation", "null_distribution", "plan_options", "protocol_cells")
+
+
+# ============================================================================ calibration
+_BINS = {"all": "all predictions", "T1": "nearest third", "T2": "middle third", "T3": "farthest third"}
+
+
+def reliability_diagram(frame: pd.DataFrame, *, level: float | None = None,
+                        title: str = "Do the intervals cover what they claim?") -> alt.LayerChart:
+    """Nominal level against the share of held-out targets inside the interval, one line per
+    extrapolation tercile and overall; the diagonal is a perfect calibration. ``frame``:
+    ``level``, ``bin`` (``all``, ``T1`` .. ``T3``), ``coverage`` (fractions), ``n``."""
+    df = frame.assign(group=frame["bin"].map(_BINS).fillna(frame["bin"]))
+    order = [_BINS[b] for b in ("all", "T1", "T2", "T3")]
+    axis = dict(scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"))
+    diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_line(color="#999999", strokeDash=[4, 4]).encode(
+        x=alt.X("x:Q", title="nominal level of the interval", **axis),
+        y=alt.Y("x:Q", title="held-out targets inside the interval", **axis))
+    lines = alt.Chart(df).mark_line(point=True).encode(
+        x="level:Q", y="coverage:Q",
+        color=alt.Color("group:N", title="extrapolation (compute)", sort=order),
+        strokeWidth=alt.condition(alt.datum.group == order[0], alt.value(3), alt.value(1.5)),
+        tooltip=[alt.Tooltip("group:N", title="extrapolation"), alt.Tooltip("level:Q", format=".0%", title="nominal"),
+                 alt.Tooltip("coverage:Q", format=".1%", title="covered"), alt.Tooltip("n:Q", title="predictions")])
+    layers = [diagonal, lines]
+    if level is not None:
+        layers.append(alt.Chart(pd.DataFrame({"level": [level]})).mark_rule(color="black").encode(x="level:Q"))
+    return _finish(_sized(alt.layer(*layers)), title,
+                   _note("leave-one-source-out: each source's targets judged by intervals learned without it",
+                         "dashed: perfect calibration"),
+                   f"{title}: nominal level against empirical coverage, per tercile of compute extrapolation")
+
+
+def interval_width(frame: pd.DataFrame, *, title: str = "How wide the interval is, by extrapolation") -> alt.Chart:
+    """Median half-width (percent of the prediction) against log10 of the compute extrapolation
+    ratio, per kind of interval. ``frame``: ``log10_compute_ratio``, ``kind``, ``half_width``
+    (fraction), ``coverage``, ``n``."""
+    df, n_bad = positive(frame.assign(half_width_pct=100 * frame["half_width"]), ["half_width_pct"])
+    return _finish(_sized(alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("log10_compute_ratio:Q", title="extrapolation: log10 (target compute / largest training compute)"),
+        y=alt.Y(**_log_percent("half_width_pct", "median half-width (% of the predicted loss)",
+                               values=df["half_width_pct"])),
+        color=alt.Color("kind:N", title="interval"),
+        tooltip=[alt.Tooltip("kind:N"), alt.Tooltip("log10_compute_ratio:Q", format=".2f"),
+                 alt.Tooltip("half_width_pct:Q", format=".2f", title="half-width (%)"),
+                 alt.Tooltip("coverage:Q", format=".1%", title="covered"), alt.Tooltip("n:Q", title="predictions")])),
+        title, _note("bootstrap: the study's 90% percentile interval over resampled runs", _dropped(n_bad, "widths")),
+        f"{title}: median half-width in percent per bin of compute extrapolation")
+
+
+__all__ += ("interval_width", "reliability_diagram")

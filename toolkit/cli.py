@@ -360,33 +360,57 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if answer is None:
         return 1
     source, law, boot = answer
-    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens,
-                              "loss": float(law.predict(args.params, args.tokens))}
+    if isinstance(source, ScalingLaw) and (args.interval is not None or args.bias_correct):
+        raise _UsageError(f"{PROG} predict: --interval and --bias-correct need a saved fit (`{PROG} fit --save`), "
+                          "not a bare law")
+    kind = args.interval_kind or ("calibrated" if boot is None else "bootstrap")
+    if kind == "bootstrap" and boot is None:
+        raise _UsageError(f"{PROG} predict: --interval-kind bootstrap needs --bootstrap B")
+    loss = (source.predict(args.params, args.tokens, bias_correct=True) if args.bias_correct
+            else float(law.predict(args.params, args.tokens)))
+    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens, "loss": float(loss)}
+    if not math.isfinite(out["loss"]):
+        print(f"{PROG} predict: the law gives no finite loss at N = {args.params:g}, D = {args.tokens:g}",
+              file=sys.stderr)
+        return 1
+    if args.bias_correct:
+        out["bias_corrected"] = True
     if args.interval is not None:
-        if isinstance(source, ScalingLaw):
-            raise _UsageError(f"{PROG} predict: --interval needs a saved fit (`{PROG} fit --save`), not a bare law")
-        predict = boot.predict if boot is not None else source.predict
-        row = predict(args.params, args.tokens, interval=args.interval).iloc[0]
-        out.update(lower=_finite(row["lower"]), upper=_finite(row["upper"]), level=args.interval)
+        if kind == "gauss-newton" or boot is None:
+            row = source.predict(args.params, args.tokens, interval=args.interval, kind=kind,
+                                 bias_correct=args.bias_correct).iloc[0]
+        else:
+            row = boot.predict(args.params, args.tokens, interval=args.interval, kind=kind).iloc[0]
+        out.update(lower=_finite(row["lower"]), upper=_finite(row["upper"]), level=args.interval, interval_kind=kind)
     if args.json:
         _print_json(out)
         return 0
-    text = f"N = {args.params:.4g} parameters, D = {args.tokens:.4g} tokens: L = {out['loss']:.5g} nats/token"
+    label = "bias-corrected L" if args.bias_correct else "L"
+    text = f"N = {args.params:.4g} parameters, D = {args.tokens:.4g} tokens: {label} = {out['loss']:.5g} nats/token"
     if args.interval is not None:
-        how = f"bootstrap over runs, {boot.n_used} resamples" if boot is not None else "Gauss-Newton covariance"
+        how = {"calibrated": "calibrated on held-out targets of the collection",
+               "bootstrap": f"bootstrap over runs, {boot.n_used} resamples" if boot is not None else "",
+               "gauss-newton": "Gauss-Newton covariance of the fitted curve"}[kind]
         text += f" ({100 * args.interval:g}% interval {out['lower']:.5g} .. {out['upper']:.5g}; {how})"
     print(text)
     return 0
 
 
 def _cmd_allocate(args: argparse.Namespace) -> int:
+    from toolkit.fitting import FitResult
+
     answer = _answering_fit(args, "allocate")
     if answer is None:
         return 1
     source, law, boot = answer
     try:
-        table = (boot.allocation(args.flops, level=args.level) if boot is not None
-                 else law.optimal_allocation(args.flops))
+        if boot is not None:
+            table = boot.allocation(args.flops, level=args.level)
+        else:
+            table = law.optimal_allocation(args.flops)
+            if isinstance(source, FitResult):
+                table["loss_lower"], table["loss_upper"] = source.calibrated_bounds(
+                    table["num_params"].to_numpy(), table["tokens"].to_numpy(), args.level, table["loss"].to_numpy())
     except ToolkitError as exc:
         print(f"{PROG} allocate: {one_line(exc, 300)}", file=sys.stderr)
         return 1
@@ -394,19 +418,56 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     records = []
     for row in table.to_dict(orient="records"):
         rec: dict[str, object] = {k: _finite(row[k]) for k in keys}
-        if boot is not None:
-            rec["intervals"] = {k: [_finite(row[f"{k}_lower"]), _finite(row[f"{k}_upper"])] for k in keys[1:]}
+        with_interval = [k for k in keys[1:] if f"{k}_lower" in row]
+        if with_interval:
+            rec["intervals"] = {k: [_finite(row[f"{k}_lower"]), _finite(row[f"{k}_upper"])] for k in with_interval}
+            rec["interval_kinds"] = {k: ("calibrated" if k == "loss" else "bootstrap") for k in with_interval}
             rec["level"] = args.level
         records.append(rec)
     if args.json:
         _print_json(records)
         return 0
     with _wide_pandas():
-        print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    note = (f"; intervals: {100 * args.level:g}% over {boot.n_used} bootstrap resamples of runs"
-            if boot is not None else "")
+        shown = table.drop(columns=[c for c in ("allocation_interval", "loss_interval") if c in table.columns])
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if boot is not None:
+        note = (f"; {100 * args.level:g}% intervals: N*, D*, D*/N* over {boot.n_used} bootstrap resamples of runs "
+                "(the fit's spread), the loss calibrated on held-out targets")
+    elif "loss_lower" in table.columns:
+        note = (f"; the loss's {100 * args.level:g}% interval is calibrated on held-out targets (N*, D* get "
+                "intervals with --bootstrap B)")
+    else:
+        note = "; intervals need the fit (--family, --csv or a saved fit), not a bare law"
     print(f"\nC = 6 N D FLOPs; N* in parameters, D* in tokens, loss in nats/token; 10x compute -> "
           f"{law.growth(10):.3g}x larger model{note}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from toolkit.evaluation.calibration import calibration_report
+    from toolkit.study import StudyResult, run_study
+
+    result = (StudyResult.load(args.study) if args.study is not None
+              else run_study(experiments=["grid", "final_only", "trajectory", "windows", "borrow", "partial"],
+                             progress=_progress(args)))
+    report = calibration_report(result.table, {"study_code": result.code, "study_bootstrap": result.config.bootstrap},
+                                method=args.method)
+    if report is None:
+        print(f"{PROG} calibrate: too few held-out predictions in the study to calibrate", file=sys.stderr)
+        return 1
+    coverage, model = report
+    if args.out is not None:
+        _check_writable(args.out)
+        model.save(args.out)
+    if args.json:
+        _print_json(coverage.to_dict(orient="records"))
+        return 0
+    with _wide_pandas():
+        print(coverage.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"\nleave-one-source-out coverage of the {args.method} calibrated interval over "
+          f"{model.provenance['n_predictions']} held-out predictions from {model.provenance['n_sources']} sources; "
+          "bins: terciles of the compute extrapolation ratio"
+          + (f"; error model written to {args.out}" if args.out is not None else ""))
     return 0
 
 
@@ -567,16 +628,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params", type=_positive, required=True, metavar="N", help="parameters, e.g. 7e9 or 7B")
     s.add_argument("--tokens", type=_positive, required=True, metavar="D", help="training tokens, e.g. 1.4T")
     s.add_argument("--interval", type=_level, metavar="LEVEL",
-                   help="add an interval at this level (e.g. 0.9): bootstrap over runs with --bootstrap, "
-                        "else the fit's Gauss-Newton covariance")
+                   help="add an interval at this level (e.g. 0.9): calibrated on held-out targets of the collection "
+                        "(widened by the bootstrap's with --bootstrap)")
+    s.add_argument("--interval-kind", choices=("calibrated", "bootstrap", "gauss-newton"),
+                   help="which interval: calibrated (default), bootstrap (percentile over --bootstrap B resamples of "
+                        "runs: the fit's spread only) or gauss-newton (the fitted curve's covariance)")
+    s.add_argument("--bias-correct", action="store_true",
+                   help="divide the prediction by the median over-prediction measured on held-out targets at this "
+                        "extrapolation (opt-in; labelled in the output)")
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("allocate", help="compute-optimal model size and tokens for FLOPs budgets (C = 6 N D)")
     _add_fit_options(s, saved_law=True)
     s.add_argument("--flops", type=_positive, nargs="+", required=True, metavar="C",
                    help="training budgets in FLOPs, e.g. 1e21 5.76e23")
-    s.add_argument("--level", type=_level, default=0.9, help="level of the bootstrap intervals (default 0.9)")
+    s.add_argument("--level", type=_level, default=0.9,
+                   help="level of the intervals (default 0.9): the loss's calibrated, N* and D*'s with --bootstrap")
     s.set_defaults(func=_cmd_allocate)
+
+    s = sub.add_parser("calibrate", help="coverage of the calibrated intervals on held-out targets; the error model")
+    s.add_argument("--study", type=Path, metavar="DIR",
+                   help="a study written by `study --out DIR` (default: the whole study, cached)")
+    s.add_argument("--method", choices=("symmetric", "signed"), default="symmetric",
+                   help="symmetric quantiles of the error's size (default) or signed quantiles of the error")
+    s.add_argument("--out", type=Path, metavar="FILE.json", help="write the error model learned from every source")
+    s.add_argument("--json", action="store_true", help="print the coverage table as JSON")
+    _add_quiet(s)
+    s.set_defaults(func=_cmd_calibrate)
 
     s = sub.add_parser("study", help="run the meta-analysis on the collection and print the verdicts")
     s.add_argument("--families", nargs="+", metavar="F", help="only these families (default: all eligible)")

@@ -84,6 +84,7 @@ from toolkit.evaluation import (
     k_values,
     run_cells,
 )
+from toolkit.evaluation.calibration import calibration_report
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_grid_cells, parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
@@ -162,6 +163,8 @@ class StudyResult:
         Cells on the same training runs drew the same runs in the same column, so their
         column-by-column differences are paired (:mod:`toolkit.evaluation.resampling`).
         ``None`` without bootstrap.
+    code
+        :func:`code_hash` of the code that computed the cells ("" when unknown).
     """
 
     table: pd.DataFrame
@@ -170,6 +173,7 @@ class StudyResult:
     n_fitted: int = 0
     n_cached: int = 0
     resampled_are: pd.DataFrame | None = None
+    code: str = ""
 
     def save(self, directory: str | Path) -> Path:
         """Write ``table.parquet``, ``families.parquet``, ``config.json`` (and with bootstrap
@@ -181,7 +185,7 @@ class StudyResult:
         _write_parquet(self.families, out / "families.parquet")
         if self.resampled_are is not None:
             self.resampled_are.rename(columns=str).to_parquet(out / "resampled_are.parquet")
-        meta = {"config": asdict(self.config), "n_fitted": self.n_fitted, "n_cached": self.n_cached}
+        meta = {"config": asdict(self.config), "n_fitted": self.n_fitted, "n_cached": self.n_cached, "code": self.code}
         (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
         return out
 
@@ -199,7 +203,7 @@ class StudyResult:
         draws = d / "resampled_are.parquet"
         resampled = pd.read_parquet(draws).rename(columns=int) if config.bootstrap and draws.is_file() else None
         return cls(_read_table(d / "table.parquet"), _plain_strings(pd.read_parquet(d / "families.parquet")), config,
-                   int(meta["n_fitted"]), int(meta["n_cached"]), resampled)
+                   int(meta["n_fitted"]), int(meta["n_cached"]), resampled, str(meta.get("code", "")))
 
 
 def build_cells(fam: FamilyArrays, experiment: str, config: StudyConfig = StudyConfig()) -> list[Cell]:
@@ -260,9 +264,13 @@ def paper_families(runs: Runs) -> dict[str, FamilyArrays]:
 # ============================================================================ cache
 #: Modules whose code computes the cells: the cache key hashes their syntax tree (not their
 #: docstrings, comments or layout), so rewording a docstring keeps the cache.
-_CODE_FILES: tuple[str, ...] = ("study.py", "laws.py", "runs.py", "fit.py", "evaluation/*.py", "fitting/*.py",
+_CODE_FILES: tuple[str, ...] = ("study.py", "laws.py", "runs.py", "evaluation/*.py", "fitting/*.py",
                                 "guidelines/selection.py", "guidelines/checkpoints.py", "guidelines/partial.py",
                                 "guidelines/borrow.py")
+#: Modules matched above that no cell calls: intervals learned *from* the study's table and the
+#: fitting recipes of notebook 10 (editing them must not recompute the study they learn from).
+_NOT_CELL_CODE: frozenset[str] = frozenset({"evaluation/calibration.py", "fitting/calibration.py",
+                                            "fitting/treatments.py"})
 
 
 def _normalised_code(path: Path) -> bytes:
@@ -283,6 +291,8 @@ def code_hash() -> str:
     h = hashlib.sha256()
     for pattern in _CODE_FILES:
         for path in sorted(here.glob(pattern)):
+            if path.relative_to(here).as_posix() in _NOT_CELL_CODE:
+                continue
             h.update(path.relative_to(here).as_posix().encode())
             h.update(_normalised_code(path))
     return h.hexdigest()
@@ -514,7 +524,7 @@ def run_study(
                      else pd.DataFrame(columns=_draw_columns(config.bootstrap), dtype=float))
         resampled.columns = range(config.bootstrap)
     return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending),
-                       resampled)
+                       resampled, code)
 
 
 def _batches(pending: list) -> Iterable[list]:
@@ -853,6 +863,13 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
     if departures is not None:
         paths["departures.csv"] = out / "departures.csv"
         departures.to_csv(paths["departures.csv"], index=False)
+    report = (calibration_report(results.table, {"study_code": results.code, "study_bootstrap": results.config.bootstrap})
+              if results.config.protocol == "corrected" else None)
+    if report is not None:
+        coverage, model = report
+        paths["calibration.csv"] = out / "calibration.csv"
+        coverage.to_csv(paths["calibration.csv"], index=False)
+        paths["error_model.json"] = model.save(out / "error_model.json")
     return paths
 
 

@@ -33,7 +33,17 @@ import pandas as pd
 from toolkit import charts
 from toolkit.errors import DataError, ToolkitError
 from toolkit.evaluation import DEFAULT_CUT, evaluate, split
+from toolkit.evaluation.calibration import (
+    RELIABILITY_LEVELS,
+    cross_validate,
+    enough_to_calibrate,
+    held_out_predictions,
+    reliability,
+    width_by_extrapolation,
+)
 from toolkit.fitting import PREDICTING, bootstrap, fit
+from toolkit.fitting.calibration import DEFAULT_METHOD, INTERVAL_METHODS
+from toolkit.fitting.treatments import REFERENCE, default_treatment, treatments_for
 from toolkit.runs import Runs
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
@@ -326,13 +336,11 @@ class FitPanel(Panel):
         observed = tgt[tgt["tokens"] >= start][["tokens", "loss", "role"]]
         key = (name, c["k"], c["p"], c["cut"], c["objective"])
         self._pending = (key, parts.train, target, tgt_tokens, observed, text)
-        predicted = np.asarray(result.predict(np.full(len(tgt_tokens), target), tgt_tokens), dtype=float)
         if key in self._boots:
-            band = self._boots[key].predict(target, tgt_tokens, interval=self.level)
-        else:       # the fit now, its interval a moment later (_follow_up)
-            band = pd.DataFrame({"tokens": tgt_tokens, "loss": predicted, "lower": predicted, "upper": predicted,
-                                 "level": math.nan})
-            text += f"; computing the {self.level:.0%} interval over {self.n_bootstrap} resamples of the runs ..."
+            band = self._band(self._boots[key], target, tgt_tokens)
+        else:       # the fit and its calibrated interval now, widened by the bootstrap's a moment later
+            band = self._band(result, target, tgt_tokens)
+            text += f"; adding the spread of {self.n_bootstrap} resamples of the runs ..."
         return ({"loss_curves": charts.loss_curves(frame, curves, title=title),
                  "residuals": charts.residuals(train, title=f"{name}: residuals of the fit"),
                  "prediction": self._prediction_chart(name, target, band, observed)},
@@ -351,11 +359,32 @@ class FitPanel(Panel):
         if key not in self._boots:
             self._boots[key] = bootstrap(train, n=self.n_bootstrap, seed=self.seed, objective=objective)
         boot = self._boots[key]
-        band = boot.predict(target, tgt_tokens, interval=self.level)
+        band = self._band(boot, target, tgt_tokens)
         final = band.iloc[-1]
         numbers = {"predicted_final_loss_nats": float(final["loss"]), "predicted_final_lower_nats": float(final["lower"]),
                    "predicted_final_upper_nats": float(final["upper"]), "bootstrap_dropped": float(boot.n_dropped)}
-        return {"prediction": self._prediction_chart(name, target, band, observed)}, numbers, text
+        return {"prediction": self._prediction_chart(name, target, band, observed)}, numbers, text + self._band_note(band)
+
+    def _band(self, source: Any, target: float, tokens: np.ndarray) -> pd.DataFrame:
+        """The target's predicted loss with its interval: calibrated on held-out targets (widened
+        by the bootstrap's where ``source`` is a bootstrap) for an identified fit; a fit that
+        is not identified has no calibrated interval, so its band is the bootstrap's (or none)."""
+        fitted = getattr(source, "fit", source)
+        kind = "calibrated" if fitted.status in PREDICTING else "bootstrap"
+        if kind == "bootstrap" and source is fitted:
+            loss = np.asarray(fitted.predict(np.full(len(tokens), target), tokens), dtype=float)
+            return pd.DataFrame({"tokens": tokens, "loss": loss, "lower": math.nan, "upper": math.nan,
+                                 "level": self.level, "kind": "none"})
+        if source is fitted:
+            return fitted.predict(target, tokens, interval=self.level)
+        return source.predict(target, tokens, interval=self.level, kind=kind)
+
+    def _band_note(self, band: pd.DataFrame) -> str:
+        kind = str(band["kind"].iloc[-1])
+        return {"calibrated": f"; band: {self.level:.0%} interval calibrated on held-out targets of the collection, "
+                              "widened where the bootstrap over runs is wider",
+                "bootstrap": f"; band: {self.level:.0%} bootstrap interval over runs (the fit is not identified, so "
+                             "no calibrated interval)"}.get(kind, "; no interval: the fit is not identified")
 
     def compare_objectives(self) -> pd.DataFrame:
         """ARE on the target with squared error and with Huber on log residuals, same design."""
@@ -498,18 +527,21 @@ def _fit_runs(runs: Runs, family: str, cut: float) -> Runs:
 
 
 class ComputeOptimalPanel(Panel):
-    """Notebook 10: N*(C), D*(C) and L*(C) of a family's fitted law, with bootstrap bands.
+    """Notebook 10: N*(C), D*(C) and L*(C) of a family's fitted law, with intervals.
 
-    The law is fitted on every size of the family (checkpoints above the cut) and bootstrapped
-    over runs once per family and objective; moving the budget only re-evaluates the law
-    (no fit). Controls: family, compute budget (FLOPs, log slider), objective. Charts:
-    ``allocation`` and ``iso_flop`` (the budget, a tenth and ten times it).
+    The law is fitted on every size of the family (checkpoints above the cut) with a
+    :class:`~toolkit.fitting.treatments.Treatment` (the family's published recipe by default,
+    where it has one: Chinchilla's is Epoch AI's) and bootstrapped over runs once per family
+    and treatment; moving the budget only re-evaluates the law (no fit). N* and D* carry
+    bootstrap intervals, the loss at the optimum a calibrated one. Controls: family, compute
+    budget (FLOPs, log slider), treatment. Charts: ``allocation`` and ``iso_flop`` (the
+    budget, a tenth and ten times it).
     """
 
     chart_names = ("allocation", "iso_flop")
 
     def __init__(self, runs: Runs, family: str | None = None, *, budget_flops: float = 1e22, cut: float = 0.0,
-                 objective: str = "mse", n_bootstrap: int = 50, level: float = 0.9, seed: int = 0) -> None:
+                 treatment: str | None = None, n_bootstrap: int = 50, level: float = 0.9, seed: int = 0) -> None:
         super().__init__()
         families = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 3]
         if not families:
@@ -520,32 +552,74 @@ class ComputeOptimalPanel(Panel):
         lo, hi = FLOPS_RANGE
         if not lo <= budget_flops <= hi:
             raise DataError(f"budget_flops must be within {lo:.0e} .. {hi:.0e} FLOPs, got {budget_flops:.3g}")
+        treatment = treatment or default_treatment(family)
+        if treatment not in treatments_for(family):
+            raise DataError(f"treatment {treatment!r} is not offered for {family} "
+                            f"(offered: {', '.join(treatments_for(family))})")
         self.runs, self.cut = runs, float(cut)
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         self._fits: dict[tuple[str, str], tuple] = {}
+        self._others: dict[tuple[str, str], Any] = {}      # the comparison's fits, point estimates only
         self._add("family", W.Dropdown(options=families, value=family, description="family"))
         self._add("budget", W.FloatLogSlider(value=budget_flops, base=10, min=math.log10(lo), max=math.log10(hi),
                                              step=0.25, readout_format=".2e", description="compute budget (FLOPs)",
                                              continuous_update=False))
-        self._add("objective", W.ToggleButtons(options=[("squared error", "mse"), ("Huber on log", "huber-log")],
-                                               value=objective, description="objective"))
+        self._add("treatment", W.ToggleButtons(options=self._treatment_options(family), value=treatment,
+                                               description="fit"))
+        # a new family offers its own treatments first, then recomputes once
+        self.controls["family"].unobserve(self._on_change, names="value")
+        self.controls["family"].observe(self._on_family, names="value")
         self.table_view = _labelled(W.HTML(value=""), "table")
         self.update()
 
-    def _fitted(self, family: str, objective: str):
-        key = (family, objective)
+    @staticmethod
+    def _treatment_options(family: str) -> list[tuple[str, str]]:
+        return [(t.label, key) for key, t in treatments_for(family).items()]
+
+    def _on_family(self, change: Mapping) -> None:
+        self._quiet = True
+        try:
+            self.controls["treatment"].options = self._treatment_options(change["new"])
+            self.controls["treatment"].value = default_treatment(change["new"])
+        finally:
+            self._quiet = False
+        self.update()
+
+    def _fitted(self, family: str, treatment: str):
+        key = (family, treatment)
         if key not in self._fits:
-            data = _fit_runs(self.runs, family, self.cut)
-            result = fit(data, objective=objective)
+            recipe = treatments_for(family)[treatment]
+            data = recipe.select(_fit_runs(self.runs, family, self.cut))
+            result = fit(data, recipe.spec)
             if result.status not in PREDICTING:
                 raise DataError(f"{family}: the fit's status is {result.status} ({result.reason}); no allocation")
-            boot = bootstrap(data, n=self.n_bootstrap, seed=self.seed, objective=objective)
+            boot = bootstrap(data, recipe.spec, n=self.n_bootstrap, seed=self.seed)
             self._fits[key] = (result, boot)
         return self._fits[key]
 
+    def _other_treatment(self, family: str, treatment: str, budget: float) -> str:
+        """One sentence on what the family's other default recipe gives at ``budget`` and why
+        the two differ (empty for families with one default)."""
+        if family not in REFERENCE:
+            return ""
+        other = "mse" if treatment == "reference" else "reference"
+        recipe = treatments_for(family)[other]
+        if (family, other) not in self._others:
+            self._others[(family, other)] = recipe.fit(_fit_runs(self.runs, family, self.cut))
+        result = self._others[(family, other)]
+        if result.status not in PREDICTING:
+            return f"<br>{recipe.label}: no usable law (status {result.status})."
+        at = result.law.optimal_allocation(budget).iloc[0]
+        return (f"<br>For comparison, <i>{recipe.label}</i> gives {at['tokens_per_param']:.3g} tokens per parameter "
+                f"(N* = {charts.size_label(at['num_params'])}; beta = {result.params['beta']:.2f} against "
+                f"{self.result.params['beta']:.2f} here). The reference ({REFERENCE[family].citation}) drops "
+                f"{REFERENCE[family].drop_highest_loss} points of under-trained large models whose errors dominate "
+                "squared error in nats and pull the D exponent up; see the treatments' documentation.")
+
     def _compute(self):
         family, budget = self.controls["family"].value, float(self.controls["budget"].value)
-        result, boot = self._fitted(family, self.controls["objective"].value)
+        treatment = self.controls["treatment"].value
+        result, boot = self._fitted(family, treatment)
         self.result, self.boot = result, boot
         grid = np.geomspace(*FLOPS_RANGE, 33)
         band = boot.allocation(grid, level=self.level)
@@ -561,17 +635,23 @@ class ComputeOptimalPanel(Panel):
                    "optimal_tokens": float(at["tokens"]), "optimal_tokens_lower": float(at["tokens_lower"]),
                    "optimal_tokens_upper": float(at["tokens_upper"]),
                    "tokens_per_param": float(at["tokens_per_param"]),
+                   "tokens_per_param_lower": float(at["tokens_per_param_lower"]),
+                   "tokens_per_param_upper": float(at["tokens_per_param_upper"]),
                    "optimal_loss_nats": float(at["loss"]), "optimal_loss_lower_nats": float(at["loss_lower"]),
                    "optimal_loss_upper_nats": float(at["loss_upper"]), "growth_10x": growth,
                    "alpha": float(result.params["alpha"]), "beta": float(result.params["beta"]),
-                   "bootstrap_used": float(boot.n_used)}
+                   "n_points": float(result.n_points), "bootstrap_used": float(boot.n_used)}
         self.table_view.value = self._readable(around).to_html(index=False, escape=True)
         name = charts.size_label
-        text = (f"{family} (fit status <b>{result.status}</b>, {result.n_points} checkpoints, {result.n_sizes} sizes): "
+        text = (f"{family}, {treatments_for(family)[treatment].label} (fit status <b>{result.status}</b>, "
+                f"{result.n_points} points, {result.n_sizes} sizes): "
                 f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
                 f"({name(at['num_params_lower'])} - {name(at['num_params_upper'])}) on "
-                f"<b>D* = {name(at['tokens'])}</b> tokens ({at['tokens_per_param']:.3g} tokens per parameter), "
-                f"loss {at['loss']:.3f} nats/token; compute x10 makes the model <b>{growth:.2f}x</b> bigger")
+                f"<b>D* = {name(at['tokens'])}</b> tokens ({at['tokens_per_param']:.3g} tokens per parameter, "
+                f"{at['tokens_per_param_lower']:.3g} - {at['tokens_per_param_upper']:.3g}), "
+                f"loss {at['loss']:.3f} nats/token; compute x10 makes the model <b>{growth:.2f}x</b> bigger. "
+                f"Intervals {self.level:.0%}: N*, D* bootstrap over runs (the fit's spread), loss calibrated on "
+                f"held-out targets" + self._other_treatment(family, treatment, budget))
         return ({"allocation": charts.optimal_allocation(band, title=f"Compute-optimal allocation: {family}",
                                                          budget=budget),
                  "iso_flop": charts.iso_flop(curves, optimum, title=f"Iso-FLOP curves: {family}")},
@@ -1394,3 +1474,70 @@ class ProtocolPanel(Panel):
 __all__ += ("MUENNIGHOFF_LABEL", "PAIRS", "BorrowPanel", "PlanPanel", "ProtocolPanel", "StructurePanel",
             "borrow_designs", "borrowed_term_exceeds", "describe_design", "explained_curves", "family_laws",
             "plan_table", "protocol_frame", "random_laws", "structure_table")
+
+
+# ============================================================================ 13: trust the interval
+ALL_SOURCES = "all sources"
+
+
+class CalibrationPanel(Panel):
+    """Notebook 13: how often the calibrated interval holds the target, by level and extrapolation.
+
+    Every held-out prediction of the study (:func:`toolkit.evaluation.calibration.held_out_predictions`)
+    gets its interval from an error model learned without its source (leave-one-source-out),
+    once per interval method; the controls only regroup those intervals. Controls: level,
+    source, method. Charts: ``reliability`` (nominal vs empirical coverage per tercile of
+    compute extrapolation) and ``width`` (median half-width against extrapolation, with the
+    bootstrap's at 90%).
+    """
+
+    chart_names = ("reliability", "width")
+
+    def __init__(self, table: pd.DataFrame, *, level: float = 0.9, source: str = ALL_SOURCES,
+                 method: str = DEFAULT_METHOD) -> None:
+        super().__init__()
+        self.predictions = held_out_predictions(table)
+        if not enough_to_calibrate(self.predictions):
+            raise DataError(f"the study has {len(self.predictions)} held-out predictions from "
+                            f"{self.predictions['source'].nunique()} sources: too few to check a calibration")
+        levels = [round(x, 2) for x in RELIABILITY_LEVELS]
+        if round(float(level), 2) not in levels:
+            raise DataError(f"level must be one of {', '.join(f'{x:g}' for x in levels)}, got {level!r}")
+        sources = [ALL_SOURCES, *sorted(self.predictions["source"].unique())]
+        if source not in sources:
+            raise DataError(f"source {source!r} is not in the study (have: {', '.join(sources)})")
+        if method not in INTERVAL_METHODS:
+            raise DataError(f"method must be one of {', '.join(INTERVAL_METHODS)}, got {method!r}")
+        self._validated: dict[str, pd.DataFrame] = {}
+        self._add("level", W.SelectionSlider(options=[(f"{x:.0%}", x) for x in levels], value=round(float(level), 2),
+                                             description="nominal level", continuous_update=False))
+        self._add("source", W.Dropdown(options=sources, value=source, description="held-out source"))
+        self._add("method", W.ToggleButtons(options=list(INTERVAL_METHODS), value=method, description="interval"))
+        self.update()
+
+    def _compute(self):
+        c = {name: w.value for name, w in self.controls.items()}
+        if c["method"] not in self._validated:
+            self._validated[c["method"]] = cross_validate(self.predictions, RELIABILITY_LEVELS, c["method"])
+        validated = self._validated[c["method"]]
+        if c["source"] != ALL_SOURCES:
+            validated = validated[validated["source"] == c["source"]]
+        diagram = reliability(validated)
+        at = diagram[np.isclose(diagram["level"], c["level"])].set_index("bin")
+        widths = width_by_extrapolation(validated, c["level"])
+        numbers = {"level": c["level"], "n_predictions": float(at.loc["all", "n"]),
+                   **{f"coverage_{b}": float(at.loc[b, "coverage"]) for b in at.index},
+                   "median_half_width": float(at.loc["all", "median_half_width"])}
+        text = (f"{c['source']}: <b>{at.loc['all', 'coverage']:.1%}</b> of {int(at.loc['all', 'n'])} held-out targets "
+                f"inside their {c['level']:.0%} {c['method']} interval (nearest third of extrapolations "
+                f"{at.loc['T1', 'coverage']:.0%}, middle {at.loc['T2', 'coverage']:.0%}, farthest "
+                f"{at.loc['T3', 'coverage']:.0%}); median half-width {at.loc['all', 'median_half_width']:.1%} "
+                f"of the predicted loss")
+        boot = widths[widths["kind"] == "bootstrap"]
+        if len(boot):
+            covered = float(np.average(boot["coverage"], weights=boot["n"]))
+            text += f"; the bootstrap's 90% interval held {covered:.0%}"
+        return ({"reliability": charts.reliability_diagram(diagram, level=c["level"],
+                                                           title=f"Do the intervals cover what they claim? {c['source']}"),
+                 "width": charts.interval_width(widths, title=f"How wide the {c['level']:.0%} interval is")},
+                numbers, text)

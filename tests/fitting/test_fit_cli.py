@@ -45,12 +45,17 @@ def test_fit_save_then_predict_and_allocate_from_the_file(csv: Path, tmp_path: P
     assert main(["predict", "--law", str(saved), "--params", "7B", "--tokens", "1.4T", "--interval", "0.9",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"num_params", "tokens", "loss", "lower", "upper", "level"}
+    assert set(out) == {"num_params", "tokens", "loss", "lower", "upper", "level", "interval_kind"}
+    assert out["interval_kind"] == "calibrated" and out["lower"] < out["loss"] < out["upper"]
     assert out["lower"] < out["loss"] < out["upper"] and out["level"] == 0.9
 
     assert main(["allocate", "--law", str(saved), "--flops", "1e21", "5.76e23", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [set(r) for r in rows] == [{"flops", "num_params", "tokens", "tokens_per_param", "loss"}] * 2
+    assert [set(r) for r in rows] == [{"flops", "num_params", "tokens", "tokens_per_param", "loss", "intervals",
+                                       "interval_kinds", "level"}] * 2
+    # a saved fit gives the loss at the optimum its calibrated interval; N* and D* need --bootstrap
+    assert all(set(r["intervals"]) == {"loss"} and r["interval_kinds"] == {"loss": "calibrated"} for r in rows)
+    assert all(r["intervals"]["loss"][0] < r["loss"] < r["intervals"]["loss"][1] for r in rows)
     expected = result.law.optimal_allocation([1e21, 5.76e23])
     assert [r["num_params"] for r in rows] == pytest.approx(list(expected["num_params"]))
     assert rows[1]["flops"] == 5.76e23
@@ -94,4 +99,4 @@ def test_law_file_errors(tmp_path: Path, capsys) -> None:
     assert main(["allocate", "--law", str(bare), "--flops", "1e21", "--json"]) == 0
     capsys.readouterr()
     assert main(["predict", "--law", str(bare), "--params", "1B", "--tokens", "1T", "--interval", "0.9"]) == 2
-    assert "needs a saved fit" in capsys.readouterr().err
+    assert "need a saved fit" in capsys.readouterr().err

@@ -123,7 +123,7 @@ def test_gauss_newton_prediction_interval_coverage() -> None:
     reps, covered = 60, 0
     for rep in range(reps):
         res = fit_arrays(*points(n_ckpt=6, additive=0.01, seed=1000 + rep))
-        row = res.predict(*at, interval=0.9).iloc[0]
+        row = res.predict(*at, interval=0.9, kind="gauss-newton").iloc[0]
         covered += row["lower"] <= truth <= row["upper"]
     assert 0.78 <= covered / reps < 1.0
 
@@ -144,7 +144,7 @@ def test_bootstrap_prediction_interval_coverage_with_free_exponents() -> None:
                     loss = float(Chinchilla(**TRUTH).predict(size, t)) * (1 + offset + 1e-3 * rng.standard_normal())
                     rows.append({"model": f"{size:g}-{s}", "num_params": size, "tokens": t, "loss": loss})
         boot = bootstrap(pd.DataFrame(rows), n=40, seed=rep)
-        row = boot.predict(*at, interval=0.9).iloc[0]
+        row = boot.predict(*at, interval=0.9, kind="bootstrap").iloc[0]
         covered += row["lower"] <= truth <= row["upper"]
     assert covered / reps >= 0.65
 
@@ -153,10 +153,14 @@ def test_predict_shapes_and_interval_frame(result: FitResult) -> None:
     assert isinstance(result.predict(1e9, 1e11), float)
     grid = result.predict(np.array([1e8, 1e9])[:, None], np.array([1e10, 1e11, 1e12])[None, :])
     assert grid.shape == (2, 3)
-    frame = result.predict([1e8, 1e9], 1e11, interval=0.8)
-    assert list(frame.columns) == ["num_params", "tokens", "loss", "lower", "upper", "level"]
-    assert (frame["lower"] < frame["loss"]).all() and (frame["loss"] < frame["upper"]).all()
-    assert (frame["level"] == 0.8).all()
+    for kind in ("calibrated", "gauss-newton"):
+        frame = result.predict([1e8, 1e9], 1e11, interval=0.8, kind=kind)
+        assert list(frame.columns) == ["num_params", "tokens", "loss", "lower", "upper", "level", "kind",
+                                       "bias_corrected"]
+        assert (frame["lower"] < frame["loss"]).all() and (frame["loss"] < frame["upper"]).all()
+        assert (frame["level"] == 0.8).all() and (frame["kind"] == kind).all()
+    with pytest.raises(FitError, match="kind must be"):
+        result.predict(1e9, 1e11, interval=0.9, kind="bootstrap")
 
 
 @pytest.mark.parametrize(("args", "kwargs", "match"), [

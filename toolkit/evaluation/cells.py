@@ -30,6 +30,7 @@ from toolkit.evaluation.designs import (
 from toolkit.evaluation.metrics import are, signed_error
 from toolkit.fitting import PREDICTING, FitProblem, FitSpec, fit_many
 from toolkit.runs import Runs
+from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: The fitted parameters, one float column each in the result table.
 PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
@@ -37,7 +38,7 @@ PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
 COLUMNS: tuple[str, ...] = (
     "family", "source", "loss_unit", "experiment", "k", "p", "m", "cut_tokens", "train_sizes",
     "largest_train_params", "target_params", "are", "signed_error", "status", "cost_flops",
-    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from",
+    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from", "train_flops", "target_flops",
 )
 #: Statuses whose recorded prediction gives an ARE (the tie-break of a not-identifiable fit too).
 _WITH_PREDICTION = PREDICTING | {NOT_IDENTIFIABLE}
@@ -81,6 +82,11 @@ def _row(cell: Cell, fitted: Fitted | None) -> tuple:
     train_sizes = np.unique(fam.num_params[cell.train])
     test_n, test_d, test_l = fam.num_params[cell.test], fam.tokens[cell.test], fam.loss[cell.test]
     cost = cell.cost_flops if cell.cost_flops is not None else cost_flops(fam, cell.train)
+    # What a user knows before training the target: how far the prediction reaches beyond the
+    # largest training checkpoint (the features of toolkit.fitting.calibration).
+    train_flops = (FLOPS_PER_PARAM_TOKEN * float(np.max(fam.num_params[cell.train] * fam.tokens[cell.train]))
+                   if cell.train.any() else math.nan)
+    target_flops = (FLOPS_PER_PARAM_TOKEN * float(np.max(test_n * test_d)) if cell.test.any() else math.nan)
     err = signed = math.nan
     values = dict.fromkeys(PARAMS, math.nan)
     if not cell.train.any():
@@ -109,7 +115,8 @@ def _row(cell: Cell, fitted: Fitted | None) -> tuple:
             float(cell.cut_tokens), [int(round(s)) for s in train_sizes],
             float(train_sizes.max()) if len(train_sizes) else math.nan, float(cell.target_params), err, signed,
             status, cost, cost / fam.target_cost(cell.target_params), int(cell.train.sum()),
-            int(cell.test.sum()), *values.values(), ",".join(sorted(cell.fixed or {})), cell.borrowed_from)
+            int(cell.test.sum()), *values.values(), ",".join(sorted(cell.fixed or {})), cell.borrowed_from,
+            train_flops, target_flops)
 
 
 def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fitted]] | None = None, *,
@@ -136,7 +143,7 @@ DTYPES: dict[str, str] = {
     "largest_train_params": "float64", "target_params": "float64", "are": "float64",
     "signed_error": "float64", "status": "object", "cost_flops": "float64", "cost_fraction": "float64",
     "n_points": "int64", "n_test": "int64", **dict.fromkeys(PARAMS, "float64"), "fixed": "object",
-    "borrowed_from": "object",
+    "borrowed_from": "object", "train_flops": "float64", "target_flops": "float64",
 }
 
 

@@ -8,8 +8,11 @@ within a budget (:func:`plan`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from toolkit.errors import DataError
 from toolkit.evaluation import NO_DATA, NO_TEST, NOT_IDENTIFIABLE
@@ -20,6 +23,10 @@ from toolkit.units import flops
 #: model); scale-down predicts the smallest, the end-of-trajectory grid and the baselines are
 #: not designs.
 DESIGN_EXPERIMENTS: tuple[str, ...] = ("grid", "windows", "final_only", "partial", "borrow")
+#: Level of the planner's interval of the ARE a new family will see.
+PLAN_LEVEL = 0.9
+#: ARE below this (a fraction) is taken as this before its log: an exact zero is no error scale.
+MIN_ARE = 1e-4
 #: Columns that identify a design across families.
 DESIGN_KEY: tuple[str, ...] = ("experiment", "k", "p", "cut_tokens", "rank")
 
@@ -51,6 +58,21 @@ def _with_rank(results: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _per_family(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (design, family): the family's median ARE and cost, the share of its cells
+    with a law, its training sizes and target."""
+    # relative errors of other loss units (nats per word, rescaled curves) are not comparable
+    results = results[results["loss_unit"] == "nats/token"]
+    df = results[results["experiment"].isin(DESIGN_EXPERIMENTS)
+                 & ~results["status"].isin([NO_DATA, NO_TEST, NOT_IDENTIFIABLE])]
+    df = _with_rank(df)
+    df["predicts"] = df["status"].isin(PREDICTING)
+    return df.groupby(list(DESIGN_KEY) + ["family"], sort=False).agg(
+        are=("are", "median"), cost_fraction=("cost_fraction", "median"),
+        predicts=("predicts", "mean"), train_sizes=("train_sizes", "first"),
+        target=("target_params", "first")).reset_index()
+
+
 def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
     """Designs measured by the study, summarised across families.
 
@@ -69,21 +91,13 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
     pandas.DataFrame
         One row per design (experiment, k, p, cut_tokens, rank): n_families, failure_rate
         (share of cells without a usable law), are_median, are_q25, are_q75 (fractions, spread
-        of per-family median ARE across families), cost_fraction (median across families of
+        of per-family median ARE across families), are_lower, are_upper (90% prediction interval
+        of the ARE of a new family, :func:`new_family_interval`), cost_fraction (median across families of
         cost relative to the target), size_ratios (median ratio of each training size to the
         target, smallest first).
     """
-    # relative errors of other loss units (nats per word, rescaled curves) are not comparable
-    results = results[results["loss_unit"] == "nats/token"]
-    df = results[results["experiment"].isin(DESIGN_EXPERIMENTS)
-                 & ~results["status"].isin([NO_DATA, NO_TEST, NOT_IDENTIFIABLE])]
-    df = _with_rank(df)
-    df["predicts"] = df["status"].isin(PREDICTING)
     key = list(DESIGN_KEY)
-    per_family = df.groupby(key + ["family"], sort=False).agg(
-        are=("are", "median"), cost_fraction=("cost_fraction", "median"),
-        predicts=("predicts", "mean"), train_sizes=("train_sizes", "first"),
-        target=("target_params", "first")).reset_index()
+    per_family = _per_family(results)
     rows = []
     for design, g in per_family.groupby(key, sort=False):
         ok = g.dropna(subset=["are"])
@@ -93,14 +107,47 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         width = min(len(r) for r in ratios)
         # position-wise median of log ratios over the largest `width` sizes of each family
         med = np.exp(np.median(np.log([r[len(r) - width:] for r in ratios]), axis=0))
+        lower, upper = new_family_interval(ok["are"].to_numpy(float))
         rows.append({**dict(zip(key, design)), "n_families": len(ok),
                      "failure_rate": float(1.0 - g["predicts"].mean()),
                      "are_median": float(ok["are"].median()), "are_q25": float(ok["are"].quantile(0.25)),
-                     "are_q75": float(ok["are"].quantile(0.75)),
+                     "are_q75": float(ok["are"].quantile(0.75)), "are_lower": lower, "are_upper": upper,
                      "cost_fraction": float(ok["cost_fraction"].median()),
                      "size_ratios": tuple(float(x) for x in med)})
     return pd.DataFrame(rows, columns=key + ["n_families", "failure_rate", "are_median", "are_q25",
-                                             "are_q75", "cost_fraction", "size_ratios"])
+                                             "are_q75", "are_lower", "are_upper", "cost_fraction", "size_ratios"])
+
+
+def new_family_interval(are: np.ndarray, level: float = PLAN_LEVEL) -> tuple[float, float]:
+    """Prediction interval (fractions) of the ARE a new family will see with a design, from the
+    ARE of ``n`` families measured with it: log ARE taken as normal across families, the
+    interval exp(m +- t_{n-1} s sqrt(1 + 1/n)) (m, s the mean and standard deviation of log
+    ARE). :func:`plan_coverage` checks it leave-one-family-out on the study."""
+    logs = np.log(np.maximum(np.asarray(are, float), MIN_ARE))
+    n = len(logs)
+    if n < 2:
+        return math.nan, math.nan
+    half = student_t.ppf(0.5 + level / 2, n - 1) * logs.std(ddof=1) * math.sqrt(1 + 1 / n)
+    return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
+
+
+def plan_coverage(results: pd.DataFrame, level: float = PLAN_LEVEL, min_families: int = 5) -> dict[str, float]:
+    """Leave-one-family-out check of :func:`new_family_interval` on the study's designs: for
+    every design and family, the interval from the other families and whether the family's
+    ARE lies in it. Returns ``coverage``, ``n`` (checks) and ``median_width`` (points of ARE
+    as a fraction)."""
+    per_family = _per_family(results)
+    hits, widths = [], []
+    for _, g in per_family.groupby(list(DESIGN_KEY), sort=False):
+        a = g["are"].dropna().to_numpy(float)
+        if len(a) <= min_families:
+            continue
+        for i in range(len(a)):
+            lo, hi = new_family_interval(np.delete(a, i), level)
+            hits.append(lo <= a[i] <= hi)
+            widths.append(hi - lo)
+    return {"coverage": float(np.mean(hits)) if hits else math.nan, "n": len(hits),
+            "median_width": float(np.median(widths)) if widths else math.nan}
 
 
 def plan(
@@ -140,6 +187,7 @@ def plan(
         cut_tokens, rank (borrow: which size below the target), suggested_params (tuple of N),
         tokens_per_run (tokens each suggested run trains when all train alike: the design's
         cost / (6 sum N), tokens), expected_are (median across families), are_q25, are_q75,
+        are_lower, are_upper (90% prediction interval of a new family's ARE),
         n_families, failure_rate, cost_fraction, cost_flops, recommended (True on the one design
         with the lowest expected ARE within the budget; the cheaper on a tie). Empty when nothing
         fits the budget.
@@ -165,7 +213,8 @@ def plan(
         best = front.sort_values(["expected_are", "cost_fraction"], kind="stable").index[0]
         front.loc[best, "recommended"] = True
     return front[["experiment", "k", "p", "cut_tokens", "rank", "suggested_params", "tokens_per_run", "expected_are",
-                  "are_q25", "are_q75", "n_families", "failure_rate", "cost_fraction", "cost_flops", "recommended"]]
+                  "are_q25", "are_q75", "are_lower", "are_upper", "n_families", "failure_rate", "cost_fraction", "cost_flops", "recommended"]]
 
 
-__all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "designs", "pareto", "plan")
+__all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "PLAN_LEVEL", "designs", "new_family_interval", "pareto", "plan",
+           "plan_coverage")

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from toolkit.errors import FitError
+from toolkit.fitting.calibration import default_error_model, features_of_fit
 from toolkit.fitting.jacobian import prediction_jacobian
 from toolkit.fitting.spec import FitSpec
 from toolkit.laws import ScalingLaw
@@ -345,7 +346,8 @@ class FitResult:
 
     # ------------------------------------------------------------------ prediction
     def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float, *,
-                interval: float | None = None, unique_tokens: np.ndarray | float | None = None) -> Any:
+                interval: float | None = None, kind: str = "calibrated", bias_correct: bool = False,
+                unique_tokens: np.ndarray | float | None = None) -> Any:
         """Predicted loss (nats per token) at N parameters and D tokens.
 
         Parameters
@@ -355,10 +357,19 @@ class FitResult:
         interval
             None (default): return the prediction, a float for scalar input and an ndarray
             otherwise. A level such as 0.9: return a DataFrame with columns ``num_params``,
-            ``tokens``, ``loss``, ``lower``, ``upper``, ``level``: the interval of the fitted
-            curve from the Gauss-Newton covariance (delta method, Student t). For intervals
-            that account for the correlation of checkpoints within a run, use
-            :meth:`BootstrapResult.predict`.
+            ``tokens``, ``loss``, ``lower``, ``upper``, ``level``, ``kind``.
+        kind
+            Which interval (:data:`~toolkit.fitting.calibration.INTERVAL_KINDS`):
+            ``"calibrated"`` (default), where the target's actual loss will lie, learned from
+            thousands of held-out targets of the collection and checked leave-one-source-out
+            (:mod:`toolkit.fitting.calibration`; it widens with the extrapolation); or
+            ``"gauss-newton"``, the spread of the fitted curve alone (delta method, Student t,
+            independent errors assumed: far too narrow for a target, kept for comparison).
+            For bootstrap intervals use :meth:`BootstrapResult.predict`.
+        bias_correct
+            Opt-in: divide the prediction by the median over-prediction the calibration
+            measured at this extrapolation (``exp(bias)``); the frame says so in
+            ``bias_corrected``. The interval is the calibrated one either way.
         unique_tokens
             Unique tokens for ``data-constrained`` (default: ``tokens``).
 
@@ -374,9 +385,19 @@ class FitResult:
         n, d = check_grid(num_params, tokens)
         u = None if unique_tokens is None else np.broadcast_to(np.asarray(unique_tokens, float), n.shape)
         loss = self._predict_raw(n, d, u)
+        if bias_correct:
+            loss = loss * np.exp(-default_error_model().bias(features_of_fit(self, n, d))).reshape(n.shape)
         if interval is None:
             return float(loss) if scalar else loss
         level = check_level(interval)
+        if kind not in ("calibrated", "gauss-newton"):
+            raise FitError(f"kind must be 'calibrated' or 'gauss-newton' (bootstrap: BootstrapResult.predict), "
+                           f"got {kind!r}")
+        if kind == "calibrated":
+            lower, upper = self.calibrated_bounds(n, d, level, loss)
+            return pd.DataFrame({"num_params": n.ravel(), "tokens": d.ravel(), "loss": np.ravel(loss),
+                                 "lower": lower, "upper": upper, "level": level, "kind": kind,
+                                 "bias_corrected": bias_correct})
         names, cov, _, dof = self._gauss_newton()
         if names and np.all(np.isfinite(cov)):
             flat_u = None if u is None else u.ravel()
@@ -392,7 +413,20 @@ class FitResult:
         else:
             lower = upper = np.full(n.shape, math.nan)
         return pd.DataFrame({"num_params": n.ravel(), "tokens": d.ravel(), "loss": np.ravel(loss),
-                             "lower": np.ravel(lower), "upper": np.ravel(upper), "level": level})
+                             "lower": np.ravel(lower), "upper": np.ravel(upper), "level": level, "kind": kind,
+                             "bias_corrected": bias_correct})
+
+    def calibrated_bounds(self, num_params: np.ndarray, tokens: np.ndarray, level: float,
+                          loss: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of the calibrated interval of the actual loss (nats per token) at each
+        (N, D), around ``loss`` (default: this fit's prediction). Only identified fits (status
+        ok or at_bound) have one: the calibration never saw the others' tie-breaks."""
+        if self.status not in IDENTIFIED:
+            raise FitError(f"no calibrated interval for a fit with status {self.status} (only identified fits "
+                           f"were calibrated): {self.reason}")
+        n, d = (x.ravel() for x in np.broadcast_arrays(np.asarray(num_params, float), np.asarray(tokens, float)))
+        center = self._predict_raw(n, d) if loss is None else np.ravel(loss)
+        return default_error_model().bounds(center, features_of_fit(self, n, d), level)
 
     # ------------------------------------------------------------------ reports
     def summary(self, bootstrap: Any = None, level: float = DEFAULT_LEVEL) -> Summary:

@@ -119,21 +119,36 @@ class BootstrapResult:
                              "lower": lo, "upper": hi, "level": level, "n_used": self.n_used})
 
     def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float,
-                interval: float = DEFAULT_LEVEL) -> pd.DataFrame:
-        """Predicted loss (nats per token) with percentile intervals over the identified resamples.
+                interval: float = DEFAULT_LEVEL, kind: str = "calibrated") -> pd.DataFrame:
+        """Predicted loss (nats per token) of the full-data fit with an interval.
+
+        Parameters
+        ----------
+        kind
+            ``"calibrated"`` (default): the calibrated interval of the full-data fit
+            (:meth:`FitResult.predict`), widened where the bootstrap's is wider (several runs
+            per size can show a spread the calibration does not know); ``"bootstrap"``: the
+            percentile interval over the identified resamples alone (the spread of the fit
+            under resampled runs; with one run per size it is narrow by construction and
+            covered held-out targets about half the time).
 
         Returns
         -------
         pandas.DataFrame
             ``num_params``, ``tokens``, ``loss`` (the full-data fit), ``lower``, ``upper``,
-            ``level``, one row per (N, D) after broadcasting.
+            ``level``, ``kind``, one row per (N, D) after broadcasting.
         """
         level = check_level(interval)
+        if kind not in ("calibrated", "bootstrap"):
+            raise FitError(f"kind must be 'calibrated' or 'bootstrap', got {kind!r}")
         n, d = (x.ravel() for x in check_grid(num_params, tokens))
         lo, hi = self._quantiles(self._sample_predictions(n, d), level)
         loss = self.fit.predict(n, d) if self.fit.fitted else np.full(len(n), math.nan)
+        if kind == "calibrated":
+            c_lo, c_hi = self.fit.calibrated_bounds(n, d, level, loss)
+            lo, hi = np.fmin(c_lo, lo), np.fmax(c_hi, hi)
         return pd.DataFrame({"num_params": n, "tokens": d, "loss": loss, "lower": lo, "upper": hi,
-                             "level": level})
+                             "level": level, "kind": kind})
 
     def _sample_predictions(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Predictions (nats per token) of every identified resample at points (n, d): (samples, points)."""
@@ -165,15 +180,23 @@ class BootstrapResult:
         lo, hi = self._quantiles(diff, level)
         return Comparison(params, base.predictions.assign(difference_lower=lo, difference_upper=hi, level=level))
 
-    def allocation(self, flops: np.ndarray | float, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
-        """Compute-optimal allocation (METHOD.md section 8) with percentile intervals.
+    def allocation(self, flops: np.ndarray | float, level: float = DEFAULT_LEVEL,
+                   kind: str = "calibrated") -> pd.DataFrame:
+        """Compute-optimal allocation (METHOD.md section 8) with intervals.
 
         Returns the frame of :meth:`ScalingLaw.optimal_allocation` for the full-data fit
         (``flops, num_params, tokens, tokens_per_param, loss``) plus ``<col>_lower`` and
-        ``<col>_upper`` for each of N*, D*, D*/N* and L*, ``level`` and ``n_used`` (resamples
-        with a finite optimum; a resample whose N or D term vanishes has none).
+        ``<col>_upper`` for each of N*, D*, D*/N* and L*, ``level``, ``n_used`` (resamples
+        with a finite optimum; a resample whose N or D term vanishes has none) and the kind of
+        each interval: ``allocation_interval`` (N*, D*, D*/N*) is always ``"bootstrap"``, the
+        percentile interval over resampled runs (no held-out data knows a family's true
+        optimum, so it could not be calibrated); ``loss_interval`` is ``kind``: with
+        ``"calibrated"`` (default) L*'s interval is the calibrated one of a prediction at
+        (N*, D*), widened where the bootstrap's is wider (:meth:`predict`).
         """
         level = check_level(level)
+        if kind not in ("calibrated", "bootstrap"):
+            raise FitError(f"kind must be 'calibrated' or 'bootstrap', got {kind!r}")
         if not self.fit.fitted:
             raise FitError(f"no allocation from a fit with status {self.fit.status}: {self.fit.reason}")
         out = self.fit.law.optimal_allocation(flops)
@@ -189,8 +212,13 @@ class BootstrapResult:
         lo, hi = self._quantiles(stack, level)
         for j, col in enumerate(ALLOCATION_COLUMNS):
             out[f"{col}_lower"], out[f"{col}_upper"] = lo[:, j], hi[:, j]
+        if kind == "calibrated":
+            c_lo, c_hi = self.fit.calibrated_bounds(out["num_params"].to_numpy(), out["tokens"].to_numpy(), level,
+                                                    out["loss"].to_numpy())
+            out["loss_lower"], out["loss_upper"] = np.fmin(c_lo, out["loss_lower"]), np.fmax(c_hi, out["loss_upper"])
         out["level"] = level
         out["n_used"] = len(draws)
+        out["allocation_interval"], out["loss_interval"] = "bootstrap", kind
         return out
 
     # ------------------------------------------------------------------ reports
