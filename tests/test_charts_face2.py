@@ -58,7 +58,7 @@ def test_null_distribution_histograms_and_observed_rules():
 def plan_frame():
     return pd.DataFrame({"design": ["a", "b", "c"], "experiment": ["grid", "grid", "borrow"],
                          "cost_flops": [1e20, 1e21, 5e21], "expected_are": [0.2, 0.08, 0.03],
-                         "are_q25": [0.1, 0.05, 0.01], "are_q75": [0.4, 0.15, 0.1], "n_families": [6, 8, 20],
+                         "are_lower": [0.1, 0.05, 0.01], "are_upper": [0.4, 0.15, 0.1], "n_families": [6, 8, 20],
                          "recommended": [False, False, True], "sizes": ["70M", "70M, 160M", "2B"],
                          "tokens_per_run": [3e11, 3e11, 2e11]})
 

@@ -750,18 +750,18 @@ def plan_options(options: pd.DataFrame, *, budget_flops: float | None = None,
     """Candidate designs for a new target: cost (FLOPs, log) against expected ARE with spread.
 
     ``options``: one row per design with ``design`` (a label), ``cost_flops``,
-    ``expected_are``, ``are_q25``, ``are_q75`` (fractions), ``n_families`` and
-    ``recommended`` (bool). Error bars: the interquartile range over families. ARE is drawn on
-    a log axis (designs span 0.5% to 100%); rows <= 0 are dropped and counted.
+    ``expected_are``, ``are_lower``, ``are_upper`` (fractions: the 90% interval of a new
+    family's ARE), ``n_families`` and ``recommended`` (bool). ARE is drawn on a log axis
+    (designs span 0.5% to 100%); rows <= 0 are dropped and counted.
     """
-    df = options.assign(are_pct=100.0 * options["expected_are"], lo_pct=100.0 * options["are_q25"],
-                        hi_pct=100.0 * options["are_q75"])
+    df = options.assign(are_pct=100.0 * options["expected_are"], lo_pct=100.0 * options["are_lower"],
+                        hi_pct=100.0 * options["are_upper"])
     df, n_bad = positive(df, ["cost_flops", "are_pct", "lo_pct", "hi_pct"])
     df = df.assign(choice=np.where(df["recommended"].astype(bool), "recommended", "other option"))
     tip = [alt.Tooltip("design:N"), alt.Tooltip("cost_flops:Q", format=".2e", title="cost (FLOPs)"),
            alt.Tooltip("are_pct:Q", format=".2f", title="expected ARE (%)"),
-           alt.Tooltip("lo_pct:Q", format=".2f", title="ARE, 25th percentile (%)"),
-           alt.Tooltip("hi_pct:Q", format=".2f", title="ARE, 75th percentile (%)"),
+           alt.Tooltip("lo_pct:Q", format=".2f", title="new family, 90% interval from (%)"),
+           alt.Tooltip("hi_pct:Q", format=".2f", title="new family, 90% interval to (%)"),
            alt.Tooltip("n_families:Q", title="families measured")]
     for extra, fmt, label in (("sizes", "", "model sizes"), ("tokens_per_run", ".3s", "tokens per run")):
         if extra in df.columns:
@@ -781,7 +781,7 @@ def plan_options(options: pd.DataFrame, *, budget_flops: float | None = None,
                       .mark_rule(strokeDash=[6, 4], color="black").encode(
                           x="budget:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("budget:Q", format=".2e", title="FLOPs")]))
     return _finish(_sized(alt.layer(*layers)), title,
-                   _note(f"{len(df)} designs on the cost-ARE frontier; bars: 25th-75th percentile over families",
+                   _note(f"{len(df)} designs on the cost-ARE frontier; bars: 90% interval of a new family's ARE",
                          "dashed: your budget" if budget_flops else "", _dropped(n_bad, "designs")),
                    f"{title}: expected ARE against cost in FLOPs for {len(df)} designs")
 

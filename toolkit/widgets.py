@@ -1350,21 +1350,23 @@ class PlanPanel(Panel):
                     f"{budget:.2e} FLOPs</b>; the cheapest costs {cheapest:.2e} FLOPs")
             self.table_view.value = ""
             numbers.update(cheapest_flops=cheapest)
-            chart = charts.plan_options(options.assign(expected_are=[], are_q25=[], are_q75=[], cost_flops=[],
+            chart = charts.plan_options(options.assign(expected_are=[], are_lower=[], are_upper=[], cost_flops=[],
                                                        n_families=[], experiment=[]),
                                         budget_flops=budget, title=f"No design within the budget for {label}")
             return {"options": chart, "frontier": every}, numbers, text
         best = options[options["recommended"]].iloc[0]
         numbers.update(recommended_are=float(best["expected_are"]), recommended_are_q25=float(best["are_q25"]),
-                       recommended_are_q75=float(best["are_q75"]), recommended_flops=float(best["cost_flops"]),
+                       recommended_are_q75=float(best["are_q75"]), recommended_are_lower=float(best["are_lower"]),
+                       recommended_are_upper=float(best["are_upper"]), recommended_flops=float(best["cost_flops"]),
                        recommended_k=float(best["k"]), recommended_p=float(best["p"]),
                        recommended_n_families=float(best["n_families"]))
         text = (f"target {label} ({target_cost:.2e} FLOPs); budget {budget:.2e} FLOPs "
                 f"({budget / target_cost:.2%} of the target). <b>Recommended: {best['design']}</b>, sizes "
                 f"{best['sizes']}, about {charts.size_label(best['tokens_per_run'])} tokens per run, "
                 f"{best['cost_flops']:.2e} FLOPs: expected ARE <b>{100 * best['expected_are']:.1f}%</b> "
-                f"(25th-75th percentile over {int(best['n_families'])} families: {100 * best['are_q25']:.1f}-"
-                f"{100 * best['are_q75']:.1f}%)")
+                f"(median over {int(best['n_families'])} families; a new family's ARE lies in "
+                f"{100 * best['are_lower']:.1f}-{100 * best['are_upper']:.1f}% with 90% probability, an interval "
+                f"checked leave-one-family-out on the study)")
         self.table_view.value = self.table().to_html(index=False, escape=True)
         return {"options": charts.plan_options(options, budget_flops=budget,
                                                title=f"Designs for {label} within {budget:.1e} FLOPs"),
@@ -1375,13 +1377,13 @@ class PlanPanel(Panel):
         o = self.options
         if o.empty:
             return pd.DataFrame(columns=["", "design", "model sizes", "tokens per run", "cost (FLOPs)",
-                                         "expected ARE (%)", "25th-75th percentile (%)", "families"])
+                                         "expected ARE (%)", "90% interval, new family (%)", "families"])
         return pd.DataFrame({"": np.where(o["recommended"], "recommended", ""), "design": o["design"],
                              "model sizes": o["sizes"], "tokens per run": [charts.size_label(t) for t in o["tokens_per_run"]],
                              "cost (FLOPs)": [f"{v:.2e}" for v in o["cost_flops"]],
                              "expected ARE (%)": [f"{100 * v:.1f}" for v in o["expected_are"]],
-                             "25th-75th percentile (%)": [f"{100 * a:.1f}-{100 * b:.1f}"
-                                                          for a, b in zip(o["are_q25"], o["are_q75"])],
+                             "90% interval, new family (%)": [f"{100 * a:.1f}-{100 * b:.1f}"
+                                                              for a, b in zip(o["are_lower"], o["are_upper"])],
                              "families": o["n_families"].astype(int)})
 
     @property
