@@ -58,6 +58,29 @@ def _verdicts(items: Sequence[Mapping[str, Any]]) -> str:
             + "".join(rows) + "</table>")
 
 
+def _calibration(path: Path) -> str:
+    """The study's ``calibration.csv`` as a table (empty when the study wrote none)."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    t = pd.read_csv(path)
+    rows = "".join(
+        f"<tr><td>{r.level:.0%}</td><td>{_e(r.bin)}</td><td>{r.coverage:.1%}</td><td>{int(r.n)}</td>"
+        f"<td>{r.median_half_width:.1%}</td><td>{_fmt_share(r.bootstrap_coverage)}</td>"
+        f"<td>{_fmt_share(r.bootstrap_median_half_width)}</td></tr>" for r in t.itertuples())
+    return ("<h2 id='calibration'>How far the intervals can be trusted</h2>"
+            "<p>Each held-out prediction of the study judged by a calibrated interval learned without its source "
+            "(leave-one-source-out); bins: all predictions and the terciles T1-T3 of the compute extrapolation "
+            "ratio; widths as a fraction of the predicted loss. <a href='study/calibration.csv'>calibration.csv</a></p>"
+            "<table><tr><th>nominal</th><th>bin</th><th>coverage</th><th>predictions</th><th>median half-width</th>"
+            "<th>bootstrap coverage</th><th>bootstrap half-width</th></tr>" + rows + "</table>")
+
+
+def _fmt_share(x: float) -> str:
+    return f"{x:.1%}" if math.isfinite(x) else ""
+
+
 def write_report(out_dir: str | Path, outcomes: Sequence[Any], records: Mapping[str, Mapping[str, Any]],
                  charts: Mapping[str, Sequence[str]], verdicts: Sequence[Mapping[str, Any]], *,
                  seconds: float = math.nan, quick: bool = False) -> Path:
@@ -106,6 +129,7 @@ def write_report(out_dir: str | Path, outcomes: Sequence[Any], records: Mapping[
             parts.append(f"<figure><img src='{_e(base)}.svg' alt='{_e(o.name)}: {_e(chart)}'>"
                          f"<figcaption>{_e(chart)} &middot; <a href='{_e(base)}.png'>PNG</a> "
                          f"&middot; <a href='{_e(base)}.svg'>SVG</a></figcaption></figure>")
+    parts.append(_calibration(out / "study" / "calibration.csv"))
     parts.append("<h2 id='verdicts'>Verdicts on the guidelines</h2>")
     parts.append(_verdicts(verdicts))
     parts.append("</body></html>\n")
