@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from toolkit import widgets
+from toolkit.errors import DataError
 from toolkit.runs import Runs
 
 
@@ -321,3 +322,14 @@ def test_fit_panel_family_change_recomputes_once(runs, monkeypatch):
     monkeypatch.setattr(panel, "_compute", lambda: calls.append(1) or original())
     panel.controls["family"].value = "beta-fam"
     assert len(calls) == 1 and panel.numbers()["k"] == 3
+
+
+def test_compute_optimal_panel_switches_treatments_and_offers_a_familys_reference(runs):
+    panel = widgets.ComputeOptimalPanel(runs, "alpha-fam", budget_flops=1e21, n_bootstrap=5)
+    assert [v for _, v in panel.controls["treatment"].options] == ["mse", "huber-log"]
+    assert panel.controls["treatment"].value == "mse" and panel.result.objective == "mse"
+    panel.controls["treatment"].value = "huber-log"
+    assert panel.result.objective == "huber-log" and "Huber on log residuals" in panel.status.value
+    assert "For comparison" not in panel.status.value      # no published recipe for this family
+    with pytest.raises(DataError, match="treatment 'reference' is not offered"):
+        widgets.ComputeOptimalPanel(runs, "alpha-fam", treatment="reference")

@@ -565,7 +565,7 @@ class ComputeOptimalPanel(Panel):
                                              step=0.25, readout_format=".2e", description="compute budget (FLOPs)",
                                              continuous_update=False))
         self._add("treatment", W.ToggleButtons(options=self._treatment_options(family), value=treatment,
-                                               description="fit"))
+                                               description="fit", style={"button_width": "auto"}))
         # a new family offers its own treatments first, then recomputes once
         self.controls["family"].unobserve(self._on_change, names="value")
         self.controls["family"].observe(self._on_family, names="value")
@@ -608,13 +608,12 @@ class ComputeOptimalPanel(Panel):
             self._others[(family, other)] = recipe.fit(_fit_runs(self.runs, family, self.cut))
         result = self._others[(family, other)]
         if result.status not in PREDICTING:
-            return f"<br>{recipe.label}: no usable law (status {result.status})."
+            return f"<br>{recipe.description}: no usable law (status {result.status})."
         at = result.law.optimal_allocation(budget).iloc[0]
-        return (f"<br>For comparison, <i>{recipe.label}</i> gives {at['tokens_per_param']:.3g} tokens per parameter "
+        return (f"<br>For comparison, <i>{recipe.description}</i> gives {at['tokens_per_param']:.3g} tokens per parameter "
                 f"(N* = {charts.size_label(at['num_params'])}; beta = {result.params['beta']:.2f} against "
-                f"{self.result.params['beta']:.2f} here). The reference ({REFERENCE[family].citation}) drops "
-                f"{REFERENCE[family].drop_highest_loss} points of under-trained large models whose errors dominate "
-                "squared error in nats and pull the D exponent up; see the treatments' documentation.")
+                f"{self.result.params['beta']:.2f} here). The reference is {REFERENCE[family].citation}: "
+                f"{REFERENCE[family].why} (docs/method.md, section 8).")
 
     def _compute(self):
         family, budget = self.controls["family"].value, float(self.controls["budget"].value)
@@ -643,7 +642,7 @@ class ComputeOptimalPanel(Panel):
                    "n_points": float(result.n_points), "bootstrap_used": float(boot.n_used)}
         self.table_view.value = self._readable(around).to_html(index=False, escape=True)
         name = charts.size_label
-        text = (f"{family}, {treatments_for(family)[treatment].label} (fit status <b>{result.status}</b>, "
+        text = (f"{family}, {treatments_for(family)[treatment].description} (fit status <b>{result.status}</b>, "
                 f"{result.n_points} points, {result.n_sizes} sizes): "
                 f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
                 f"({name(at['num_params_lower'])} - {name(at['num_params_upper'])}) on "

@@ -38,19 +38,25 @@ class Treatment:
     Attributes
     ----------
     label
-        How the recipe reads in a control or a table.
+        A short name for a button or a table.
+    description
+        What the recipe does, in words.
     spec
         What to fit.
     drop_highest_loss
         Points of highest loss (nats per token) left out before fitting.
     citation
         Who used the recipe (empty for the toolkit's own plain fits).
+    why
+        Why it departs from a plain fit, in a sentence (empty for the plain fits).
     """
 
     label: str
+    description: str
     spec: FitSpec = field(default_factory=FitSpec)
     drop_highest_loss: int = 0
     citation: str = ""
+    why: str = ""
 
     def select(self, data: Runs | pd.DataFrame) -> pd.DataFrame:
         """The points this recipe fits (a frame with the columns of ``data``)."""
@@ -66,16 +72,19 @@ class Treatment:
 
 #: The plain recipes, by name: every point, squared error or Huber on log residuals.
 PLAIN: Mapping[str, Treatment] = MappingProxyType({
-    "mse": Treatment("squared error, all points", FitSpec(objective="mse")),
-    "huber-log": Treatment("Huber on log residuals, all points", FitSpec(objective="huber-log")),
+    "mse": Treatment("squared error", "squared error on L, every point", FitSpec(objective="mse")),
+    "huber-log": Treatment("Huber on log", "Huber on log residuals (delta 1e-3), every point",
+                           FitSpec(objective="huber-log")),
 })
 
 #: Published recipes of families of the collection, by family.
 REFERENCE: Mapping[str, Treatment] = MappingProxyType({
     "chinchilla": Treatment(
-        "reference: Huber on log (delta 1e-3), 5 highest-loss points dropped",
+        "reference (Epoch AI)", "Huber on log residuals (delta 1e-3), the 5 highest-loss points dropped",
         FitSpec(objective="huber-log", delta=1e-3), drop_highest_loss=5,
-        citation="Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt (Epoch AI)"),
+        citation="Besiroglu et al. 2024, Epoch AI's replication of Chinchilla",
+        why="the 5 dropped points are 2-7B models trained on under a billion tokens, whose residuals dominate "
+            "squared error in nats and pull the D exponent up"),
 })
 
 

@@ -100,11 +100,16 @@ class BootstrapResult:
 
     # ------------------------------------------------------------------ intervals
     def _quantiles(self, values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile bounds over the resamples; NaN where the resamples show no spread at all
+        (e.g. one run per size and every resample keeping every size: the same points
+        reweighted), which is the absence of a measurement, not an interval of width zero."""
         if len(values) == 0:
             nan = np.full(values.shape[1:], math.nan)
             return nan, nan
         lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        return lo, hi
+        # the same points refitted in another order differ in the last digits only
+        flat = ~(hi - lo > 1e-9 * np.maximum(np.abs(hi), np.abs(lo)))
+        return np.where(flat, math.nan, lo), np.where(flat, math.nan, hi)
 
     def intervals(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Percentile intervals of the parameters over the identified resamples.
