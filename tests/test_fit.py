@@ -338,10 +338,14 @@ def test_bootstrap_is_seeded_and_resamples_runs() -> None:
     assert not a.samples.equals(c.samples)
     iv = a.intervals()
     assert list(iv.columns) == ["param", "estimate", "lower", "upper", "level", "n_used"] and len(iv) == 5
-    assert np.all(iv["lower"] <= iv["upper"])
-    pi = a.predict([1e9, 2e9], 1e11, interval=0.8)
-    assert list(pi.columns) == ["num_params", "tokens", "loss", "lower", "upper", "level"]
-    assert np.all(pi["lower"] <= pi["upper"]) and len(pi) == 2
+    free = iv["param"].isin(["E", "A", "B"])
+    assert np.all(iv.loc[free, "lower"] < iv.loc[free, "upper"])
+    # fixed parameters do not move: no interval rather than one of width zero
+    assert iv.loc[~free, ["lower", "upper"]].isna().all().all()
+    for kind in ("calibrated", "bootstrap"):
+        pi = a.predict([1e9, 2e9], 1e11, interval=0.8, kind=kind)
+        assert list(pi.columns) == ["num_params", "tokens", "loss", "lower", "upper", "level", "kind"]
+        assert np.all(pi["lower"] < pi["upper"]) and len(pi) == 2 and (pi["kind"] == kind).all()
     assert "n=20" in repr(a) and len(repr(a)) < 200
 
 
@@ -368,7 +372,7 @@ def test_bootstrap_interval_coverage() -> None:
     for rep in range(reps):
         res = bootstrap(runs_frame(100 + rep), n=100, seed=rep,
                         fixed={"alpha": TRUTH["alpha"], "beta": TRUTH["beta"]})
-        row = res.predict(*point, interval=0.9).iloc[0]
+        row = res.predict(*point, interval=0.9, kind="bootstrap").iloc[0]
         covered += row["lower"] <= truth <= row["upper"]
     assert 0.75 <= covered / reps <= 0.98
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from toolkit._progress import progress_bar
 from toolkit.errors import ToolkitError
+from toolkit.fitting.blas import one_thread, pin
 from toolkit.fitting.engine import fit_arrays
 from toolkit.fitting.result import FitResult, Points, Status
 from toolkit.fitting.spec import FitSpec
@@ -86,12 +86,8 @@ def fit_problem(problem: FitProblem) -> FitResult:
 def _run_chunk(func: Callable[[T], R], items: list[T], pin_blas: bool) -> list[R]:
     if not pin_blas:
         return [func(x) for x in items]
-    with threadpool_limits(limits=1):
+    with one_thread():
         return [func(x) for x in items]
-
-
-def _pin_blas() -> None:
-    threadpool_limits(limits=1)
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int:
@@ -159,9 +155,7 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
     try:
         if executor is None and (workers == 1 or len(items) < MIN_PARALLEL):
             out = []
-            # Small solves gain nothing from BLAS threads and lose much to their start-up (a
-            # 100-resample Huber bootstrap: 30 CPU-s with the default threads, 3 with one).
-            with threadpool_limits(limits=1):
+            with one_thread():      # toolkit.fitting.blas says why
                 for x in items:
                     out.append(func(x))
                     bar.update(1)
@@ -170,7 +164,7 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         out = []
         if executor is None:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_pin_blas) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=pin) as pool:
                 for results in pool.map(_run_chunk, [func] * len(chunks), chunks, [False] * len(chunks)):
                     out.extend(results)
                     bar.update(len(results))
@@ -178,7 +172,7 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
         # Threads share this process's BLAS: pin it once around the batch. Other executors run
         # chunks in other processes: pin inside each chunk.
         threads = isinstance(executor, ThreadPoolExecutor)
-        with threadpool_limits(limits=1) if threads else nullcontext():
+        with one_thread() if threads else nullcontext():
             for results in executor.map(_run_chunk, [func] * len(chunks), chunks, [not threads] * len(chunks)):
                 out.extend(results)
                 bar.update(len(results))

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import FitError
+from toolkit.fitting.blas import one_thread
 from toolkit.fitting.generic import fit_generic
 from toolkit.fitting.jacobian import condition_number, prediction_jacobian
 from toolkit.fitting.points import frame_of, validate
@@ -205,7 +206,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
     valley = on_valley(law, n)
     note = ""
     try:
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore"), one_thread():
             two = fit_two_sizes(law, n, d, y, objective, delta, w) if valley and law.separable else None
             if two is not None:
                 values, value, note = two
@@ -215,7 +216,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
         if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
             return _unfitted(spec, Status.FAILED, "the optimiser returned non-finite values", pts)
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore"), one_thread():
             d_valley = law.separable and two is None and flat_in_beta(law, values, n, d, y, objective, delta,
                                                                        value, w)
         return _finalise(law, spec, values, value, pts, note, valley, d_valley)

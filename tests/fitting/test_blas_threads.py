@@ -1,0 +1,37 @@
+"""Every fit runs with one BLAS thread (toolkit.fitting.blas), whatever the caller's setting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import toolkit.fitting.engine as engine
+from toolkit.fitting import bootstrap, fit, fit_arrays
+
+
+def _blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_a_fit_reads_one_blas_thread_inside_and_restores_the_callers(monkeypatch):
+    seen: list[list[int]] = []
+    real = engine.fit_separable
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fit_separable", spy)
+    n = np.repeat([1e8, 3e8, 1e9], 8)
+    d = np.tile(np.geomspace(1e9, 1e11, 8), 3)
+    y = 1.8 + 400 / n ** 0.34 + 410 / d ** 0.28
+    frame = pd.DataFrame({"model": n.astype(str), "num_params": n, "tokens": d, "loss": y})
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        fit_arrays(n, d, y)
+        fit(frame, objective="huber-log")
+        bootstrap(frame, n=3, seed=0)
+        after = _blas_threads()
+    assert seen and all(threads == [1] * len(threads) for threads in seen), seen
+    assert after == before                      # the caller's setting is back
