@@ -323,3 +323,17 @@ def test_are_vs_draws_the_median_only_where_three_families_have_a_value():
     median = spec["datasets"][layers(spec)[1]["data"]["name"]]
     assert sorted(r["k"] for r in median) == [3, 4, 5]
     assert any("where 3 or more have a value" in s for s in spec["title"]["subtitle"])
+
+
+def test_iso_flop_leaves_out_points_far_above_the_minimum_and_says_so():
+    from toolkit.laws import Chinchilla
+
+    law = Chinchilla(E=0.0, A=400.0, alpha=0.34, B=2000.0, beta=0.9)   # the data term blows up at few tokens
+    curves = law.iso_flop([1e21, 1e22])
+    chart = charts.iso_flop(curves, law.optimal_allocation([1e21, 1e22]))
+    spec = chart.to_dict()
+    drawn = [r for rows in spec["datasets"].values() for r in rows if "budget" in r and "tokens" in r]
+    per_budget = pd.DataFrame(drawn).groupby("flops")["loss"]
+    assert drawn and (per_budget.max() <= 2 * per_budget.min()).all()
+    n_high = int((curves["loss"] > 2 * curves.groupby("flops")["loss"].transform("min")).sum())
+    assert n_high > 0 and f"{n_high} points above 2x" in " ".join(spec["title"]["subtitle"])

@@ -333,3 +333,17 @@ def test_compute_optimal_panel_switches_treatments_and_offers_a_familys_referenc
     assert "For comparison" not in panel.status.value      # no published recipe for this family
     with pytest.raises(DataError, match="treatment 'reference' is not offered"):
         widgets.ComputeOptimalPanel(runs, "alpha-fam", treatment="reference")
+
+
+@pytest.mark.mirror
+def test_compute_optimal_warns_when_the_law_sits_at_a_bound(mirror, monkeypatch):
+    import toolkit
+
+    monkeypatch.setenv("SCALING_TOOLKIT_MIRROR", str(mirror))
+    pythia = toolkit.load_collection(families=["pythia"], progress=False)
+    panel = widgets.ComputeOptimalPanel(pythia, "pythia", n_bootstrap=5)   # no cut: E = 0
+    assert panel.result.status == "at_bound" and "not fit for allocation" in panel.status.value
+    chinchilla = toolkit.load_collection(families=["chinchilla"], progress=False)
+    ok = widgets.ComputeOptimalPanel(chinchilla, "chinchilla", n_bootstrap=5)
+    assert ok.result.status == "ok" and "not fit for allocation" not in ok.status.value
+    assert 19 < ok.numbers()["tokens_per_param"] < 21 and "For comparison" in ok.status.value

@@ -536,14 +536,23 @@ def optimal_allocation(frame: pd.DataFrame, *, title: str = "Compute-optimal all
                    f"{title}: optimal parameters and tokens against compute, log-log")
 
 
+#: Iso-FLOP curves are drawn up to this multiple of their lowest loss.
+ISO_FLOP_CAP = 2.0
+
+
 def iso_flop(curves: pd.DataFrame, optimum: pd.DataFrame | None = None, *,
              title: str = "Iso-FLOP curves") -> alt.LayerChart:
     """Loss along model size at fixed compute (one curve per budget), minima marked.
 
     ``curves``: ``flops``, ``num_params``, ``loss``; ``optimum``: ``flops``, ``num_params``,
-    ``loss`` (one row per budget).
+    ``loss`` (one row per budget). Points above :data:`ISO_FLOP_CAP` times their curve's
+    lowest loss are left out (and counted): a law whose data term blows up at few tokens
+    would otherwise stretch the axis to hundreds of nats and flatten every minimum.
     """
     df, n_bad = positive(curves, ["num_params", "loss", "flops"])
+    high = df["loss"] > ISO_FLOP_CAP * df.groupby("flops")["loss"].transform("min")
+    n_high = int(high.sum())
+    df = df[~high]
     df = df.assign(budget=[f"{c:.0e}".replace("e+", "e") for c in df["flops"]])
     budgets = list(dict.fromkeys(df.sort_values("flops")["budget"]))
     color = alt.Color("budget:N", title="compute (FLOPs)", sort=budgets, scale=alt.Scale(scheme="plasma"))
@@ -560,7 +569,8 @@ def iso_flop(curves: pd.DataFrame, optimum: pd.DataFrame | None = None, *,
             tooltip=[alt.Tooltip("budget:N", title="compute (FLOPs)"), alt.Tooltip("num_params:Q", format=".3s", title="N*"),
                      alt.Tooltip("loss:Q", format=".4f", title="L* (nats/token)")]))
     return _finish(_sized(alt.layer(*layers)), title,
-                   _note("diamonds: the compute-optimal size of each budget", _dropped(n_bad, "points")),
+                   _note("diamonds: the compute-optimal size of each budget", _dropped(n_bad, "points"),
+                         f"{n_high} points above {ISO_FLOP_CAP:g}x their curve's minimum not shown" if n_high else ""),
                    f"{title}: loss against parameters at {len(budgets)} fixed compute budgets")
 
 

@@ -597,6 +597,15 @@ class ComputeOptimalPanel(Panel):
             self._fits[key] = (result, boot)
         return self._fits[key]
 
+    @staticmethod
+    def _bound_warning(result: Any) -> str:
+        """A warning when the law sits at a bound: its optimum then follows the bound, not the data."""
+        if result.status != "at_bound":
+            return ""
+        return (f"<br><b>Warning: this law is not fit for allocation.</b> A parameter sits at a bound ({result.reason}); "
+                "the optimum then follows the bound, not the data (e.g. a vanishing term makes one of N or D "
+                "worthless). Try the cut of early checkpoints or another fit.")
+
     def _other_treatment(self, family: str, treatment: str, budget: float) -> str:
         """One sentence on what the family's other default recipe gives at ``budget`` and why
         the two differ (empty for families with one default)."""
@@ -650,7 +659,7 @@ class ComputeOptimalPanel(Panel):
                 f"{at['tokens_per_param_lower']:.3g} - {at['tokens_per_param_upper']:.3g}), "
                 f"loss {at['loss']:.3f} nats/token; compute x10 makes the model <b>{growth:.2f}x</b> bigger. "
                 f"Intervals {self.level:.0%}: N*, D* bootstrap over runs (the fit's spread), loss calibrated on "
-                f"held-out targets" + self._other_treatment(family, treatment, budget))
+                f"held-out targets" + self._bound_warning(result) + self._other_treatment(family, treatment, budget))
         return ({"allocation": charts.optimal_allocation(band, title=f"Compute-optimal allocation: {family}",
                                                          budget=budget),
                  "iso_flop": charts.iso_flop(curves, optimum, title=f"Iso-FLOP curves: {family}")},
