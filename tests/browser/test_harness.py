@@ -63,3 +63,24 @@ def test_a_slider_redraws_an_offline_chart_in_jupyterlab(open_notebook, harness_
     assert output.slider_value("points") == "8"
     assert after.marks == {"point": 8}
     assert "x: 8; y: 64" in after.aria
+
+
+@pytest.fixture
+def raising_notebook(notebook_root: Path) -> str:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                               nbformat.v4.new_code_cell("1 / 0"),
+                                               nbformat.v4.new_code_cell("y = 2")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    name = "browser_raises.ipynb"
+    nbformat.write(notebook, notebook_root / name)
+    yield name
+    (notebook_root / name).unlink()
+
+
+def test_a_cell_that_raises_fails_the_run_with_its_error(open_notebook, raising_notebook):
+    """Run All stops at the raising cell, so the cells after it never get a number: the wait
+    must see the error itself, or it would sit out its whole timeout."""
+    notebook = open_notebook(raising_notebook)
+    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+        notebook.run_all(timeout=60_000)

@@ -20,6 +20,10 @@ from playwright.sync_api import Locator, Page
 LOAD_TIMEOUT = 180_000  # ms: JupyterLab's first load on a busy machine
 RUN_TIMEOUT = 600_000  # ms: a notebook's cells, fits on the real collection included
 CHANGE_TIMEOUT = 300_000  # ms: one control change, re-fit and re-render, on a busy machine
+#: JupyterLab renders a cell's exception (an "error" output) as text of this MIME type, like
+#: a warning on stderr; the traceback's first line tells the two apart.
+STDERR_OUTPUT = '.jp-NotebookPanel .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
+TRACEBACK = "Traceback (most recent call last)"
 FIND_TIMEOUT = 60_000  # ms: a control or output that should already be on the page
 
 # The ipywidgets controls a person operates, by the CSS classes ipywidgets 8 gives them. A
@@ -309,25 +313,26 @@ class LabNotebook(Surface):
             self.page.locator(".lm-Menu-itemLabel").filter(
                 has_text=_exactly(item)).first.click()
 
-    def run_all(self) -> None:
+    def run_all(self, timeout: float = RUN_TIMEOUT) -> None:
         """Run > Run All Cells, then wait until every code cell has run and the kernel is idle.
 
-        Fails with the first error output when a cell raises.
+        Fails with the first error output as soon as a cell raises (Run All stops there, so
+        the later cells would never get their number).
         """
         self.menu("Run", "Run All Cells")
         self.page.wait_for_function(
-            """() => {
+            """([selector, traceback]) => {
               const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
-              const errors = document.querySelector(
-                '.jp-NotebookPanel .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]');
-              if (errors || document.querySelector('.jp-Dialog')) return true;
+              const raised = [...document.querySelectorAll(selector)].some(e => e.textContent.includes(traceback));
+              if (raised || document.querySelector('.jp-Dialog')) return true;
               return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             }""",
-            timeout=RUN_TIMEOUT,
+            arg=[STDERR_OUTPUT, TRACEBACK],
+            timeout=timeout,
         )
         dialog = self.kernel_dialog()
         assert dialog is None, f"a dialog opened while running the notebook: {dialog}"
-        error = self.page.locator('.jp-NotebookPanel .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')
+        error = self.page.locator(STDERR_OUTPUT).filter(has_text=TRACEBACK)
         if error.count():
             raise AssertionError(f"a cell raised:\n{error.first.inner_text()[-3000:]}")
         self.wait_for_kernel_idle()
