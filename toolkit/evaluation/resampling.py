@@ -76,10 +76,15 @@ def resample(groups: Sequence[np.ndarray], rng: np.random.Generator) -> np.ndarr
 
 
 def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
+    """Median, 5% and 95% quantiles of a cell's draws; the two bounds are NaN where the draws
+    show no spread (one run per size: every identified resample is the same points
+    reweighted), the absence of a measurement rather than an interval of width zero."""
     values = values[np.isfinite(values)]
     if not len(values):
         return math.nan, math.nan, math.nan
     q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+    if not q95 - q05 > 1e-9 * max(abs(q05), abs(q95)):
+        return float(q50), math.nan, math.nan
     return float(q50), float(q05), float(q95)
 
 
