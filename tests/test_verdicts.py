@@ -18,7 +18,7 @@ from toolkit.study import StudyConfig, StudyResult
 
 BASE = dict(loss_unit="nats/token", p=1.0, m=math.nan, cut_tokens=0.0, train_sizes=[1, 2, 3],
             largest_train_params=3e8, target_params=1e9, signed_error=0.0, cost_flops=1.0, cost_fraction=0.1,
-            n_points=10, n_test=5, E=1.0, A=300.0, B=400.0, alpha=0.3, beta=0.3, fixed="", borrowed_from="")
+            n_points=10, n_test=5, E=1.0, A=300.0, B=400.0, alpha=0.3, beta=0.3, fixed="", borrowed_from="", identification="identified")
 
 
 def _result(rows: list[dict], sources: dict[str, str]) -> StudyResult:

@@ -35,6 +35,8 @@ LOG_PARAMS: tuple[str, ...] = ("e", "a", "b", "alpha", "beta")
 #: The centred parameters: log term sizes at each family's reference N and D.
 CENTRED_PARAMS: tuple[str, ...] = ("e", "n_term", "d_term", "alpha", "beta")
 _PARAMS = ("E", "A", "B", "alpha", "beta")
+#: Why a family whose laws all come from a collinear design (D = c N^g) is left out.
+COLLINEAR_DROP: str = "N and D collinear (D = c N^g): the N and D terms trade, parameters not identified"
 
 
 def references(runs: Runs) -> pd.DataFrame:
@@ -57,7 +59,8 @@ def parameter_table(results: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
     results
         A study result table: each family's law is that of its largest ``grid`` design at
         p = 1 (most training sizes, then the largest cut) with status ``ok`` or ``at_bound``
-        (two-size fits are not identified and never used).
+        (two-size fits are not identified and never used; a law on a collinear training set,
+        D = c N^g, is used only when the family has no other, and is then ``dropped``).
     refs
         :func:`references` of the families (``n_ref``, ``d_ref``).
 
@@ -65,31 +68,35 @@ def parameter_table(results: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         family, source, loss_unit, E (loss units), A, B, alpha, beta, n_ref, d_ref, e, a, b,
-        n_term, d_term, and ``dropped`` (why the family cannot enter the analysis, e.g. a
-        zero E, A or B has no logarithm; ``""`` when it can).
+        n_term, d_term, and ``dropped`` (why the family cannot enter the analysis: a zero E, A
+        or B has no logarithm, or :data:`COLLINEAR_DROP`; ``""`` when it can).
     """
     g = results[(results["experiment"] == "grid") & (results["p"] == 1.0) & results["status"].isin(PREDICTING)]
-    g = g.sort_values(["family", "k", "cut_tokens"], ascending=[True, False, False], kind="stable")
+    g = g.assign(collinear=g["identification"].eq("collinear") if "identification" in g.columns else False)
+    # an identified law first; a family whose every law is collinear keeps one, marked dropped
+    g = g.sort_values(["family", "collinear", "k", "cut_tokens"], ascending=[True, True, False, False], kind="stable")
     table = g.groupby("family", sort=True).head(1)
-    table = table[["family", "source", "loss_unit", *_PARAMS]].merge(refs, on="family", how="left")
+    table = table[["family", "source", "loss_unit", *_PARAMS, "collinear"]].merge(refs, on="family", how="left")
     with np.errstate(divide="ignore"):
         for big, small in (("E", "e"), ("A", "a"), ("B", "b")):
             table[small] = np.log(table[big].astype(float))
     table["n_term"] = table["a"] - table["alpha"] * np.log(table["n_ref"])
     table["d_term"] = table["b"] - table["beta"] * np.log(table["d_ref"])
     zero = [table[c].le(0) for c in ("E", "A", "B")]
-    table["dropped"] = [", ".join(f"{c} = 0" for c, z in zip(("E", "A", "B"), flags) if z)
-                        for flags in zip(*zero)]
-    return table.reset_index(drop=True)
+    table["dropped"] = [COLLINEAR_DROP if line else ", ".join(f"{c} = 0" for c, z in zip(("E", "A", "B"), flags) if z)
+                        for line, *flags in zip(table["collinear"], *zero)]
+    return table.drop(columns="collinear").reset_index(drop=True)
 
 
 def family_parameter_table(runs: Runs, **fit_kwargs: object) -> pd.DataFrame:
     """:func:`parameter_table` from ``Runs``: each family fitted on all its data past its cut
-    (:func:`toolkit.guidelines.borrow.family_params`); families with two sizes are dropped."""
+    (:func:`toolkit.guidelines.borrow.family_params`); families with two sizes or a collinear design
+    (D = c N^g) are dropped."""
     from toolkit.guidelines.borrow import family_params
 
     fitted = family_params(runs, **fit_kwargs)
     fitted = fitted[fitted["status"].isin(PREDICTING) & [identified(n) for n in fitted["n_sizes"]]]
+    fitted = fitted[~fitted["collinear"]]
     meta = pd.DataFrame([{"family": f.name, "source": f.source, "loss_unit": f.loss_unit}
                          for f in FamilyArrays.all(runs)])
     table = fitted.merge(meta, on="family").assign(experiment="grid", p=1.0, k=fitted["n_sizes"], cut_tokens=0.0)
