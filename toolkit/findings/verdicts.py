@@ -147,6 +147,10 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
+def _families(n: int) -> str:
+    return f"{n} family" if n == 1 else f"{n} families"
+
+
 def _median(values: Iterable[float]) -> float:
     v = np.asarray(list(values), dtype=float)
     v = v[np.isfinite(v)]
@@ -180,7 +184,7 @@ def _pool(df: pd.DataFrame, experiments: Sequence[str]) -> _Pool:
     parts = [f"{n} {_EXCLUDED_AS[label]}" for label in _UNIDENTIFIED
              if (n := int((d.loc[~out, "identification"] == label).sum()))]
     reasons = d.loc[out].groupby("why_ineligible")["family"].unique()
-    parts += [f"{len(f)} families with {why} ({', '.join(sorted(f))})" for why, f in reasons.items()]
+    parts += [f"{_families(len(f))} with {why} ({', '.join(sorted(f))})" for why, f in reasons.items()]
     # a baseline has no law ("" identification) and counts; a law counts only when identified
     keep = ~out & d["status"].isin(PREDICTING) & ~d["identification"].isin(_UNIDENTIFIED) & d["are"].notna()
     return _Pool(d[keep], "; ".join(parts))
@@ -565,13 +569,13 @@ def _v7(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) ->
     no_law = sorted(grid_fams - set(table["family"]))
     collinear = dropped["dropped"] == structure.COLLINEAR_DROP
     excluded = _excluded(
-        f"{len(no_law)} families without an identified grid fit at p = 1 (two sizes or no law)" if no_law else "",
-        f"{int(collinear.sum())} families whose laws are all collinear (D = c N^g: "
+        f"{_families(len(no_law))} without an identified grid fit at p = 1 (two sizes or no law)" if no_law else "",
+        f"{_families(int(collinear.sum()))} whose laws are all collinear (D = c N^g: "
         + ", ".join(dropped.loc[collinear, "family"]) + ")" if collinear.any() else "",
-        f"{int((~collinear).sum())} families with a zero parameter ("
+        f"{_families(int((~collinear).sum()))} with a zero parameter ("
         + ", ".join(f"{f}: {why}" for f, why in zip(dropped.loc[~collinear, "family"], dropped.loc[~collinear, "dropped"]))
         + ")" if (~collinear).any() else "",
-        f"{len(out)} ineligible families ({', '.join(out)})" if out else "")
+        f"{_families(len(out))} not eligible ({', '.join(out)})" if out else "")
     try:
         test = structure.structure_test(use)
     except DataError as exc:
