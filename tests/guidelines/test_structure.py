@@ -89,3 +89,30 @@ def test_leave_one_out_finds_the_one_law_that_carries_a_correlation():
     assert whole > 0.8
     assert (loo["corr_n_term_alpha"] - whole).abs().idxmax() == "f7"
     assert abs(loo.loc["f7", "corr_n_term_alpha"]) < 0.8
+
+
+def test_a_collinear_law_is_left_out_and_its_swap_predicts_the_same():
+    from toolkit.runs import Runs
+
+    laws = _laws(n=8, seed=4)
+    rows = [{"family": f, "source": f, "loss_unit": "nats/token", "experiment": "grid", "p": 1.0, "k": 4,
+             "cut_tokens": 0.0, "status": "ok", "identification": "identified", "train_sizes": [1, 2, 3, 4],
+             **{k: getattr(r, k) for k in ("E", "A", "B", "alpha", "beta")}} for f, r in zip(laws["family"], laws.itertuples())]
+    sizes = [int(s) for s in np.geomspace(1e7, 1e9, 4).round()]
+    line = dict(E=1.7, A=2e20, B=300.0, alpha=3.0, beta=0.25)          # alpha at its bound, as in openlm-grid
+    rows.append({**rows[0], "family": "grid20", "source": "grid20", "identification": "collinear",
+                 "train_sizes": sizes, **line})
+    refs = pd.concat([laws[["family", "n_ref", "d_ref"]],
+                      pd.DataFrame({"family": ["grid20"], "n_ref": [1e8], "d_ref": [2e9]})])
+    results = pd.DataFrame(rows)
+    table = structure.parameter_table(results, refs).set_index("family")
+    assert table.loc["grid20", "dropped"] == structure.COLLINEAR_DROP
+    points = pd.DataFrame({"family": "grid20", "model": [f"m{s}" for s in sizes], "num_params": sizes,
+                           "tokens": [20 * s for s in sizes], "loss": 3.0})
+    runs = Runs.from_frame(points)
+    swap = structure.swapped_laws(results, refs, runs).set_index("family")
+    assert np.isclose(swap.loc["grid20", "alpha_swapped"], 0.25) and np.isclose(swap.loc["grid20", "beta_swapped"], 3)
+    assert swap.loc["grid20", "max_relative_difference"] < 1e-12
+    labels = structure.collinear_labellings(results, refs, runs, n=50)
+    assert list(labels["n_families"]) == [8, 9, 9]
+    assert labels["corr_n_term_alpha"].nunique() == 3                  # the labelling moves the statistic

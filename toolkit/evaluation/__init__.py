@@ -34,12 +34,14 @@ from toolkit.evaluation.cells import (
 )
 from toolkit.evaluation.cost import cost_flops, cost_fraction, design_cost_flops
 from toolkit.evaluation.designs import (
+    IDENTIFICATION,
     NO_DATA,
     NO_TEST,
     NOT_IDENTIFIABLE,
     P_GRID,
     Cell,
     family_cut,
+    identification,
     identified,
     k_values,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "BASELINES",
     "COLUMNS",
     "DEFAULT_CUT",
+    "IDENTIFICATION",
     "NOT_IDENTIFIABLE",
     "NO_DATA",
     "NO_TEST",
@@ -70,6 +73,7 @@ __all__ = [
     "empty_table",
     "evaluate",
     "family_cut",
+    "identification",
     "identified",
     "k_values",
     "run_cells",

@@ -4,7 +4,9 @@ Every fit goes to one batch (:func:`toolkit.fitting.fit_many`, parallel over pro
 becomes a row of :data:`COLUMNS` whatever happened to its fit: an empty training set is
 ``no_data``, no test checkpoint ``no_test``, a fit without a law keeps the fit's status and
 ``are = NaN``, a two-size fit with the N term free is ``not_identifiable`` (its tie-break
-prediction is kept but never counts). Nothing is dropped or interpolated.
+prediction is kept but never counts). A fit on a training set with D = c N^g at every point is
+``identification = "collinear"``: its prediction counts, its parameters are not identified
+(:mod:`toolkit.fitting.collinear`). Nothing is dropped or interpolated.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from toolkit.evaluation.designs import (
     NO_TEST,
     NOT_IDENTIFIABLE,
     Cell,
+    identification,
     identified,
 )
 from toolkit.evaluation.metrics import are, signed_error
@@ -38,7 +41,8 @@ PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
 COLUMNS: tuple[str, ...] = (
     "family", "source", "loss_unit", "experiment", "k", "p", "m", "cut_tokens", "train_sizes",
     "largest_train_params", "target_params", "are", "signed_error", "status", "cost_flops",
-    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from", "train_flops", "target_flops",
+    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from", "identification", "train_flops",
+    "target_flops",
 )
 #: Statuses whose recorded prediction gives an ARE (the tie-break of a not-identifiable fit too).
 _WITH_PREDICTION = PREDICTING | {NOT_IDENTIFIABLE}
@@ -111,11 +115,13 @@ def _row(cell: Cell, fitted: Fitted | None) -> tuple:
                 err, signed = are(pred, test_l), signed_error(pred, test_l)
             else:
                 status = "failed"     # a law that predicts inf or NaN at the target is no law there
+    how = "" if cell.baseline is not None else identification(status, fam.num_params[cell.train],
+                                                                 fam.tokens[cell.train], cell.fixed)
     return (fam.name, fam.source, fam.loss_unit, cell.experiment, int(cell.k), float(cell.p), float(cell.m),
             float(cell.cut_tokens), [int(round(s)) for s in train_sizes],
             float(train_sizes.max()) if len(train_sizes) else math.nan, float(cell.target_params), err, signed,
             status, cost, cost / fam.target_cost(cell.target_params), int(cell.train.sum()),
-            int(cell.test.sum()), *values.values(), ",".join(sorted(cell.fixed or {})), cell.borrowed_from,
+            int(cell.test.sum()), *values.values(), ",".join(sorted(cell.fixed or {})), cell.borrowed_from, how,
             train_flops, target_flops)
 
 
@@ -143,7 +149,7 @@ DTYPES: dict[str, str] = {
     "largest_train_params": "float64", "target_params": "float64", "are": "float64",
     "signed_error": "float64", "status": "object", "cost_flops": "float64", "cost_fraction": "float64",
     "n_points": "int64", "n_test": "int64", **dict.fromkeys(PARAMS, "float64"), "fixed": "object",
-    "borrowed_from": "object", "train_flops": "float64", "target_flops": "float64",
+    "borrowed_from": "object", "identification": "object", "train_flops": "float64", "target_flops": "float64",
 }
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolkit.evaluation.arrays import DEFAULT_CUT, FamilyArrays
-from toolkit.fitting import Status
+from toolkit.fitting import PREDICTING, Status
+from toolkit.fitting.collinear import terms_trade
 
 #: Fractions of each run's own training used by the grids (METHOD.md section 5).
 P_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -33,6 +34,30 @@ def identified(n_sizes: int, fixed: Mapping[str, float] | None = None) -> bool:
     """Whether a five-parameter fit on ``n_sizes`` distinct N with ``fixed`` parameters can
     separate E, A and alpha: not with exactly two sizes and all three free (METHOD.md 4a)."""
     return n_sizes != 2 or any(name in (fixed or {}) for name in N_TERM)
+
+
+#: Values of the table's ``identification`` column: what a fitted law's data determine.
+#: ``identified``: its parameters (status ``ok`` or ``at_bound``); ``collinear``: D = c N^g at
+#: every training point, so its predictions on that line count but its parameters do not
+#: (:mod:`toolkit.fitting.collinear`); ``two sizes`` / ``two token counts``: a valley of
+#: equally good fits (status ``not_identifiable``); ``not identifiable``: any other such fit
+#: (too few points, an ill-conditioned design); ``""``: no law (no data, a failed fit, a baseline).
+IDENTIFICATION: tuple[str, ...] = ("identified", "collinear", "two sizes", "two token counts", "not identifiable", "")
+
+
+def identification(status: str, num_params: np.ndarray, tokens: np.ndarray,
+                   fixed: Mapping[str, float] | None = None) -> str:
+    """One of :data:`IDENTIFICATION` for a fit with ``status`` on training points ``num_params``
+    (parameters) and ``tokens``, with ``fixed`` (borrowed) parameters."""
+    if status in PREDICTING:
+        return "collinear" if terms_trade(num_params, tokens, fixed or {}) else "identified"
+    if status != NOT_IDENTIFIABLE:
+        return ""
+    if not identified(len(np.unique(num_params)), fixed):
+        return "two sizes"
+    if len(np.unique(tokens)) == 2:
+        return "two token counts"
+    return "not identifiable"
 
 
 @dataclass(frozen=True, eq=False)

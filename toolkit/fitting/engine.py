@@ -148,7 +148,13 @@ def _finalise(law: ScalingLaw, spec: FitSpec, values: dict[str, float], value: f
                          f"number {cond:.2g})")
     if note:
         notes.insert(0, note)
-    return FitResult(fitted, spec, status, "; ".join(notes), float(value), pts)
+    result = FitResult(fitted, spec, status, "; ".join(notes), float(value), pts)
+    if result.collinear:
+        notes.append("N and D are collinear in the training set (D = c N^g at every point): the N and D terms "
+                     "trade exactly (the law with them swapped predicts the same on that line), so predictions "
+                     "on the line are determined but the parameters are not; add runs off the line")
+        result = FitResult(fitted, spec, status, "; ".join(notes), float(value), pts)
+    return result
 
 
 def _unfitted(spec: FitSpec, status: Status, reason: str, pts: Points) -> FitResult:

@@ -29,6 +29,7 @@ from scipy.stats import t as student_t
 
 from toolkit.errors import FitError
 from toolkit.fitting.calibration import default_error_model, features_of_fit
+from toolkit.fitting.collinear import terms_trade
 from toolkit.fitting.jacobian import prediction_jacobian
 from toolkit.fitting.spec import FitSpec
 from toolkit.laws import ScalingLaw
@@ -239,6 +240,15 @@ class FitResult:
         """Fitted values, name -> float (NaN for free parameters of a fit that did not run)."""
         values = {k: (p.value if self.fitted or p.fixed else math.nan) for k, p in self.law.params.items()}
         return pd.Series(values, name="value", dtype=float)
+
+    @property
+    def collinear(self) -> bool:
+        """True when the training points have D = c N^g exactly and both terms are free: the N
+        and D terms trade exactly (:mod:`~toolkit.fitting.collinear`), so the parameters are not
+        identified although predictions on that line are. Keep such a fit out of any result
+        built on its parameters."""
+        fixed = [k for k, p in self.law.params.items() if p.fixed]
+        return terms_trade(self.points.num_params, self.points.tokens, fixed)
 
     @property
     def n_points(self) -> int:

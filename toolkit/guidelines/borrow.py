@@ -122,8 +122,10 @@ def family_params(
     Returns
     -------
     pandas.DataFrame
-        family, status, n_points, n_sizes, E (nats), A, B, alpha, beta; families with fewer
-        than 2 sizes get status ``too_few_sizes`` from the fit.
+        family, status, n_points, n_sizes, E (nats), A, B, alpha, beta, and ``collinear``
+        (D = c N^g in the family's data: the parameters are not identified,
+        :mod:`toolkit.fitting.collinear`); families with fewer than 2 sizes get status
+        ``too_few_sizes`` from the fit.
     """
     from toolkit.fitting import FitProblem, FitSpec, fit_many
 
@@ -133,7 +135,8 @@ def family_params(
     results = fit_many([FitProblem(f.num_params[m], f.tokens[m], f.loss[m], spec) for f, m in zip(fams, masks)],
                        n_jobs=n_jobs, progress=progress)
     return pd.DataFrame([{"family": f.name, "status": str(r.status), "n_points": int(m.sum()),
-                          "n_sizes": len(f.sizes), **{k: float(r.params.get(k, np.nan)) for k in _PARAMS}}
+                          "n_sizes": len(f.sizes), **{k: float(r.params.get(k, np.nan)) for k in _PARAMS},
+                          "collinear": bool(r.fitted and r.collinear)}
                          for f, m, r in zip(fams, masks, results)])
 
 
@@ -155,7 +158,8 @@ def transfer_matrix(
 
     For every target family (2 sizes or more) one size below its target is fitted with
     ``fix`` borrowed from each source family's full fit (:func:`family_params`), and the law
-    predicts the target family's largest size.
+    predicts the target family's largest size. A source whose fit is collinear (D = c N^g)
+    lends nothing: its parameters are not identified.
 
     Parameters
     ----------
@@ -183,8 +187,9 @@ def transfer_matrix(
     if families is not None:
         runs = runs.select(families=list(families))
     fitted = family_params(runs, cut, law=law, objective=objective, n_jobs=n_jobs, progress=progress)
+    # a collinear family's N and D terms trade: its A, alpha are no parameters to lend
     sources = {row.family: {k: getattr(row, k) for k in _PARAMS}
-               for row in fitted.itertuples() if row.status in PREDICTING}
+               for row in fitted.itertuples() if row.status in PREDICTING and not row.collinear}
     if include_muennighoff:
         sources[MUENNIGHOFF_SOURCE] = dict(MUENNIGHOFF)
     cells = []

@@ -35,6 +35,8 @@ LOG_PARAMS: tuple[str, ...] = ("e", "a", "b", "alpha", "beta")
 #: The centred parameters: log term sizes at each family's reference N and D.
 CENTRED_PARAMS: tuple[str, ...] = ("e", "n_term", "d_term", "alpha", "beta")
 _PARAMS = ("E", "A", "B", "alpha", "beta")
+#: Why a family whose laws all come from a collinear design (D = c N^g) is left out.
+COLLINEAR_DROP: str = "N and D collinear (D = c N^g): the N and D terms trade, parameters not identified"
 
 
 def references(runs: Runs) -> pd.DataFrame:
@@ -57,7 +59,8 @@ def parameter_table(results: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
     results
         A study result table: each family's law is that of its largest ``grid`` design at
         p = 1 (most training sizes, then the largest cut) with status ``ok`` or ``at_bound``
-        (two-size fits are not identified and never used).
+        (two-size fits are not identified and never used; a law on a collinear training set,
+        D = c N^g, is used only when the family has no other, and is then ``dropped``).
     refs
         :func:`references` of the families (``n_ref``, ``d_ref``).
 
@@ -65,31 +68,99 @@ def parameter_table(results: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         family, source, loss_unit, E (loss units), A, B, alpha, beta, n_ref, d_ref, e, a, b,
-        n_term, d_term, and ``dropped`` (why the family cannot enter the analysis, e.g. a
-        zero E, A or B has no logarithm; ``""`` when it can).
+        n_term, d_term, and ``dropped`` (why the family cannot enter the analysis: a zero E, A
+        or B has no logarithm, or :data:`COLLINEAR_DROP`; ``""`` when it can).
     """
     g = results[(results["experiment"] == "grid") & (results["p"] == 1.0) & results["status"].isin(PREDICTING)]
-    g = g.sort_values(["family", "k", "cut_tokens"], ascending=[True, False, False], kind="stable")
+    g = g.assign(collinear=g["identification"].eq("collinear") if "identification" in g.columns else False)
+    # an identified law first; a family whose every law is collinear keeps one, marked dropped
+    g = g.sort_values(["family", "collinear", "k", "cut_tokens"], ascending=[True, True, False, False], kind="stable")
     table = g.groupby("family", sort=True).head(1)
-    table = table[["family", "source", "loss_unit", *_PARAMS]].merge(refs, on="family", how="left")
+    table = _centred(table[["family", "source", "loss_unit", *_PARAMS, "collinear"]].merge(refs, on="family", how="left"))
+    table["dropped"] = [COLLINEAR_DROP if line else why for line, why in zip(table["collinear"], table["dropped"])]
+    return table.drop(columns="collinear").reset_index(drop=True)
+
+
+def _centred(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (E, A, B, alpha, beta, n_ref, d_ref) with e, a, b, n_term, d_term and
+    ``dropped`` naming a zero E, A or B (no logarithm)."""
+    table = table.copy()
     with np.errstate(divide="ignore"):
         for big, small in (("E", "e"), ("A", "a"), ("B", "b")):
             table[small] = np.log(table[big].astype(float))
     table["n_term"] = table["a"] - table["alpha"] * np.log(table["n_ref"])
     table["d_term"] = table["b"] - table["beta"] * np.log(table["d_ref"])
     zero = [table[c].le(0) for c in ("E", "A", "B")]
-    table["dropped"] = [", ".join(f"{c} = 0" for c, z in zip(("E", "A", "B"), flags) if z)
-                        for flags in zip(*zero)]
-    return table.reset_index(drop=True)
+    table["dropped"] = [", ".join(f"{c} = 0" for c, z in zip(("E", "A", "B"), flags) if z) for flags in zip(*zero)]
+    return table
+
+
+def swapped_laws(results: pd.DataFrame, refs: pd.DataFrame, runs: Runs) -> pd.DataFrame:
+    """The laws :func:`parameter_table` leaves out as collinear, as fitted and with their N and
+    D terms exchanged along their line D = c N^g (:func:`toolkit.fitting.collinear.swap_terms`).
+
+    ``runs`` gives each family's points at its law's training sizes. One row per collinear law:
+    family, E, A, B, alpha, beta (as fitted), A_swapped, B_swapped, alpha_swapped,
+    beta_swapped, and max_relative_difference, the largest |L1 - L2| / L2 of the two laws'
+    predictions over those points (a fraction: round-off when the terms trade exactly)."""
+    from toolkit.fitting.collinear import swap_terms
+
+    g = results[(results["experiment"] == "grid") & (results["p"] == 1.0) & results["status"].isin(PREDICTING)]
+    g = g.assign(collinear=g["identification"].eq("collinear"))
+    g = g.sort_values(["family", "collinear", "k", "cut_tokens"], ascending=[True, True, False, False], kind="stable")
+    laws = g.groupby("family", sort=True).head(1)
+    laws = laws[laws["collinear"]]
+    frame = runs.frame
+    rows = []
+    for law in laws.itertuples():
+        pts = frame[(frame["family"] == law.family) & frame["num_params"].round().isin(law.train_sizes)]
+        n, d = pts["num_params"].to_numpy(float), pts["tokens"].to_numpy(float)
+        params = {k: float(getattr(law, k)) for k in _PARAMS}
+        other = swap_terms(params, n, d)
+        # the swap may leave the exponent bounds (g != 1), so evaluate the form directly
+        fitted, swapped = (p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"] for p in (params, other))
+        rows.append({"family": law.family, **params, **{f"{k}_swapped": other[k] for k in ("A", "B", "alpha", "beta")},
+                     "max_relative_difference": float(np.max(np.abs(swapped / fitted - 1)))})
+    return pd.DataFrame(rows, columns=["family", *_PARAMS, "A_swapped", "B_swapped", "alpha_swapped",
+                                       "beta_swapped", "max_relative_difference"])
+
+
+def collinear_labellings(results: pd.DataFrame, refs: pd.DataFrame, runs: Runs, n: int = 1000,
+                         seed: int = 0) -> pd.DataFrame:
+    """What the collinear laws would do to the structure test: :func:`structure_test` with them
+    left out (the rule), kept as fitted, and kept with their N and D terms swapped (an equally
+    good fit, :func:`swapped_laws`). One row per labelling: n_families, and the observed value
+    and null p-value of each centred statistic (corr_n_term_alpha, corr_d_term_beta,
+    pca3_centred)."""
+    base = parameter_table(results, refs)
+    swaps = swapped_laws(results, refs, runs).set_index("family")
+    kept = base[base["dropped"] == ""]
+    fitted = _centred(base[base["family"].isin(swaps.index)][["family", *_PARAMS, "n_ref", "d_ref"]])
+    swapped = fitted.set_index("family")
+    for k in ("A", "B", "alpha", "beta"):
+        swapped[k] = swaps[f"{k}_swapped"]
+    swapped = _centred(swapped.reset_index()[["family", *_PARAMS, "n_ref", "d_ref"]])
+    rows = []
+    for label, extra in (("collinear laws left out (the rule)", fitted.iloc[:0]),
+                         ("collinear laws as fitted", fitted), ("collinear laws with N and D swapped", swapped)):
+        table = pd.concat([kept, extra[extra["dropped"] == ""]], ignore_index=True)
+        test = structure_test(table, n, seed)
+        rows.append({"labelling": label, "n_families": test.n_families,
+                     **{k: float(test.observed[k]) for k in ("corr_n_term_alpha", "corr_d_term_beta", "pca3_centred")},
+                     **{f"p_{k}": float(test.p_value[k]) for k in ("corr_n_term_alpha", "corr_d_term_beta",
+                                                                   "pca3_centred")}})
+    return pd.DataFrame(rows).set_index("labelling")
 
 
 def family_parameter_table(runs: Runs, **fit_kwargs: object) -> pd.DataFrame:
     """:func:`parameter_table` from ``Runs``: each family fitted on all its data past its cut
-    (:func:`toolkit.guidelines.borrow.family_params`); families with two sizes are dropped."""
+    (:func:`toolkit.guidelines.borrow.family_params`); families with two sizes or a collinear design
+    (D = c N^g) are dropped."""
     from toolkit.guidelines.borrow import family_params
 
     fitted = family_params(runs, **fit_kwargs)
     fitted = fitted[fitted["status"].isin(PREDICTING) & [identified(n) for n in fitted["n_sizes"]]]
+    fitted = fitted[~fitted["collinear"]]
     meta = pd.DataFrame([{"family": f.name, "source": f.source, "loss_unit": f.loss_unit}
                          for f in FamilyArrays.all(runs)])
     table = fitted.merge(meta, on="family").assign(experiment="grid", p=1.0, k=fitted["n_sizes"], cut_tokens=0.0)
@@ -262,6 +333,7 @@ __all__ = (
     "STATISTICS",
     "PCAResult",
     "StructureTest",
+    "collinear_labellings",
     "correlations",
     "family_parameter_table",
     "linear_relations",
@@ -270,4 +342,5 @@ __all__ = (
     "random_law_null",
     "references",
     "structure_test",
+    "swapped_laws",
 )
