@@ -105,24 +105,15 @@ def _columns(text: str) -> dict[str, str]:
 
 
 def _out_dir(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a directory name, got ''")
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
-    return path
+    """An output directory the command may replace (:func:`toolkit.storage.check_output_dir`)."""
+    from toolkit.errors import OutputError
+    from toolkit.storage import check_output_dir
 
-
-def _check_writable(out: Path) -> None:
-    """Fail before a long computation when its output directory cannot be created."""
-    import tempfile
-
-    parent = out.absolute().parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(dir=parent).cleanup()
-    except OSError as exc:
-        raise _UsageError(f"{PROG}: --out {out}: cannot write there ({exc.strerror or exc})") from None
+        return check_output_dir(text)
+    except OutputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--out {text!r}: ").removeprefix(f"--out {text}: ")
+                                         ) from None
 
 
 def _read_csv(args: argparse.Namespace):
@@ -422,7 +413,6 @@ def _cmd_study(args: argparse.Namespace) -> int:
         write_study,
     )
 
-    _check_writable(args.out)
     progress = _progress(args)
     other = "paper" if args.protocol == "corrected" else "corrected"
     result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
@@ -433,7 +423,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     departures = departure_effects(comparison, pair["corrected"], progress=progress)
     items = verdicts(result) if args.protocol == "corrected" else []
     # every file is written into a fresh directory that replaces --out only once complete
-    with atomic_directory(args.out) as tmp:
+    with atomic_directory(args.out, kind="study") as tmp:
         paths = write_study(result, tmp, comparison, departures)
         if items:
             paths["verdicts.json"] = atomic_write(tmp / "verdicts.json",
@@ -585,9 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline_compute (the paper's protocol has grid only)")
     s.add_argument("--protocol", choices=("corrected", "paper"), default="corrected",
                    help="corrected (METHOD sections 3, 5; default) or paper (the paper's protocol as published)")
-    s.add_argument("--out", type=_out_dir, default=Path("study"), metavar="DIR",
+    s.add_argument("--out", type=_out_dir, default="study", metavar="DIR",
                    help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
-                        "(default: study)")
+                        "(default: study); it must be new, empty or an earlier output of this command")
     s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
                    help="resamples of the training runs per predicting cell: 5%%/50%%/95%% quantiles of ARE and "
                         "signed error in the table (default 0: none; corrected protocol only)")
@@ -612,11 +602,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_plan)
 
     s = sub.add_parser("findings", help="run the study and every notebook; write the report (index.html)")
-    s.add_argument("--out", type=Path, default=Path("findings"), metavar="DIR",
-                   help="output directory, replaced as a whole at the end (default: findings)")
+    s.add_argument("--out", type=_out_dir, default="findings", metavar="DIR",
+                   help="output directory, replaced as a whole at the end (default: findings); it must be new, "
+                        "empty or an earlier output of this command")
     s.add_argument("--quick", action="store_true", help="small parameters and a few families (for tests)")
     s.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks (e.g. 02_fit_a_law or 02)")
-    s.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
+    s.add_argument("--jobs", type=_count(1), default=2, metavar="N", help="notebooks run at the same time (default 2)")
     s.add_argument("--notebooks", type=Path, metavar="DIR", help="notebook directory (default: the repository's)")
     s.add_argument("--no-study", action="store_true", help="skip the study and its verdicts")
     s.add_argument("--bootstrap", type=_count(0), default=None, metavar="B",
@@ -639,10 +630,25 @@ def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> No
     print(f"warning: {one_line(message, 500)}", file=sys.stderr)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that its cleanup (temporary directories, worker
+    processes) runs as for Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``scaling-toolkit``; returns the exit status (see the module docstring)."""
+    import signal
+    import threading
+
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
+    on_term = None
+    if threading.current_thread() is threading.main_thread():
+        on_term = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
         status = int(args.func(args))
@@ -663,6 +669,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("terminated (SIGTERM)", file=sys.stderr)
+        return 128 + 15
     except Exception as exc:  # the last resort: a user never sees a traceback
         if os.environ.get("SCALING_TOOLKIT_DEBUG"):
             raise
@@ -671,6 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = shown
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@
   and renames it into place: a reader sees the old file or the new one, never a part.
 * :func:`atomic_directory` builds an output directory under a temporary name and swaps
   it in only when every file is written: a failure leaves the old directory untouched.
+  It replaces only a new, empty or earlier toolkit output directory (one holding
+  :data:`OUTPUT_MARKER`), never a directory of the user's, and removes what interrupted
+  runs left next to it.
 * :func:`write_cache` / :func:`read_cache` store a cache file with its schema and the
   sha256 of its payload. A file that is truncated, corrupt or of a foreign schema is
   deleted with one warning naming it, and the caller rebuilds it.
@@ -18,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -68,36 +72,111 @@ def atomic_write(path: str | Path, data: bytes | str, *, encoding: str = "utf-8"
     return path
 
 
-@contextlib.contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole.
+#: The file every output directory the toolkit writes holds: a directory with it is the
+#: toolkit's own output and may be replaced; a non-empty directory without it is the user's
+#: and is never touched.
+OUTPUT_MARKER = ".scaling-toolkit-output"
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)(?:-[0-9a-f]+)?$")
 
-    Files of an older ``path`` are all replaced at once (the old directory is renamed
-    aside, the new one renamed in, the old one deleted), so a reader never sees new
-    results next to old ones. On an exception the temporary directory is removed and
-    ``path`` is left as it was. Raises ``OutputError`` when ``path`` is an existing
-    file, is empty, or its parent cannot be written.
-    """
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def clean_stale(path: str | Path) -> list[Path]:
+    """Remove what interrupted runs writing ``path`` left next to it: ``.<name>.partial-<pid>``
+    and ``.<name>.old-<pid>`` directories holding :data:`OUTPUT_MARKER` whose process is gone.
+    Returns the directories removed."""
+    path = Path(path).absolute()
+    removed = []
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for d in siblings:
+        m = _STALE.match(d.name)
+        if (m and m["name"] == path.name and not _pid_alive(int(m["pid"])) and d.is_dir()
+                and not d.is_symlink() and (d / OUTPUT_MARKER).is_file()):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def check_output_dir(path: str | Path, option: str = "--out") -> Path:
+    """Refuse, in one ``OutputError`` line, an output directory whose replacement could lose
+    something not written by the toolkit: ``''``, ``.``, the working directory or one of its
+    parents, a path that is a file, a non-empty directory without :data:`OUTPUT_MARKER`, and a
+    place that cannot be written. Returns ``path``."""
+    text = str(path)
     path = Path(path)
-    if str(path) in ("", "."):
-        raise OutputError(f"output directory {str(path)!r}: give a directory name")
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path}: exists and is not a directory")
+    if text.strip() in ("", ".") or text.strip() == "./":
+        raise OutputError(f"{option} {text!r}: give a directory name (the output replaces the directory "
+                          f"as a whole)")
+    here = Path.cwd().resolve()
+    if path.resolve() == here or path.resolve() in here.parents:
+        raise OutputError(f"{option} {text}: is the working directory or holds it; give a new directory name")
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise OutputError(f"{option} {text}: exists and is not a directory; give a new directory name")
+    if path.is_dir():
+        try:
+            entries = {p.name for p in path.iterdir()}
+        except OSError as exc:
+            raise OutputError(f"{option} {text}: cannot be read ({exc.strerror or exc})") from None
+        if entries and OUTPUT_MARKER not in entries:
+            raise OutputError(f"{option} {text}: is a non-empty directory the toolkit did not write (no "
+                              f"{OUTPUT_MARKER} marker; it would be replaced); give a new or empty directory")
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+        tempfile.TemporaryDirectory(dir=parent, prefix=".probe-").cleanup()
     except OSError as exc:
+        raise OutputError(f"{option} {text}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path, kind: str = "output") -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole.
+
+    ``path`` is checked first (:func:`check_output_dir`: only a new, empty, or earlier toolkit
+    output directory is replaced) and what interrupted runs left next to it is removed
+    (:func:`clean_stale`). The temporary directory, ``.<name>.partial-<pid>-<hex>``, holds
+    :data:`OUTPUT_MARKER` (recording ``kind``) from its first moment, so a later run recognises
+    it. Files of an older ``path`` are all replaced at once (the old directory is renamed
+    aside, the new one renamed in, the old one deleted), so a reader never sees new results
+    next to old ones. On an exception (``KeyboardInterrupt`` and SIGTERM turned into one
+    included) the temporary directory is removed and ``path`` is left as it was. Raises
+    ``OutputError`` naming the path and the problem.
+    """
+    path = check_output_dir(path)
+    clean_stale(path)
+    parent = path.absolute().parent
+    tmp = parent / f".{path.name}.partial-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        tmp.mkdir()
+        (tmp / OUTPUT_MARKER).write_text(json.dumps({"kind": kind, "pid": os.getpid()}) + "\n")
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{path}: cannot create the output directory ({exc.strerror or exc})") from None
     try:
         yield tmp
+        check_output_dir(path)  # the user may have put files there meanwhile
         old = None
         if path.exists():
-            old = parent / f".{path.name}.{os.getpid()}.old"
+            old = parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OutputError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{path}: cannot be written ({exc.strerror or exc}); it was left as it was") from None
