@@ -301,20 +301,26 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
 
 
 def _load_law(path: Path, command: str):
-    """A saved fit (``fit --save``) or a law (``ScalingLaw.to_dict``) from JSON."""
-    import json
-
+    """A saved fit (``fit --save``) or a law (``ScalingLaw.to_dict``) from JSON, checked."""
     from toolkit.fitting import FitResult
     from toolkit.laws import ScalingLaw
+    from toolkit.storage import read_json
 
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise _UsageError(f"{PROG} {command}: cannot read --law {path} ({type(exc).__name__}: {exc})") from None
-    if isinstance(data, dict) and data.get("kind") == "toolkit.FitResult":
-        return FitResult.from_dict(data)
-    if isinstance(data, dict) and "law" in data and "params" in data:
-        return ScalingLaw.from_dict(data)
+        data = read_json(path, "fit")
+        if isinstance(data, dict) and data.get("kind") == "toolkit.FitResult":
+            return FitResult.from_dict(data)
+        if isinstance(data, dict) and "law" in data and "params" in data:
+            law = ScalingLaw.from_dict(data)
+            bad = [k for k, v in law.values.items() if not math.isfinite(v)]
+            if bad:
+                raise _UsageError(f"{PROG} {command}: --law {path}: {', '.join(bad)} not finite")
+            return law
+    except ToolkitError as exc:
+        raise _UsageError(f"{PROG} {command}: --law {path}: {str(exc).removeprefix(f'{path}: ')}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise _UsageError(f"{PROG} {command}: --law {path}: not a law ({type(exc).__name__}: "
+                          f"{one_line(exc, 200)})") from None
     raise _UsageError(f"{PROG} {command}: --law {path} is neither a saved fit (`{PROG} fit --save`) nor a law")
 
 
@@ -351,8 +357,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if answer is None:
         return 1
     source, law, boot = answer
-    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens,
-                              "loss": float(law.predict(args.params, args.tokens))}
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is said below, once
+        loss = float(law.predict(args.params, args.tokens))
+    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens, "loss": loss}
+    if not math.isfinite(loss):
+        print(f"{PROG} predict: the law predicts a non-finite loss ({loss}) at N = {args.params:.4g}, "
+              f"D = {args.tokens:.4g}; check its parameters ({law.values})", file=sys.stderr)
+        return 1
     if args.interval is not None:
         if isinstance(source, ScalingLaw):
             raise _UsageError(f"{PROG} predict: --interval needs a saved fit (`{PROG} fit --save`), not a bare law")

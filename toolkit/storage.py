@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.errors import OutputError, one_line
+from toolkit.errors import DataError, OutputError, one_line
 
 _MAGIC = b"scaling-toolkit-cache 1\n"
 _warned: set[str] = set()
@@ -292,6 +292,35 @@ def read_frame_cache(path: str | Path, schema: str,
 
 
 # ----------------------------------------------------------------------------- strict JSON
+#: Largest JSON file the toolkit reads back (a saved fit with every point is a few MB).
+MAX_JSON_BYTES = 256 << 20
+
+
+def read_json(path: str | Path, what: str) -> object:
+    """The JSON value stored in ``path`` (a saved ``what``), or one ``DataError`` naming the
+    file and the problem: missing, a directory, unreadable, too large, not UTF-8, not JSON, or
+    nested too deeply to read."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise DataError(f"{path}: is a directory, not a saved {what}")
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DataError(f"{path}: larger than {MAX_JSON_BYTES >> 20} MiB; not a saved {what}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the saved {what} ({exc.strerror or type(exc).__name__})") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a saved {what} (not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                        f"{exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not a saved {what} (not JSON: {exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno}; truncated?)") from None
+    except RecursionError:
+        raise DataError(f"{path}: not a saved {what} (JSON nested too deeply to read)") from None
+
+
 def jsonable(obj: object) -> object:
     """``obj`` with numpy/pandas scalars made plain and every non-finite float (NaN, inf)
     made ``None``, at any depth (dicts, lists, tuples)."""

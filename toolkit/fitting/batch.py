@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -23,7 +24,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolkit._progress import progress_bar
-from toolkit.errors import ToolkitError
+from toolkit.errors import DataError, ToolkitError
 from toolkit.fitting.engine import fit_arrays
 from toolkit.fitting.result import FitResult, Points, Status
 from toolkit.fitting.spec import FitSpec
@@ -97,7 +98,10 @@ def _pin_blas() -> None:
 def resolve_n_jobs(n_jobs: int | None) -> int:
     """Workers for ``n_jobs``: None -> $SCALING_TOOLKIT_N_JOBS or 1; -1 -> all cores."""
     if n_jobs is None:
-        n_jobs = int(os.environ.get(N_JOBS_ENV, "1"))
+        text = os.environ.get(N_JOBS_ENV, "1").strip() or "1"
+        n_jobs = int(text) if re.fullmatch(r"[+-]?\d+", text) else 0
+        if n_jobs < 1 and n_jobs != -1:
+            raise DataError(f"${N_JOBS_ENV} must be a whole number >= 1 or -1 (all cores), got {text!r}")
     if n_jobs == -1:
         return os.cpu_count() or 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
