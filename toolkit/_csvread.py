@@ -106,6 +106,23 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> str:
     return text
 
 
+def _is_comment(line: str) -> bool:
+    """A ``# ...`` line before the header (exporters and people write notes there)."""
+    return line.lstrip().startswith("#")
+
+
+def _blank_leading_comments(text: str) -> str:
+    """``text`` with the comment lines before the header emptied (line numbers stay as in the
+    file; a quote inside a comment cannot confuse the CSV reader)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _is_comment(line):
+            lines[i] = ""
+        elif line.strip():
+            break
+    return "\n".join(lines)
+
+
 def _delimiter(text: str, name: str, sep: str | None) -> str:
     if sep is not None:
         if sep in ("\\t", "tab"):
@@ -126,13 +143,15 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str | None = Non
                ) -> tuple[list[str], list[list[str | None]], list[int]]:
     """The header, the data rows (empty fields as ``None``) and each row's number.
 
-    A row's number is its line in the file minus one (the header's line), so row 4 is
-    the fifth line even when blank lines precede it. Raises ``DataError`` naming the
+    A row's number is its line in the file minus the header's line, so row 4 is the
+    fifth line even when blank lines precede it. Blank and ``#`` comment lines before the
+    header are skipped. Raises ``DataError`` naming the
     file and the problem: unreadable, not really compressed, wrong encoding, rows with
     more or fewer fields than the header, an empty or repeated column name.
     """
     name = path.name
     text = _decode(_read_bytes(path), name, encoding)
+    text = _blank_leading_comments(text)
     delimiter = _delimiter(text, name, sep)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(delimiter, repr(delimiter))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True,

@@ -282,6 +282,45 @@ def _integers(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return ints, fraction, huge
 
 
+@dataclass(frozen=True)
+class _Rounded:
+    """What rounding a size column did: how many values, how far at most (absolute and relative)."""
+
+    original: np.ndarray
+    below_one: np.ndarray
+    count: int
+    largest: float
+    relative: float
+
+    def note(self, column: str) -> str:
+        return (f"{self.count} {column} value{'s' if self.count > 1 else ''} {'were' if self.count > 1 else 'was'} "
+                f"not whole and {'were' if self.count > 1 else 'was'} rounded to the nearest whole number (at most "
+                f"{self.largest:.3g} off, {self.relative:.2g} relative); sizes computed or digitised from a "
+                f"figure are often fractional")
+
+
+def _round_sizes(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, _Rounded]:
+    """Sizes (parameters) rounded half up to whole numbers where they are not whole: a size is a
+    count, and one computed (FLOPs / 6D) or digitised from a figure is off by far more than the
+    rounding. Values that round to 0 are flagged in ``below_one``."""
+    out = exact.copy()
+    below_one = np.zeros(len(exact), dtype=bool)
+    count, largest, relative = 0, 0.0, 0.0
+    for i in np.flatnonzero(ok):
+        v = exact[i]
+        if isinstance(v, int) or float(v).is_integer() or not math.isfinite(v):
+            continue
+        whole = math.floor(v + 0.5)
+        if whole < 1:
+            below_one[i] = True
+            continue
+        out[i] = int(whole)
+        count += 1
+        largest = max(largest, abs(whole - v))
+        relative = max(relative, abs(whole - v) / abs(v))
+    return out, _Rounded(exact, below_one, count, largest, relative)
+
+
 # ----------------------------------------------------------------------------- validation
 Metric = Literal["nats", "ppl", "bits"]
 
@@ -330,6 +369,7 @@ def _validate(
     raw = df.reset_index(drop=True)
     out: dict[str, Any] = {}
     problems = _Problems(name)
+    notes: list[str] = []
 
     for col in SCHEMA:
         if col.name not in raw.columns:
@@ -374,6 +414,12 @@ def _validate(
             problems.rows(labels, nonpos, col.name, exact, "must be > 0")
             ok &= ~nonpos
         if col.kind in ("size", "integer"):
+            if col.kind == "size":
+                exact, rounded = _round_sizes(exact, ok)
+                problems.rows(labels, rounded.below_one, col.name, rounded.original, "must be at least 1 once rounded")
+                ok &= ~rounded.below_one
+                if rounded.count:
+                    notes.append(rounded.note(col.name))
             ints, fraction, huge = _integers(exact, ok)
             problems.rows(labels, fraction, col.name, exact, "must be a whole number")
             problems.rows(labels, huge, col.name, exact, f"must be at most {_INT64_MAX} in size (int64)")
@@ -393,6 +439,8 @@ def _validate(
             if "metric" not in raw.columns:
                 out["metric"] = np.full(len(raw), "perplexity" if metric == "ppl" else "bits", dtype=object)
     problems.raise_if_any()
+    for note in notes:
+        warnings.warn(f"{name}: {note}", UserWarning, stacklevel=3)
 
     if out["metric_value"] is None:
         out["metric_value"] = out["loss"]
@@ -503,7 +551,9 @@ class Runs:
             One row per checkpoint with at least ``model``, ``num_params`` (parameters),
             ``tokens`` (tokens seen) and ``loss``. Other columns of :data:`SCHEMA` are
             optional; columns outside it are dropped. ``num_params`` may be written as
-            text such as ``"1.3B"``; it must be a whole number (never rounded).
+            text such as ``"1.3B"``; a fractional size (6795600349.29, computed or
+            digitised) is rounded to the nearest whole number, with one warning saying how
+            many were rounded and by how much at most.
         columns
             Rename map from your column names to the schema's, e.g. ``{"params": "num_params"}``.
         family
