@@ -38,6 +38,43 @@ from toolkit.runs import Runs
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
+
+
+def check_parameter(name: str, value: object, ok: bool, allowed: str) -> None:
+    """Refuse a notebook parameter before any panel is built: one ``DataError`` naming the
+    parameter, its value and what is allowed. A widget would otherwise clamp or snap the value
+    (p = -0.5 runs as 0.1) and the record would keep the value that was not used."""
+    if not ok:
+        raise DataError(f"parameter {name} = {value!r} is not allowed: {allowed}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(float(value))
+
+
+def _is_count(value: object, minimum: int) -> bool:
+    return _is_number(value) and float(value).is_integer() and value >= minimum
+
+
+def check_fraction(value: object, name: str = "p") -> None:
+    """``p``: a fraction of training on the sliders' grid 0.1, 0.2 .. 1.0."""
+    check_parameter(name, value, _is_number(value) and 0.1 - 1e-9 <= value <= 1 + 1e-9
+                    and math.isclose(round(float(value) * 10), float(value) * 10, abs_tol=1e-9),
+                    "a fraction of each run's tokens, one of 0.1, 0.2 .. 1.0")
+
+
+def check_objective(value: object) -> None:
+    """``objective``: one of the fit objectives."""
+    from toolkit.fitting.objectives import OBJECTIVES
+
+    check_parameter("objective", value, value in OBJECTIVES, f"one of {', '.join(map(repr, OBJECTIVES))}")
+
+
+def _check_interval_settings(n_bootstrap: object, level: object, seed: object) -> None:
+    check_parameter("n_bootstrap", n_bootstrap, _is_count(n_bootstrap, 2), "a whole number of resamples >= 2")
+    check_parameter("level", level, _is_number(level) and 0 < level < 1, "a level strictly between 0 and 1, e.g. 0.9")
+    check_parameter("seed", seed, _is_count(seed, 0), "a whole number >= 0")
 _LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
 
 
@@ -53,6 +90,17 @@ def _labelled(widget: W.Widget, name: str) -> W.Widget:
         # ipywidgets gives a slider 300 px in all: a long description would leave no track to drag.
         widget.layout.min_width = "480px"
     return widget
+
+
+def _emptied(change: Mapping) -> bool:
+    return change.get("new") is None and change.get("old") is not None
+
+
+def _keep_a_choice(change: Mapping) -> None:
+    """A dropdown never goes empty: picking the selected (e.g. the only) option again can send
+    "no selection" from the browser, which set the family to None ("unknown family None")."""
+    if _emptied(change):
+        change["owner"].value = change["old"]
 
 
 class Panel:
@@ -80,11 +128,13 @@ class Panel:
     # -- shared machinery
     def _add(self, name: str, widget: W.Widget) -> W.Widget:
         self.controls[name] = _labelled(widget, name)
+        if isinstance(widget, W.Dropdown):
+            widget.observe(_keep_a_choice, names="value")
         widget.observe(self._on_change, names="value")
         return widget
 
-    def _on_change(self, _change: Mapping) -> None:
-        if not self._quiet:
+    def _on_change(self, change: Mapping) -> None:
+        if not self._quiet and not _emptied(change):
             self.update()
 
     def update(self) -> None:
@@ -261,15 +311,21 @@ class FitPanel(Panel):
                             f"got {', '.join(runs.families) or 'no rows'}")
         family = family or families[0]
         if family not in families:
-            raise DataError(f"family {family!r} has fewer than 2 sizes or is absent (have: {', '.join(families)})")
+            raise DataError(f"parameter family = {family!r} is not allowed: a family with at least 2 sizes, one "
+                            f"of {', '.join(families)}")
         if cut not in CUTS.values():
             raise DataError(f"cut must be one of {', '.join(f'{v:g}' for v in CUTS.values())} tokens, got {cut:g}")
+        n_below = runs.family(family).frame["num_params"].nunique() - 1
+        check_parameter("k", k, k is None or _is_count(k, 0) and k <= n_below,
+                        f"0 (all sizes below the target) or 1 .. {n_below} for {family}")
+        check_fraction(p)
+        check_objective(objective)
+        _check_interval_settings(n_bootstrap, level, seed)
         self.runs = runs
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         # bootstraps by design, so that going back to a design shows its interval at once
         self._boots: dict[tuple, Any] = {}
         self._pending: tuple | None = None
-        n_below = runs.family(family).frame["num_params"].nunique() - 1
         self._add("family", W.Dropdown(options=families, value=family, description="family"))
         self._add("k", W.IntSlider(value=min(k or n_below, n_below), min=1, max=max(n_below, 1),
                                    description="training sizes (k smallest)", continuous_update=False))
@@ -285,6 +341,8 @@ class FitPanel(Panel):
         self.update()
 
     def _on_family(self, change: Mapping) -> None:
+        if _emptied(change):
+            return
         n_below = self.runs.family(change["new"]).frame["num_params"].nunique() - 1
         k = self.controls["k"]
         self._quiet = True
@@ -520,6 +578,8 @@ class ComputeOptimalPanel(Panel):
         lo, hi = FLOPS_RANGE
         if not lo <= budget_flops <= hi:
             raise DataError(f"budget_flops must be within {lo:.0e} .. {hi:.0e} FLOPs, got {budget_flops:.3g}")
+        check_objective(objective)
+        _check_interval_settings(n_bootstrap, level, seed)
         self.runs, self.cut = runs, float(cut)
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         self._fits: dict[tuple[str, str], tuple] = {}
@@ -683,11 +743,14 @@ class ChooseModelsPanel(Panel):
         if not any(np.isclose(cuts, cut)):
             raise DataError(f"the study has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
         ks = sorted(self.windows["k"].unique()) or [2]
+        check_fraction(p)
+        check_parameter("window", window, _is_count(window, ks[0]) and window <= ks[-1],
+                        f"a whole number of consecutive sizes, {ks[0]} .. {ks[-1]}")
         self._add("family", W.Dropdown(options=[MACRO, *families], value=family, description="family"))
         self._add("cut", _cut_toggle(cuts, cut))
         self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
                                      description="fraction of each run's tokens (p)", continuous_update=False))
-        self._add("window", W.IntSlider(value=min(max(window, ks[0]), ks[-1]), min=ks[0], max=ks[-1],
+        self._add("window", W.IntSlider(value=int(window), min=ks[0], max=ks[-1],
                                         description="sizes per window", continuous_update=False))
         self.update()
 
@@ -927,9 +990,16 @@ class BorrowPanel(Panel):
             self._sources[row.family] = ({"A": float(row.A), "alpha": float(row.alpha)}, str(row.loss_unit))
         self._meta = meta
         self._add("family", W.Dropdown(options=names, value=family, description="family"))
-        self._add("train", W.Dropdown(options=self._sizes(family), description="the one training run (N)"))
+        check_fraction(p)
+        sizes = self._sizes(family)
         if train_params is not None:
-            self.controls["train"].value = min(self.controls["train"].options, key=lambda o: abs(o[1] - train_params))[1]
+            exact = [v for _, v in sizes if math.isclose(v, float(train_params), rel_tol=0.2)] \
+                if _is_number(train_params) else []
+            check_parameter("train_size", train_params, len(exact) == 1,
+                            f"a size of {family} below its largest, one of {', '.join(label for label, _ in sizes)}")
+        self._add("train", W.Dropdown(options=sizes, description="the one training run (N)"))
+        if train_params is not None:
+            self.controls["train"].value = exact[0]
         self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
                                      description="fraction of its tokens (p)", continuous_update=False))
         self._add("source", W.Dropdown(options=self._source_names(family), description="borrow A, alpha from"))
@@ -949,6 +1019,8 @@ class BorrowPanel(Panel):
         return [name for name, (_, u) in self._sources.items() if name != family and u == unit] or [MUENNIGHOFF_LABEL]
 
     def _on_family(self, change: Mapping) -> None:
+        if _emptied(change):
+            return
         with self.controls["train"].hold_trait_notifications(), self.controls["source"].hold_trait_notifications():
             self.controls["train"].options = self._sizes(change["new"])
             names = self._source_names(change["new"])
@@ -1108,6 +1180,9 @@ class StructurePanel(Panel):
         super().__init__()
         if pair not in PAIRS:
             raise DataError(f"pair must be one of {', '.join(PAIRS)}, got {pair!r}")
+        check_parameter("n_null", n_null, _is_count(n_null, 1), "a whole number of random-law sets >= 1 "
+                        "(a p-value from no draw is no p-value)")
+        check_parameter("seed", seed, _is_count(seed, 0), "a whole number >= 0")
         self.table, self.families = table, families
         self.n_null, self.n_points, self.seed = int(n_null), int(n_points), int(seed)
         self._cache: dict[tuple[bool, bool], tuple] = {}
@@ -1358,8 +1433,8 @@ class ProtocolPanel(Panel):
         families = sorted(have["family"].unique())
         if not families:
             raise DataError("the comparison has no cell with a law under either protocol")
-        if family not in families:
-            family = families[0]
+        check_parameter("family", family, family in families, f"a family of the comparison, one of {', '.join(families)}")
+        check_fraction(p)
         cuts = sorted(self.frame["cut_tokens"].unique())
         if not any(np.isclose(cuts, cut)):
             raise DataError(f"the comparison has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
