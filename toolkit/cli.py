@@ -116,14 +116,64 @@ def _out_dir(text: str) -> Path:
                                          ) from None
 
 
+#: Where a user's runs can come from: option dest -> reader of :data:`toolkit.logs.READERS`
+#: (``csv``, a tidy CSV, is read by ``Runs.from_csv``).
+_LOG_SOURCES: dict[str, str] = {"csv_dir": "csv-dir", "wandb": "wandb", "tensorboard": "tensorboard",
+                                "mlflow": "mlflow"}
+
+
+def _user_source(args: argparse.Namespace) -> object | None:
+    """The path or URI of the user's runs given on the command line, or None (the collection)."""
+    return next((getattr(args, d) for d in ("csv", *_LOG_SOURCES) if getattr(args, d, None) is not None), None)
+
+
 def _read_csv(args: argparse.Namespace):
+    """The user's runs: a tidy CSV (--csv) or training logs (--csv-dir, --wandb, --tensorboard,
+    --mlflow, read with the --loss-key ... mapping)."""
     from toolkit.runs import Runs
 
-    return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
-                         metric=args.metric)
+    if args.csv is not None:
+        return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
+                             metric=args.metric)
+    from toolkit.logs import READERS, LogSpec
+
+    dest = next(d for d in _LOG_SOURCES if getattr(args, d, None) is not None)
+    spec = LogSpec(loss=args.loss_key, step=args.step_key, tokens=args.tokens_key, batch_size=args.batch_size,
+                   seq_len=args.seq_len, num_params=args.params_key, sizes=args.sizes or {}, metric=args.metric)
+    extra = {"experiment": args.experiment} if dest == "mlflow" else {}
+    return READERS[_LOG_SOURCES[dest]](getattr(args, dest), spec, **extra)
+
+
+def _sizes(text: str) -> dict[str, float]:
+    """``run=N,run2=N2`` -> run name -> parameters (7e9 or 7B)."""
+    return {run: _positive(n) for run, n in _columns(text).items()}
+
+
+def _add_source_options(group: argparse._MutuallyExclusiveGroup) -> None:
+    group.add_argument("--csv", type=Path, metavar="FILE", help="your own runs: a CSV, one row per checkpoint")
+    group.add_argument("--csv-dir", type=Path, metavar="DIR", help="a directory of per-run CSV files (step, loss, "
+                       "num_params columns; the run is the file name)")
+    group.add_argument("--wandb", type=Path, metavar="PATH", help="W&B run-history exports (a file per run, a "
+                       "directory of them, or a chart's Export CSV)")
+    group.add_argument("--tensorboard", type=Path, metavar="LOGDIR", help="a TensorBoard log directory (a run per "
+                       "directory of event files; the tensorboard extra)")
+    group.add_argument("--mlflow", metavar="URI", help="an MLflow tracking store: ./mlruns or sqlite:///mlflow.db "
+                       "(the mlflow extra)")
 
 
 def _add_csv_options(s: argparse.ArgumentParser) -> None:
+    logs = s.add_argument_group("training logs (--csv-dir, --wandb, --tensorboard, --mlflow)")
+    logs.add_argument("--loss-key", default="loss", metavar="NAME", help="column, metric or tag of the loss "
+                      "(default: loss)")
+    logs.add_argument("--tokens-key", metavar="NAME", help="column, metric or tag of tokens seen, if logged")
+    logs.add_argument("--step-key", metavar="NAME", help="step column (default: step, _step or Step)")
+    logs.add_argument("--batch-size", type=_positive, metavar="B", help="sequences per step: tokens = step x B x L")
+    logs.add_argument("--seq-len", type=_positive, metavar="L", help="tokens per sequence: tokens = step x B x L")
+    logs.add_argument("--params-key", default="num_params", metavar="NAME",
+                      help="column, MLflow param or TensorBoard tag of each run's parameters (default: num_params)")
+    logs.add_argument("--sizes", type=_sizes, metavar="RUN=N,...", help="parameters of each run, e.g. "
+                      "small=20M,big=1.3B (instead of --params-key)")
+    logs.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: all)")
     s.add_argument("--columns", type=_columns, metavar="OLD=NEW,...",
                    help="rename your columns to the toolkit's, e.g. params=num_params,tokens_seen=tokens,"
                         "val_loss=loss")
@@ -167,7 +217,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     runs = _read_csv(args)
     with _wide_pandas():
         print(runs.summary().to_string(index=False))
-    print(f"\n{args.csv}: {len(runs)} checkpoints in {runs.frame.groupby(['family', 'model']).ngroups} runs, "
+    print(f"\n{_user_source(args)}: {len(runs)} checkpoints in {runs.frame.groupby(['family', 'model']).ngroups} runs, "
           f"{len(runs.sizes())} sizes, {len(runs.families)} famil{'y' if len(runs.families) == 1 else 'ies'}")
     return 0
 
@@ -215,7 +265,7 @@ def _default_cut(runs) -> tuple[float, str | None]:
 def _fit_input(args: argparse.Namespace):
     from toolkit.collection import load_collection
 
-    runs = _read_csv(args) if args.csv else load_collection(args.family, progress=False)
+    runs = _read_csv(args) if args.family is None else load_collection(args.family, progress=False)
     cut = args.cut
     if cut is None:
         cut, note = _default_cut(runs) if args.family else (0.0, None)
@@ -280,7 +330,7 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
     """Where the law comes from (--family, --csv, or a saved --law) and how it is fitted."""
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--family", help="family id of the collection (see `families`)")
-    src.add_argument("--csv", type=Path, metavar="FILE", help="your own runs (see `runs`)")
+    _add_source_options(src)
     if saved_law:
         src.add_argument("--law", type=Path, metavar="FILE.json", help="a fit saved by `fit --save FILE.json`")
     _add_csv_options(s)
@@ -553,9 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(s)
     s.set_defaults(func=_cmd_families)
 
-    s = sub.add_parser("runs", help="validate your own training logs (CSV) and summarise them")
-    s.add_argument("--csv", required=True, type=Path, metavar="FILE",
-                   help="one row per checkpoint: model, num_params, tokens, loss [, family, seed, metric]")
+    s = sub.add_parser("runs", help="validate your own training logs (CSV or a logger's) and summarise them")
+    _add_source_options(s.add_mutually_exclusive_group(required=True))
     _add_csv_options(s)
     s.set_defaults(func=_cmd_runs)
 

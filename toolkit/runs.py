@@ -484,6 +484,17 @@ def _cast(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c.name: c.dtype for c in SCHEMA})
 
 
+def _log_spec(spec: Any, options: Mapping[str, Any]) -> Any:
+    from toolkit.logs import LogSpec
+
+    if spec is not None and options:
+        raise DataError("give either spec= or its fields as keywords, not both")
+    try:
+        return spec if spec is not None else LogSpec(**options)
+    except TypeError as exc:
+        raise DataError(f"unknown log option: {exc} (options: {', '.join(LogSpec.__dataclass_fields__)})") from None
+
+
 # ----------------------------------------------------------------------------- the table
 class Runs:
     """A validated table of checkpoint evaluations (one row per run and tokens seen).
@@ -607,6 +618,40 @@ class Runs:
             family = path.name.split(".")[0] or path.name
         return cls.from_frame(df, columns=columns, family=family, name=path.name,
                               row_labels=lines, metric=metric)
+
+    # ----------------------------------------------------------------- training logs
+    @classmethod
+    def from_csv_dir(cls, directory: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from a directory of per-run CSV files (:func:`toolkit.logs.read_csv_dir`).
+        ``spec`` is a :class:`toolkit.logs.LogSpec`, or give its fields as keywords (``loss=``,
+        ``batch_size=``, ``seq_len=``, ``sizes=`` ...)."""
+        from toolkit.logs import read_csv_dir
+
+        return read_csv_dir(directory, _log_spec(spec, options))
+
+    @classmethod
+    def from_wandb(cls, path: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from Weights & Biases history exports (:func:`toolkit.logs.read_wandb`)."""
+        from toolkit.logs import read_wandb
+
+        return read_wandb(path, _log_spec(spec, options))
+
+    @classmethod
+    def from_tensorboard(cls, logdir: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from a TensorBoard log directory (:func:`toolkit.logs.read_tensorboard`;
+        the ``tensorboard`` extra)."""
+        from toolkit.logs import read_tensorboard
+
+        return read_tensorboard(logdir, _log_spec(spec, options))
+
+    @classmethod
+    def from_mlflow(cls, tracking_uri: str | Path, spec: Any = None, *, experiment: str | None = None,
+                    **options: Any) -> Runs:
+        """Runs from an MLflow tracking store (:func:`toolkit.logs.read_mlflow`; the ``mlflow``
+        extra)."""
+        from toolkit.logs import read_mlflow
+
+        return read_mlflow(tracking_uri, _log_spec(spec, options), experiment=experiment)
 
     # ----------------------------------------------------------------- views
     def __len__(self) -> int:
