@@ -312,7 +312,7 @@ def test_no_progress_bar_in_captured_stderr(mirror, tmp_path):
 def test_family_default_cut_is_applied_and_said(mirror, tmp_path):
     env = {"SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path)}
     proc = run("fit", "--family", "pythia", "--json", env=env)
-    assert "default cut" in proc.stderr and "--cut 0 keeps all" in proc.stderr
+    assert "the default cut" in proc.stderr and "a cut of 0 keeps all" in proc.stderr
     cut = json.loads(proc.stdout)
     proc = run("fit", "--family", "pythia", "--json", "--cut", "0", env=env)
     assert "default cut" not in proc.stderr

@@ -240,37 +240,18 @@ def _parse_fixed(items: Sequence[str]) -> dict[str, float]:
     return fixed
 
 
-#: Checkpoints at or before this many tokens are dropped from collection families with
-#: training curves unless --cut says otherwise (METHOD.md section 4, item 3).
-DEFAULT_CUT = 1e10
-#: The default cut is skipped when it would leave fewer distinct sizes than this.
-_MIN_SIZES_AFTER_CUT = 3
-
-
-def _default_cut(runs) -> tuple[float, str | None]:
-    """The cut to apply when --cut is not given, and a note saying what was done."""
-    df = runs.frame
-    curves = df.groupby(["family", "model"])["tokens"].size().max() > 1
-    if not curves or not (df["tokens"] > DEFAULT_CUT).any():
-        return 0.0, None
-    kept = df[df["tokens"] > DEFAULT_CUT]
-    n_sizes = kept["num_params"].nunique()
-    if n_sizes < _MIN_SIZES_AFTER_CUT:
-        return 0.0, (f"note: not applying the default cut at {DEFAULT_CUT:.0e} tokens: only {n_sizes} "
-                     f"size(s) have checkpoints past it (all {len(df)} points kept)")
-    return DEFAULT_CUT, (f"note: fitting checkpoints past {DEFAULT_CUT:.0e} tokens only, the default cut "
-                         f"({len(kept)} of {len(df)} points; --cut 0 keeps all, --cut TOKENS sets another)")
-
-
 def _fit_input(args: argparse.Namespace):
     from toolkit.collection import load_collection
 
     runs = _read_csv(args) if args.family is None else load_collection(args.family, progress=False)
     cut = args.cut
     if cut is None:
-        cut, note = _default_cut(runs) if args.family else (0.0, None)
-        if note:
-            print(note, file=sys.stderr)
+        from toolkit.evaluation import default_cut
+
+        choice = default_cut(runs)
+        cut = choice.cut
+        if choice.note:
+            print(f"note: {choice.note} (--cut TOKENS sets another)", file=sys.stderr)
     if cut:
         runs = runs.filter(min_tokens=math.nextafter(cut, math.inf))
     if args.drop_highest:
@@ -339,8 +320,9 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
     s.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="fix (borrow) a parameter, e.g. --fix alpha=0.35; repeatable")
     s.add_argument("--cut", type=_non_negative, default=None, metavar="TOKENS",
-                   help=f"keep only checkpoints with more than this many tokens (e.g. 1e10). Default for "
-                        f"--family: {DEFAULT_CUT:.0e} where the family has training curves past it; 0 keeps all")
+                   help="keep only checkpoints with more than this many tokens (e.g. 1e10; 0 keeps all). Default: "
+                        "follows the data: 1e10 when 3 sizes have checkpoints past it, else the largest of 3e9, 1e9, "
+                        "1e8 that keeps 3 sizes, else none (said on stderr)")
     s.add_argument("--drop-highest", type=_count(0), default=0, metavar="K",
                    help="drop the K highest-loss points before fitting")
     s.add_argument("--bootstrap", type=_count(2), default=0, metavar="N",

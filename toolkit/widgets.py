@@ -32,7 +32,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError, ToolkitError
-from toolkit.evaluation import DEFAULT_CUT, evaluate, split
+from toolkit.evaluation import DEFAULT_CUT, default_cut, evaluate, split
 from toolkit.fitting import PREDICTING, bootstrap, fit
 from toolkit.runs import Runs
 
@@ -69,6 +69,42 @@ def check_objective(value: object) -> None:
     from toolkit.fitting.objectives import OBJECTIVES
 
     check_parameter("objective", value, value in OBJECTIVES, f"one of {', '.join(map(repr, OBJECTIVES))}")
+
+
+def parse_target(target_params: object, target_tokens: object) -> tuple[float, float] | None:
+    """Notebook parameters naming a model to predict: ``("7B", "1.4T")`` -> (parameters, tokens),
+    ``("", "")`` -> None. One ``DataError`` naming the parameter when only one is given or one
+    is not a positive number."""
+    given = [bool(str(v).strip()) if v is not None else False for v in (target_params, target_tokens)]
+    if not any(given):
+        return None
+    check_parameter("target_tokens" if given[0] else "target_params", target_tokens if given[0] else target_params,
+                    all(given), "give both target_params and target_tokens (e.g. '7B' and '1.4T'), or neither")
+    from toolkit.units import parse_quantity
+
+    return (parse_quantity(target_params, name="parameter target_params"),  # type: ignore[arg-type]
+            parse_quantity(target_tokens, name="parameter target_tokens"))  # type: ignore[arg-type]
+
+
+#: What a user's loss column may hold (``Runs.from_csv(metric=...)``).
+LOSS_UNITS: dict[str, str] = {"nats": "nats per token", "ppl": "perplexity", "bits": "bits per token"}
+
+
+def load_runs(runs_csv: str = "", columns: Mapping[str, str] | None = None, loss_unit: str = "nats") -> Runs:
+    """The runs a notebook works on: the user's CSV (its columns renamed by ``columns``, its loss
+    converted from ``loss_unit``), or the whole collection when ``runs_csv`` is empty. The
+    parameters are checked first (one ``DataError`` naming the parameter)."""
+    check_parameter("loss_unit", loss_unit, loss_unit in LOSS_UNITS,
+                    ", ".join(f"{k!r} ({v})" for k, v in LOSS_UNITS.items()))
+    check_parameter("columns", columns, columns is None or isinstance(columns, Mapping)
+                    and all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()),
+                    "a mapping from your column names to the toolkit's, e.g. {'params': 'num_params'}")
+    if not runs_csv:
+        check_parameter("columns", columns, not columns, "only with runs_csv (the collection's columns are fixed)")
+        from toolkit.collection import load_collection
+
+        return load_collection(progress=False)
+    return Runs.from_csv(runs_csv, columns=dict(columns) if columns else None, metric=loss_unit)  # type: ignore[arg-type]
 
 
 def _check_interval_settings(n_bootstrap: object, level: object, seed: object) -> None:
@@ -302,7 +338,7 @@ class FitPanel(Panel):
     chart_names = ("loss_curves", "residuals", "prediction")
 
     def __init__(self, runs: Runs, family: str | None = None, *, k: int | None = None, p: float = 1.0,
-                 cut: float = DEFAULT_CUT, objective: str = "mse", n_bootstrap: int = 50,
+                 cut: float | None = None, objective: str = "mse", n_bootstrap: int = 50,
                  level: float = 0.9, seed: int = 0) -> None:
         super().__init__()
         families = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 2]
@@ -313,8 +349,13 @@ class FitPanel(Panel):
         if family not in families:
             raise DataError(f"parameter family = {family!r} is not allowed: a family with at least 2 sizes, one "
                             f"of {', '.join(families)}")
-        if cut not in CUTS.values():
-            raise DataError(f"cut must be one of {', '.join(f'{v:g}' for v in CUTS.values())} tokens, got {cut:g}")
+        #: What the default cut did (empty when the cut was given or there was nothing to say).
+        self.cut_note = ""
+        if cut is None:
+            choice = default_cut(runs.family(family))
+            cut, self.cut_note = choice.cut, choice.note
+        check_parameter("cut", cut, cut in CUTS.values(), f"one of {', '.join(f'{v:g}' for v in CUTS.values())} "
+                        f"tokens, or None (follow the data)")
         n_below = runs.family(family).frame["num_params"].nunique() - 1
         check_parameter("k", k, k is None or _is_count(k, 0) and k <= n_below,
                         f"0 (all sizes below the target) or 1 .. {n_below} for {family}")
@@ -322,6 +363,7 @@ class FitPanel(Panel):
         check_objective(objective)
         _check_interval_settings(n_bootstrap, level, seed)
         self.runs = runs
+        self._first_family, self._default_cut = family, cut
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         # bootstraps by design, so that going back to a design shows its interval at once
         self._boots: dict[tuple, Any] = {}
@@ -363,6 +405,8 @@ class FitPanel(Panel):
         title = f"{name}: loss vs tokens"
         target = float(parts.target_params)
         status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
+        if self.cut_note and c["family"] == self._first_family and c["cut"] == self._default_cut:
+            status = f"{self.cut_note}<br>{status}"
         numbers = {"k": float(c["k"]), "p": float(c["p"]), "cut_tokens": float(c["cut"]),
                    "n_train_points": float(result.n_points), "target_params": target}
         if design.curves is None:
@@ -414,6 +458,20 @@ class FitPanel(Panel):
         numbers = {"predicted_final_loss_nats": float(final["loss"]), "predicted_final_lower_nats": float(final["lower"]),
                    "predicted_final_upper_nats": float(final["upper"]), "bootstrap_dropped": float(boot.n_dropped)}
         return {"prediction": self._prediction_chart(name, target, band, observed)}, numbers, text
+
+    def predict_at(self, num_params: float, tokens: float) -> pd.DataFrame:
+        """The current law's loss (nats per token) for a model of ``num_params`` parameters
+        trained on ``tokens`` tokens (one the runs need not contain), with the current design's
+        bootstrap interval over runs at :attr:`level`: ``num_params``, ``tokens``, ``loss``,
+        ``lower``, ``upper``, ``level``.
+
+        Raises ``DataError`` when the current design has no law."""
+        c = {name: w.value for name, w in self.controls.items()}
+        boot = self._boots.get((c["family"], c["k"], c["p"], c["cut"], c["objective"]))
+        if boot is None:
+            raise DataError(f"no law for the current design (fit status {self.result.status}): nothing to predict; "
+                            f"change the controls")
+        return boot.predict(float(num_params), float(tokens), interval=self.level)
 
     def compare_objectives(self) -> pd.DataFrame:
         """ARE on the target with squared error and with Huber on log residuals, same design."""

@@ -39,6 +39,8 @@ from toolkit.evaluation.designs import (
     NOT_IDENTIFIABLE,
     P_GRID,
     Cell,
+    CutChoice,
+    default_cut,
     family_cut,
     identified,
     k_values,
@@ -48,6 +50,7 @@ from toolkit.evaluation.partition import Split, split
 
 __all__ = [
     "BASELINES",
+    "CutChoice",
     "COLUMNS",
     "DEFAULT_CUT",
     "NOT_IDENTIFIABLE",
@@ -69,6 +72,7 @@ __all__ = [
     "design_cost_flops",
     "empty_table",
     "evaluate",
+    "default_cut",
     "family_cut",
     "identified",
     "k_values",
