@@ -135,13 +135,12 @@ def _read_csv(args: argparse.Namespace):
     if args.csv is not None:
         return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
                              metric=args.metric)
-    from toolkit.logs import READERS, LogSpec
+    from toolkit.logs import LogSpec, read_logs
 
     dest = next(d for d in _LOG_SOURCES if getattr(args, d, None) is not None)
     spec = LogSpec(loss=args.loss_key, step=args.step_key, tokens=args.tokens_key, batch_size=args.batch_size,
                    seq_len=args.seq_len, num_params=args.params_key, sizes=args.sizes or {}, metric=args.metric)
-    extra = {"experiment": args.experiment} if dest == "mlflow" else {}
-    return READERS[_LOG_SOURCES[dest]](getattr(args, dest), spec, **extra)
+    return read_logs(_LOG_SOURCES[dest], getattr(args, dest), spec, experiment=args.experiment)
 
 
 def _sizes(text: str) -> dict[str, float]:

@@ -331,8 +331,8 @@ def read_tensorboard(logdir: str | Path, spec: LogSpec = LogSpec()):
 
 # ----------------------------------------------------------------------------- MLflow
 def read_mlflow(tracking_uri: str | Path, spec: LogSpec = LogSpec(), experiment: str | None = None):
-    """Runs from an MLflow tracking store (a ``sqlite:///...`` database, an ``./mlruns`` file
-    store, or a server URI): every run of ``experiment`` (default: every experiment) that
+    """Runs from an MLflow tracking store (an ``./mlruns`` file store, a server URI, or a
+    ``sqlite:///...`` database, which needs the full ``mlflow`` package): every run of ``experiment`` (default: every experiment) that
     logged the loss metric; its size is the run's param ``num_params`` (or ``sizes``). Needs
     the ``mlflow`` extra."""
     import os
@@ -375,11 +375,40 @@ def read_mlflow(tracking_uri: str | Path, spec: LogSpec = LogSpec(), experiment:
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - MLflow raises its own exception types for a bad store
-        raise DataError(f"{uri}: cannot read the MLflow store ({type(exc).__name__}: {one_line(exc, 300)})") from None
+        hint = "; a sqlite:/// store needs the full mlflow package (pip install mlflow)" if uri.startswith("sqlite") \
+            else ""
+        raise DataError(f"{uri}: cannot read the MLflow store ({type(exc).__name__}: {one_line(exc, 300)}){hint}") \
+            from None
     return gathered.runs(spec, uri)
 
 
-#: The log readers by name (the CLI's --logs-format and Runs' constructors).
+#: The log readers by name (the CLI's source options and notebook 12's ``logs_format``).
 READERS = {"csv-dir": read_csv_dir, "wandb": read_wandb, "tensorboard": read_tensorboard, "mlflow": read_mlflow}
 
-__all__ = ("READERS", "LogSpec", "read_csv_dir", "read_mlflow", "read_tensorboard", "read_wandb")
+
+def read_logs(fmt: str, where: str | Path, spec: LogSpec = LogSpec(), experiment: str | None = None):
+    """Runs from logs of format ``fmt`` (a key of :data:`READERS`) at ``where``."""
+    if fmt not in READERS:
+        raise DataError(f"unknown log format {fmt!r} (formats: {', '.join(READERS)})")
+    extra = {"experiment": experiment} if fmt == "mlflow" else {}
+    return READERS[fmt](where, spec, **extra)  # type: ignore[operator]
+
+
+def export_history(runs: Any, directory: str | Path, tokens_per_step: float, loss: str = "train/loss") -> Path:
+    """Write ``runs`` as W&B run-history CSVs (what ``run.history().to_csv`` writes), one file per
+    run named after it: ``_step`` (tokens / ``tokens_per_step``, rounded), ``_runtime``, ``loss``
+    and ``num_params``. Checkpoints that do not fall on a whole step are left out. Returns the
+    directory (created if needed); :func:`read_wandb` reads it back."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    for model, g in runs.frame.groupby("model", sort=True):
+        steps = g["tokens"].to_numpy(float) / tokens_per_step
+        whole = np.isclose(steps, np.round(steps), rtol=0, atol=1e-6) & (steps >= 1)
+        pd.DataFrame({"_step": np.round(steps[whole]).astype(np.int64), "_runtime": np.round(steps[whole] * 0.8, 1),
+                      loss: g["loss"].to_numpy(float)[whole], "num_params": g["num_params"].to_numpy()[whole]}
+                     ).to_csv(d / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', str(model))}.csv", index=False)
+    return d
+
+
+__all__ = ("READERS", "LogSpec", "export_history", "read_csv_dir", "read_logs", "read_mlflow", "read_tensorboard",
+           "read_wandb")
