@@ -53,3 +53,16 @@ def test_an_executor_that_never_answers_times_out(monkeypatch):
                 map_chunks(abs, range(64), executor=stuck, chunksize=4)
         finally:
             release.set()
+
+
+def test_a_dask_cluster_whose_workers_keep_dying_ends_in_one_clear_error():
+    """Every task kills its Dask worker: the scheduler gives up on it (KilledWorker); the batch
+    ends in one WorkerLost line, not a Dask traceback (nor a wait)."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(WorkerLost, match="the executor's workers died"):
+            map_chunks(_always_die, range(64), executor=client.get_executor(), chunksize=16)

@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolkit._progress import progress_bar
-from toolkit.errors import DataError, ToolkitError
+from toolkit.errors import DataError, ToolkitError, one_line
 from toolkit.fitting.engine import fit_arrays
 from toolkit.fitting.result import FitResult, Points, Status
 from toolkit.fitting.spec import FitSpec
@@ -199,6 +199,13 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
                              f"(are its workers alive?); the work was abandoned, not waited for") from None
         except BrokenProcessPool:
             raise WorkerLost(_DIED) from None
+        except Exception as exc:
+            # a cluster's own failure (dask.distributed's KilledWorker: a task killed its workers
+            # too often); the fits themselves never raise (fit_problem records failures)
+            if not type(exc).__module__.startswith("distributed"):
+                raise
+            raise WorkerLost(f"the executor's workers died ({type(exc).__name__}: {one_line(exc, 200)}); what was "
+                             f"cached is kept: run again to resume") from None
         return out
     finally:
         bar.close()
