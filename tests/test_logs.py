@@ -172,3 +172,19 @@ def test_cli_reads_logs(tmp_path, capsys):
     assert fit["status"] == "ok" and fit["n_points"] == 15
     assert main(["runs", "--csv-dir", str(tmp_path)]) == 2
     assert "--batch-size" in capsys.readouterr().err
+
+
+def test_each_run_may_have_its_own_batch_size(tmp_path, expected, capsys):
+    """A ladder whose batch grows with the model (OLMo's): the same tokens from different steps."""
+    batch = {"ladder-20m": 128, "ladder-60m": 256, "ladder-150m": 512}
+    for run, n in SIZES.items():
+        steps = STEPS * BATCH // batch[run]
+        pd.DataFrame({"step": steps, "loss": _loss(n, STEPS), "num_params": n}).to_csv(tmp_path / f"{run}.csv",
+                                                                                      index=False)
+    with pytest.warns(UserWarning, match="at step 0"):
+        _same(Runs.from_csv_dir(tmp_path, batch_size=batch, seq_len=SEQ), expected)
+    with pytest.raises(DataError, match="run 'ladder-60m' has no batch size"):
+        Runs.from_csv_dir(tmp_path, batch_size={"ladder-20m": 128, "ladder-150m": 512}, seq_len=SEQ)
+    arg = ",".join(f"{k}={v}" for k, v in batch.items())
+    assert main(["runs", "--csv-dir", str(tmp_path), "--batch-size", arg, "--seq-len", str(SEQ)]) == 0
+    assert "15 checkpoints in 3 runs" in capsys.readouterr().out

@@ -148,6 +148,11 @@ def _sizes(text: str) -> dict[str, float]:
     return {run: _positive(n) for run, n in _columns(text).items()}
 
 
+def _batch_sizes(text: str) -> float | dict[str, float]:
+    """``256`` -> one batch size for every run; ``small=256,big=512`` -> one per run."""
+    return _sizes(text) if "=" in text else _positive(text)
+
+
 def _add_source_options(group: argparse._MutuallyExclusiveGroup) -> None:
     group.add_argument("--csv", type=Path, metavar="FILE", help="your own runs: a CSV, one row per checkpoint")
     group.add_argument("--csv-dir", type=Path, metavar="DIR", help="a directory of per-run CSV files (step, loss, "
@@ -166,7 +171,8 @@ def _add_csv_options(s: argparse.ArgumentParser) -> None:
                       "(default: loss)")
     logs.add_argument("--tokens-key", metavar="NAME", help="column, metric or tag of tokens seen, if logged")
     logs.add_argument("--step-key", metavar="NAME", help="step column (default: step, _step or Step)")
-    logs.add_argument("--batch-size", type=_positive, metavar="B", help="sequences per step: tokens = step x B x L")
+    logs.add_argument("--batch-size", type=_batch_sizes, metavar="B", help="sequences per step: tokens = step x B x L; "
+                      "RUN=B,... gives each run its own")
     logs.add_argument("--seq-len", type=_positive, metavar="L", help="tokens per sequence: tokens = step x B x L")
     logs.add_argument("--params-key", default="num_params", metavar="NAME",
                       help="column, MLflow param or TensorBoard tag of each run's parameters (default: num_params)")

@@ -59,7 +59,8 @@ class LogSpec:
         Column, metric or tag of tokens seen, when logged; otherwise tokens come from steps.
     batch_size, seq_len
         Sequences per optimiser step and tokens per sequence: tokens = step x batch_size x
-        seq_len. Needed unless ``tokens`` is logged.
+        seq_len. Needed unless ``tokens`` is logged. ``batch_size`` may map run names to their
+        own batch sizes (a ladder whose batch grows with the model, as OLMo's does).
     num_params
         Column, MLflow param or TensorBoard tag holding each run's parameter count.
     sizes
@@ -73,7 +74,7 @@ class LogSpec:
     loss: str = "loss"
     step: str | None = None
     tokens: str | None = None
-    batch_size: float | None = None
+    batch_size: float | Mapping[str, float] | None = None
     seq_len: float | None = None
     num_params: str = "num_params"
     sizes: Mapping[str, float] = field(default_factory=dict)
@@ -81,12 +82,15 @@ class LogSpec:
     family: str = "user"
 
     def __post_init__(self) -> None:
+        if isinstance(self.batch_size, Mapping):
+            object.__setattr__(self, "batch_size", dict(self.batch_size))
         for name in ("batch_size", "seq_len"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                          and math.isfinite(value) and value > 0):
-                raise DataError(f"{name} must be a positive number (sequences per step / tokens per sequence), "
-                                f"got {value!r}")
+            for v in (value.values() if isinstance(value, dict) else [value]):
+                if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                          and math.isfinite(v) and v > 0):
+                    raise DataError(f"{name} must be a positive number (sequences per step / tokens per sequence), "
+                                    f"got {v!r}")
         if (self.batch_size is None) != (self.seq_len is None):
             raise DataError("give both batch_size and seq_len (tokens = step x batch_size x seq_len), or neither")
         if not self.loss or not self.num_params:
@@ -95,8 +99,18 @@ class LogSpec:
 
     @property
     def tokens_per_step(self) -> float | None:
-        """batch_size x seq_len, or ``None`` when tokens are logged."""
+        """batch_size x seq_len (one batch size for every run), or ``None`` when tokens are logged."""
+        if isinstance(self.batch_size, dict):
+            raise DataError("batch_size differs by run: use step_tokens(run)")
         return None if self.batch_size is None else float(self.batch_size) * float(self.seq_len)  # type: ignore[arg-type]
+
+    def step_tokens(self, run: str) -> float | None:
+        """Tokens per optimiser step of ``run`` (batch_size x seq_len), or ``None`` without a rule."""
+        if not isinstance(self.batch_size, dict):
+            return self.tokens_per_step
+        if run not in self.batch_size:
+            raise DataError(f"run {run!r} has no batch size (batch_size names {', '.join(self.batch_size)})")
+        return float(self.batch_size[run]) * float(self.seq_len)  # type: ignore[arg-type]
 
     def _need_tokens(self, where: str) -> DataError:
         return DataError(f"{where}: no tokens: log a {self.tokens or 'tokens'!r} column/metric, or give batch_size "
@@ -130,9 +144,10 @@ class _Gathered:
             loss: np.ndarray, spec: LogSpec, where: str) -> None:
         keep = ~np.isnan(loss)
         if tokens is None:
-            if steps is None or spec.tokens_per_step is None:
+            per_step = spec.step_tokens(run)
+            if steps is None or per_step is None:
                 raise spec._need_tokens(where)
-            tokens = steps * spec.tokens_per_step
+            tokens = steps * per_step
         keep &= ~np.isnan(tokens)
         early = keep & (tokens <= 0)
         self.no_tokens += int(early.sum())
