@@ -71,7 +71,7 @@ def test_wandb_history_exports(tmp_path, expected, fmt):
         rows = _history(n)
         path = tmp_path / f"{run}.{fmt}"
         if fmt == "csv":
-            pd.DataFrame(rows).to_csv(path, index=False)  # what run.history().to_csv writes
+            pd.DataFrame(rows).to_csv(path)  # what run.history().to_csv writes: with the frame's index
         elif fmt == "json":
             path.write_text(json.dumps(rows))
         else:

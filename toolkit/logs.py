@@ -212,6 +212,11 @@ def _table_run(header: list[str], rows: list[list[Any]], run: str, spec: LogSpec
     gathered.add(run, _size(spec, run, size, where), steps, tokens, loss, spec, where)
 
 
+def _run_name(path: Path) -> str:
+    """A run's name from its file: the name without its format and compression suffixes."""
+    return re.sub(r"\.(csv|tsv|json|jsonl)(\.(gz|bz2|xz))?$", "", path.name, flags=re.IGNORECASE)
+
+
 def read_csv_dir(directory: str | Path, spec: LogSpec = LogSpec()):
     """Runs from a directory holding one CSV per run (the OLMo ladder's layout): the run is the
     file's name without its suffix. Each file is read as strictly as ``Runs.from_csv`` (one
@@ -226,9 +231,8 @@ def read_csv_dir(directory: str | Path, spec: LogSpec = LogSpec()):
         raise DataError(f"{d}: no CSV files ({', '.join(CSV_SUFFIXES)})")
     gathered = _Gathered()
     for f in files:
-        header, rows, _ = read_table(f)
-        run = re.sub(r"\.(csv|tsv)(\.(gz|bz2|xz))?$", "", f.name, flags=re.IGNORECASE)
-        _table_run(header, rows, run, spec, f.name, gathered)
+        header, rows, _ = read_table(f, index_column=True)
+        _table_run(header, rows, _run_name(f), spec, f.name, gathered)
     return gathered.runs(spec, d.name)
 
 
@@ -255,7 +259,7 @@ def _wandb_records(path: Path) -> tuple[list[str], list[list[Any]]]:
             raise DataError(f"{path.name}: a W&B history export is a list of rows (objects)")
         header = list(dict.fromkeys(k for r in records for k in r))
         return header, [[r.get(h) for h in header] for r in records]
-    header, rows, _ = read_table(path)
+    header, rows, _ = read_table(path, index_column=True)  # run.history().to_csv(path) writes the index
     return header, rows
 
 
@@ -267,7 +271,7 @@ def _wandb_file(path: Path, spec: LogSpec, gathered: _Gathered) -> None:
         if m and not m["agg"] and m["metric"] == spec.loss:
             wide[m["run"]] = i
     if spec.loss in header or not wide:
-        _table_run(header, rows, path.name.split(".")[0], spec, path.name, gathered)
+        _table_run(header, rows, _run_name(path), spec, path.name, gathered)
         return
     # a chart's "Export CSV": Step, "<run> - <metric>", "<run> - <metric>__MIN", "__MAX"
     step_name = spec.step or "Step"
