@@ -64,3 +64,12 @@ def test_notebook_02_names_a_bad_family_instead_of_running_another(mirror, tmp_p
     assert "DataError: parameter family = 'pythai' is not allowed: a family with at least 2 sizes" \
         in result.failed[0].error
     assert "02_fit_a_law" not in result.records  # nothing recorded for a run that did not happen
+
+
+def test_explore_and_meta_analysis_panels_refuse_bad_counts(runs):
+    from test_widgets import study_table
+
+    with pytest.raises(DataError, match=r"parameter min_sizes = 0 is not allowed"):
+        widgets.ExplorePanel(runs, min_sizes=0)
+    with pytest.raises(DataError, match=r"parameter max_k = 0 is not allowed"):
+        widgets.MetaAnalysisPanel(study_table(), max_k=0)

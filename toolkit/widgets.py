@@ -559,6 +559,7 @@ class MetaAnalysisPanel(Panel):
         if draws is not None and not draws.index.equals(table.index):
             raise DataError("draws must be the study's resampled_are, one row per row of the table")
         self.table, self.draws = table, draws
+        check_parameter("max_k", max_k, _is_count(max_k, 2), "a whole number of training sizes >= 2")
         self.max_k = int(max_k)
         families = sorted(grid["family"].unique())
         if family != MACRO and family not in families:
@@ -736,6 +737,7 @@ class ExplorePanel(Panel):
 
     def __init__(self, runs: Runs, family: str | None = None, *, min_sizes: int = 1) -> None:
         super().__init__()
+        check_parameter("min_sizes", min_sizes, _is_count(min_sizes, 1), "a whole number of distinct sizes >= 1")
         self.runs = runs
         self.summary = runs.summary()
         self.shown = self.summary[self.summary["n_sizes"] >= min_sizes]
