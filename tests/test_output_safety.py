@@ -66,6 +66,19 @@ def test_atomic_directory_marks_its_output_and_refuses_a_users_directory(tmp_pat
     assert {p.name: p.read_text() for p in mine.iterdir()} == before
 
 
+def test_an_earlier_output_without_the_marker_is_recognised_by_its_names_only(tmp_path):
+    old = tmp_path / "findings"
+    (old / "notebooks").mkdir(parents=True)
+    for name in ("index.html", "findings.json", "verdicts.json"):
+        (old / name).write_text("from an earlier version")
+    assert check_output_dir(old, kind="findings") == old  # what `make findings` wrote before the marker
+    with pytest.raises(OutputError, match="did not write"):
+        check_output_dir(old, kind="study")
+    (old / "notes.txt").write_text("mine")  # one file of the user's makes it the user's
+    with pytest.raises(OutputError, match="did not write"):
+        check_output_dir(old, kind="findings")
+
+
 def test_files_the_user_adds_while_a_run_writes_are_not_lost(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

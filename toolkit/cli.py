@@ -104,16 +104,20 @@ def _columns(text: str) -> dict[str, str]:
     return out
 
 
-def _out_dir(text: str) -> Path:
-    """An output directory the command may replace (:func:`toolkit.storage.check_output_dir`)."""
-    from toolkit.errors import OutputError
-    from toolkit.storage import check_output_dir
+def _out_dir(kind: str):
+    """An output directory of ``kind`` the command may replace (:func:`toolkit.storage.check_output_dir`)."""
+    def parse(text: str) -> Path:
+        from toolkit.errors import OutputError
+        from toolkit.storage import check_output_dir
 
-    try:
-        return check_output_dir(text)
-    except OutputError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--out {text!r}: ").removeprefix(f"--out {text}: ")
-                                         ) from None
+        try:
+            return check_output_dir(text, kind=kind)
+        except OutputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--out {text!r}: ").removeprefix(f"--out {text}: ")
+                                             ) from None
+
+    parse.__name__ = "directory"
+    return parse
 
 
 #: Where a user's runs can come from: option dest -> reader of :data:`toolkit.logs.READERS`
@@ -624,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline_compute (the paper's protocol has grid only)")
     s.add_argument("--protocol", choices=("corrected", "paper"), default="corrected",
                    help="corrected (METHOD sections 3, 5; default) or paper (the paper's protocol as published)")
-    s.add_argument("--out", type=_out_dir, default="study", metavar="DIR",
+    s.add_argument("--out", type=_out_dir("study"), default="study", metavar="DIR",
                    help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
                         "(default: study); it must be new, empty or an earlier output of this command")
     s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
@@ -651,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_plan)
 
     s = sub.add_parser("findings", help="run the study and every notebook; write the report (index.html)")
-    s.add_argument("--out", type=_out_dir, default="findings", metavar="DIR",
+    s.add_argument("--out", type=_out_dir("findings"), default="findings", metavar="DIR",
                    help="output directory, replaced as a whole at the end (default: findings); it must be new, "
                         "empty or an earlier output of this command")
     s.add_argument("--quick", action="store_true", help="small parameters and a few families (for tests)")

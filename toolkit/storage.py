@@ -76,6 +76,17 @@ def atomic_write(path: str | Path, data: bytes | str, *, encoding: str = "utf-8"
 #: toolkit's own output and may be replaced; a non-empty directory without it is the user's
 #: and is never touched.
 OUTPUT_MARKER = ".scaling-toolkit-output"
+#: Output directories written before the marker existed: kind -> (a file every such directory
+#: holds, every name it may hold). A directory holding that file and nothing else is recognised
+#: as an earlier output of that kind (a single file of the user's makes it the user's).
+UNMARKED_OUTPUTS: dict[str, tuple[str, frozenset[str]]] = {
+    "findings": ("index.html", frozenset({"index.html", "findings.json", "verdicts.json", "notebooks", "charts",
+                                          "records", "study"})),
+    "study": ("config.json", frozenset({"table.parquet", "families.parquet", "config.json", "resampled_are.parquet",
+                                        "results.csv", "aggregates.csv", "families.csv", "comparison.csv",
+                                        "departures.csv", "verdicts.json", "designs.csv", "calibration.csv",
+                                        "error_model.json"})),
+}
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)(?:-[0-9a-f]+)?$")
 
 
@@ -108,10 +119,19 @@ def clean_stale(path: str | Path) -> list[Path]:
     return removed
 
 
-def check_output_dir(path: str | Path, option: str = "--out") -> Path:
+def _earlier_output(entries: set[str], kind: str | None) -> bool:
+    """Whether ``entries`` are exactly what an unmarked earlier output of ``kind`` held."""
+    if kind not in UNMARKED_OUTPUTS:
+        return False
+    anchor, names = UNMARKED_OUTPUTS[kind]
+    return anchor in entries and entries <= names
+
+
+def check_output_dir(path: str | Path, option: str = "--out", kind: str | None = None) -> Path:
     """Refuse, in one ``OutputError`` line, an output directory whose replacement could lose
     something not written by the toolkit: ``''``, ``.``, the working directory or one of its
-    parents, a path that is a file, a non-empty directory without :data:`OUTPUT_MARKER`, and a
+    parents, a path that is a file, a non-empty directory without :data:`OUTPUT_MARKER` (unless
+    it holds exactly what an earlier output of ``kind`` held, :data:`UNMARKED_OUTPUTS`), and a
     place that cannot be written. Returns ``path``."""
     text = str(path)
     path = Path(path)
@@ -128,7 +148,7 @@ def check_output_dir(path: str | Path, option: str = "--out") -> Path:
             entries = {p.name for p in path.iterdir()}
         except OSError as exc:
             raise OutputError(f"{option} {text}: cannot be read ({exc.strerror or exc})") from None
-        if entries and OUTPUT_MARKER not in entries:
+        if entries and OUTPUT_MARKER not in entries and not _earlier_output(entries, kind):
             raise OutputError(f"{option} {text}: is a non-empty directory the toolkit did not write (no "
                               f"{OUTPUT_MARKER} marker; it would be replaced); give a new or empty directory")
     parent = path.absolute().parent
@@ -154,7 +174,7 @@ def atomic_directory(path: str | Path, kind: str = "output") -> Iterator[Path]:
     included) the temporary directory is removed and ``path`` is left as it was. Raises
     ``OutputError`` naming the path and the problem.
     """
-    path = check_output_dir(path)
+    path = check_output_dir(path, kind=kind)
     clean_stale(path)
     parent = path.absolute().parent
     tmp = parent / f".{path.name}.partial-{os.getpid()}-{os.urandom(4).hex()}"
@@ -166,7 +186,7 @@ def atomic_directory(path: str | Path, kind: str = "output") -> Iterator[Path]:
         raise OutputError(f"{path}: cannot create the output directory ({exc.strerror or exc})") from None
     try:
         yield tmp
-        check_output_dir(path)  # the user may have put files there meanwhile
+        check_output_dir(path, kind=kind)  # the user may have put files there meanwhile
         old = None
         if path.exists():
             old = parent / f".{path.name}.old-{os.getpid()}"
