@@ -16,6 +16,7 @@ from toolkit.errors import DataError
 from toolkit.findings import record
 from toolkit.findings.recorder import ENV_DIR, load_records
 from toolkit.findings.runner import run_findings
+from toolkit.storage import OUTPUT_MARKER
 
 
 class _Links(HTMLParser):
@@ -111,6 +112,7 @@ def tiny_notebooks(tmp_path_factory) -> Path:
 def test_runner_reports_a_failure_and_still_runs_the_others(tiny_notebooks, tmp_path):
     out = tmp_path / "findings"
     out.mkdir()
+    (out / OUTPUT_MARKER).write_text("")  # an earlier output of the runner
     (out / "stale.txt").write_text("from an earlier run")
     result = run_findings(out, notebooks_dir=tiny_notebooks, study=False, progress=False,
                           parameters={"01_good": {"value": 21.0}})

@@ -17,7 +17,7 @@ PACKAGE = Path(toolkit.__file__).resolve().parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("toolkit.errors", "toolkit.units", "toolkit._progress", "toolkit._csvread", "toolkit.storage"),
     ("toolkit.catalog",),
-    ("toolkit.runs",),
+    ("toolkit.runs", "toolkit.logs"),
     ("toolkit.sources",),
     ("toolkit.collection",),
     ("toolkit.laws",),

@@ -212,7 +212,7 @@ def test_filter():
 @pytest.mark.parametrize("column,values,expected", [
     ("num_params", [1e19] * 4, "num_params must be at most 9223372036854775807"),
     ("num_params", ["10000000000000000000"] * 4, "num_params must be at most"),
-    ("num_params", [0.4, 0.4, 1.5, 2.5], "num_params must be a whole number"),
+    ("num_params", [0.4, 0.4, 1.5, 2.5], r"rows 0, 1: num_params must be at least 1 once rounded \(got 0.4, 0.4\)"),
     ("seed", [2**64, 0, 0, 0], "seed must be at most"),
     ("seed", [1.5, 0, 0, 0], "seed must be a whole number"),
     ("loss", [True, False, True, True], "loss must be a number"),

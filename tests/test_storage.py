@@ -9,6 +9,7 @@ import pytest
 
 from toolkit.errors import OutputError
 from toolkit.storage import (
+    OUTPUT_MARKER,
     atomic_directory,
     atomic_write,
     read_cache,
@@ -44,10 +45,10 @@ def test_atomic_directory_swaps_only_on_success(tmp_path):
     with pytest.raises(RuntimeError), atomic_directory(out) as tmp:
         (tmp / "a.csv").write_text("2")
         raise RuntimeError("the study failed half way")
-    assert {p.name: p.read_text() for p in out.iterdir()} == {"a.csv": "1", "b.csv": "1"}
+    assert {p.name: p.read_text() for p in out.iterdir() if p.name != OUTPUT_MARKER} == {"a.csv": "1", "b.csv": "1"}
     with atomic_directory(out) as tmp:
         (tmp / "c.csv").write_text("3")
-    assert [p.name for p in out.iterdir()] == ["c.csv"]  # never new files next to old ones
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "c.csv"]  # never new files next to old ones
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 

@@ -331,7 +331,7 @@ def test_compute_optimal_panel_switches_treatments_and_offers_a_familys_referenc
     panel.controls["treatment"].value = "huber-log"
     assert panel.result.objective == "huber-log" and "Huber on log residuals" in panel.status.value
     assert "For comparison" not in panel.status.value      # no published recipe for this family
-    with pytest.raises(DataError, match="treatment 'reference' is not offered"):
+    with pytest.raises(DataError, match="treatment = 'reference' is not allowed"):
         widgets.ComputeOptimalPanel(runs, "alpha-fam", treatment="reference")
 
 

@@ -106,6 +106,23 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> str:
     return text
 
 
+def _is_comment(line: str) -> bool:
+    """A ``# ...`` line before the header (exporters and people write notes there)."""
+    return line.lstrip().startswith("#")
+
+
+def _blank_leading_comments(text: str) -> str:
+    """``text`` with the comment lines before the header emptied (line numbers stay as in the
+    file; a quote inside a comment cannot confuse the CSV reader)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _is_comment(line):
+            lines[i] = ""
+        elif line.strip():
+            break
+    return "\n".join(lines)
+
+
 def _delimiter(text: str, name: str, sep: str | None) -> str:
     if sep is not None:
         if sep in ("\\t", "tab"):
@@ -122,17 +139,20 @@ def _delimiter(text: str, name: str, sep: str | None) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: Path, *, sep: str | None = None, encoding: str | None = None
+def read_table(path: Path, *, sep: str | None = None, encoding: str | None = None, index_column: bool = False
                ) -> tuple[list[str], list[list[str | None]], list[int]]:
     """The header, the data rows (empty fields as ``None``) and each row's number.
 
-    A row's number is its line in the file minus one (the header's line), so row 4 is
-    the fifth line even when blank lines precede it. Raises ``DataError`` naming the
+    A row's number is its line in the file minus the header's line, so row 4 is the
+    fifth line even when blank lines precede it. Blank and ``#`` comment lines before the
+    header are skipped. With ``index_column``, a first column without a name (the index
+    ``DataFrame.to_csv`` writes by default) is read as a column named ``"(index)"``. Raises ``DataError`` naming the
     file and the problem: unreadable, not really compressed, wrong encoding, rows with
     more or fewer fields than the header, an empty or repeated column name.
     """
     name = path.name
     text = _decode(_read_bytes(path), name, encoding)
+    text = _blank_leading_comments(text)
     delimiter = _delimiter(text, name, sep)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(delimiter, repr(delimiter))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True,
@@ -168,6 +188,8 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str | None = Non
         if other:
             raise DataError(f"{name}: the header is one column with delimiter {shown}, but it contains "
                             f"{other[0]!r}: pass sep={other[0]!r} (--sep)")
+    if index_column and header[0] == "":
+        header[0] = "(index)"
     if "" in header:
         raise DataError(f"{name}: column {header.index('') + 1} of the header has no name")
     if wrong:

@@ -187,6 +187,10 @@ class Catalog:
         local = self.cache_dir / entry.path
         if local.is_file() and (not verify or sha256_of(local) == entry.sha256):
             return local
+        if local.exists() and not local.is_file():
+            # never removed: it is not a file this toolkit wrote
+            raise FetchError(f"{local}: is a directory (or not a regular file) where the cached {entry.path} "
+                             f"belongs; move it away and fetch again")
         if self.offline:
             raise FetchError(self._missing_message(entry))
         with self._lock(local):

@@ -104,35 +104,85 @@ def _columns(text: str) -> dict[str, str]:
     return out
 
 
-def _out_dir(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a directory name, got ''")
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
-    return path
+def _out_dir(kind: str):
+    """An output directory of ``kind`` the command may replace (:func:`toolkit.storage.check_output_dir`)."""
+    def parse(text: str) -> Path:
+        from toolkit.errors import OutputError
+        from toolkit.storage import check_output_dir
+
+        try:
+            return check_output_dir(text, kind=kind)
+        except OutputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--out {text!r}: ").removeprefix(f"--out {text}: ")
+                                             ) from None
+
+    parse.__name__ = "directory"
+    return parse
 
 
-def _check_writable(out: Path) -> None:
-    """Fail before a long computation when its output directory cannot be created."""
-    import tempfile
+#: Where a user's runs can come from: option dest -> reader of :data:`toolkit.logs.READERS`
+#: (``csv``, a tidy CSV, is read by ``Runs.from_csv``).
+_LOG_SOURCES: dict[str, str] = {"csv_dir": "csv-dir", "wandb": "wandb", "tensorboard": "tensorboard",
+                                "mlflow": "mlflow"}
 
-    parent = out.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(dir=parent).cleanup()
-    except OSError as exc:
-        raise _UsageError(f"{PROG}: --out {out}: cannot write there ({exc.strerror or exc})") from None
+
+def _user_source(args: argparse.Namespace) -> object | None:
+    """The path or URI of the user's runs given on the command line, or None (the collection)."""
+    return next((getattr(args, d) for d in ("csv", *_LOG_SOURCES) if getattr(args, d, None) is not None), None)
 
 
 def _read_csv(args: argparse.Namespace):
+    """The user's runs: a tidy CSV (--csv) or training logs (--csv-dir, --wandb, --tensorboard,
+    --mlflow, read with the --loss-key ... mapping)."""
     from toolkit.runs import Runs
 
-    return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
-                         metric=args.metric)
+    if args.csv is not None:
+        return Runs.from_csv(args.csv, columns=args.columns, sep=args.sep, encoding=args.encoding,
+                             metric=args.metric)
+    from toolkit.logs import LogSpec, read_logs
+
+    dest = next(d for d in _LOG_SOURCES if getattr(args, d, None) is not None)
+    spec = LogSpec(loss=args.loss_key, step=args.step_key, tokens=args.tokens_key, batch_size=args.batch_size,
+                   seq_len=args.seq_len, num_params=args.params_key, sizes=args.sizes or {}, metric=args.metric)
+    return read_logs(_LOG_SOURCES[dest], getattr(args, dest), spec, experiment=args.experiment)
+
+
+def _sizes(text: str) -> dict[str, float]:
+    """``run=N,run2=N2`` -> run name -> parameters (7e9 or 7B)."""
+    return {run: _positive(n) for run, n in _columns(text).items()}
+
+
+def _batch_sizes(text: str) -> float | dict[str, float]:
+    """``256`` -> one batch size for every run; ``small=256,big=512`` -> one per run."""
+    return _sizes(text) if "=" in text else _positive(text)
+
+
+def _add_source_options(group: argparse._MutuallyExclusiveGroup) -> None:
+    group.add_argument("--csv", type=Path, metavar="FILE", help="your own runs: a CSV, one row per checkpoint")
+    group.add_argument("--csv-dir", type=Path, metavar="DIR", help="a directory of per-run CSV files (step, loss, "
+                       "num_params columns; the run is the file name)")
+    group.add_argument("--wandb", type=Path, metavar="PATH", help="W&B run-history exports (a file per run, a "
+                       "directory of them, or a chart's Export CSV)")
+    group.add_argument("--tensorboard", type=Path, metavar="LOGDIR", help="a TensorBoard log directory (a run per "
+                       "directory of event files; the tensorboard extra)")
+    group.add_argument("--mlflow", metavar="URI", help="an MLflow tracking store: ./mlruns or sqlite:///mlflow.db "
+                       "(the mlflow extra)")
 
 
 def _add_csv_options(s: argparse.ArgumentParser) -> None:
+    logs = s.add_argument_group("training logs (--csv-dir, --wandb, --tensorboard, --mlflow)")
+    logs.add_argument("--loss-key", default="loss", metavar="NAME", help="column, metric or tag of the loss "
+                      "(default: loss)")
+    logs.add_argument("--tokens-key", metavar="NAME", help="column, metric or tag of tokens seen, if logged")
+    logs.add_argument("--step-key", metavar="NAME", help="step column (default: step, _step or Step)")
+    logs.add_argument("--batch-size", type=_batch_sizes, metavar="B", help="sequences per step: tokens = step x B x L; "
+                      "RUN=B,... gives each run its own")
+    logs.add_argument("--seq-len", type=_positive, metavar="L", help="tokens per sequence: tokens = step x B x L")
+    logs.add_argument("--params-key", default="num_params", metavar="NAME",
+                      help="column, MLflow param or TensorBoard tag of each run's parameters (default: num_params)")
+    logs.add_argument("--sizes", type=_sizes, metavar="RUN=N,...", help="parameters of each run, e.g. "
+                      "small=20M,big=1.3B (instead of --params-key)")
+    logs.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: all)")
     s.add_argument("--columns", type=_columns, metavar="OLD=NEW,...",
                    help="rename your columns to the toolkit's, e.g. params=num_params,tokens_seen=tokens,"
                         "val_loss=loss")
@@ -176,7 +226,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     runs = _read_csv(args)
     with _wide_pandas():
         print(runs.summary().to_string(index=False))
-    print(f"\n{args.csv}: {len(runs)} checkpoints in {runs.frame.groupby(['family', 'model']).ngroups} runs, "
+    print(f"\n{_user_source(args)}: {len(runs)} checkpoints in {runs.frame.groupby(['family', 'model']).ngroups} runs, "
           f"{len(runs.sizes())} sizes, {len(runs.families)} famil{'y' if len(runs.families) == 1 else 'ies'}")
     return 0
 
@@ -199,37 +249,18 @@ def _parse_fixed(items: Sequence[str]) -> dict[str, float]:
     return fixed
 
 
-#: Checkpoints at or before this many tokens are dropped from collection families with
-#: training curves unless --cut says otherwise (METHOD.md section 4, item 3).
-DEFAULT_CUT = 1e10
-#: The default cut is skipped when it would leave fewer distinct sizes than this.
-_MIN_SIZES_AFTER_CUT = 3
-
-
-def _default_cut(runs) -> tuple[float, str | None]:
-    """The cut to apply when --cut is not given, and a note saying what was done."""
-    df = runs.frame
-    curves = df.groupby(["family", "model"])["tokens"].size().max() > 1
-    if not curves or not (df["tokens"] > DEFAULT_CUT).any():
-        return 0.0, None
-    kept = df[df["tokens"] > DEFAULT_CUT]
-    n_sizes = kept["num_params"].nunique()
-    if n_sizes < _MIN_SIZES_AFTER_CUT:
-        return 0.0, (f"note: not applying the default cut at {DEFAULT_CUT:.0e} tokens: only {n_sizes} "
-                     f"size(s) have checkpoints past it (all {len(df)} points kept)")
-    return DEFAULT_CUT, (f"note: fitting checkpoints past {DEFAULT_CUT:.0e} tokens only, the default cut "
-                         f"({len(kept)} of {len(df)} points; --cut 0 keeps all, --cut TOKENS sets another)")
-
-
 def _fit_input(args: argparse.Namespace):
     from toolkit.collection import load_collection
 
-    runs = _read_csv(args) if args.csv else load_collection(args.family, progress=False)
+    runs = _read_csv(args) if args.family is None else load_collection(args.family, progress=False)
     cut = args.cut
     if cut is None:
-        cut, note = _default_cut(runs) if args.family else (0.0, None)
-        if note:
-            print(note, file=sys.stderr)
+        from toolkit.evaluation import default_cut
+
+        choice = default_cut(runs)
+        cut = choice.cut
+        if choice.note:
+            print(f"note: {choice.note} (--cut TOKENS sets another)", file=sys.stderr)
     if cut:
         runs = runs.filter(min_tokens=math.nextafter(cut, math.inf))
     if args.drop_highest:
@@ -289,7 +320,7 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
     """Where the law comes from (--family, --csv, or a saved --law) and how it is fitted."""
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--family", help="family id of the collection (see `families`)")
-    src.add_argument("--csv", type=Path, metavar="FILE", help="your own runs (see `runs`)")
+    _add_source_options(src)
     if saved_law:
         src.add_argument("--law", type=Path, metavar="FILE.json", help="a fit saved by `fit --save FILE.json`")
     _add_csv_options(s)
@@ -298,8 +329,9 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
     s.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="fix (borrow) a parameter, e.g. --fix alpha=0.35; repeatable")
     s.add_argument("--cut", type=_non_negative, default=None, metavar="TOKENS",
-                   help=f"keep only checkpoints with more than this many tokens (e.g. 1e10). Default for "
-                        f"--family: {DEFAULT_CUT:.0e} where the family has training curves past it; 0 keeps all")
+                   help="keep only checkpoints with more than this many tokens (e.g. 1e10; 0 keeps all). Default: "
+                        "follows the data: 1e10 when 3 sizes have checkpoints past it, else the largest of 3e9, 1e9, "
+                        "1e8 that keeps 3 sizes, else none (said on stderr)")
     s.add_argument("--drop-highest", type=_count(0), default=0, metavar="K",
                    help="drop the K highest-loss points before fitting")
     s.add_argument("--bootstrap", type=_count(2), default=0, metavar="N",
@@ -310,20 +342,26 @@ def _add_fit_options(s: argparse.ArgumentParser, saved_law: bool) -> None:
 
 
 def _load_law(path: Path, command: str):
-    """A saved fit (``fit --save``) or a law (``ScalingLaw.to_dict``) from JSON."""
-    import json
-
+    """A saved fit (``fit --save``) or a law (``ScalingLaw.to_dict``) from JSON, checked."""
     from toolkit.fitting import FitResult
     from toolkit.laws import ScalingLaw
+    from toolkit.storage import read_json
 
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise _UsageError(f"{PROG} {command}: cannot read --law {path} ({type(exc).__name__}: {exc})") from None
-    if isinstance(data, dict) and data.get("kind") == "toolkit.FitResult":
-        return FitResult.from_dict(data)
-    if isinstance(data, dict) and "law" in data and "params" in data:
-        return ScalingLaw.from_dict(data)
+        data = read_json(path, "fit")
+        if isinstance(data, dict) and data.get("kind") == "toolkit.FitResult":
+            return FitResult.from_dict(data)
+        if isinstance(data, dict) and "law" in data and "params" in data:
+            law = ScalingLaw.from_dict(data)
+            bad = [k for k, v in law.values.items() if not math.isfinite(v)]
+            if bad:
+                raise _UsageError(f"{PROG} {command}: --law {path}: {', '.join(bad)} not finite")
+            return law
+    except ToolkitError as exc:
+        raise _UsageError(f"{PROG} {command}: --law {path}: {str(exc).removeprefix(f'{path}: ')}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise _UsageError(f"{PROG} {command}: --law {path}: not a law ({type(exc).__name__}: "
+                          f"{one_line(exc, 200)})") from None
     raise _UsageError(f"{PROG} {command}: --law {path} is neither a saved fit (`{PROG} fit --save`) nor a law")
 
 
@@ -366,12 +404,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     kind = args.interval_kind or ("calibrated" if boot is None else "bootstrap")
     if kind == "bootstrap" and boot is None:
         raise _UsageError(f"{PROG} predict: --interval-kind bootstrap needs --bootstrap B")
-    loss = (source.predict(args.params, args.tokens, bias_correct=True) if args.bias_correct
-            else float(law.predict(args.params, args.tokens)))
-    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens, "loss": float(loss)}
-    if not math.isfinite(out["loss"]):
-        print(f"{PROG} predict: the law gives no finite loss at N = {args.params:g}, D = {args.tokens:g}",
-              file=sys.stderr)
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is said below, once
+        loss = float(source.predict(args.params, args.tokens, bias_correct=True) if args.bias_correct
+                     else law.predict(args.params, args.tokens))
+    out: dict[str, object] = {"num_params": args.params, "tokens": args.tokens, "loss": loss}
+    if not math.isfinite(loss):
+        print(f"{PROG} predict: the law predicts a non-finite loss ({loss}) at N = {args.params:.4g}, "
+              f"D = {args.tokens:.4g}; check its parameters ({law.values})", file=sys.stderr)
         return 1
     if args.bias_correct:
         out["bias_corrected"] = True
@@ -457,7 +498,6 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         return 1
     coverage, model = report
     if args.out is not None:
-        _check_writable(args.out)
         model.save(args.out)
     if args.json:
         _print_json(coverage.to_dict(orient="records"))
@@ -483,7 +523,6 @@ def _cmd_study(args: argparse.Namespace) -> int:
         write_study,
     )
 
-    _check_writable(args.out)
     progress = _progress(args)
     other = "paper" if args.protocol == "corrected" else "corrected"
     result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
@@ -494,7 +533,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     departures = departure_effects(comparison, pair["corrected"], progress=progress)
     items = verdicts(result) if args.protocol == "corrected" else []
     # every file is written into a fresh directory that replaces --out only once complete
-    with atomic_directory(args.out) as tmp:
+    with atomic_directory(args.out, kind="study") as tmp:
         paths = write_study(result, tmp, comparison, departures)
         if items:
             paths["verdicts.json"] = atomic_write(tmp / "verdicts.json",
@@ -611,9 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(s)
     s.set_defaults(func=_cmd_families)
 
-    s = sub.add_parser("runs", help="validate your own training logs (CSV) and summarise them")
-    s.add_argument("--csv", required=True, type=Path, metavar="FILE",
-                   help="one row per checkpoint: model, num_params, tokens, loss [, family, seed, metric]")
+    s = sub.add_parser("runs", help="validate your own training logs (CSV or a logger's) and summarise them")
+    _add_source_options(s.add_mutually_exclusive_group(required=True))
     _add_csv_options(s)
     s.set_defaults(func=_cmd_runs)
 
@@ -663,9 +701,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline_compute (the paper's protocol has grid only)")
     s.add_argument("--protocol", choices=("corrected", "paper"), default="corrected",
                    help="corrected (METHOD sections 3, 5; default) or paper (the paper's protocol as published)")
-    s.add_argument("--out", type=_out_dir, default=Path("study"), metavar="DIR",
+    s.add_argument("--out", type=_out_dir("study"), default="study", metavar="DIR",
                    help="where to write the table, results.csv, aggregates.csv, comparison.csv, verdicts.json "
-                        "(default: study)")
+                        "(default: study); it must be new, empty or an earlier output of this command")
     s.add_argument("--bootstrap", type=_count(0), default=0, metavar="B",
                    help="resamples of the training runs per predicting cell: 5%%/50%%/95%% quantiles of ARE and "
                         "signed error in the table (default 0: none; corrected protocol only)")
@@ -690,11 +728,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_plan)
 
     s = sub.add_parser("findings", help="run the study and every notebook; write the report (index.html)")
-    s.add_argument("--out", type=Path, default=Path("findings"), metavar="DIR",
-                   help="output directory, replaced as a whole at the end (default: findings)")
+    s.add_argument("--out", type=_out_dir("findings"), default="findings", metavar="DIR",
+                   help="output directory, replaced as a whole at the end (default: findings); it must be new, "
+                        "empty or an earlier output of this command")
     s.add_argument("--quick", action="store_true", help="small parameters and a few families (for tests)")
     s.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks (e.g. 02_fit_a_law or 02)")
-    s.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
+    s.add_argument("--jobs", type=_count(1), default=2, metavar="N", help="notebooks run at the same time (default 2)")
     s.add_argument("--notebooks", type=Path, metavar="DIR", help="notebook directory (default: the repository's)")
     s.add_argument("--no-study", action="store_true", help="skip the study and its verdicts")
     s.add_argument("--bootstrap", type=_count(0), default=None, metavar="B",
@@ -717,10 +756,25 @@ def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> No
     print(f"warning: {one_line(message, 500)}", file=sys.stderr)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that its cleanup (temporary directories, worker
+    processes) runs as for Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``scaling-toolkit``; returns the exit status (see the module docstring)."""
+    import signal
+    import threading
+
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
+    on_term = None
+    if threading.current_thread() is threading.main_thread():
+        on_term = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
         status = int(args.func(args))
@@ -741,6 +795,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("terminated (SIGTERM)", file=sys.stderr)
+        return 128 + 15
     except Exception as exc:  # the last resort: a user never sees a traceback
         if os.environ.get("SCALING_TOOLKIT_DEBUG"):
             raise
@@ -749,6 +806,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = shown
+        if on_term is not None:
+            signal.signal(signal.SIGTERM, on_term)
 
 
 if __name__ == "__main__":

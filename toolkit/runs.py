@@ -282,6 +282,45 @@ def _integers(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return ints, fraction, huge
 
 
+@dataclass(frozen=True)
+class _Rounded:
+    """What rounding a size column did: how many values, how far at most (absolute and relative)."""
+
+    original: np.ndarray
+    below_one: np.ndarray
+    count: int
+    largest: float
+    relative: float
+
+    def note(self, column: str) -> str:
+        return (f"{self.count} {column} value{'s' if self.count > 1 else ''} {'were' if self.count > 1 else 'was'} "
+                f"not whole and {'were' if self.count > 1 else 'was'} rounded to the nearest whole number (at most "
+                f"{self.largest:.3g} off, {self.relative:.2g} relative); sizes computed or digitised from a "
+                f"figure are often fractional")
+
+
+def _round_sizes(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, _Rounded]:
+    """Sizes (parameters) rounded half up to whole numbers where they are not whole: a size is a
+    count, and one computed (FLOPs / 6D) or digitised from a figure is off by far more than the
+    rounding. Values that round to 0 are flagged in ``below_one``."""
+    out = exact.copy()
+    below_one = np.zeros(len(exact), dtype=bool)
+    count, largest, relative = 0, 0.0, 0.0
+    for i in np.flatnonzero(ok):
+        v = exact[i]
+        if isinstance(v, int) or float(v).is_integer() or not math.isfinite(v):
+            continue
+        whole = math.floor(v + 0.5)
+        if whole < 1:
+            below_one[i] = True
+            continue
+        out[i] = int(whole)
+        count += 1
+        largest = max(largest, abs(whole - v))
+        relative = max(relative, abs(whole - v) / abs(v))
+    return out, _Rounded(exact, below_one, count, largest, relative)
+
+
 # ----------------------------------------------------------------------------- validation
 Metric = Literal["nats", "ppl", "bits"]
 
@@ -330,6 +369,7 @@ def _validate(
     raw = df.reset_index(drop=True)
     out: dict[str, Any] = {}
     problems = _Problems(name)
+    notes: list[str] = []
 
     for col in SCHEMA:
         if col.name not in raw.columns:
@@ -374,6 +414,12 @@ def _validate(
             problems.rows(labels, nonpos, col.name, exact, "must be > 0")
             ok &= ~nonpos
         if col.kind in ("size", "integer"):
+            if col.kind == "size":
+                exact, rounded = _round_sizes(exact, ok)
+                problems.rows(labels, rounded.below_one, col.name, rounded.original, "must be at least 1 once rounded")
+                ok &= ~rounded.below_one
+                if rounded.count:
+                    notes.append(rounded.note(col.name))
             ints, fraction, huge = _integers(exact, ok)
             problems.rows(labels, fraction, col.name, exact, "must be a whole number")
             problems.rows(labels, huge, col.name, exact, f"must be at most {_INT64_MAX} in size (int64)")
@@ -393,6 +439,8 @@ def _validate(
             if "metric" not in raw.columns:
                 out["metric"] = np.full(len(raw), "perplexity" if metric == "ppl" else "bits", dtype=object)
     problems.raise_if_any()
+    for note in notes:
+        warnings.warn(f"{name}: {note}", UserWarning, stacklevel=3)
 
     if out["metric_value"] is None:
         out["metric_value"] = out["loss"]
@@ -434,6 +482,17 @@ def dtypes() -> dict[str, str]:
 
 def _cast(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c.name: c.dtype for c in SCHEMA})
+
+
+def _log_spec(spec: Any, options: Mapping[str, Any]) -> Any:
+    from toolkit.logs import LogSpec
+
+    if spec is not None and options:
+        raise DataError("give either spec= or its fields as keywords, not both")
+    try:
+        return spec if spec is not None else LogSpec(**options)
+    except TypeError as exc:
+        raise DataError(f"unknown log option: {exc} (options: {', '.join(LogSpec.__dataclass_fields__)})") from None
 
 
 # ----------------------------------------------------------------------------- the table
@@ -503,7 +562,9 @@ class Runs:
             One row per checkpoint with at least ``model``, ``num_params`` (parameters),
             ``tokens`` (tokens seen) and ``loss``. Other columns of :data:`SCHEMA` are
             optional; columns outside it are dropped. ``num_params`` may be written as
-            text such as ``"1.3B"``; it must be a whole number (never rounded).
+            text such as ``"1.3B"``; a fractional size (6795600349.29, computed or
+            digitised) is rounded to the nearest whole number, with one warning saying how
+            many were rounded and by how much at most.
         columns
             Rename map from your column names to the schema's, e.g. ``{"params": "num_params"}``.
         family
@@ -557,6 +618,40 @@ class Runs:
             family = path.name.split(".")[0] or path.name
         return cls.from_frame(df, columns=columns, family=family, name=path.name,
                               row_labels=lines, metric=metric)
+
+    # ----------------------------------------------------------------- training logs
+    @classmethod
+    def from_csv_dir(cls, directory: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from a directory of per-run CSV files (:func:`toolkit.logs.read_csv_dir`).
+        ``spec`` is a :class:`toolkit.logs.LogSpec`, or give its fields as keywords (``loss=``,
+        ``batch_size=``, ``seq_len=``, ``sizes=`` ...)."""
+        from toolkit.logs import read_csv_dir
+
+        return read_csv_dir(directory, _log_spec(spec, options))
+
+    @classmethod
+    def from_wandb(cls, path: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from Weights & Biases history exports (:func:`toolkit.logs.read_wandb`)."""
+        from toolkit.logs import read_wandb
+
+        return read_wandb(path, _log_spec(spec, options))
+
+    @classmethod
+    def from_tensorboard(cls, logdir: str | Path, spec: Any = None, **options: Any) -> Runs:
+        """Runs from a TensorBoard log directory (:func:`toolkit.logs.read_tensorboard`;
+        the ``tensorboard`` extra)."""
+        from toolkit.logs import read_tensorboard
+
+        return read_tensorboard(logdir, _log_spec(spec, options))
+
+    @classmethod
+    def from_mlflow(cls, tracking_uri: str | Path, spec: Any = None, *, experiment: str | None = None,
+                    **options: Any) -> Runs:
+        """Runs from an MLflow tracking store (:func:`toolkit.logs.read_mlflow`; the ``mlflow``
+        extra)."""
+        from toolkit.logs import read_mlflow
+
+        return read_mlflow(tracking_uri, _log_spec(spec, options), experiment=experiment)
 
     # ----------------------------------------------------------------- views
     def __len__(self) -> int:

@@ -4,6 +4,9 @@
   and renames it into place: a reader sees the old file or the new one, never a part.
 * :func:`atomic_directory` builds an output directory under a temporary name and swaps
   it in only when every file is written: a failure leaves the old directory untouched.
+  It replaces only a new, empty or earlier toolkit output directory (one holding
+  :data:`OUTPUT_MARKER`), never a directory of the user's, and removes what interrupted
+  runs left next to it.
 * :func:`write_cache` / :func:`read_cache` store a cache file with its schema and the
   sha256 of its payload. A file that is truncated, corrupt or of a foreign schema is
   deleted with one warning naming it, and the caller rebuilds it.
@@ -18,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -26,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.errors import OutputError, one_line
+from toolkit.errors import DataError, OutputError, one_line
 
 _MAGIC = b"scaling-toolkit-cache 1\n"
 _warned: set[str] = set()
@@ -68,36 +72,131 @@ def atomic_write(path: str | Path, data: bytes | str, *, encoding: str = "utf-8"
     return path
 
 
-@contextlib.contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole.
+#: The file every output directory the toolkit writes holds: a directory with it is the
+#: toolkit's own output and may be replaced; a non-empty directory without it is the user's
+#: and is never touched.
+OUTPUT_MARKER = ".scaling-toolkit-output"
+#: Output directories written before the marker existed: kind -> (a file every such directory
+#: holds, every name it may hold). A directory holding that file and nothing else is recognised
+#: as an earlier output of that kind (a single file of the user's makes it the user's).
+UNMARKED_OUTPUTS: dict[str, tuple[str, frozenset[str]]] = {
+    "findings": ("index.html", frozenset({"index.html", "findings.json", "verdicts.json", "notebooks", "charts",
+                                          "records", "study"})),
+    "study": ("config.json", frozenset({"table.parquet", "families.parquet", "config.json", "resampled_are.parquet",
+                                        "results.csv", "aggregates.csv", "families.csv", "comparison.csv",
+                                        "departures.csv", "verdicts.json", "designs.csv", "calibration.csv",
+                                        "error_model.json"})),
+}
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)(?:-[0-9a-f]+)?$")
 
-    Files of an older ``path`` are all replaced at once (the old directory is renamed
-    aside, the new one renamed in, the old one deleted), so a reader never sees new
-    results next to old ones. On an exception the temporary directory is removed and
-    ``path`` is left as it was. Raises ``OutputError`` when ``path`` is an existing
-    file, is empty, or its parent cannot be written.
-    """
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def clean_stale(path: str | Path) -> list[Path]:
+    """Remove what interrupted runs writing ``path`` left next to it: ``.<name>.partial-<pid>``
+    and ``.<name>.old-<pid>`` directories holding :data:`OUTPUT_MARKER` whose process is gone.
+    Returns the directories removed."""
+    path = Path(path).absolute()
+    removed = []
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for d in siblings:
+        m = _STALE.match(d.name)
+        if (m and m["name"] == path.name and not _pid_alive(int(m["pid"])) and d.is_dir()
+                and not d.is_symlink() and (d / OUTPUT_MARKER).is_file()):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _earlier_output(entries: set[str], kind: str | None) -> bool:
+    """Whether ``entries`` are exactly what an unmarked earlier output of ``kind`` held."""
+    if kind not in UNMARKED_OUTPUTS:
+        return False
+    anchor, names = UNMARKED_OUTPUTS[kind]
+    return anchor in entries and entries <= names
+
+
+def check_output_dir(path: str | Path, option: str = "--out", kind: str | None = None) -> Path:
+    """Refuse, in one ``OutputError`` line, an output directory whose replacement could lose
+    something not written by the toolkit: ``''``, ``.``, the working directory or one of its
+    parents, a path that is a file, a non-empty directory without :data:`OUTPUT_MARKER` (unless
+    it holds exactly what an earlier output of ``kind`` held, :data:`UNMARKED_OUTPUTS`), and a
+    place that cannot be written. Returns ``path``."""
+    text = str(path)
     path = Path(path)
-    if str(path) in ("", "."):
-        raise OutputError(f"output directory {str(path)!r}: give a directory name")
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path}: exists and is not a directory")
+    if text.strip() in ("", ".") or text.strip() == "./":
+        raise OutputError(f"{option} {text!r}: give a directory name (the output replaces the directory "
+                          f"as a whole)")
+    here = Path.cwd().resolve()
+    if path.resolve() == here or path.resolve() in here.parents:
+        raise OutputError(f"{option} {text}: is the working directory or holds it; give a new directory name")
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise OutputError(f"{option} {text}: exists and is not a directory; give a new directory name")
+    if path.is_dir():
+        try:
+            entries = {p.name for p in path.iterdir()}
+        except OSError as exc:
+            raise OutputError(f"{option} {text}: cannot be read ({exc.strerror or exc})") from None
+        if entries and OUTPUT_MARKER not in entries and not _earlier_output(entries, kind):
+            raise OutputError(f"{option} {text}: is a non-empty directory the toolkit did not write (no "
+                              f"{OUTPUT_MARKER} marker; it would be replaced); give a new or empty directory")
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+        tempfile.TemporaryDirectory(dir=parent, prefix=".probe-").cleanup()
     except OSError as exc:
+        raise OutputError(f"{option} {text}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path, kind: str = "output") -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces ``path`` as a whole.
+
+    ``path`` is checked first (:func:`check_output_dir`: only a new, empty, or earlier toolkit
+    output directory is replaced) and what interrupted runs left next to it is removed
+    (:func:`clean_stale`). The temporary directory, ``.<name>.partial-<pid>-<hex>``, holds
+    :data:`OUTPUT_MARKER` (recording ``kind``) from its first moment, so a later run recognises
+    it. Files of an older ``path`` are all replaced at once (the old directory is renamed
+    aside, the new one renamed in, the old one deleted), so a reader never sees new results
+    next to old ones. On an exception (``KeyboardInterrupt`` and SIGTERM turned into one
+    included) the temporary directory is removed and ``path`` is left as it was. Raises
+    ``OutputError`` naming the path and the problem.
+    """
+    path = check_output_dir(path, kind=kind)
+    clean_stale(path)
+    parent = path.absolute().parent
+    tmp = parent / f".{path.name}.partial-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        tmp.mkdir()
+        (tmp / OUTPUT_MARKER).write_text(json.dumps({"kind": kind, "pid": os.getpid()}) + "\n")
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{path}: cannot create the output directory ({exc.strerror or exc})") from None
     try:
         yield tmp
+        check_output_dir(path, kind=kind)  # the user may have put files there meanwhile
         old = None
         if path.exists():
-            old = parent / f".{path.name}.{os.getpid()}.old"
+            old = parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OutputError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{path}: cannot be written ({exc.strerror or exc}); it was left as it was") from None
@@ -213,6 +312,35 @@ def read_frame_cache(path: str | Path, schema: str,
 
 
 # ----------------------------------------------------------------------------- strict JSON
+#: Largest JSON file the toolkit reads back (a saved fit with every point is a few MB).
+MAX_JSON_BYTES = 256 << 20
+
+
+def read_json(path: str | Path, what: str) -> object:
+    """The JSON value stored in ``path`` (a saved ``what``), or one ``DataError`` naming the
+    file and the problem: missing, a directory, unreadable, too large, not UTF-8, not JSON, or
+    nested too deeply to read."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise DataError(f"{path}: is a directory, not a saved {what}")
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DataError(f"{path}: larger than {MAX_JSON_BYTES >> 20} MiB; not a saved {what}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the saved {what} ({exc.strerror or type(exc).__name__})") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a saved {what} (not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                        f"{exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not a saved {what} (not JSON: {exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno}; truncated?)") from None
+    except RecursionError:
+        raise DataError(f"{path}: not a saved {what} (JSON nested too deeply to read)") from None
+
+
 def jsonable(obj: object) -> object:
     """``obj`` with numpy/pandas scalars made plain and every non-finite float (NaN, inf)
     made ``None``, at any depth (dicts, lists, tuples)."""

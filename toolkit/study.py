@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._progress import progress_bar
-from toolkit.errors import DataError
+from toolkit.errors import DataError, one_line
 from toolkit.evaluation import (
     COLUMNS,
     DEFAULT_CUT,
@@ -88,14 +88,14 @@ from toolkit.evaluation.calibration import calibration_report
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_grid_cells, parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
-from toolkit.fitting import PREDICTING, fit_many
+from toolkit.fitting import PREDICTING, Status, fit_many
 from toolkit.fitting.batch import resolve_n_jobs
 from toolkit.guidelines.borrow import borrow_cells
 from toolkit.guidelines.checkpoints import final_only_cells, trajectory_cells
 from toolkit.guidelines.partial import partial_cells
 from toolkit.guidelines.selection import grid_cells, scale_down_cells, window_cells
 from toolkit.runs import Runs
-from toolkit.storage import read_frame_cache, usable_cache_dir, write_frame_cache
+from toolkit.storage import read_frame_cache, read_json, usable_cache_dir, write_frame_cache
 
 EXPERIMENTS: tuple[str, ...] = ("grid", "final_only", "trajectory", "windows", "borrow", "partial", "scale_down",
                                 "baseline_best", "baseline_compute")
@@ -185,25 +185,82 @@ class StudyResult:
         _write_parquet(self.families, out / "families.parquet")
         if self.resampled_are is not None:
             self.resampled_are.rename(columns=str).to_parquet(out / "resampled_are.parquet")
-        meta = {"config": asdict(self.config), "n_fitted": self.n_fitted, "n_cached": self.n_cached, "code": self.code}
+        meta = {"kind": SAVED_KIND, "version": SAVED_VERSION, "config": asdict(self.config),
+                "n_fitted": self.n_fitted, "n_cached": self.n_cached, "code": self.code}
         (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
         return out
 
     @classmethod
     def load(cls, directory: str | Path) -> StudyResult:
-        """A result written by :meth:`save`."""
+        """A result written by :meth:`save`, checked: every problem (a missing, truncated or
+        foreign file, another kind or version, a table whose content cannot be a study's, e.g.
+        a negative ARE) is one ``DataError`` naming the file and the problem."""
         d = Path(directory)
+        again = f"write it again with StudyResult.save or `scaling-toolkit study --out {d}`"
         missing = [n for n in ("table.parquet", "families.parquet", "config.json") if not (d / n).is_file()]
         if missing:
-            raise DataError(f"{d}: not a saved study (missing {', '.join(missing)}); write one with "
-                            f"StudyResult.save or `scaling-toolkit study --out {d}`")
-        meta = json.loads((d / "config.json").read_text())
-        cfg = meta["config"]
-        config = StudyConfig(**{**cfg, "p_grid": tuple(cfg["p_grid"])})
+            raise DataError(f"{d}: not a saved study (missing {', '.join(missing)}); {again}")
+        meta = read_json(d / "config.json", "study")
+        if not isinstance(meta, dict) or meta.get("kind") != SAVED_KIND:
+            raise DataError(f"{d / 'config.json'}: not a saved study's config (no kind {SAVED_KIND!r}); {again}")
+        if meta.get("version") != SAVED_VERSION or isinstance(meta.get("version"), bool):
+            raise DataError(f"{d / 'config.json'}: a saved study of version {meta.get('version')!r}; this toolkit "
+                            f"reads version {SAVED_VERSION}; {again}")
+        try:
+            cfg = meta["config"]
+            config = StudyConfig(**{**cfg, "p_grid": tuple(float(p) for p in cfg["p_grid"])})
+            counts = int(meta["n_fitted"]), int(meta["n_cached"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{d / 'config.json'}: not a saved study's config ({type(exc).__name__}: "
+                            f"{one_line(exc, 200)}); {again}") from None
+        parts = {}
         draws = d / "resampled_are.parquet"
-        resampled = pd.read_parquet(draws).rename(columns=int) if config.bootstrap and draws.is_file() else None
-        return cls(_read_table(d / "table.parquet"), _plain_strings(pd.read_parquet(d / "families.parquet")), config,
-                   int(meta["n_fitted"]), int(meta["n_cached"]), resampled, str(meta.get("code", "")))
+        for name, read in (("table.parquet", _read_table), ("families.parquet", pd.read_parquet),
+                           ("resampled_are.parquet", pd.read_parquet)):
+            if name == "resampled_are.parquet" and not (config.bootstrap and draws.is_file()):
+                continue
+            try:
+                parts[name] = read(d / name)
+                if name == "table.parquet":
+                    check_table(parts[name])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"{d / name}: not a saved study's table ({type(exc).__name__}: "
+                                f"{one_line(exc, 200)}); {again}") from None
+        resampled = parts.get("resampled_are.parquet")
+        if resampled is not None:
+            resampled = resampled.rename(columns=int)
+            if len(resampled) != len(parts["table.parquet"]) or (resampled.to_numpy(float) < 0).any():
+                raise DataError(f"{draws}: resampled ARE that do not match the table (one row per cell, >= 0); "
+                                f"{again}")
+        return cls(parts["table.parquet"], _plain_strings(parts["families.parquet"]), config, *counts, resampled,
+                   str(meta.get("code", "")))
+
+
+#: ``kind`` and ``version`` of the ``config.json`` :meth:`StudyResult.save` writes.
+SAVED_KIND = "toolkit.StudyResult"
+SAVED_VERSION = 1
+#: Every status a cell of the result table can have.
+_STATUSES = frozenset({*(str(s) for s in Status), NO_DATA, NO_TEST})
+
+
+def check_table(table: pd.DataFrame) -> None:
+    """Raise ``ValueError`` naming the first problem when ``table`` cannot be a study's result
+    table: missing columns, an unknown status, a negative ARE, cost or count, p outside (0, 1]."""
+    absent = [c for c in COLUMNS if c not in table.columns]
+    if absent:
+        raise ValueError(f"missing columns {', '.join(absent)}")
+    unknown = set(table["status"]) - _STATUSES
+    if unknown:
+        raise ValueError(f"unknown status {sorted(map(str, unknown))[0]!r}")
+    for column in ("are", "cost_flops", "cost_fraction", "k", "n_points", "n_test",
+                   *(c for c in BOOT_COLUMNS if c.startswith("are") and c in table.columns)):
+        values = pd.to_numeric(table[column], errors="raise").to_numpy(float)
+        bad = (values < 0) | np.isinf(values)
+        if bad.any():
+            raise ValueError(f"{column} has {int(bad.sum())} negative or infinite values (e.g. {values[bad][0]:g})")
+    p = table["p"].to_numpy(float)
+    if ((p <= 0) | (p > 1)).any():
+        raise ValueError("p outside (0, 1]")
 
 
 def build_cells(fam: FamilyArrays, experiment: str, config: StudyConfig = StudyConfig()) -> list[Cell]:

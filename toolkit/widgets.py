@@ -32,7 +32,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError, ToolkitError
-from toolkit.evaluation import DEFAULT_CUT, evaluate, split
+from toolkit.evaluation import DEFAULT_CUT, default_cut, evaluate, split
 from toolkit.evaluation.calibration import (
     RELIABILITY_LEVELS,
     cross_validate,
@@ -48,6 +48,79 @@ from toolkit.runs import Runs
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
+
+
+def check_parameter(name: str, value: object, ok: bool, allowed: str) -> None:
+    """Refuse a notebook parameter before any panel is built: one ``DataError`` naming the
+    parameter, its value and what is allowed. A widget would otherwise clamp or snap the value
+    (p = -0.5 runs as 0.1) and the record would keep the value that was not used."""
+    if not ok:
+        raise DataError(f"parameter {name} = {value!r} is not allowed: {allowed}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(float(value))
+
+
+def _is_count(value: object, minimum: int) -> bool:
+    return _is_number(value) and float(value).is_integer() and value >= minimum
+
+
+def check_fraction(value: object, name: str = "p") -> None:
+    """``p``: a fraction of training on the sliders' grid 0.1, 0.2 .. 1.0."""
+    check_parameter(name, value, _is_number(value) and 0.1 - 1e-9 <= value <= 1 + 1e-9
+                    and math.isclose(round(float(value) * 10), float(value) * 10, abs_tol=1e-9),
+                    "a fraction of each run's tokens, one of 0.1, 0.2 .. 1.0")
+
+
+def check_objective(value: object) -> None:
+    """``objective``: one of the fit objectives."""
+    from toolkit.fitting.objectives import OBJECTIVES
+
+    check_parameter("objective", value, value in OBJECTIVES, f"one of {', '.join(map(repr, OBJECTIVES))}")
+
+
+def parse_target(target_params: object, target_tokens: object) -> tuple[float, float] | None:
+    """Notebook parameters naming a model to predict: ``("7B", "1.4T")`` -> (parameters, tokens),
+    ``("", "")`` -> None. One ``DataError`` naming the parameter when only one is given or one
+    is not a positive number."""
+    given = [bool(str(v).strip()) if v is not None else False for v in (target_params, target_tokens)]
+    if not any(given):
+        return None
+    check_parameter("target_tokens" if given[0] else "target_params", target_tokens if given[0] else target_params,
+                    all(given), "give both target_params and target_tokens (e.g. '7B' and '1.4T'), or neither")
+    from toolkit.units import parse_quantity
+
+    return (parse_quantity(target_params, name="parameter target_params"),  # type: ignore[arg-type]
+            parse_quantity(target_tokens, name="parameter target_tokens"))  # type: ignore[arg-type]
+
+
+#: What a user's loss column may hold (``Runs.from_csv(metric=...)``).
+LOSS_UNITS: dict[str, str] = {"nats": "nats per token", "ppl": "perplexity", "bits": "bits per token"}
+
+
+def load_runs(runs_csv: str = "", columns: Mapping[str, str] | None = None, loss_unit: str = "nats") -> Runs:
+    """The runs a notebook works on: the user's CSV (its columns renamed by ``columns``, its loss
+    converted from ``loss_unit``), or the whole collection when ``runs_csv`` is empty. The
+    parameters are checked first (one ``DataError`` naming the parameter)."""
+    check_parameter("loss_unit", loss_unit, loss_unit in LOSS_UNITS,
+                    ", ".join(f"{k!r} ({v})" for k, v in LOSS_UNITS.items()))
+    check_parameter("columns", columns, columns is None or isinstance(columns, Mapping)
+                    and all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()),
+                    "a mapping from your column names to the toolkit's, e.g. {'params': 'num_params'}")
+    if not runs_csv:
+        check_parameter("columns", columns, not columns, "only with runs_csv (the collection's columns are fixed)")
+        from toolkit.collection import load_collection
+
+        return load_collection(progress=False)
+    return Runs.from_csv(runs_csv, columns=dict(columns) if columns else None, metric=loss_unit)  # type: ignore[arg-type]
+
+
+def _check_interval_settings(n_bootstrap: object, level: object, seed: object) -> None:
+    check_parameter("n_bootstrap", n_bootstrap, _is_count(n_bootstrap, 2), "a whole number of resamples >= 2")
+    check_parameter("level", level, _is_number(level) and 0 < level < 1, "a level strictly between 0 and 1, e.g. 0.9")
+    check_parameter("seed", seed, _is_count(seed, 0), "a whole number >= 0")
 _LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
 
 
@@ -63,6 +136,17 @@ def _labelled(widget: W.Widget, name: str) -> W.Widget:
         # ipywidgets gives a slider 300 px in all: a long description would leave no track to drag.
         widget.layout.min_width = "480px"
     return widget
+
+
+def _emptied(change: Mapping) -> bool:
+    return change.get("new") is None and change.get("old") is not None
+
+
+def _keep_a_choice(change: Mapping) -> None:
+    """A dropdown never goes empty: picking the selected (e.g. the only) option again can send
+    "no selection" from the browser, which set the family to None ("unknown family None")."""
+    if _emptied(change):
+        change["owner"].value = change["old"]
 
 
 class Panel:
@@ -90,11 +174,13 @@ class Panel:
     # -- shared machinery
     def _add(self, name: str, widget: W.Widget) -> W.Widget:
         self.controls[name] = _labelled(widget, name)
+        if isinstance(widget, W.Dropdown):
+            widget.observe(_keep_a_choice, names="value")
         widget.observe(self._on_change, names="value")
         return widget
 
-    def _on_change(self, _change: Mapping) -> None:
-        if not self._quiet:
+    def _on_change(self, change: Mapping) -> None:
+        if not self._quiet and not _emptied(change):
             self.update()
 
     def update(self) -> None:
@@ -262,7 +348,7 @@ class FitPanel(Panel):
     chart_names = ("loss_curves", "residuals", "prediction")
 
     def __init__(self, runs: Runs, family: str | None = None, *, k: int | None = None, p: float = 1.0,
-                 cut: float = DEFAULT_CUT, objective: str = "mse", n_bootstrap: int = 50,
+                 cut: float | None = None, objective: str = "mse", n_bootstrap: int = 50,
                  level: float = 0.9, seed: int = 0) -> None:
         super().__init__()
         families = [f for f in runs.families if runs.family(f).frame["num_params"].nunique() >= 2]
@@ -271,15 +357,27 @@ class FitPanel(Panel):
                             f"got {', '.join(runs.families) or 'no rows'}")
         family = family or families[0]
         if family not in families:
-            raise DataError(f"family {family!r} has fewer than 2 sizes or is absent (have: {', '.join(families)})")
-        if cut not in CUTS.values():
-            raise DataError(f"cut must be one of {', '.join(f'{v:g}' for v in CUTS.values())} tokens, got {cut:g}")
+            raise DataError(f"parameter family = {family!r} is not allowed: a family with at least 2 sizes, one "
+                            f"of {', '.join(families)}")
+        #: What the default cut did (empty when the cut was given or there was nothing to say).
+        self.cut_note = ""
+        if cut is None:
+            choice = default_cut(runs.family(family))
+            cut, self.cut_note = choice.cut, choice.note
+        check_parameter("cut", cut, cut in CUTS.values(), f"one of {', '.join(f'{v:g}' for v in CUTS.values())} "
+                        f"tokens, or None (follow the data)")
+        n_below = runs.family(family).frame["num_params"].nunique() - 1
+        check_parameter("k", k, k is None or _is_count(k, 0) and k <= n_below,
+                        f"0 (all sizes below the target) or 1 .. {n_below} for {family}")
+        check_fraction(p)
+        check_objective(objective)
+        _check_interval_settings(n_bootstrap, level, seed)
         self.runs = runs
+        self._first_family, self._default_cut = family, cut
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         # bootstraps by design, so that going back to a design shows its interval at once
         self._boots: dict[tuple, Any] = {}
         self._pending: tuple | None = None
-        n_below = runs.family(family).frame["num_params"].nunique() - 1
         self._add("family", W.Dropdown(options=families, value=family, description="family"))
         self._add("k", W.IntSlider(value=min(k or n_below, n_below), min=1, max=max(n_below, 1),
                                    description="training sizes (k smallest)", continuous_update=False))
@@ -295,6 +393,8 @@ class FitPanel(Panel):
         self.update()
 
     def _on_family(self, change: Mapping) -> None:
+        if _emptied(change):
+            return
         n_below = self.runs.family(change["new"]).frame["num_params"].nunique() - 1
         k = self.controls["k"]
         self._quiet = True
@@ -315,6 +415,8 @@ class FitPanel(Panel):
         title = f"{name}: loss vs tokens"
         target = float(parts.target_params)
         status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
+        if self.cut_note and c["family"] == self._first_family and c["cut"] == self._default_cut:
+            status = f"{self.cut_note}<br>{status}"
         numbers = {"k": float(c["k"]), "p": float(c["p"]), "cut_tokens": float(c["cut"]),
                    "n_train_points": float(result.n_points), "target_params": target}
         if design.curves is None:
@@ -385,6 +487,20 @@ class FitPanel(Panel):
                               "widened where the bootstrap over runs is wider",
                 "bootstrap": f"; band: {self.level:.0%} bootstrap interval over runs (the fit is not identified, so "
                              "no calibrated interval)"}.get(kind, "; no interval: the fit is not identified")
+
+    def predict_at(self, num_params: float, tokens: float) -> pd.DataFrame:
+        """The current law's loss (nats per token) for a model of ``num_params`` parameters
+        trained on ``tokens`` tokens (one the runs need not contain), with the current design's
+        bootstrap interval over runs at :attr:`level`: ``num_params``, ``tokens``, ``loss``,
+        ``lower``, ``upper``, ``level``.
+
+        Raises ``DataError`` when the current design has no law."""
+        c = {name: w.value for name, w in self.controls.items()}
+        boot = self._boots.get((c["family"], c["k"], c["p"], c["cut"], c["objective"]))
+        if boot is None:
+            raise DataError(f"no law for the current design (fit status {self.result.status}): nothing to predict; "
+                            f"change the controls")
+        return boot.predict(float(num_params), float(tokens), interval=self.level)
 
     def compare_objectives(self) -> pd.DataFrame:
         """ARE on the target with squared error and with Huber on log residuals, same design."""
@@ -472,6 +588,7 @@ class MetaAnalysisPanel(Panel):
         if draws is not None and not draws.index.equals(table.index):
             raise DataError("draws must be the study's resampled_are, one row per row of the table")
         self.table, self.draws = table, draws
+        check_parameter("max_k", max_k, _is_count(max_k, 2), "a whole number of training sizes >= 2")
         self.max_k = int(max_k)
         families = sorted(grid["family"].unique())
         if family != MACRO and family not in families:
@@ -553,9 +670,9 @@ class ComputeOptimalPanel(Panel):
         if not lo <= budget_flops <= hi:
             raise DataError(f"budget_flops must be within {lo:.0e} .. {hi:.0e} FLOPs, got {budget_flops:.3g}")
         treatment = treatment or default_treatment(family)
-        if treatment not in treatments_for(family):
-            raise DataError(f"treatment {treatment!r} is not offered for {family} "
-                            f"(offered: {', '.join(treatments_for(family))})")
+        check_parameter("treatment", treatment, treatment in treatments_for(family),
+                        f"for {family}, one of {', '.join(map(repr, treatments_for(family)))}")
+        _check_interval_settings(n_bootstrap, level, seed)
         self.runs, self.cut = runs, float(cut)
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
         self._fits: dict[tuple[str, str], tuple] = {}
@@ -706,6 +823,7 @@ class ExplorePanel(Panel):
 
     def __init__(self, runs: Runs, family: str | None = None, *, min_sizes: int = 1) -> None:
         super().__init__()
+        check_parameter("min_sizes", min_sizes, _is_count(min_sizes, 1), "a whole number of distinct sizes >= 1")
         self.runs = runs
         self.summary = runs.summary()
         self.shown = self.summary[self.summary["n_sizes"] >= min_sizes]
@@ -771,11 +889,14 @@ class ChooseModelsPanel(Panel):
         if not any(np.isclose(cuts, cut)):
             raise DataError(f"the study has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")
         ks = sorted(self.windows["k"].unique()) or [2]
+        check_fraction(p)
+        check_parameter("window", window, _is_count(window, ks[0]) and window <= ks[-1],
+                        f"a whole number of consecutive sizes, {ks[0]} .. {ks[-1]}")
         self._add("family", W.Dropdown(options=[MACRO, *families], value=family, description="family"))
         self._add("cut", _cut_toggle(cuts, cut))
         self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
                                      description="fraction of each run's tokens (p)", continuous_update=False))
-        self._add("window", W.IntSlider(value=min(max(window, ks[0]), ks[-1]), min=ks[0], max=ks[-1],
+        self._add("window", W.IntSlider(value=int(window), min=ks[0], max=ks[-1],
                                         description="sizes per window", continuous_update=False))
         self.update()
 
@@ -1015,9 +1136,16 @@ class BorrowPanel(Panel):
             self._sources[row.family] = ({"A": float(row.A), "alpha": float(row.alpha)}, str(row.loss_unit))
         self._meta = meta
         self._add("family", W.Dropdown(options=names, value=family, description="family"))
-        self._add("train", W.Dropdown(options=self._sizes(family), description="the one training run (N)"))
+        check_fraction(p)
+        sizes = self._sizes(family)
         if train_params is not None:
-            self.controls["train"].value = min(self.controls["train"].options, key=lambda o: abs(o[1] - train_params))[1]
+            exact = [v for _, v in sizes if math.isclose(v, float(train_params), rel_tol=0.2)] \
+                if _is_number(train_params) else []
+            check_parameter("train_size", train_params, len(exact) == 1,
+                            f"a size of {family} below its largest, one of {', '.join(label for label, _ in sizes)}")
+        self._add("train", W.Dropdown(options=sizes, description="the one training run (N)"))
+        if train_params is not None:
+            self.controls["train"].value = exact[0]
         self._add("p", W.FloatSlider(value=p, min=0.1, max=1.0, step=0.1, readout_format=".0%",
                                      description="fraction of its tokens (p)", continuous_update=False))
         self._add("source", W.Dropdown(options=self._source_names(family), description="borrow A, alpha from"))
@@ -1037,6 +1165,8 @@ class BorrowPanel(Panel):
         return [name for name, (_, u) in self._sources.items() if name != family and u == unit] or [MUENNIGHOFF_LABEL]
 
     def _on_family(self, change: Mapping) -> None:
+        if _emptied(change):
+            return
         with self.controls["train"].hold_trait_notifications(), self.controls["source"].hold_trait_notifications():
             self.controls["train"].options = self._sizes(change["new"])
             names = self._source_names(change["new"])
@@ -1196,6 +1326,9 @@ class StructurePanel(Panel):
         super().__init__()
         if pair not in PAIRS:
             raise DataError(f"pair must be one of {', '.join(PAIRS)}, got {pair!r}")
+        check_parameter("n_null", n_null, _is_count(n_null, 1), "a whole number of random-law sets >= 1 "
+                        "(a p-value from no draw is no p-value)")
+        check_parameter("seed", seed, _is_count(seed, 0), "a whole number >= 0")
         self.table, self.families = table, families
         self.n_null, self.n_points, self.seed = int(n_null), int(n_points), int(seed)
         self._cache: dict[tuple[bool, bool], tuple] = {}
@@ -1448,8 +1581,8 @@ class ProtocolPanel(Panel):
         families = sorted(have["family"].unique())
         if not families:
             raise DataError("the comparison has no cell with a law under either protocol")
-        if family not in families:
-            family = families[0]
+        check_parameter("family", family, family in families, f"a family of the comparison, one of {', '.join(families)}")
+        check_fraction(p)
         cuts = sorted(self.frame["cut_tokens"].unique())
         if not any(np.isclose(cuts, cut)):
             raise DataError(f"the comparison has no cut {cut:g} tokens (has {', '.join(f'{c:g}' for c in cuts)})")

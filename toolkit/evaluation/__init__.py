@@ -40,6 +40,8 @@ from toolkit.evaluation.designs import (
     NOT_IDENTIFIABLE,
     P_GRID,
     Cell,
+    CutChoice,
+    default_cut,
     family_cut,
     identification,
     identified,
@@ -50,6 +52,7 @@ from toolkit.evaluation.partition import Split, split
 
 __all__ = [
     "BASELINES",
+    "CutChoice",
     "COLUMNS",
     "DEFAULT_CUT",
     "IDENTIFICATION",
@@ -72,6 +75,7 @@ __all__ = [
     "design_cost_flops",
     "empty_table",
     "evaluate",
+    "default_cut",
     "family_cut",
     "identification",
     "identified",

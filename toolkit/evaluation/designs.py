@@ -16,6 +16,7 @@ import numpy as np
 from toolkit.evaluation.arrays import DEFAULT_CUT, FamilyArrays
 from toolkit.fitting import PREDICTING, Status
 from toolkit.fitting.collinear import terms_trade
+from toolkit.runs import Runs
 
 #: Fractions of each run's own training used by the grids (METHOD.md section 5).
 P_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -116,6 +117,44 @@ def family_cut(fam: FamilyArrays, cut: float = DEFAULT_CUT) -> float:
     families' millions of tokens, would otherwise have no data at all)."""
     others = fam.num_params < fam.sizes[-1]
     return cut if np.any(fam.tokens[others] > cut) else 0.0
+
+
+#: Distinct sizes the default cut must leave with two or more checkpoints past it (a law needs 3
+#: sizes and 2 token counts to be identified); with fewer, the default is no cut.
+MIN_SIZES_AFTER_CUT: int = 3
+
+
+@dataclass(frozen=True)
+class CutChoice:
+    """A default early-checkpoint cut (tokens; checkpoints at or below it are dropped) and one
+    sentence saying what it did and why (empty when the runs have no training curves)."""
+
+    cut: float
+    note: str
+
+
+def default_cut(runs: Runs, cut: float = DEFAULT_CUT) -> CutChoice:
+    """The cut to use when none is given, following the data (one rule for the CLI and notebooks).
+
+    ``cut`` (the paper's 10B tokens) when the runs have training curves and at least
+    :data:`MIN_SIZES_AFTER_CUT` sizes have two or more checkpoints past it (a curve, not a
+    point, per size); otherwise no cut (a user's
+    sweep of small models that never reaches 10B tokens would be left with too few sizes to
+    fit). The note says which, and how many points are kept.
+    """
+    frame = runs.frame
+    tokens = frame["tokens"].to_numpy(float)
+    total = len(tokens)
+    if frame.groupby(["family", "model"]).ngroups == total:
+        return CutChoice(0.0, "")  # no training curves: nothing early to drop, nothing to say
+    past = tokens > cut
+    n_sizes = int((frame[past].groupby("num_params")["tokens"].nunique() >= 2).sum())
+    if n_sizes < MIN_SIZES_AFTER_CUT:
+        return CutChoice(0.0, f"no cut: only {n_sizes} size(s) have two or more checkpoints past the default cut of "
+                              f"{cut:.0e} tokens, fewer than the {MIN_SIZES_AFTER_CUT} a law needs (all {total} "
+                              f"points kept)")
+    return CutChoice(cut, f"fitting checkpoints past {cut:.0e} tokens only, the default cut ({int(past.sum())} of "
+                          f"{total} points; a cut of 0 keeps all)")
 
 
 def k_values(n_train_sizes: int, k_max_dense: int = 10, n_sparse: int = 8) -> list[int]:

@@ -12,23 +12,27 @@
    (:mod:`toolkit.findings.report`), which opens from disk without a network.
 
 Everything is written into a temporary directory next to the output, which replaces the
-output only at the end: ``findings/`` is never left half-written.
+output only at the end (:func:`toolkit.storage.atomic_directory`): ``findings/`` is never
+left half-written, and a directory the toolkit did not write is never replaced. An
+interrupted run kills its workers and their kernels and removes its temporary directory; one
+killed outright (SIGKILL) takes its workers with it, and the next run removes what it left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import DataError
+from toolkit.errors import DataError, one_line
 from toolkit.findings.recorder import ENV_DIR, load_records
 
 #: The kernel every notebook runs on (the environment's own Python).
@@ -207,7 +211,8 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
     Parameters
     ----------
     out
-        Output directory; replaced as a whole at the end (never left half-written).
+        Output directory; replaced as a whole at the end (never left half-written). It must be
+        new, empty, or an earlier output of the toolkit (``OutputError`` otherwise).
     notebooks_dir
         Where the notebooks are (default: :func:`default_notebooks_dir`).
     only
@@ -249,38 +254,26 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
                 raise DataError(f"--only {want!r} matches {len(hits)} notebooks (have: {', '.join(names)})")
             chosen.append(hits[0])
         names = list(dict.fromkeys(chosen))
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "notebooks").mkdir(parents=True)
-    records_dir = tmp / "records"
-    records_dir.mkdir()
-    try:
+    from toolkit.storage import atomic_directory
+
+    with atomic_directory(out, kind="findings") as tmp:
+        (tmp / "notebooks").mkdir()
+        records_dir = tmp / "records"
+        records_dir.mkdir()
         verdict_items = _study(tmp, quick, bootstrap, progress) if study else []
         if verdict_items:
             (tmp / "verdicts.json").write_text(json.dumps(verdict_items, indent=1) + "\n")
-        outcomes: dict[str, NotebookOutcome] = {}
-        jobs = {}
-        with ProcessPoolExecutor(max_workers=max(1, min(n_jobs, len(names) or 1))) as pool:
-            for name in names:
-                params: dict[str, Any] = {"interactive": False}
-                if "bootstrap" in _declared(nb_dir / f"{name}.ipynb"):
-                    params["bootstrap"] = bootstrap      # the study's draws, from its cache
-                if quick:
-                    params.update(quick_parameters(nb_dir / f"{name}.ipynb"))
-                params.update((parameters or {}).get(name, {}))
-                jobs[pool.submit(_execute, name, nb_dir / f"{name}.ipynb", tmp / "notebooks" / f"{name}.ipynb",
-                                 params, records_dir, nb_dir)] = name
-            for i, job in enumerate(as_completed(jobs), 1):
-                o = job.result()
-                outcomes[o.name] = o
-                _say(f"[{i}/{len(names)}] {o.name}: {o.status} ({o.seconds:.1f} s)"
-                     + (f"\n    {o.error}" if o.error else ""), progress)
+        outcomes = _run_notebooks(names, nb_dir, tmp, records_dir, bootstrap=bootstrap, quick=quick,
+                                  n_jobs=n_jobs, parameters=parameters or {}, progress=progress)
         ordered = tuple(outcomes[n] for n in names)
-        for name in names:
-            if (tmp / "notebooks" / f"{name}.ipynb").is_file():
-                _to_html(tmp / "notebooks" / f"{name}.ipynb")
+        for o in ordered:
+            executed = tmp / "notebooks" / f"{o.name}.ipynb"
+            if executed.is_file():
+                try:
+                    _to_html(executed)
+                except Exception:  # noqa: BLE001 - a failed notebook's half-run file may not convert
+                    if o.status == "ok":
+                        raise
         records = load_records(records_dir)
         charts = render_charts(records_dir, tmp / "charts")
         (tmp / "findings.json").write_text(json.dumps(records, indent=1) + "\n")
@@ -288,23 +281,95 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
 
         seconds = time.perf_counter() - start
         write_report(tmp, ordered, records, charts, verdict_items, seconds=seconds, quick=quick)
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    out = Path(out).resolve()
     result = FindingsResult(out, ordered, records, verdict_items, time.perf_counter() - start)
     _say(f"findings: {len(names) - len(result.failed)} of {len(names)} notebooks ok in {result.seconds:.0f} s; "
          f"report: {out / 'index.html'}", progress)
     return result
 
 
-def _replace(tmp: Path, out: Path) -> None:
-    """Swap ``tmp`` in for ``out`` (two renames; the old output is removed only afterwards)."""
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+def _die_with_parent() -> None:
+    """Pool worker initialiser: ask Linux to kill this worker when the process that started it
+    dies, even by SIGKILL (its kernel follows: ipykernel exits when its parent is gone)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
+
+
+def _notebook_params(path: Path, bootstrap: int, quick: bool, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The papermill parameters of one notebook; raises ``DataError`` when the file is not a
+    readable notebook."""
+    try:
+        params: dict[str, Any] = {"interactive": False}
+        if "bootstrap" in _declared(path):
+            params["bootstrap"] = bootstrap      # the study's draws, from its cache
+        if quick:
+            params.update(quick_parameters(path))
+    except Exception as exc:  # noqa: BLE001 - nbformat and papermill raise many kinds on a bad file
+        raise DataError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {one_line(exc, 300)})") \
+            from None
+    params.update(extra)
+    return params
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers and everything they started (the notebooks' kernels), children
+    first, and wait for them: after this nothing of the run is alive or writing."""
+    import psutil  # ipykernel's own dependency
+
+    workers = [p.pid for p in list((getattr(pool, "_processes", None) or {}).values())]
+    doomed = []
+    for pid in workers:
+        with contextlib.suppress(psutil.Error):
+            worker = psutil.Process(pid)
+            doomed += [*worker.children(recursive=True), worker]
+    for proc in doomed:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(doomed, timeout=10)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_notebooks(names: list[str], nb_dir: Path, tmp: Path, records_dir: Path, *, bootstrap: int, quick: bool,
+                   n_jobs: int, parameters: Mapping[str, Mapping[str, Any]], progress: bool
+                   ) -> dict[str, NotebookOutcome]:
+    """Execute the notebooks ``n_jobs`` at a time. A notebook that cannot be read or fails is an
+    outcome, never the end of the others. On an interruption the workers (and with them their
+    kernels) are killed before the exception goes on: nothing is left running."""
+    outcomes: dict[str, NotebookOutcome] = {}
+
+    def done(o: NotebookOutcome) -> None:
+        outcomes[o.name] = o
+        _say(f"[{len(outcomes)}/{len(names)}] {o.name}: {o.status} ({o.seconds:.1f} s)"
+             + (f"\n    {o.error}" if o.error else ""), progress)
+
+    pool = ProcessPoolExecutor(max_workers=max(1, min(n_jobs, len(names) or 1)), initializer=_die_with_parent)
+    try:
+        jobs = {}
+        for name in names:
+            source = nb_dir / f"{name}.ipynb"
+            try:
+                params = _notebook_params(source, bootstrap, quick, parameters.get(name, {}))
+            except DataError as exc:
+                done(NotebookOutcome(name, "failed", 0.0, str(exc)))
+                continue
+            jobs[pool.submit(_execute, name, source, tmp / "notebooks" / f"{name}.ipynb", params, records_dir,
+                             nb_dir)] = name
+        for job in as_completed(jobs):
+            try:
+                o = job.result()
+            except BrokenProcessPool:
+                o = NotebookOutcome(jobs[job], "failed", 0.0, "its worker process died (killed, or out of memory)")
+            done(o)
+    except BaseException:
+        _kill_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
 
 
 __all__ = (

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from toolkit._progress import progress_bar
-from toolkit.errors import ToolkitError
+from toolkit.errors import DataError, ToolkitError, one_line
 from toolkit.fitting.blas import one_thread, pin
 from toolkit.fitting.engine import fit_arrays
 from toolkit.fitting.result import FitResult, Points, Status
@@ -34,6 +37,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 #: Below this many problems a batch runs serially (starting processes costs more).
 MIN_PARALLEL = 32
+#: Seconds a batch on a given executor (e.g. dask.distributed) may take before it is given up:
+#: an executor whose workers all died would otherwise be waited for forever.
+EXECUTOR_TIMEOUT = 600.0
+
+
+_DIED = ("a worker process died (killed, or out of memory) and its pool cannot go on; what was cached is "
+         "kept: run again to resume, or with fewer jobs")
+
+
+class WorkerLost(ToolkitError, RuntimeError):
+    """Parallel work could not be finished: its worker processes died or never answered."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +107,10 @@ def _run_chunk(func: Callable[[T], R], items: list[T], pin_blas: bool) -> list[R
 def resolve_n_jobs(n_jobs: int | None) -> int:
     """Workers for ``n_jobs``: None -> $SCALING_TOOLKIT_N_JOBS or 1; -1 -> all cores."""
     if n_jobs is None:
-        n_jobs = int(os.environ.get(N_JOBS_ENV, "1"))
+        text = os.environ.get(N_JOBS_ENV, "1").strip() or "1"
+        n_jobs = int(text) if re.fullmatch(r"[+-]?\d+", text) else 0
+        if n_jobs < 1 and n_jobs != -1:
+            raise DataError(f"${N_JOBS_ENV} must be a whole number >= 1 or -1 (all cores), got {text!r}")
     if n_jobs == -1:
         return os.cpu_count() or 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
@@ -162,20 +179,52 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
             return out
         size = chunksize or max(1, math.ceil(len(items) / (8 * max(workers, 2))))
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        out = []
         if executor is None:
-            with ProcessPoolExecutor(max_workers=workers, initializer=pin) as pool:
-                for results in pool.map(_run_chunk, [func] * len(chunks), chunks, [False] * len(chunks)):
-                    out.extend(results)
-                    bar.update(len(results))
-            return out
+            return _on_local_processes(func, chunks, workers, bar)
         # Threads share this process's BLAS: pin it once around the batch. Other executors run
         # chunks in other processes: pin inside each chunk.
         threads = isinstance(executor, ThreadPoolExecutor)
-        with one_thread() if threads else nullcontext():
-            for results in executor.map(_run_chunk, [func] * len(chunks), chunks, [not threads] * len(chunks)):
-                out.extend(results)
-                bar.update(len(results))
+        out = []
+        try:
+            with one_thread() if threads else nullcontext():
+                for results in executor.map(_run_chunk, [func] * len(chunks), chunks, [not threads] * len(chunks),
+                                            timeout=EXECUTOR_TIMEOUT):
+                    out.extend(results)
+                    bar.update(len(results))
+        except TimeoutError:
+            raise WorkerLost(f"the executor returned {len(out)} of {len(items)} results within {EXECUTOR_TIMEOUT:g} s "
+                             f"(are its workers alive?); the work was abandoned, not waited for") from None
+        except BrokenProcessPool:
+            raise WorkerLost(_DIED) from None
+        except Exception as exc:
+            # a cluster's own failure (dask.distributed's KilledWorker: a task killed its workers
+            # too often); the fits themselves never raise (fit_problem records failures)
+            if not type(exc).__module__.startswith("distributed"):
+                raise
+            raise WorkerLost(f"the executor's workers died ({type(exc).__name__}: {one_line(exc, 200)}); what was "
+                             f"cached is kept: run again to resume") from None
         return out
     finally:
         bar.close()
+
+
+def _on_local_processes(func: Callable[[T], R], chunks: list[list[T]], workers: int, bar: Any) -> list[R]:
+    """The chunks on a local process pool, in order. A worker that dies (killed, out of memory)
+    breaks the pool: the chunks not yet returned run again once on a fresh pool."""
+    out: list[R] = []
+    done = 0
+    for attempt in range(2):
+        try:
+            with ProcessPoolExecutor(max_workers=workers, initializer=pin) as pool:
+                rest = chunks[done:]
+                for results in pool.map(_run_chunk, [func] * len(rest), rest, [False] * len(rest)):
+                    out.extend(results)
+                    bar.update(len(results))
+                    done += 1
+            return out
+        except BrokenProcessPool:
+            if attempt:
+                raise WorkerLost(_DIED) from None
+            warnings.warn(f"a worker process died (killed, or out of memory); the {len(chunks) - done} unfinished "
+                          f"chunk(s) of fits run again on fresh workers", RuntimeWarning, stacklevel=3)
+    return out

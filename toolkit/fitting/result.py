@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from toolkit.errors import FitError
+from toolkit.errors import DataError, FitError, one_line
 from toolkit.fitting.calibration import default_error_model, features_of_fit
 from toolkit.fitting.collinear import terms_trade
 from toolkit.fitting.jacobian import prediction_jacobian
@@ -51,6 +51,8 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
+#: The ``version`` :meth:`FitResult.to_dict` writes and :meth:`FitResult.from_dict` reads.
+SAVE_VERSION: int = 1
 #: Statuses whose parameters the data determine.
 IDENTIFIED: frozenset[Status] = frozenset({Status.OK, Status.AT_BOUND})
 #: Statuses whose predictions count in evaluations, verdicts, averages and the planner
@@ -515,7 +517,7 @@ class FitResult:
         ``status``, ``reason``, ``objective`` (name), ``objective_value``, ``fitted``, the data
         summary, the points and the standard errors. :meth:`from_dict` reads it back."""
         return {
-            "kind": "toolkit.FitResult", "version": 1,
+            "kind": "toolkit.FitResult", "version": SAVE_VERSION,
             "law": self.law.to_dict(), "spec": self.spec.to_dict(), "status": str(self.status),
             "reason": self.reason, "objective": self.objective,
             "objective_value": _json_float(self.objective_value), "fitted": self.fitted,
@@ -526,32 +528,71 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FitResult:
-        """The result :meth:`to_dict` wrote."""
+        """The result :meth:`to_dict` wrote, checked: ``kind``, ``version``, the law, the
+        status and the points (equal lengths, finite, positive sizes and tokens; at least one
+        point and finite parameter values for a result that predicts).
+
+        Raises
+        ------
+        FitError
+            One line naming the problem.
+        """
+        if not isinstance(data, Mapping) or data.get("kind") != "toolkit.FitResult":
+            raise FitError("not a saved FitResult (no kind 'toolkit.FitResult')")
+        version = data.get("version")
+        if version != SAVE_VERSION or isinstance(version, bool):
+            raise FitError(f"a saved FitResult of version {version!r}; this toolkit reads version {SAVE_VERSION} "
+                           f"(fit again and save)")
         try:
-            return cls(ScalingLaw.from_dict(data["law"]), FitSpec.from_dict(data["spec"]), Status(data["status"]),
-                       str(data["reason"]), _from_json_float(data["objective_value"]),
-                       Points.from_dict(data["points"]), bool(data["fitted"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, FitError):
-                raise
-            raise FitError(f"not a saved FitResult: {type(exc).__name__}: {exc}") from None
+            result = cls(ScalingLaw.from_dict(data["law"]), FitSpec.from_dict(data["spec"]), Status(data["status"]),
+                         str(data["reason"]), _from_json_float(data["objective_value"]),
+                         Points.from_dict(data["points"]), bool(data["fitted"]))
+        except FitError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise FitError(f"not a saved FitResult: {type(exc).__name__}: {one_line(exc, 200)}") from None
+        result._check_content()
+        return result
+
+    def _check_content(self) -> None:
+        pts = self.points
+        arrays = {k: v for k, v in (("num_params", pts.num_params), ("tokens", pts.tokens), ("loss", pts.loss),
+                                    ("unique_tokens", pts.unique_tokens), ("weights", pts.weights))
+                  if v is not None}
+        if any(v.ndim != 1 for v in arrays.values()) or len({len(v) for v in arrays.values()}) != 1:
+            raise FitError("a saved FitResult whose points are not lists of one length each")
+        for name in ("num_params", "tokens", "loss"):
+            bad = ~np.isfinite(arrays[name]) | (arrays[name] <= 0 if name != "loss" else False)
+            if bad.any():
+                raise FitError(f"a saved FitResult with {int(bad.sum())} point(s) whose {name} is not a finite"
+                               f"{' positive' if name != 'loss' else ''} number")
+        if self.status in PREDICTING or self.fitted:
+            if len(pts.loss) == 0:
+                raise FitError(f"a saved FitResult of status {self.status} without any point")
+            bad_values = [k for k, v in self.law.values.items() if not math.isfinite(v)]
+            if bad_values:
+                raise FitError(f"a saved FitResult of status {self.status} whose {', '.join(bad_values)} "
+                               f"{'is' if len(bad_values) == 1 else 'are'} not finite")
 
     def save(self, path: str | Path) -> Path:
-        """Write the result as JSON (see :meth:`to_dict`); returns the path."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
-        return path
+        """Write the result as JSON (see :meth:`to_dict`), atomically; returns the path.
+
+        Raises ``OutputError`` naming the path when it cannot be written (a directory, a
+        missing or read-only folder)."""
+        from toolkit.storage import atomic_write
+
+        return atomic_write(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> FitResult:
-        """Read a result :meth:`save` wrote."""
+        """Read a result :meth:`save` wrote; every problem (unreadable, not JSON, another kind
+        or version, inconsistent content) is one ``FitError`` naming the file."""
+        from toolkit.storage import read_json
+
         path = Path(path)
         try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FitError(f"{path}: cannot read a saved fit ({exc})") from None
-        if not isinstance(data, Mapping) or data.get("kind") != "toolkit.FitResult":
-            raise FitError(f"{path}: not a saved FitResult (no kind 'toolkit.FitResult')")
-        return cls.from_dict(data)
+            return cls.from_dict(read_json(path, "fit"))  # type: ignore[arg-type]
+        except DataError as exc:
+            raise FitError(str(exc)) from None
+        except FitError as exc:
+            raise FitError(f"{path}: {exc}") from None
