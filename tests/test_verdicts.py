@@ -95,32 +95,23 @@ def test_every_verdict_has_an_outcome_even_without_data():
     assert findings_table(items).count("\n") == 9
 
 
-def test_bootstrap_draws_say_which_sources_are_clearly_better():
-    # four sources where the cut helps; the draws make the change clear in two (tight around
-    # -3 points), unclear in one (straddling zero) and leave one with too few finite draws
+def test_no_verdict_rests_on_the_bootstrap_draws():
+    """The draws measure a fit's spread under resampled runs, not a prediction's error: the
+    verdicts are the same with and without them, and no statement claims a 'clear' difference."""
     B = 40
     rng = np.random.default_rng(0)
     sources = {f"f{i}": f"s{i}" for i in range(4)}
     rows, draws = [], []
-    for i, f in enumerate(sources):
+    for f in sources:
         rows += _cut_rows(f, helps=True)
         base = 0.05 + 0.002 * rng.standard_normal(B)
-        spread = (0.002, 0.002, 0.05, 0.002)[i]
-        cut = base - 0.03 + spread * rng.standard_normal(B)
-        if i == 3:
-            cut[: B // 2 + 1] = np.nan                     # most draws lost a size
-        draws += [cut, base]
+        draws += [base - 0.03 + 0.002 * rng.standard_normal(B), base]
     plain = _result(rows, sources)
     boot = StudyResult(plain.table, plain.families, StudyConfig(bootstrap=B),
                        resampled_are=pd.DataFrame(np.array(draws)))
-    v3 = verdicts(boot)[2]
-    assert v3.numbers["sources_holding"] == 4
-    assert v3.numbers["sources_with_intervals"] == 3
-    assert v3.numbers["sources_cut_clearly_better"] == 2 and v3.numbers["sources_cut_clearly_worse"] == 0
-    assert "clearly lower" in v3.statement and "in 2 of 3 sources" in v3.statement
-    # without draws the verdict says how to get them, and counts nothing as clear
-    v3_plain = verdicts(plain)[2]
-    assert "sources_with_intervals" not in v3_plain.numbers and "--bootstrap" in v3_plain.statement
+    for with_draws, without in zip(verdicts(boot), verdicts(plain)):
+        assert with_draws.to_dict() == without.to_dict()
+        assert "clearly" not in with_draws.statement
 
 
 # ----------------------------------------------------------------------------- one rule set, derived independently

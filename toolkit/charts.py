@@ -345,10 +345,12 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
     n_bare = int((np.isfinite(df["are_pct"]) & (df["interval"] == "")).sum()) if intervals else 0
     height = max(120, min(26 * len(ks), 420))
     return _finish(_sized(alt.layer(*layers), height=height), title,
-                   _note(f"cell text: ARE (%){', under it its 90% bootstrap interval' if intervals else ''}; "
+                   _note("cell text: ARE (%)" + (", under it its 90% bootstrap interval (the fit's spread)"
+                                                 if intervals else "") + "; "
                          f"colour capped at {ARE_COLOR_CAP:.0%}",
                          f"{n_missing} cells without a usable law (grey, '-')" if n_missing else "",
-                         f"{n_bare} cells without an interval: under half of their resamples had a law"
+                         f"{n_bare} cells without an interval: under half of their resamples had a law, or they "
+                         "showed no spread"
                          if n_bare else "",
                          "lines: cost contours (designs right of a line cost more)" if len(lines) else ""),
                    f"{title}: heatmap of ARE over k training sizes and fraction p, {len(df)} cells")

@@ -491,8 +491,9 @@ class FitPanel(Panel):
     def predict_at(self, num_params: float, tokens: float) -> pd.DataFrame:
         """The current law's loss (nats per token) for a model of ``num_params`` parameters
         trained on ``tokens`` tokens (one the runs need not contain), with the current design's
-        bootstrap interval over runs at :attr:`level`: ``num_params``, ``tokens``, ``loss``,
-        ``lower``, ``upper``, ``level``.
+        interval at :attr:`level` (calibrated on held-out targets and widened where the
+        bootstrap over runs is wider; the bootstrap's alone for a fit that is not identified):
+        ``num_params``, ``tokens``, ``loss``, ``lower``, ``upper``, ``level``, ``kind``.
 
         Raises ``DataError`` when the current design has no law."""
         c = {name: w.value for name, w in self.controls.items()}
@@ -500,7 +501,8 @@ class FitPanel(Panel):
         if boot is None:
             raise DataError(f"no law for the current design (fit status {self.result.status}): nothing to predict; "
                             f"change the controls")
-        return boot.predict(float(num_params), float(tokens), interval=self.level)
+        kind = "calibrated" if boot.fit.status in PREDICTING else "bootstrap"
+        return boot.predict(float(num_params), float(tokens), interval=self.level, kind=kind)
 
     def compare_objectives(self) -> pd.DataFrame:
         """ARE on the target with squared error and with Huber on log residuals, same design."""
@@ -562,8 +564,10 @@ def _draw_quantiles(df: pd.DataFrame, draws: np.ndarray, cells: pd.DataFrame) ->
             per_family = [np.nanmedian(draws[fam.index], axis=0) for _, fam in cell.groupby("family")]
             stat = np.nanmean(per_family, axis=0)
             stat = stat[np.isfinite(stat)]
-            if len(stat) >= 0.5 * draws.shape[1]:
-                out[where[k, p]] = np.quantile(stat, [0.05, 0.95])
+            q05, q95 = np.quantile(stat, [0.05, 0.95]) if len(stat) else (math.nan, math.nan)
+            # no spread (one run per size: the same points reweighted) is no interval
+            if len(stat) >= 0.5 * draws.shape[1] and q95 - q05 > 1e-9 * max(abs(q05), abs(q95)):
+                out[where[k, p]] = (q05, q95)
     return out
 
 

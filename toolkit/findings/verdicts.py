@@ -34,7 +34,6 @@ names; nothing measured is hard-coded.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -265,47 +264,6 @@ def _excluded(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
-# ============================================================================ bootstrap clarity (guidelines 2, 3)
-#: A source's bootstrap interval needs at least this share of its B draws to be finite.
-MIN_DRAW_SHARE: float = 0.5
-
-
-def _clearly(pairs: pd.DataFrame, a: str, b: str, sources: Mapping[str, str], lower: str,
-             higher: str) -> tuple[str, dict[str, int]]:
-    """How many sources' change ``a`` - ``b`` is clearly below or above zero: (text, numbers).
-
-    The one place where the verdicts read bootstrap draws. ``pairs`` holds paired cells (one row
-    per pair, a ``family`` column) with the per-draw AREs of both in columns ``a`` and ``b``
-    (arrays of B, NaN where a draw has no law). Each draw is aggregated exactly as the verdict
-    aggregates the ARE itself (median over a family's pairs, then over a source's families); a
-    source is "clearly" lower (higher) when the 90% interval of those B values lies below
-    (above) zero. Sources with fewer than :data:`MIN_DRAW_SHARE` finite draws are not judged.
-    The numbers are ``lower``, ``higher`` and ``judged`` (sources); without bootstrap draws the
-    text says how to get them and the numbers are empty."""
-    if a not in pairs.columns or not len(pairs) or pairs[a].isna().any() or pairs[b].isna().any():
-        return ("no bootstrap intervals (run the study with --bootstrap B to see which differences are clear)", {})
-    diff = np.stack(pairs[a].to_numpy()) - np.stack(pairs[b].to_numpy())
-    fams = pairs["family"].to_numpy()
-    by_source: dict[str, list[np.ndarray]] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN draws: no law there
-        for fam in np.unique(fams):
-            by_source.setdefault(sources.get(fam, fam), []).append(np.nanmedian(diff[fams == fam], axis=0))
-        below = above = judged = 0
-        for per_family in by_source.values():
-            draws = np.nanmedian(np.stack(per_family), axis=0)
-            draws = draws[np.isfinite(draws)]
-            if len(draws) < MIN_DRAW_SHARE * diff.shape[1]:
-                continue
-            judged += 1
-            q05, q95 = np.quantile(draws, [0.05, 0.95])
-            below += int(q95 < 0)
-            above += int(q05 > 0)
-    text = (f"clearly {lower} (the 90% bootstrap interval of the source's change excludes zero) in {below} of "
-            f"{judged} sources with intervals, clearly {higher} in {above}")
-    return text, {"lower": below, "higher": above, "judged": judged}
-
-
 # ============================================================================ the verdicts
 def _v1(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     claim = "About 4% ARE is the best achievable; up to 20% is useful; naive baselines average about 18%."
@@ -381,11 +339,6 @@ def _v2(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     count = _count(whole_better, t)
     fams = set(t.loc[t["m"] == 0.0, "family"]) & set(t.loc[t["m"] >= 0.5, "family"])
     t = t[t["family"].isin(fams)]
-    # the same runs, so the same draws: whole against each end window, column by column
-    pairs = (t[t["m"] >= 0.5].merge(t[t["m"] == 0.0][["family", "k", "p", "cut_tokens", "draws"]],
-                                    on=["family", "k", "p", "cut_tokens"], suffixes=("_e", "_w"))
-             if "draws" in t.columns else t.iloc[:0])
-    clear_text, clear = _clearly(pairs, "draws_w", "draws_e", sources, "better", "worse")
     s, e = _summary(t[t["m"] == 0.0], sources), _summary(t[t["m"] >= 0.5], sources)
     ends = t[t["m"] >= 0.5]
     n_end_bound = int((ends["status"] == "at_bound").sum())
@@ -395,15 +348,13 @@ def _v2(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
                  f"bound, {_pct(s['share_at_bound'])} of them) vs the last half of it or less (m >= 0.5) "
                  f"{_pct(e['value'])} ({_pct(e['value_without_bound'])} without; {n_end_bound} of its "
                  f"{len(ends)} fits at a bound); " + count.text("the whole curve is better") + f"; {len(fams)} "
-                 f"families; " + clear_text + ". Final checkpoints of runs sharing one token budget cannot identify "
+                 f"families. Final checkpoints of runs sharing one token budget cannot identify "
                  "the D term at all: that is a tautology, not evidence, and is not counted")
     return Verdict(2, "Use intermediate checkpoints", claim, statement, count.outcome,
                    s["value"], s["value_without_bound"], s["n_families"], s["n_sources"], s["spread"],
                    s["share_at_bound"], pool.excluded,
                    {**count.numbers, "end_only_are": e["value"], "end_only_are_without_bound": e["value_without_bound"],
-                    "end_cells_at_bound": n_end_bound, "end_cells": len(ends),
-                    **({"sources_whole_clearly_better": clear["lower"], "sources_whole_clearly_worse": clear["higher"],
-                        "sources_with_intervals": clear["judged"]} if clear else {})})
+                    "end_cells_at_bound": n_end_bound, "end_cells": len(ends)})
 
 
 def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
@@ -426,10 +377,9 @@ def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     named = "; ".join(f"{f}: {_pct(r.are_c)} with vs {_pct(r.are_n)} without" for f, r in fam.iterrows()
                       if f in ("opt", "pythia"))
     unbounded = _median(change(_unbounded(m)))
-    clear_text, clear = _clearly(m, "draws_c", "draws_n", sources, "lower", "higher")
     share = float((m["status"] == "at_bound").mean()) if len(m) else math.nan
     statement = ("paired designs (same family, k, p; identified fits only) where the cut removes checkpoints: "
-                 + count.text("the cut lowers the ARE") + f"; {len(fam)} families; " + clear_text
+                 + count.text("the cut lowers the ARE") + f"; {len(fam)} families"
                  + f"; median change per source {_median(per) * 100:+.1f} points ({unbounded * 100:+.1f} without "
                  f"the {_pct(share)} of pairs with a fit at a bound)" + (f" ({named})" if named else "")
                  + f"; per source: {per_source}")
@@ -437,8 +387,6 @@ def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
                    len(per), (float(per.quantile(0.25)), float(per.quantile(0.75))) if len(per) else (math.nan, math.nan),
                    share, pool.excluded,
                    {**count.numbers,
-                    **({"sources_cut_clearly_better": clear["lower"], "sources_cut_clearly_worse": clear["higher"],
-                        "sources_with_intervals": clear["judged"]} if clear else {}),
                     "cut_are": _median(_by_source(fam["are_c"], sources)),
                     "no_cut_are": _median(_by_source(fam["are_n"], sources))})
 
@@ -657,10 +605,10 @@ def verdicts(study: StudyResult) -> list[Verdict]:
     """
     if study.config.protocol != "corrected":
         raise DataError("verdicts need the corrected protocol's study (run_study(protocol='corrected'))")
+    # The study's bootstrap draws are not read: they measure how much a fit moves when its runs
+    # are resampled, not how wrong its prediction is (their 90% intervals held 26% of held-out
+    # targets, docs/method.md section 8), so no verdict rests on them.
     df, fams = study.table, study.families
-    if study.resampled_are is not None:
-        # each cell's B draws travel with its row through the verdicts' filters and merges
-        df = df.assign(draws=list(study.resampled_are.to_numpy()))
     why = ineligible(df[["family", "source", "loss_unit"]].drop_duplicates("family"))
     df = df.assign(why_ineligible=df["family"].map(lambda f: why.get(f, "")))
     sources = dict(zip(fams["family"], fams["source"]))
