@@ -40,6 +40,11 @@ def test_notebook_is_stored_clean(name):
     lines = [line for line in params[0].source.splitlines() if line.strip()]
     assert all(":" in line.split("=")[0] and "#" in line for line in lines), "typed, commented parameters"
     assert "interactive: bool" in params[0].source
+    # papermill reads every parameter (a line it cannot parse is dropped with a warning)
+    import papermill
+
+    declared = {line.split(":")[0].strip() for line in lines if not line.startswith("#")}
+    assert set(papermill.inspect_notebook(str(path))) == declared
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {name[:2]}")
     assert "toolkit.findings" in "".join(c.source for c in code) and "record(" in code[-1].source
     assert "<details>" in nb.cells[-1].source, "exercises end with collapsed answers"
