@@ -207,9 +207,11 @@ class ErrorModel:
         return float(np.interp(p, PROBS, table))
 
     def bounds(self, loss: np.ndarray, x: pd.DataFrame, level: float,
-               method: str = DEFAULT_METHOD) -> tuple[np.ndarray, np.ndarray]:
+               method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) of the actual loss around predictions ``loss`` (nats per token) with
-        features ``x``, at ``level`` (0 < level < 1)."""
+        features ``x``, at ``level`` (0 < level < 1), by ``method`` (default: the one the model
+        was checked with, in its provenance)."""
+        method = method or self.provenance.get("method", DEFAULT_METHOD)
         if method not in INTERVAL_METHODS:
             raise FitError(f"unknown interval method {method!r} (known: {', '.join(INTERVAL_METHODS)})")
         if not 0 < level < 1:
