@@ -1,0 +1,144 @@
+"""Predicting the targets of the collection's task families: the ``downstream`` table.
+
+For each family with task scores, each task and each method, the method is fitted on the
+family's training runs (every size below its targets, or the ``sizes`` given) and the targets'
+final accuracy is predicted at their (N, D), with an interval calibrated on the family's own
+ladder (:mod:`toolkit.downstream.intervals`) and the task's predictability verdict
+(:mod:`toolkit.downstream.predictability`).
+
+Columns of the table: family, target, task, method, intermediate, num_params, tokens,
+predicted, actual (the target's final accuracy, fraction), abs_error (|predicted - actual|,
+accuracy points = 100 x fraction), rel_error ((predicted - actual) / actual, signed fraction),
+lower, upper (the interval, fractions), level, interval_kind, covered, predictable,
+predictability (the verdict's reason), snr, noise_sd, status (of the fit), reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.downstream import predictability
+from toolkit.downstream.data import TaskData, intermediate_of, task_points
+from toolkit.downstream.intervals import Calibration, backtest, decades
+from toolkit.downstream.methods import METHODS, DownstreamSpec, final_points
+from toolkit.errors import DataError, FitError
+
+INTERVAL_KIND = "empirical: leave-largest-size-out backtests on the ladder, scaled by decades of N"
+COLUMNS: tuple[str, ...] = (
+    "family", "target", "task", "method", "intermediate", "num_params", "tokens", "predicted", "actual",
+    "abs_error", "rel_error", "lower", "upper", "level", "interval_kind", "covered", "predictable",
+    "predictability", "snr", "noise_sd", "status", "reason")
+
+
+def split_ladder(points: pd.DataFrame, targets: Sequence[str],
+                 sizes: Iterable[float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training points, target points): training runs are those below the smallest target
+    size (and, when ``sizes`` is given, of those sizes); no target size ever trains."""
+    target_pts = points[points["model"].isin(targets)]
+    if target_pts.empty:
+        raise DataError(f"none of the targets {', '.join(targets)} has scores on this task")
+    train = points[points["num_params"] < target_pts["num_params"].min()]
+    if sizes is not None:
+        train = train[train["num_params"].isin([int(s) for s in sizes])]
+    if train["num_params"].nunique() < 3:
+        raise DataError(f"{train['num_params'].nunique()} training sizes below the targets; the law needs 3")
+    return train, target_pts
+
+
+def _task_rows(data: TaskData, family: str, task: str, spec: DownstreamSpec, methods: Sequence[str],
+               sizes: Iterable[float] | None) -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    """Prediction rows (intervals not yet set) and backtests of one task."""
+    intermediate = spec.intermediate or intermediate_of(data, family, task)
+    points = task_points(data, family, task, intermediate)
+    targets = data.family_targets(family)
+    train, target_pts = split_ladder(points, targets, sizes)
+    verdict = predictability.check(train, spec.smooth)
+    finals = final_points(target_pts, 1)
+    rows, tests = [], {}
+    for method in methods:
+        tests[method] = backtest(train, method, spec, intermediate)
+        try:
+            model = METHODS[method](train, spec, intermediate)
+            predicted = np.asarray(model.predict(finals["num_params"].to_numpy(float),
+                                                 finals["tokens"].to_numpy(float)), float)
+            status, reason = model.status, ""
+        except (FitError, DataError) as exc:
+            predicted, status, reason = np.full(len(finals), math.nan), "failed", str(exc)
+        for (_, tgt), pred in zip(finals.iterrows(), predicted, strict=True):
+            rows.append({
+                "family": family, "target": tgt["model"], "task": task, "method": method,
+                "intermediate": intermediate if method == "two-step" else "-ln acc",
+                "num_params": int(tgt["num_params"]), "tokens": float(tgt["tokens"]), "predicted": float(pred),
+                "actual": float(tgt["acc"]), "abs_error": 100 * abs(float(pred) - tgt["acc"]),
+                "rel_error": (float(pred) - tgt["acc"]) / tgt["acc"] if tgt["acc"] > 0 else math.nan,
+                "predictable": bool(verdict["predictable"]), "predictability": verdict["reason"],
+                "snr": verdict["snr"], "noise_sd": verdict["noise_sd"], "status": status, "reason": reason,
+                "decades": decades(tgt["num_params"], train)})
+    return rows, tests
+
+
+def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spec: DownstreamSpec | None = None,
+             methods: Sequence[str] = tuple(METHODS), level: float = 0.9, sizes: Iterable[float] | None = None,
+             tasks: Iterable[str] | None = None, progress: bool = False) -> pd.DataFrame:
+    """Predict every target of the given families (all with task scores by default) on every
+    task with every method: the ``downstream`` table (columns in the module docstring)."""
+    from toolkit._progress import progress_bar
+
+    spec = spec or DownstreamSpec()
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise DataError(f"unknown method {unknown[0]!r} (known: {', '.join(METHODS)})")
+    fams = data.families() if families is None else ([families] if isinstance(families, str) else list(families))
+    sizes = None if sizes is None else list(sizes)
+    out = []
+    jobs = [(f, t) for f in fams for t in (data.tasks.tasks(f) if tasks is None else list(tasks))]
+    rows_by_family: dict[str, list[dict]] = {}
+    tests_by_family: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for family, task in progress_bar(jobs, desc="downstream", disable=not progress):
+        try:
+            rows, tests = _task_rows(data, family, task, spec, methods, sizes)
+        except DataError as exc:
+            rows_by_family.setdefault(family, []).append({"family": family, "task": task, "status": "failed",
+                                                          "reason": str(exc)})
+            continue
+        rows_by_family.setdefault(family, []).extend(rows)
+        for method, bt in tests.items():
+            tests_by_family.setdefault((family, method), []).append(bt)
+    for family, rows in rows_by_family.items():
+        calibrations = {m: Calibration.from_backtests(pd.concat(tests_by_family.get((family, m), [pd.DataFrame(
+            columns=["residual", "decades"])]), ignore_index=True)) for m in methods}
+        for row in rows:
+            if "method" not in row or not math.isfinite(row["predicted"]):
+                out.append(row)
+                continue
+            lower, upper = calibrations[row["method"]].interval(row["predicted"], row.pop("decades"),
+                                                                row["noise_sd"], level)
+            out.append({**row, "lower": lower, "upper": upper, "level": level, "interval_kind": INTERVAL_KIND,
+                        "covered": bool(lower <= row["actual"] <= upper)})
+    table = pd.DataFrame(out).reindex(columns=list(COLUMNS))
+    return table.sort_values(["family", "target", "task", "method"], na_position="last").reset_index(drop=True)
+
+
+def coverage(table: pd.DataFrame) -> pd.DataFrame:
+    """Share of targets whose actual accuracy lies inside its interval, per (family, method) and
+    over all families (``family`` = ``all``): n, covered, coverage, level, median width (points)."""
+    ok = table.dropna(subset=["lower", "upper", "actual"])
+    ok = ok.assign(width=100 * (ok["upper"] - ok["lower"]))
+    both = pd.concat([ok, ok.assign(family="all")])
+    g = both.groupby(["family", "method"])
+    return pd.DataFrame({"n": g.size(), "covered": g["covered"].sum(), "coverage": g["covered"].mean(),
+                         "level": g["level"].first(), "median_width_points": g["width"].median()}).reset_index()
+
+
+def write_downstream(table: pd.DataFrame, out_dir: str | Path) -> Path:
+    """Write the table to ``out_dir/downstream.csv`` (created if needed); returns the path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "downstream.csv"
+    table.to_csv(path, index=False)
+    return path
