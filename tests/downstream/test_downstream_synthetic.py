@@ -12,7 +12,7 @@ import pytest
 from toolkit.downstream import DownstreamSpec, check, coverage, evaluate, fit_link, from_log
 from toolkit.downstream.intervals import Calibration
 from toolkit.downstream.link import sigmoid
-from toolkit.downstream.methods import fit_direct, fit_two_step, final_points, link_points
+from toolkit.downstream.methods import final_points, fit_direct, fit_two_step, link_points
 from toolkit.errors import DataError, FitError
 
 E, A, ALPHA, B, BETA = 0.6, 40.0, 0.3, 60.0, 0.3  # the task loss law (bits per byte)
