@@ -84,6 +84,7 @@ from toolkit.evaluation import (
     k_values,
     run_cells,
 )
+from toolkit.downstream.evaluate import write_downstream
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_grid_cells, parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
@@ -836,10 +837,11 @@ def _csv(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFrame | None = None,
-                departures: pd.DataFrame | None = None) -> dict[str, Path]:
+                departures: pd.DataFrame | None = None, downstream: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write the study into ``out_dir`` (created if needed): the :meth:`StudyResult.save` files,
     results.csv, aggregates.csv, families.csv and, when given, comparison.csv (the two
-    protocols, :func:`compare_protocols`) and departures.csv (:func:`departure_effects`).
+    protocols, :func:`compare_protocols`), departures.csv (:func:`departure_effects`) and
+    downstream.csv (task predictions of the targets, :func:`toolkit.downstream.evaluate`).
     Returns the paths by name."""
     out = results.save(out_dir)
     paths = {name: out / name for name in ("table.parquet", "families.parquet", "config.json",
@@ -853,6 +855,8 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
     if departures is not None:
         paths["departures.csv"] = out / "departures.csv"
         departures.to_csv(paths["departures.csv"], index=False)
+    if downstream is not None:
+        paths["downstream.csv"] = write_downstream(downstream, out)
     return paths
 
 

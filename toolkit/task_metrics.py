@@ -223,12 +223,7 @@ class TaskMetrics:
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> TaskMetrics:
         """Read a wide CSV log (see :meth:`from_wide`); ``DataError`` names the file when it cannot."""
-        path = Path(path)
-        try:
-            frame = pd.read_csv(path)
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
-        return cls.from_wide(frame, name=str(path), **kwargs)
+        return cls.from_wide(read_log(path), name=str(path), **kwargs)
 
     def tasks(self, family: str | None = None) -> list[str]:
         """Task ids (of one family, or all), sorted."""
@@ -275,3 +270,12 @@ class TaskMetrics:
 def concat(tables: Iterable[TaskMetrics]) -> TaskMetrics:
     """Several tables as one (validated again: keys must not clash)."""
     return TaskMetrics(pd.concat([t.frame for t in tables], ignore_index=True))
+
+
+def read_log(path: str | Path) -> pd.DataFrame:
+    """A user's wide CSV log as a frame; ``DataError`` names the file when it cannot be read."""
+    path = Path(path)
+    try:
+        return pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None

@@ -13,11 +13,11 @@ Modules, one concept each, arrows pointing down:
 from __future__ import annotations
 
 from toolkit.downstream.data import TASK_SOURCES, TaskData, from_log, load_task_data, task_points
-from toolkit.downstream.evaluate import coverage, evaluate, split_ladder, write_downstream
+from toolkit.downstream.evaluate import coverage, evaluate, predict_task, split_ladder, write_downstream
 from toolkit.downstream.link import SigmoidLink, fit_link
 from toolkit.downstream.methods import METHODS, Direct, DownstreamSpec, TwoStep
 from toolkit.downstream.predictability import check
 
 __all__ = ["METHODS", "TASK_SOURCES", "Direct", "DownstreamSpec", "SigmoidLink", "TaskData", "TwoStep", "check",
-           "coverage", "evaluate", "fit_link", "from_log", "load_task_data", "split_ladder", "task_points",
+           "coverage", "evaluate", "fit_link", "from_log", "load_task_data", "predict_task", "split_ladder", "task_points",
            "write_downstream"]

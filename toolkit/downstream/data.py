@@ -49,9 +49,10 @@ def _overtrain_runs(files: FileSet) -> pd.DataFrame:
     return frame[frame["family"].str.startswith("overtrain-")]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TaskData:
-    """Task metrics and losses of some families, and which of their runs are targets."""
+    """Task metrics and losses of some families, and which of their runs are targets (hashed by
+    identity, so results computed from one table can be cached)."""
 
     tasks: TaskMetrics
     runs: Runs | None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -50,18 +51,41 @@ def split_ladder(points: pd.DataFrame, targets: Sequence[str],
     return train, target_pts
 
 
+def family_calibration(data: TaskData, family: str, method: str, spec: DownstreamSpec,
+                       train_sizes: tuple[int, ...]) -> Calibration:
+    """The interval calibration of ``method`` in ``family``: backtests of every task of the
+    family on the runs of ``train_sizes`` (N), pooled (cached per table, method, spec and sizes)."""
+    cache = _CALIBRATIONS.setdefault(data, {})
+    key = (family, method, spec, train_sizes)
+    if key not in cache:
+        tests = []
+        for task in data.tasks.tasks(family):
+            try:
+                intermediate = spec.intermediate or intermediate_of(data, family, task)
+                points = task_points(data, family, task, intermediate)
+            except DataError:
+                continue
+            tests.append(backtest(points[points["num_params"].isin(train_sizes)], method, spec, intermediate))
+        cache[key] = Calibration.from_backtests(pd.concat(tests, ignore_index=True))
+    return cache[key]
+
+
+#: Calibrations per task table (dropped with the table), by (family, method, spec, training sizes).
+_CALIBRATIONS: WeakKeyDictionary[TaskData, dict[tuple, Calibration]] = WeakKeyDictionary()
+
+
 def _task_rows(data: TaskData, family: str, task: str, spec: DownstreamSpec, methods: Sequence[str],
-               sizes: Iterable[float] | None) -> tuple[list[dict], dict[str, pd.DataFrame]]:
-    """Prediction rows (intervals not yet set) and backtests of one task."""
+               sizes: Iterable[float] | None) -> list[dict]:
+    """Prediction rows of one task (intervals not yet set; ``train_sizes`` says from which runs)."""
     intermediate = spec.intermediate or intermediate_of(data, family, task)
     points = task_points(data, family, task, intermediate)
     targets = data.family_targets(family)
     train, target_pts = split_ladder(points, targets, sizes)
     verdict = predictability.check(train, spec.smooth)
     finals = final_points(target_pts, 1)
-    rows, tests = [], {}
+    rows = []
+    train_sizes = tuple(sorted(int(n) for n in train["num_params"].unique()))
     for method in methods:
-        tests[method] = backtest(train, method, spec, intermediate)
         try:
             model = METHODS[method](train, spec, intermediate)
             predicted = np.asarray(model.predict(finals["num_params"].to_numpy(float),
@@ -78,8 +102,8 @@ def _task_rows(data: TaskData, family: str, task: str, spec: DownstreamSpec, met
                 "rel_error": (float(pred) - tgt["acc"]) / tgt["acc"] if tgt["acc"] > 0 else math.nan,
                 "predictable": bool(verdict["predictable"]), "predictability": verdict["reason"],
                 "snr": verdict["snr"], "noise_sd": verdict["noise_sd"], "status": status, "reason": reason,
-                "decades": decades(tgt["num_params"], train)})
-    return rows, tests
+                "decades": decades(tgt["num_params"], train), "train_sizes": train_sizes})
+    return rows
 
 
 def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spec: DownstreamSpec | None = None,
@@ -97,27 +121,19 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
     sizes = None if sizes is None else list(sizes)
     out = []
     jobs = [(f, t) for f in fams for t in (data.tasks.tasks(f) if tasks is None else list(tasks))]
-    rows_by_family: dict[str, list[dict]] = {}
-    tests_by_family: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for family, task in progress_bar(jobs, desc="downstream", disable=not progress):
         try:
-            rows, tests = _task_rows(data, family, task, spec, methods, sizes)
+            rows = _task_rows(data, family, task, spec, methods, sizes)
         except DataError as exc:
-            rows_by_family.setdefault(family, []).append({"family": family, "task": task, "status": "failed",
-                                                          "reason": str(exc)})
+            out.append({"family": family, "task": task, "status": "failed", "reason": str(exc)})
             continue
-        rows_by_family.setdefault(family, []).extend(rows)
-        for method, bt in tests.items():
-            tests_by_family.setdefault((family, method), []).append(bt)
-    for family, rows in rows_by_family.items():
-        calibrations = {m: Calibration.from_backtests(pd.concat(tests_by_family.get((family, m), [pd.DataFrame(
-            columns=["residual", "decades"])]), ignore_index=True)) for m in methods}
         for row in rows:
-            if "method" not in row or not math.isfinite(row["predicted"]):
+            train_sizes, extrapolation = row.pop("train_sizes"), row.pop("decades")
+            if not math.isfinite(row["predicted"]):
                 out.append(row)
                 continue
-            lower, upper = calibrations[row["method"]].interval(row["predicted"], row.pop("decades"),
-                                                                row["noise_sd"], level)
+            calibration = family_calibration(data, family, row["method"], spec, train_sizes)
+            lower, upper = calibration.interval(row["predicted"], extrapolation, row["noise_sd"], level)
             out.append({**row, "lower": lower, "upper": upper, "level": level, "interval_kind": INTERVAL_KIND,
                         "covered": bool(lower <= row["actual"] <= upper)})
     table = pd.DataFrame(out).reindex(columns=list(COLUMNS))
@@ -142,3 +158,44 @@ def write_downstream(table: pd.DataFrame, out_dir: str | Path) -> Path:
     path = out / "downstream.csv"
     table.to_csv(path, index=False)
     return path
+
+
+def predict_task(data: TaskData, family: str, task: str, num_params: float, tokens: float, *,
+                 method: str = "two-step", spec: DownstreamSpec | None = None, level: float = 0.9,
+                 sizes: Iterable[float] | None = None) -> dict[str, object]:
+    """Predict the accuracy (fraction) on ``task`` of a model of ``num_params`` parameters trained
+    on ``tokens`` tokens, from the family's runs smaller than it (or of ``sizes``).
+
+    Returns family, task, method, intermediate, num_params, tokens, predicted, lower, upper,
+    level, interval_kind, predicted_x (the intermediate at (N, D); -ln acc for ``direct``),
+    actual (the final accuracy of a run of the family at that N and D, within 1% of D; else
+    NaN), predictable, predictability, snr, noise_sd, n_train_sizes, status. Raises ``DataError``
+    for an unknown family, task or method, or fewer than 3 training sizes.
+    """
+    if method not in METHODS:
+        raise DataError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    spec = spec or DownstreamSpec()
+    intermediate = spec.intermediate or intermediate_of(data, family, task)
+    points = task_points(data, family, task, intermediate)
+    train = points[points["num_params"] < num_params]
+    if sizes is not None:
+        train = train[train["num_params"].isin([int(s) for s in sizes])]
+    if train["num_params"].nunique() < 3:
+        raise DataError(f"{train['num_params'].nunique()} sizes of {family!r} are smaller than {num_params:.3g} "
+                        f"parameters; predicting needs at least 3")
+    verdict = predictability.check(train, spec.smooth)
+    model = METHODS[method](train, spec, intermediate)
+    predicted = float(model.predict(num_params, tokens))
+    calibration = family_calibration(data, family, method, spec,
+                                     tuple(sorted(int(n) for n in train["num_params"].unique())))
+    lower, upper = calibration.interval(predicted, decades(num_params, train), verdict["noise_sd"], level)
+    finals = final_points(points[points["num_params"] == int(num_params)], 1)
+    match = finals[(finals["tokens"] - tokens).abs() <= 0.01 * tokens]
+    return {"family": family, "task": task, "method": method,
+            "intermediate": intermediate if method == "two-step" else "-ln acc", "num_params": float(num_params),
+            "tokens": float(tokens), "predicted": predicted, "lower": lower, "upper": upper, "level": level,
+            "interval_kind": INTERVAL_KIND, "predicted_x": float(model.predict_x(num_params, tokens)),
+            "actual": float(match["acc"].iloc[-1]) if len(match) else math.nan,
+            "predictable": bool(verdict["predictable"]), "predictability": verdict["reason"],
+            "snr": verdict["snr"], "noise_sd": verdict["noise_sd"], "n_train_sizes": int(train["num_params"].nunique()),
+            "status": model.status}

@@ -95,7 +95,8 @@ def final_points(points: pd.DataFrame, smooth: int) -> pd.DataFrame:
         rows.append({"model": model, "num_params": run["num_params"].iloc[0], "tokens": run["tokens"].iloc[-1],
                      "seed": run["seed"].iloc[0], "acc": tail["acc"].mean(), "x": tail["x"].mean(),
                      "chance": run["chance"].iloc[0], "stderr": tail["stderr"].mean(), "n_evals": len(run)})
-    return pd.DataFrame(rows).sort_values(["num_params", "tokens", "model"]).reset_index(drop=True)
+    columns = ["model", "num_params", "tokens", "seed", "acc", "x", "chance", "stderr", "n_evals"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["num_params", "tokens", "model"]).reset_index(drop=True)
 
 
 def link_points(points: pd.DataFrame, smooth: int, skip_fraction: float) -> pd.DataFrame:
