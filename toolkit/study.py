@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._progress import progress_bar
+from toolkit.downstream.evaluate import write_downstream
 from toolkit.errors import DataError
 from toolkit.evaluation import (
     COLUMNS,
@@ -84,7 +85,6 @@ from toolkit.evaluation import (
     k_values,
     run_cells,
 )
-from toolkit.downstream.evaluate import write_downstream
 from toolkit.evaluation.cells import DTYPES, batch_fitter
 from toolkit.evaluation.paper import paper_grid_cells, parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
