@@ -52,14 +52,14 @@ def split_ladder(points: pd.DataFrame, targets: Sequence[str],
 
 
 def family_calibration(data: TaskData, family: str, method: str, spec: DownstreamSpec,
-                       train_sizes: tuple[int, ...]) -> Calibration:
-    """The interval calibration of ``method`` in ``family``: backtests of every task of the
-    family on the runs of ``train_sizes`` (N), pooled (cached per table, method, spec and sizes)."""
+                       train_sizes: tuple[int, ...], tasks: tuple[str, ...] | None = None) -> Calibration:
+    """The interval calibration of ``method`` in ``family``: backtests of its ``tasks`` (all by
+    default) on the runs of ``train_sizes`` (N), pooled (cached per table and arguments)."""
     cache = _CALIBRATIONS.setdefault(data, {})
-    key = (family, method, spec, train_sizes)
+    key = (family, method, spec, train_sizes, tasks)
     if key not in cache:
         tests = []
-        for task in data.tasks.tasks(family):
+        for task in data.tasks.tasks(family) if tasks is None else tasks:
             try:
                 intermediate = spec.intermediate or intermediate_of(data, family, task)
                 points = task_points(data, family, task, intermediate)
@@ -110,7 +110,8 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
              methods: Sequence[str] = tuple(METHODS), level: float = 0.9, sizes: Iterable[float] | None = None,
              tasks: Iterable[str] | None = None, progress: bool = False) -> pd.DataFrame:
     """Predict every target of the given families (all with task scores by default) on every
-    task with every method: the ``downstream`` table (columns in the module docstring)."""
+    task (or ``tasks``) with every method: the ``downstream`` table (columns in the module
+    docstring). Intervals are calibrated on backtests pooled over the tasks evaluated."""
     from toolkit._progress import progress_bar
 
     spec = spec or DownstreamSpec()
@@ -120,7 +121,8 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
     fams = data.families() if families is None else ([families] if isinstance(families, str) else list(families))
     sizes = None if sizes is None else list(sizes)
     out = []
-    jobs = [(f, t) for f in fams for t in (data.tasks.tasks(f) if tasks is None else list(tasks))]
+    chosen = None if tasks is None else tuple(tasks)
+    jobs = [(f, t) for f in fams for t in (data.tasks.tasks(f) if chosen is None else chosen)]
     for family, task in progress_bar(jobs, desc="downstream", disable=not progress):
         try:
             rows = _task_rows(data, family, task, spec, methods, sizes)
@@ -132,7 +134,7 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
             if not math.isfinite(row["predicted"]):
                 out.append(row)
                 continue
-            calibration = family_calibration(data, family, row["method"], spec, train_sizes)
+            calibration = family_calibration(data, family, row["method"], spec, train_sizes, chosen)
             lower, upper = calibration.interval(row["predicted"], extrapolation, row["noise_sd"], level)
             out.append({**row, "lower": lower, "upper": upper, "level": level, "interval_kind": INTERVAL_KIND,
                         "covered": bool(lower <= row["actual"] <= upper)})

@@ -61,12 +61,15 @@ class SigmoidLink:
         return {"a": self.a, "x0": self.x0, "k": self.k, "b": self.b, "rmse": self.rmse, "n_points": self.n_points}
 
 
-def fit_link(x: np.ndarray, acc: np.ndarray, *, chance: float | None = None) -> SigmoidLink:
+def fit_link(x: np.ndarray, acc: np.ndarray, *, chance: float | None = None,
+             ceiling_point: bool = False) -> SigmoidLink:
     """Fit :class:`SigmoidLink` to task losses ``x`` and accuracies ``acc`` (fractions).
 
     ``chance`` (the accuracy of random guessing) only seeds the start of the floor; the floor
-    is fitted. Raises ``FitError`` for fewer than 4 finite points, accuracies outside [0, 1] or
-    a constant loss.
+    is fitted. ``ceiling_point`` adds the ladder paper's "ideal point" (zero task loss, perfect
+    accuracy) to the fitted points, which anchors the ceiling the ladder's runs never approach
+    (``n_points`` counts the real points only). Raises ``FitError`` for fewer than 4 finite
+    points, accuracies outside [0, 1] or a constant loss.
     """
     x = np.asarray(x, float)
     acc = np.asarray(acc, float)
@@ -80,6 +83,9 @@ def fit_link(x: np.ndarray, acc: np.ndarray, *, chance: float | None = None) -> 
     if spread <= 0:
         raise FitError("the task loss is constant: the link cannot be fitted")
     floor = float(chance) if chance is not None and math.isfinite(chance) else float(acc.min())
+    n_points = len(x)
+    if ceiling_point:
+        x, acc = np.append(x, 0.0), np.append(acc, 1.0)
     best = None
     lower, upper = [-1.0, -np.inf, 0.0, 0.0], [0.0, np.inf, np.inf, 1.0]
     for k in _K_STARTS:
@@ -89,5 +95,5 @@ def fit_link(x: np.ndarray, acc: np.ndarray, *, chance: float | None = None) -> 
             if best is None or res.cost < best.cost:
                 best = res
     a, x0, k, b = (float(v) for v in best.x)
-    rmse = float(np.sqrt(np.mean((sigmoid(x, a, x0, k, b) - acc) ** 2)))
-    return SigmoidLink(a, x0, k, b, rmse, len(x))
+    rmse = float(np.sqrt(np.mean((sigmoid(x[:n_points], a, x0, k, b) - acc[:n_points]) ** 2)))
+    return SigmoidLink(a, x0, k, b, rmse, n_points)

@@ -5,8 +5,9 @@
   answer, or the family's loss where no task loss exists) with the toolkit's fitting engine;
   step 2 fits a sigmoid link acc(x) (:mod:`toolkit.downstream.link`) on every checkpoint of
   the training runs, intermediate ones included (the first ``skip_fraction`` of each run's
-  evaluations left out, a moving average of ``smooth`` evaluations, as the paper does); the
-  prediction chains them: acc(x(N, D)).
+  evaluations left out, a moving average of ``smooth`` evaluations, and the paper's "ideal
+  point" of zero loss at perfect accuracy, as the paper does); the prediction chains them:
+  acc(x(N, D)).
 * ``direct`` (a power law in log accuracy, Krajewski et al. 2025): -ln acc(N, D) follows the
   same Chinchilla form, fitted with the same engine on the runs' final scores; at a fixed
   ratio D / N it is a power law in compute.
@@ -57,7 +58,11 @@ class DownstreamSpec:
     cut_tokens
         With ``"all"``: only checkpoints past this many tokens enter step 1 and the direct fit.
     fit
-        The :class:`~toolkit.fitting.FitSpec` of step 1 and of the direct fit.
+        The :class:`~toolkit.fitting.FitSpec` of step 1 and of the direct fit; Huber on log
+        residuals by default, as the ladder paper fits step 1 (a Huber loss).
+    ceiling_point
+        Fit the link with the ladder paper's ideal point (zero task loss, accuracy 1), which
+        only makes sense for a task loss (``bpb``, ``ce``) that reaches 0 on a perfect model.
     """
 
     intermediate: str | None = None
@@ -65,7 +70,8 @@ class DownstreamSpec:
     skip_fraction: float = 0.1
     step1_points: str = "auto"
     cut_tokens: float = 10e9
-    fit: FitSpec = field(default_factory=FitSpec)
+    fit: FitSpec = field(default_factory=lambda: FitSpec(objective="huber-log"))
+    ceiling_point: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.smooth, bool) or not isinstance(self.smooth, int) or self.smooth < 1:
@@ -172,7 +178,9 @@ def fit_two_step(points: pd.DataFrame, spec: DownstreamSpec, intermediate: str =
                        spec.fit)
     lp = link_points(usable, spec.smooth, spec.skip_fraction)
     chance = float(points["chance"].iloc[0]) if len(points) else math.nan
-    return TwoStep(step1, fit_link(lp["x"].to_numpy(float), lp["acc"].to_numpy(float), chance=chance), intermediate)
+    link = fit_link(lp["x"].to_numpy(float), lp["acc"].to_numpy(float), chance=chance,
+                    ceiling_point=spec.ceiling_point and intermediate != "loss")
+    return TwoStep(step1, link, intermediate)
 
 
 def fit_direct(points: pd.DataFrame, spec: DownstreamSpec, intermediate: str = "") -> Direct:
