@@ -59,7 +59,7 @@ def family_calibration(data: TaskData, family: str, method: str, spec: Downstrea
     key = (family, method, spec, train_sizes, tasks)
     if key not in cache:
         tests = []
-        for task in data.tasks.tasks(family) if tasks is None else tasks:
+        for task in data.evaluated_tasks(family) if tasks is None else tasks:
             try:
                 intermediate = spec.intermediate or intermediate_of(data, family, task)
                 points = task_points(data, family, task, intermediate)
@@ -110,8 +110,9 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
              methods: Sequence[str] = tuple(METHODS), level: float = 0.9, sizes: Iterable[float] | None = None,
              tasks: Iterable[str] | None = None, progress: bool = False) -> pd.DataFrame:
     """Predict every target of the given families (all with task scores by default) on every
-    task (or ``tasks``) with every method: the ``downstream`` table (columns in the module
-    docstring). Intervals are calibrated on backtests pooled over the tasks evaluated."""
+    evaluated task (:meth:`TaskData.evaluated_tasks`, or ``tasks``) with every method: the
+    ``downstream`` table (columns in the module docstring). Intervals are calibrated on
+    backtests pooled over the tasks evaluated."""
     from toolkit._progress import progress_bar
 
     spec = spec or DownstreamSpec()
@@ -122,7 +123,7 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
     sizes = None if sizes is None else list(sizes)
     out = []
     chosen = None if tasks is None else tuple(tasks)
-    jobs = [(f, t) for f in fams for t in (data.tasks.tasks(f) if chosen is None else chosen)]
+    jobs = [(f, t) for f in fams for t in (data.evaluated_tasks(f) if chosen is None else chosen)]
     for family, task in progress_bar(jobs, desc="downstream", disable=not progress):
         try:
             rows = _task_rows(data, family, task, spec, methods, sizes)

@@ -168,6 +168,11 @@ def parse(files: FileSet) -> pd.DataFrame:
 
 
 EVALS = "sources/mlfoundations-scaling/exp_data/evals/evaluation_{name}_heavy.json"
+#: The 17 tasks whose mean error Gadre et al. 2024 predict (``err_avg_subset`` of the upstream code).
+TASK_SUBSET: tuple[str, ...] = (
+    "bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa",
+    "bigbench_dyck_languages", "lambada_openai", "bigbench_novel_concepts", "winograd", "bigbench_cs_algorithms",
+    "commonsense_qa", "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa")
 EVAL_METADATA = "sources/mlfoundations-scaling/exp_data/eval_metadata.csv"
 
 
