@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import ipywidgets as W
@@ -35,6 +35,9 @@ from toolkit.errors import DataError, ToolkitError
 from toolkit.evaluation import DEFAULT_CUT, evaluate, split
 from toolkit.fitting import PREDICTING, bootstrap, fit
 from toolkit.runs import Runs
+
+if TYPE_CHECKING:
+    from toolkit.downstream import TaskData
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
@@ -1414,7 +1417,7 @@ class DownstreamPanel(Panel):
 
     chart_names = ("task_loss", "link", "prediction")
 
-    def __init__(self, data: Any, family: str | None = None, task: str | None = None, *,
+    def __init__(self, data: TaskData, family: str | None = None, task: str | None = None, *,
                  method: str = "two-step", sizes: Sequence[float] | None = None, level: float = 0.9) -> None:
         from toolkit.downstream import METHODS, DownstreamSpec
 
@@ -1461,7 +1464,7 @@ class DownstreamPanel(Panel):
 
     def _compute(self):
         from toolkit.downstream import METHODS, predict_task, task_points
-        from toolkit.downstream.data import intermediate_of
+        from toolkit.downstream.data import INTERMEDIATES, intermediate_of
         from toolkit.downstream.evaluate import split_ladder
         from toolkit.downstream.methods import final_points, link_points
 
@@ -1485,7 +1488,7 @@ class DownstreamPanel(Panel):
         chosen = table[table["method"] == method].reset_index(drop=True)
         model = METHODS[method](train, self.spec, intermediate)
         step1 = final_points(train, self.spec.smooth)
-        y_title = f"task loss ({intermediate}, {_INTERMEDIATE_UNITS.get(intermediate, '')})"
+        y_title = f"task loss ({intermediate}, {INTERMEDIATES[intermediate]})"
         if method == "direct":
             step1 = step1.assign(x=-np.log(step1["acc"].clip(lower=1e-4)))
             chosen = chosen.assign(actual_x=-np.log(chosen["actual"].clip(lower=1e-4)))
@@ -1504,7 +1507,7 @@ class DownstreamPanel(Panel):
         xs = pd.concat([lp["x"], link_targets["predicted_x"], link_targets["actual_x"]]).dropna()
         grid = np.linspace(float(xs.min()), float(xs.max()), 80)
         link_chart = charts.task_link(lp, pd.DataFrame({"x": grid, "acc": two.link.predict(grid)}), link_targets,
-                                      x_title=f"task loss ({intermediate}, {_INTERMEDIATE_UNITS.get(intermediate, '')})",
+                                      x_title=f"task loss ({intermediate}, {INTERMEDIATES[intermediate]})",
                                       chance=float(points["chance"].iloc[0]),
                                       title=f"{task}: step 2, accuracy vs task loss")
         pred_chart = charts.task_prediction(table, title=f"{task}: predicted vs actual ({family})")
@@ -1527,7 +1530,5 @@ class DownstreamPanel(Panel):
                 + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
         return {"task_loss": law_chart, "link": link_chart, "prediction": pred_chart}, numbers, text
 
-
-_INTERMEDIATE_UNITS = {"bpb": "bits/byte", "ce": "nats", "loss": "nats/token"}
 
 __all__ += ("DownstreamPanel",)
