@@ -164,17 +164,23 @@ def test_altered_mirror_file_is_refused(tmp_path):
 def test_offline_mirror_satisfies_every_fetch(catalog):
     # the real catalogue against ../shared/datasets: every file present and verified, no network
     paths = catalog.fetch(progress=False)
-    assert len(paths) == len(catalog.entries) == 1298
+    assert len(paths) == len(catalog.entries) == 1298 + 43  # MANIFEST.tsv + MANIFEST-olmo-ladder.tsv
     assert all(str(p).startswith(str(catalog.mirror)) for p in paths)
 
 
 def test_catalogue_matches_shared_manifest(mirror):
-    manifest = pd.read_csv(mirror / "MANIFEST.tsv", sep="\t")
+    # the mirror splits its manifest by source (MANIFEST.tsv, MANIFEST-olmo-ladder.tsv, ...)
+    manifests = sorted(mirror.glob("MANIFEST*.tsv"))
+    assert len(manifests) >= 2
+    manifest = pd.concat([pd.read_csv(m, sep="\t") for m in manifests], ignore_index=True)
+    assert not manifest["path"].duplicated().any()
     ours = pd.read_csv(catalog_file())
     merged = manifest.merge(ours, on="path", how="outer", indicator=True)
     assert (merged["_merge"] == "both").all()
     assert (merged["sha256_x"] == merged["sha256_y"]).all()
     assert (merged["source_commit"] == merged["commit"]).all()
+    assert (merged["licence_x"] == merged["licence_y"]).all()
+    assert (merged["bytes_x"] == merged["bytes_y"]).all()
 
 
 def test_urls_point_at_pinned_commits():

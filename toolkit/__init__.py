@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Runs": "toolkit.runs",
+    "TaskMetrics": "toolkit.task_metrics",
     "DataError": "toolkit.errors",
     "FetchError": "toolkit.errors",
     "FitError": "toolkit.errors",

@@ -532,9 +532,10 @@ def _cmd_study(args: argparse.Namespace) -> int:
     comparison = compare_protocols(pair["paper"], pair["corrected"], progress=progress)
     departures = departure_effects(comparison, pair["corrected"], progress=progress)
     items = verdicts(result) if args.protocol == "corrected" else []
+    downstream = _downstream_table(args.families, progress)
     # every file is written into a fresh directory that replaces --out only once complete
     with atomic_directory(args.out, kind="study") as tmp:
-        paths = write_study(result, tmp, comparison, departures)
+        paths = write_study(result, tmp, comparison, departures, downstream)
         if items:
             paths["verdicts.json"] = atomic_write(tmp / "verdicts.json",
                                                   to_json([v.to_dict() for v in items], indent=2) + "\n")
@@ -741,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{FINDINGS_BOOTSTRAP}, {QUICK_BOOTSTRAP} with --quick)")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=_cmd_findings)
+    _add_downstream_parser(sub)
     return p
 
 
@@ -808,6 +810,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = shown
         if on_term is not None:
             signal.signal(signal.SIGTERM, on_term)
+
+
+def _downstream_table(families: Sequence[str] | None, progress: bool):
+    """Task predictions of the targets of the families with task scores (``study --out`` writes
+    them as downstream.csv); None when ``families`` names none of them."""
+    from toolkit.downstream import evaluate, load_task_data
+
+    data = load_task_data()
+    chosen = data.families() if not families else [f for f in families if f in data.families()]
+    return evaluate(data, chosen, progress=progress) if chosen else None
+
+
+def _add_downstream_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("downstream", help="predicted task accuracy of N parameters trained on D tokens, "
+                                          "from a ladder of smaller runs")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--family", help="family with task scores (see --list-tasks)")
+    src.add_argument("--csv", type=Path, metavar="FILE",
+                     help="your log: model, num_params, tokens and <task>/acc columns (plus <task>/bpb or a loss "
+                          "column for the two-step method)")
+    s.add_argument("--list-tasks", action="store_true", help="list the tasks (of --family, or of the log)")
+    s.add_argument("--task", help="task id (see --list-tasks)")
+    s.add_argument("--params", type=_positive, metavar="N", help="parameters, e.g. 7e9 or 7B")
+    s.add_argument("--tokens", type=_positive, metavar="D", help="training tokens, e.g. 4T")
+    s.add_argument("--method", choices=("two-step", "direct"), default="two-step",
+                   help="two-step: task loss law then sigmoid link (default); direct: a law on -ln accuracy")
+    s.add_argument("--interval", type=_level, default=0.9, metavar="LEVEL",
+                   help="level of the interval, calibrated on backtests inside the ladder (default 0.9)")
+    s.add_argument("--json", action="store_true")
+    _add_quiet(s)
+    s.set_defaults(func=_cmd_downstream)
+
+
+def _cmd_downstream(args: argparse.Namespace) -> int:
+    from toolkit.downstream import TASK_SOURCES, from_log, load_task_data, predict_task
+
+    if args.csv is not None:
+        from toolkit.task_metrics import read_log
+
+        data = from_log(read_log(args.csv), name=str(args.csv))
+        family = "user"
+    else:
+        data = load_task_data()
+        family = args.family
+        if family not in data.families():
+            raise _UsageError(f"{PROG} downstream: --family {family!r} has no task scores (families with tasks: "
+                              f"{', '.join(data.families())}; sources {', '.join(TASK_SOURCES)})")
+    if args.list_tasks:
+        table = data.list_tasks()
+        table = table[table["family"] == family]
+        if args.json:
+            _print_json(table.to_dict(orient="records"))
+        else:
+            with _wide_pandas():
+                print(table.to_string(index=False))
+        return 0
+    missing = [f"--{n}" for n in ("task", "params", "tokens") if getattr(args, n) is None]
+    if missing:
+        raise _UsageError(f"{PROG} downstream: {', '.join(missing)} required (or --list-tasks)")
+    r = predict_task(data, family, args.task, args.params, args.tokens, method=args.method, level=args.interval)
+    if args.json:
+        _print_json(r)
+        return 0
+    print(f"{r['task']} accuracy of N = {r['num_params']:.4g} parameters trained on D = {r['tokens']:.4g} tokens "
+          f"({r['method']}, from {r['n_train_sizes']} smaller sizes of {family}):")
+    print(f"  predicted {100 * r['predicted']:.1f}%  [{100 * r['lower']:.1f}%, {100 * r['upper']:.1f}%] "
+          f"({100 * r['level']:g}% interval, {r['interval_kind']})")
+    if math.isfinite(r["actual"]):
+        print(f"  actual    {100 * r['actual']:.1f}% (a run of the family at this N and D)")
+    print(f"  predictable: {'yes' if r['predictable'] else 'no'} ({r['predictability']})")
+    return 0
 
 
 if __name__ == "__main__":

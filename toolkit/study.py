@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._progress import progress_bar
+from toolkit.downstream.evaluate import write_downstream
 from toolkit.errors import DataError, one_line
 from toolkit.evaluation import (
     COLUMNS,
@@ -903,10 +904,11 @@ def _csv(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFrame | None = None,
-                departures: pd.DataFrame | None = None) -> dict[str, Path]:
+                departures: pd.DataFrame | None = None, downstream: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write the study into ``out_dir`` (created if needed): the :meth:`StudyResult.save` files,
     results.csv, aggregates.csv, families.csv and, when given, comparison.csv (the two
-    protocols, :func:`compare_protocols`) and departures.csv (:func:`departure_effects`).
+    protocols, :func:`compare_protocols`), departures.csv (:func:`departure_effects`) and
+    downstream.csv (task predictions of the targets, :func:`toolkit.downstream.evaluate`).
     Returns the paths by name."""
     out = results.save(out_dir)
     paths = {name: out / name for name in ("table.parquet", "families.parquet", "config.json",
@@ -927,6 +929,8 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
         paths["calibration.csv"] = out / "calibration.csv"
         coverage.to_csv(paths["calibration.csv"], index=False)
         paths["error_model.json"] = model.save(out / "error_model.json")
+    if downstream is not None:
+        paths["downstream.csv"] = write_downstream(downstream, out)
     return paths
 
 

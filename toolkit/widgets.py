@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import ipywidgets as W
@@ -45,6 +45,9 @@ from toolkit.fitting import PREDICTING, bootstrap, fit
 from toolkit.fitting.calibration import DEFAULT_METHOD, INTERVAL_METHODS
 from toolkit.fitting.treatments import REFERENCE, default_treatment, treatments_for
 from toolkit.runs import Runs
+
+if TYPE_CHECKING:
+    from toolkit.downstream import TaskData
 
 #: Early-checkpoint cuts offered by the panels (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
@@ -1688,3 +1691,138 @@ class CalibrationPanel(Panel):
                                                            title=f"Do the intervals cover what they claim? {c['source']}"),
                  "width": charts.interval_width(widths, title=f"How wide the {c['level']:.0%} interval is")},
                 numbers, text)
+
+
+# ============================================================================ 12: downstream tasks
+def _key(label: str) -> str:
+    """A target id as a number's key: ``7B-4T`` -> ``7b_4t``."""
+    return "".join(c if c.isalnum() else "_" for c in label.lower())
+
+
+class DownstreamPanel(Panel):
+    """Notebook 14: predict a target's accuracy on a task from a ladder of smaller runs.
+
+    Controls: family, task, method (two-step or direct) and the ladder sizes to train on.
+    Charts: ``task_loss`` (step 1: the task loss of the runs against compute with the fitted
+    law, the targets predicted and actual), ``link`` (step 2: accuracy against task loss with
+    the fitted sigmoid) and ``prediction`` (every target's predicted accuracy with its interval,
+    both methods, against the actual). The status line gives the predictability verdict.
+    """
+
+    chart_names = ("task_loss", "link", "prediction")
+
+    def __init__(self, data: TaskData, family: str | None = None, task: str | None = None, *,
+                 method: str = "two-step", sizes: Sequence[float] | None = None, level: float = 0.9) -> None:
+        from toolkit.downstream import METHODS, DownstreamSpec
+
+        super().__init__()
+        families = data.families()
+        family = family or ("olmo-ladder" if "olmo-ladder" in families else families[0])
+        if family not in families:
+            raise DataError(f"family {family!r} has no task scores (have: {', '.join(families)})")
+        if method not in METHODS:
+            raise DataError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        self.data, self.level, self.spec = data, float(level), DownstreamSpec()
+        # the family refills the task and size options before one update (not through _add's observer)
+        self.controls["family"] = _labelled(W.Dropdown(options=families, value=family, description="family"),
+                                            "family")
+        self.controls["family"].observe(self._on_family, names="value")
+        tasks = data.tasks.tasks(family)
+        self._add("task", W.Dropdown(options=tasks, value=task if task in tasks else tasks[0], description="task"))
+        self._add("method", W.ToggleButtons(options=list(METHODS), value=method, description="method"))
+        options = self._size_options(family)
+        chosen = [int(s) for s in sizes] if sizes is not None else [v for _, v in options]
+        self._add("sizes", W.SelectMultiple(options=options, value=[v for _, v in options if v in chosen],
+                                            rows=min(len(options), 6), description="ladder sizes"))
+        self.update()
+
+    def _size_options(self, family: str) -> list[tuple[str, int]]:
+        f = self.data.tasks.select(families=family).frame
+        smallest_target = f.loc[f["model"].isin(self.data.family_targets(family)), "num_params"].min()
+        sizes = sorted(int(n) for n in f["num_params"].unique() if n < smallest_target)
+        return [(charts.size_label(n), n) for n in sizes]
+
+    def _on_family(self, change: Mapping) -> None:
+        family = change["new"]
+        self._quiet = True
+        try:
+            tasks = self.data.tasks.tasks(family)
+            self.controls["task"].options = tasks
+            self.controls["task"].value = tasks[0]
+            options = self._size_options(family)
+            self.controls["sizes"].options = options
+            self.controls["sizes"].value = [v for _, v in options]
+        finally:
+            self._quiet = False
+        self.update()
+
+    def _compute(self):
+        from toolkit.downstream import METHODS, predict_task, task_points
+        from toolkit.downstream.data import INTERMEDIATES, intermediate_of
+        from toolkit.downstream.evaluate import split_ladder
+        from toolkit.downstream.methods import final_points, link_points
+
+        family = self.controls["family"].value
+        task, method = self.controls["task"].value, self.controls["method"].value
+        sizes = list(self.controls["sizes"].value)
+        if len(sizes) < 3:
+            raise DataError("choose at least 3 ladder sizes (the law's N term needs three)")
+        intermediate = intermediate_of(self.data, family, task)
+        points = task_points(self.data, family, task, intermediate)
+        targets = self.data.family_targets(family)
+        train, target_pts = split_ladder(points, targets, sizes)
+        finals = final_points(target_pts, 1)
+        rows = []
+        for m in METHODS:
+            for _, t in finals.iterrows():
+                r = predict_task(self.data, family, task, t["num_params"], t["tokens"], method=m, level=self.level,
+                                 sizes=sizes, spec=self.spec)
+                rows.append({**r, "target": t["model"], "actual": t["acc"], "actual_x": t["x"]})
+        table = pd.DataFrame(rows)
+        chosen = table[table["method"] == method].reset_index(drop=True)
+        model = METHODS[method](train, self.spec, intermediate)
+        step1 = final_points(train, self.spec.smooth)
+        y_title = f"task loss ({intermediate}, {INTERMEDIATES[intermediate]})"
+        if method == "direct":
+            step1 = step1.assign(x=-np.log(step1["acc"].clip(lower=1e-4)))
+            chosen = chosen.assign(actual_x=-np.log(chosen["actual"].clip(lower=1e-4)))
+            y_title = "-ln accuracy (nats)"
+        d_grid = np.geomspace(float(points["tokens"].min()), float(finals["tokens"].max()), 40)
+        curves = pd.concat([pd.DataFrame({"num_params": n, "tokens": d_grid,
+                                          "x": np.asarray(model.predict_x(float(n), d_grid))})
+                            for n in sorted(set(step1["num_params"]) | set(finals["num_params"]))])
+        law_chart = charts.task_loss_law(step1, curves, chosen[["num_params", "tokens", "predicted_x", "actual_x"]],
+                                         y_title=y_title, title=f"{task}: step 1, {y_title.split(' (')[0]} vs compute")
+        two = model if method == "two-step" else METHODS["two-step"](train, self.spec, intermediate)
+        lp = link_points(train, self.spec.smooth, self.spec.skip_fraction)
+        link_targets = table[table["method"] == "two-step"][["num_params", "predicted_x", "predicted", "actual",
+                                                             "actual_x"]]
+        # the sigmoid is drawn out to the targets: that is where the chained prediction reads it
+        xs = pd.concat([lp["x"], link_targets["predicted_x"], link_targets["actual_x"]]).dropna()
+        grid = np.linspace(float(xs.min()), float(xs.max()), 80)
+        link_chart = charts.task_link(lp, pd.DataFrame({"x": grid, "acc": two.link.predict(grid)}), link_targets,
+                                      x_title=f"task loss ({intermediate}, {INTERMEDIATES[intermediate]})",
+                                      chance=float(points["chance"].iloc[0]),
+                                      title=f"{task}: step 2, accuracy vs task loss")
+        pred_chart = charts.task_prediction(table, title=f"{task}: predicted vs actual ({family})")
+        first = chosen.iloc[0]
+        cost = float((6 * final_points(train, 1)["num_params"] * final_points(train, 1)["tokens"]).sum())
+        numbers: dict[str, float] = {"n_train_sizes": float(len(sizes)), "snr": float(first["snr"]),
+                                     "noise_sd": float(first["noise_sd"]),
+                                     "predictable": float(bool(first["predictable"])),
+                                     "ladder_flops": cost}
+        for _, r in chosen.iterrows():
+            k = _key(r["target"])
+            numbers.update({f"{k}_predicted": r["predicted"], f"{k}_lower": r["lower"], f"{k}_upper": r["upper"],
+                            f"{k}_actual": r["actual"], f"{k}_abs_error_points": 100 * abs(r["predicted"] - r["actual"]),
+                            f"{k}_cost_fraction": cost / (6 * r["num_params"] * r["tokens"])})
+        text = (f"<b>{family} · {task}</b> ({method}, from {len(sizes)} ladder sizes): "
+                + "; ".join(f"{r['target']} predicted <b>{r['predicted']:.1%}</b> "
+                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%}"
+                            for _, r in chosen.iterrows())
+                + f" ({100 * self.level:g}% intervals, {first['interval_kind']}). Predictable: <b>"
+                + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
+        return {"task_loss": law_chart, "link": link_chart, "prediction": pred_chart}, numbers, text
+
+
+__all__ += ("DownstreamPanel",)

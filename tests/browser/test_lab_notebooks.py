@@ -123,3 +123,26 @@ def test_drop_early_checkpoints_refits_when_the_cut_moves(mirror, notebook_root,
     assert panel.slider_value("drop checkpoints below (tokens)") == "1B"
     assert after.aria != before.aria  # checkpoints between 1B and 10B tokens now train the law
     assert "at this cut" in panel.text(".st-status")
+
+
+def test_downstream_task_follows_the_task_and_the_method(mirror, open_notebook, shot):
+    panel = ready_panel(open_notebook, shot, "14_predict_a_downstream_task.ipynb", "task", "mmlu two-step")
+    law, link = panel.chart(0), panel.chart(1)
+    assert law.title[0] == "mmlu: step 1, task loss vs compute"
+    assert all("for a log scale" in axis for axis in law.axes), law.axes
+    assert link.title[0] == "mmlu: step 2, accuracy vs task loss"
+    assert "3.17B" in link.legend_labels and link.marks.get("point", 0) > 100
+    status = panel.text(".st-status")
+    assert "7B-4T predicted" in status and "Predictable:" in status
+
+    panel.select("task", "hellaswag")
+    panel.wait_for_chart(lambda chart: chart.title[:1] == ("hellaswag: step 2, accuracy vs task loss",), index=1)
+    shot("hellaswag two-step")
+    assert panel.text(".st-status") != status
+
+    before = panel.text(".st-status")
+    panel.choose("method", "direct")
+    panel.wait_for_chart(lambda chart: any("-ln accuracy" in t for t in chart.axis_titles), index=0)
+    shot("hellaswag direct")
+    assert panel.chosen("method") == "direct"
+    assert "(direct," in panel.text(".st-status") and panel.text(".st-status") != before

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 _CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
        max-width: 1100px; padding: 0 1em; color: #222; }
@@ -81,15 +83,47 @@ def _fmt_share(x: float) -> str:
     return f"{x:.1%}" if math.isfinite(x) else ""
 
 
+def _downstream(table: pd.DataFrame | None) -> str:
+    """The task predictions of the targets: coverage and errors per family and method, then
+    every row of the OLMo ladder (the paper's own targets)."""
+    if table is None or table.empty:
+        return "<p class='small'>Not run.</p>"
+    from toolkit.downstream import coverage
+
+    ok = table.dropna(subset=["predicted"])
+    g = ok.groupby(["family", "method"])
+    summary = pd.DataFrame({"tasks": g["task"].nunique(), "predictable": g["predictable"].mean(),
+                            "median |error| (points)": g["abs_error"].median(),
+                            "median |rel error|": g["rel_error"].apply(lambda r: r.abs().median())}).reset_index()
+    cov = coverage(table)[["family", "method", "n", "coverage", "level", "median_width_points"]]
+    summary = summary.merge(cov, on=["family", "method"], how="left")
+    ladder = ok[ok["family"] == "olmo-ladder"][["target", "task", "method", "predicted", "actual", "abs_error",
+                                                 "rel_error", "lower", "upper", "predictable"]]
+    kind = _e(ok["interval_kind"].dropna().iloc[0]) if ok["interval_kind"].notna().any() else ""
+    return ("<p class='small'>Each target's final accuracy predicted from the smaller runs of its family; "
+            f"abs_error in accuracy points, rel_error a signed fraction of the actual; intervals: {kind}. "
+            "All rows: <a href='study/downstream.csv'>study/downstream.csv</a>.</p>"
+            + _frame_table(summary) + "<h3>OLMo ladder: 7B-4T and 13B-5T from 190M-3B</h3>" + _frame_table(ladder))
+
+
+def _frame_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td class='num'>{_e(_fmt(v))}</td>" if isinstance(v, float)
+                                    else f"<td>{_e(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def write_report(out_dir: str | Path, outcomes: Sequence[Any], records: Mapping[str, Mapping[str, Any]],
                  charts: Mapping[str, Sequence[str]], verdicts: Sequence[Mapping[str, Any]], *,
-                 seconds: float = math.nan, quick: bool = False) -> Path:
+                 seconds: float = math.nan, quick: bool = False, downstream: pd.DataFrame | None = None) -> Path:
     """Write ``index.html`` into ``out_dir`` and return its path.
 
     ``outcomes``: objects with ``name``, ``status``, ``seconds``, ``error``, ``parameters``
     (:class:`toolkit.findings.runner.NotebookOutcome`); ``records``: notebook -> recorded
-    dict; ``charts``: notebook -> chart names rendered under ``charts/<notebook>/``. Links
-    are relative, so the directory can be moved or zipped.
+    dict; ``charts``: notebook -> chart names rendered under ``charts/<notebook>/``;
+    ``downstream``: the task predictions of the targets (:func:`toolkit.downstream.evaluate`).
+    Links are relative, so the directory can be moved or zipped.
     """
     out = Path(out_dir)
     n_ok = sum(1 for o in outcomes if o.status == "ok")
@@ -132,6 +166,9 @@ def write_report(out_dir: str | Path, outcomes: Sequence[Any], records: Mapping[
     parts.append(_calibration(out / "study" / "calibration.csv"))
     parts.append("<h2 id='verdicts'>Verdicts on the guidelines</h2>")
     parts.append(_verdicts(verdicts))
+    if downstream is not None:
+        parts.append("<h2 id='downstream'>Downstream task accuracy of the targets</h2>")
+        parts.append(_downstream(downstream))
     parts.append("</body></html>\n")
     path = out / "index.html"
     path.write_text("\n".join(parts))

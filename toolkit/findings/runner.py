@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from toolkit.errors import DataError, one_line
 from toolkit.findings.recorder import ENV_DIR, load_records
 
@@ -173,10 +175,19 @@ def _study(tmp: Path, quick: bool, bootstrap: int, progress: bool) -> list[dict[
     start = time.perf_counter()
     result = run_study(families=list(QUICK_FAMILIES) if quick else None, bootstrap=bootstrap, seed=0,
                        progress=progress)
-    write_study(result, tmp / "study")
+    write_study(result, tmp / "study", downstream=_downstream(quick, progress))
     items = [v.to_dict() for v in verdicts(result)]
     _say(f"study: {len(result.table)} cells in {time.perf_counter() - start:.1f} s", progress)
     return items
+
+
+def _downstream(quick: bool, progress: bool) -> pd.DataFrame:
+    """Task predictions of the targets (the OLMo ladder only in quick mode)."""
+    from toolkit.downstream import evaluate, load_task_data
+
+    _say("downstream: predicting the targets' task accuracy", progress)
+    data = load_task_data("olmo_ladder" if quick else None)
+    return evaluate(data, progress=progress)
 
 
 def render_charts(records_dir: Path, charts_dir: Path, scale: float = 2.0) -> dict[str, list[str]]:
@@ -280,7 +291,9 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         from toolkit.findings.report import write_report
 
         seconds = time.perf_counter() - start
-        write_report(tmp, ordered, records, charts, verdict_items, seconds=seconds, quick=quick)
+        downstream = tmp / "study" / "downstream.csv"
+        write_report(tmp, ordered, records, charts, verdict_items, seconds=seconds, quick=quick,
+                     downstream=pd.read_csv(downstream) if downstream.is_file() else None)
     out = Path(out).resolve()
     result = FindingsResult(out, ordered, records, verdict_items, time.perf_counter() - start)
     _say(f"findings: {len(names) - len(result.failed)} of {len(names)} notebooks ok in {result.seconds:.0f} s; "

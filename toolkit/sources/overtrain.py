@@ -165,3 +165,43 @@ def parse(files: FileSet) -> pd.DataFrame:
     keep = (out["tokens"] > 0) & np.isfinite(out["loss"]) & (out["loss"] > 0)
     out = out[keep].sort_values(["family", "num_params", "tokens"], kind="stable")
     return rows(out, arch=ARCH, source=SOURCE)
+
+
+EVALS = "sources/mlfoundations-scaling/exp_data/evals/evaluation_{name}_heavy.json"
+#: The 17 tasks whose mean error Gadre et al. 2024 predict (``err_avg_subset`` of the upstream code).
+TASK_SUBSET: tuple[str, ...] = (
+    "bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa",
+    "bigbench_dyck_languages", "lambada_openai", "bigbench_novel_concepts", "winograd", "bigbench_cs_algorithms",
+    "commonsense_qa", "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa")
+EVAL_METADATA = "sources/mlfoundations-scaling/exp_data/eval_metadata.csv"
+
+
+def parse_tasks(files: FileSet) -> pd.DataFrame:
+    """Downstream accuracies of the 104 over-training runs, a long frame with the
+    :mod:`toolkit.task_metrics` columns (metric ``acc``, fraction; no task loss is published).
+
+    ``exp_data/evals/evaluation_<run name>_heavy.json`` maps 46 tasks to accuracy
+    (``eval_metrics.icl``); the extra keys of three files (``rw_small_centered``, ...) are not
+    tasks and are skipped. ``chance`` is the task's ``Random baseline`` of ``eval_metadata.csv``
+    (percent there, a fraction here); ``stderr`` is the binomial standard error
+    sqrt(p (1 - p) / n) over its ``#datapoints`` (the benchmark's sampling noise, the only
+    noise measure of final-only runs without reruns).
+    """
+    meta = pd.read_csv(files.path(EVAL_METADATA)).set_index("Eval Task")
+    records = []
+    for path in files.glob(MODELS):
+        run = json.loads(files.path(path).read_text(encoding="utf-8"))
+        hp = run["hyperparameters"]
+        family, _ = DATASETS[run["dataset_name"]]
+        shape = run["name"][len(run["dataset_name"]) + 1:].rsplit("-", 1)[0]
+        evals = json.loads(files.path(EVALS.format(name=run["name"])).read_text(encoding="utf-8"))
+        for task, acc in evals["eval_metrics"]["icl"].items():
+            if task not in meta.index:
+                continue
+            n = float(meta.loc[task, "#datapoints"])
+            records.append({"family": family, "model": f"{_shape_id(shape)}-m{float(hp['chinchilla_multiplier']):g}",
+                            "num_params": int(hp["params"]), "tokens": float(hp["tokens"]), "seed": _seed(run),
+                            "task": task, "metric": "acc", "value": float(acc),
+                            "chance": float(meta.loc[task, "Random baseline"]) / 100,
+                            "stderr": float(np.sqrt(max(acc * (1 - acc), 0.0) / n)), "source": SOURCE})
+    return pd.DataFrame.from_records(records)

@@ -97,3 +97,42 @@ def parse(files: FileSet) -> pd.DataFrame:
     df = nats_from_perplexity(pd.DataFrame.from_records(records))
     df = df.sort_values(["family", "num_params", "tokens"])
     return rows(df, arch="dec", metric=METRIC, seed=0, source=SOURCE)
+
+
+#: Accuracy of random guessing (fraction) of the zero-shot tasks read by :func:`parse_tasks`;
+#: LAMBADA is open-ended (next word), so its chance is 0.
+TASK_CHANCE: dict[str, float] = {"arc_easy": 0.25, "arc_challenge": 0.25, "piqa": 0.5, "winogrande": 0.5,
+                                 "sciq": 0.25, "lambada_openai": 0.0, "logiqa": 0.25, "wsc": 0.5, "mmlu": 0.25}
+
+
+def parse_tasks(files: FileSet) -> pd.DataFrame:
+    """Zero-shot accuracies of the 16 Pythia models at every trained step, a long frame with the
+    :mod:`toolkit.task_metrics` columns (metric ``acc``, fraction; lm-eval's ``acc``, with its
+    ``acc_stderr`` as ``stderr``). ``mmlu`` is the unweighted mean of the 57 ``hendrycksTest-*``
+    subjects (its stderr the root mean square of theirs over sqrt(57)). The files carry no task
+    loss. Same files, steps and pitfalls as :func:`parse`.
+    """
+    records = []
+    for path in files.glob(f"{_ROOT}/*/zero-shot/*.json"):
+        m = _MODEL_DIR.match(path.split("/")[-3])
+        if m is None:
+            continue
+        with open(files.path(path)) as f:
+            result = json.load(f)
+        step = int(_REVISION.search(result["config"]["model_args"]).group(1))
+        if result["config"]["num_fewshot"] != 0 or step in UNTRAINED_STEPS:
+            continue
+        deduped = m["variant"] == "-deduped"
+        res = result["results"]
+        mmlu = [v for k, v in res.items() if k.startswith("hendrycksTest-")]
+        scores = {t: (res[t]["acc"], res[t]["acc_stderr"]) for t in TASK_CHANCE if t in res}
+        if mmlu:
+            scores["mmlu"] = (sum(v["acc"] for v in mmlu) / len(mmlu),
+                              (sum(v["acc_stderr"] ** 2 for v in mmlu) / len(mmlu)) ** 0.5 / len(mmlu) ** 0.5)
+        for task, (acc, stderr) in scores.items():
+            records.append({"family": "pythia-deduped" if deduped else "pythia",
+                            "model": f"pythia-{m['size']}-deduped" if deduped else f"pythia-{m['size']}",
+                            "num_params": NUM_PARAMS[m["size"]], "tokens": float(step * TOKENS_PER_STEP),
+                            "seed": 0, "task": task, "metric": "acc", "value": float(acc),
+                            "chance": TASK_CHANCE[task], "stderr": float(stderr), "source": SOURCE})
+    return pd.DataFrame.from_records(records)
