@@ -149,3 +149,13 @@ def test_the_shipped_model_loads_and_says_what_it_was_learned_from():
     model = default_error_model()
     assert model.provenance["n_predictions"] >= 1000
     assert model.provenance["n_sources"] >= 5
+
+
+def test_the_shipped_model_was_learned_from_the_study_this_code_computes():
+    """Change how the study's cells are computed and this fails until the model is learned
+    again: `scaling-toolkit study --out DIR` then `scaling-toolkit calibrate --study DIR --out
+    datasets/error_model.json` (a minute on two cores)."""
+    from toolkit.study import code_hash
+
+    assert default_error_model().provenance["study_code"] == code_hash()
+    assert default_error_model().provenance["method"] == "symmetric"
