@@ -890,7 +890,8 @@ def interval_width(frame: pd.DataFrame, *, title: str = "How wide the interval i
         tooltip=[alt.Tooltip("kind:N"), alt.Tooltip("log10_compute_ratio:Q", format=".2f"),
                  alt.Tooltip("half_width_pct:Q", format=".2f", title="half-width (%)"),
                  alt.Tooltip("coverage:Q", format=".1%", title="covered"), alt.Tooltip("n:Q", title="predictions")])),
-        title, _note("bootstrap: the study's 90% percentile interval over resampled runs", _dropped(n_bad, "widths")),
+        title, _note("bootstrap: the study's 90% percentile interval over resampled runs"
+                     if (df["kind"] == "bootstrap").any() else "", _dropped(n_bad, "widths")),
         f"{title}: median half-width in percent per bin of compute extrapolation")
 
 
