@@ -4,6 +4,7 @@ JupyterChart drawn as SVG, a slider moved with the keyboard redrawing it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -35,15 +36,19 @@ widgets.VBox([widgets.Label(toolkit.__file__), slider, chart])
 '''
 
 
-@pytest.fixture
-def harness_notebook(notebook_root: Path) -> str:
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SOURCE)])
+def served_notebook(root: Path, name: str, *sources: str) -> Iterator[str]:
+    """A notebook of ``sources`` on the python3 kernel in the served ``root``, removed after."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                        "language": "python"}
-    name = "browser_harness.ipynb"
-    nbformat.write(notebook, notebook_root / name)
+    nbformat.write(notebook, root / name)
     yield name
-    (notebook_root / name).unlink()
+    (root / name).unlink()
+
+
+@pytest.fixture
+def harness_notebook(notebook_root: Path) -> Iterator[str]:
+    yield from served_notebook(notebook_root, "browser_harness.ipynb", SOURCE)
 
 
 def test_a_slider_redraws_an_offline_chart_in_jupyterlab(open_notebook, harness_notebook, shot):
@@ -66,16 +71,8 @@ def test_a_slider_redraws_an_offline_chart_in_jupyterlab(open_notebook, harness_
 
 
 @pytest.fixture
-def raising_notebook(notebook_root: Path) -> str:
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
-                                               nbformat.v4.new_code_cell("1 / 0"),
-                                               nbformat.v4.new_code_cell("y = 2")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
-    name = "browser_raises.ipynb"
-    nbformat.write(notebook, notebook_root / name)
-    yield name
-    (notebook_root / name).unlink()
+def raising_notebook(notebook_root: Path) -> Iterator[str]:
+    yield from served_notebook(notebook_root, "browser_raises.ipynb", "x = 1", "1 / 0", "y = 2")
 
 
 def test_a_cell_that_raises_fails_the_run_with_its_error(open_notebook, raising_notebook):
