@@ -188,3 +188,12 @@ def test_each_run_may_have_its_own_batch_size(tmp_path, expected, capsys):
     arg = ",".join(f"{k}={v}" for k, v in batch.items())
     assert main(["runs", "--csv-dir", str(tmp_path), "--batch-size", arg, "--seq-len", str(SEQ)]) == 0
     assert "15 checkpoints in 3 runs" in capsys.readouterr().out
+
+
+def test_a_numpy_batch_size_is_a_number():
+    import numpy as np
+
+    from toolkit.logs import LogSpec
+
+    spec = LogSpec(batch_size=np.int64(256), seq_len=np.int32(2048))
+    assert spec.batch_size == 256 and spec.seq_len == 2048

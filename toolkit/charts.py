@@ -15,6 +15,10 @@ Conventions, shared by every builder
 - Every parameter (selection) is named, so specs are stable across sessions (golden tests).
 - Every chart has a title (the browser tests and screen readers find charts by it) and a
   ``description`` (the ``aria-label`` of the rendered SVG); marks carry tooltips.
+
+Why over 600 lines: not split yet; the builders belong in one module per notebook family of
+charts. That split is the reorganisation issue (issue 20), left for a session of its own so that
+it does not collide with feature branches.
 """
 
 from __future__ import annotations

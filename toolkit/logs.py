@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -87,7 +88,7 @@ class LogSpec:
         for name in ("batch_size", "seq_len"):
             value = getattr(self, name)
             for v in (value.values() if isinstance(value, dict) else [value]):
-                if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                if v is not None and not (isinstance(v, numbers.Real) and not isinstance(v, bool)
                                           and math.isfinite(v) and v > 0):
                     raise DataError(f"{name} must be a positive number (sequences per step / tokens per sequence), "
                                     f"got {v!r}")

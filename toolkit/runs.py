@@ -8,6 +8,10 @@ once: validation, dtypes, defaults and the column table below all come from it.
 A ``Runs`` never holds an invalid frame: every constructor validates (``Runs(frame)``
 included) and :attr:`Runs.frame` hands out a copy-on-write view, so nothing done to it
 reaches the table.
+
+Why over 600 lines: not split yet; the schema, the CSV reader and the constructors belong apart.
+That split is the reorganisation issue (issue 20), left for a session of its own so that it does
+not collide with feature branches.
 """
 
 from __future__ import annotations

@@ -48,6 +48,10 @@ tokens when the family has non-target checkpoints beyond 10B, else 0 (``cut_toke
 Families with many sizes use every k up to ``k_max_dense`` and then ``k_sparse`` log-spaced k;
 windows are capped at 12 per k. No cell is dropped or interpolated: see the statuses in
 :mod:`toolkit.evaluation.cells`.
+
+Why over 600 lines: not split yet; config, experiments, cache, run, aggregate, protocols and
+artefacts belong in a ``study/`` package. That split is the reorganisation issue (issue 20),
+left for a session of its own so that it does not collide with feature branches.
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ def test_csv_log_prediction_as_json(log, capsys) -> None:
 
 
 def test_csv_list_tasks_and_text(log, capsys) -> None:
-    assert main(["downstream", "--csv", str(log), "--list-tasks"]) == 0
-    assert "task" in capsys.readouterr().out
+    assert main(["downstream", "--csv", str(log), "--list-tasks", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["task"] for r in listed] == ["task"]          # the log's one task, not just a header
     assert main(["downstream", "--csv", str(log), "--task", "task", "--params", "5e9", "--tokens", "1e11",
                  "--method", "direct", "--interval", "0.8"]) == 0
     out = capsys.readouterr().out

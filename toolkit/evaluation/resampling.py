@@ -32,6 +32,7 @@ import pandas as pd
 from toolkit.evaluation.designs import Cell, identified
 from toolkit.evaluation.metrics import are, signed_error
 from toolkit.fitting import PREDICTING, FitProblem, FitResult, FitSpec, Status, fit_many
+from toolkit.fitting.uncertainty import has_spread
 
 #: The interval columns the study table gains (fractions; NaN when B = 0 or the cell does not
 #: predict). ``*_q05`` / ``*_q95`` are the 5% and 95% quantiles over the identified resamples.
@@ -83,7 +84,7 @@ def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
     if not len(values):
         return math.nan, math.nan, math.nan
     q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-    if not q95 - q05 > 1e-9 * max(abs(q05), abs(q95)):
+    if not has_spread(q05, q95):
         return float(q50), math.nan, math.nan
     return float(q50), float(q05), float(q95)
 

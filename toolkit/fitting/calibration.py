@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError, FitError
-from toolkit.storage import atomic_write
+from toolkit.storage import atomic_write, read_json
 from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: Columns of a feature frame (:func:`features`), in the order of the scale model's weights
@@ -263,12 +263,7 @@ class ErrorModel:
     @classmethod
     def load(cls, path: str | Path) -> ErrorModel:
         """A model written by :meth:`save`."""
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(f"{p}: cannot read an error model ({exc})") from None
-        return cls.from_dict(data, str(p))
+        return cls.from_dict(read_json(path, "error model"), str(path))
 
 
 def _median_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, iterations: int = 50) -> tuple[float, float]:

@@ -39,6 +39,14 @@ from toolkit.runs import Runs
 ALLOCATION_COLUMNS: tuple[str, ...] = ("num_params", "tokens", "tokens_per_param", "loss")
 
 
+def has_spread(lower: np.ndarray | float, upper: np.ndarray | float) -> np.ndarray | bool:
+    """Whether resampled bounds differ by more than round-off (the same points refitted in
+    another order differ in the last digits only). Where they do not, the resamples measured
+    nothing: the toolkit reports no interval rather than one of width zero."""
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    return hi - lo > 1e-9 * np.maximum(np.abs(hi), np.abs(lo))
+
+
 @dataclass(frozen=True, eq=False)
 class BootstrapResult:
     """Bootstrap over runs of one fit.
@@ -107,8 +115,7 @@ class BootstrapResult:
             nan = np.full(values.shape[1:], math.nan)
             return nan, nan
         lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        # the same points refitted in another order differ in the last digits only
-        flat = ~(hi - lo > 1e-9 * np.maximum(np.abs(hi), np.abs(lo)))
+        flat = ~has_spread(lo, hi)
         return np.where(flat, math.nan, lo), np.where(flat, math.nan, hi)
 
     def intervals(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
