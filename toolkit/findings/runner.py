@@ -207,10 +207,9 @@ def render_charts(records_dir: Path, charts_dir: Path, scale: float = 2.0) -> di
 
 
 def _to_html(notebook: Path) -> None:
-    from nbconvert import HTMLExporter
+    from toolkit.findings.notebook_html import notebook_html
 
-    body, _ = HTMLExporter(template_name="lab").from_filename(str(notebook))
-    notebook.with_suffix(".html").write_text(body)
+    notebook.with_suffix(".html").write_text(notebook_html(notebook))
 
 
 def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | None = None,
