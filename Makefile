@@ -5,18 +5,39 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: install test test-browser app findings lab readme-charts bench clean
+.PHONY: install install-runtime install-offline wheelhouse test test-browser app findings lab readme-charts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+# Wheels of everything the runtime needs (and the build backend), for machines without network.
+WHEELHOUSE ?= wheelhouse
+
 # Reinstall only when the package metadata changed; the package itself is installed editable.
-$(STAMP): pyproject.toml | $(BIN)/python
+# The runtime (fits, study, notebooks, findings) and the test extras (pytest, playwright, voila,
+# dask, ...) are separate: `make findings` needs only the first.
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+install-runtime: $(RUNTIME_STAMP)
+
+# On a connected machine: `make wheelhouse`, then copy the repository with wheelhouse/ to the
+# machines of a room without network and run `make install-offline` there (docs/install.md).
+wheelhouse: | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet -w $(WHEELHOUSE) . 'setuptools>=77' wheel
+
+install-offline: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --no-index --find-links $(WHEELHOUSE) -e .
+	touch $(RUNTIME_STAMP)
 
 # The browser tests (tests/browser/) are part of `make test`; they need chromium (.ci/run
 # installs it) and write screenshots to test-artifacts/browser/.
@@ -31,12 +52,12 @@ app: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/voila notebooks/10_compute_optimal.ipynb --Voila.ip=127.0.0.1
 
 # The study, every notebook (papermill, headless), the charts as SVG/PNG and findings/index.html.
-findings: install
+findings: install-runtime
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit fetch --quiet
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit findings --out findings
 
 # JupyterLab on the notebooks, from the project's environment (kernel python3 = this venv).
-lab: install
+lab: install-runtime
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/jupyter lab --notebook-dir=notebooks
 
 # The two charts the README shows, regenerated from the findings.
