@@ -37,8 +37,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 #: Below this many problems a batch runs serially (starting processes costs more).
 MIN_PARALLEL = 32
-#: Seconds a batch on a given executor (e.g. dask.distributed) may take before it is given up:
-#: an executor whose workers all died would otherwise be waited for forever.
+#: Seconds without any result from a given executor (e.g. dask.distributed) before its batch is
+#: given up: an executor whose workers all died would otherwise be waited for forever. It counts
+#: silence, not the batch's length: a long batch on a busy machine keeps returning chunks. A
+#: process pool needs none (its dead workers break it at once).
 EXECUTOR_TIMEOUT = 600.0
 
 
@@ -184,16 +186,20 @@ def map_chunks(func: Callable[[T], R], items: Sequence[T], *, n_jobs: int | None
         # Threads share this process's BLAS: pin it once around the batch. Other executors run
         # chunks in other processes: pin inside each chunk.
         threads = isinstance(executor, ThreadPoolExecutor)
+        silence = None if isinstance(executor, ProcessPoolExecutor) else EXECUTOR_TIMEOUT
         out = []
         try:
             with one_thread() if threads else nullcontext():
-                for results in executor.map(_run_chunk, [func] * len(chunks), chunks, [not threads] * len(chunks),
-                                            timeout=EXECUTOR_TIMEOUT):
+                futures = [executor.submit(_run_chunk, func, chunk, not threads) for chunk in chunks]
+                for future in futures:
+                    results = future.result(timeout=silence)
                     out.extend(results)
                     bar.update(len(results))
         except TimeoutError:
-            raise WorkerLost(f"the executor returned {len(out)} of {len(items)} results within {EXECUTOR_TIMEOUT:g} s "
-                             f"(are its workers alive?); the work was abandoned, not waited for") from None
+            for future in futures:
+                future.cancel()
+            raise WorkerLost(f"the executor returned no result for {EXECUTOR_TIMEOUT:g} s ({len(out)} of {len(items)} "
+                             f"so far; are its workers alive?); the work was abandoned, not waited for") from None
         except BrokenProcessPool:
             raise WorkerLost(_DIED) from None
         except Exception as exc:
