@@ -67,8 +67,10 @@ def fit_generic(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, ob
         starts.append({**sub, **at})
     best_z, best_f = None, math.inf
     for s in starts:
+        # Central differences: forward ones stall the search short of the optimum (an exact
+        # law's mse stopped at 2e-8 instead of 2e-13), for 1.7x the CPU of a fit.
         res = minimize(objective_of, to_z({**law.values, **{k: s[k] for k in free}}), method="L-BFGS-B",
-                       bounds=bounds, options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-12})
+                       jac="3-point", bounds=bounds, options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-12})
         if res.fun < best_f:
             best_z, best_f = res.x, float(res.fun)
     return from_z(best_z), best_f
