@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: install install-runtime install-offline wheelhouse test test-browser app findings lab readme-charts bench clean
+.PHONY: install install-runtime install-offline wheelhouse test test-browser app findings findings-page lab readme-charts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,15 @@ findings: install-runtime
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit fetch --quiet
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/scaling-toolkit findings --out findings
 
+# The verdicts of docs/findings.md and README.md, written from the last `make findings` (findings/verdicts.json).
+findings-page: install-runtime
+	$(BIN)/python -m toolkit.findings.page findings/verdicts.json docs/findings.md README.md
+
 # JupyterLab on the notebooks, from the project's environment (kernel python3 = this venv).
 lab: install-runtime
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/jupyter lab --notebook-dir=notebooks
 
-# The two charts the README shows, regenerated from the findings.
+# The two charts docs/notebooks.md shows, regenerated from the findings.
 readme-charts: findings
 	mkdir -p docs/img
 	cp findings/charts/02_fit_a_law/loss_curves.png docs/img/fit_a_law.png

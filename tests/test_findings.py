@@ -14,7 +14,7 @@ import pytest
 from toolkit.cli import main
 from toolkit.errors import DataError
 from toolkit.findings import record
-from toolkit.findings.recorder import ENV_DIR, load_records
+from toolkit.findings.recorder import ENV_DIR, ENV_NOTEBOOK, load_records, notebook_parameters
 from toolkit.findings.runner import run_findings
 from toolkit.storage import OUTPUT_MARKER
 
@@ -56,8 +56,8 @@ def test_record_writes_numbers_provenance_and_charts(tmp_path):
     import pandas as pd
 
     chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
-    rec = record("demo_nb", {"are": 0.05, "n": 3, "missing": math.nan}, {"family": "pythia", "p": 1.0},
-                 charts={"scatter": chart}, out_dir=tmp_path)
+    rec = record(numbers={"are": 0.05, "n": 3, "missing": math.nan}, name="demo_nb",
+                 parameters={"family": "pythia", "p": 1.0}, charts={"scatter": chart}, out_dir=tmp_path)
     data = json.loads((tmp_path / "demo_nb.json").read_text())
     assert data["numbers"] == {"are": 0.05, "n": 3, "missing": None}
     assert data["parameters"] == {"family": "pythia", "p": 1.0}
@@ -71,8 +71,46 @@ def test_record_writes_numbers_provenance_and_charts(tmp_path):
 def test_record_writes_nothing_outside_the_runner(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_DIR, raising=False)
     monkeypatch.chdir(tmp_path)
-    rec = record("demo", {"x": 1.0}, {})
+    rec = record(numbers={"x": 1.0}, name="demo")
     assert rec.numbers == {"x": 1.0} and list(tmp_path.iterdir()) == []
+
+
+def test_record_outside_a_notebook_needs_a_name_to_write(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_NOTEBOOK, raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delenv(ENV_DIR, raising=False)
+    assert record(numbers={"x": 1.0}).numbers == {"x": 1.0}  # a live app that does not name its notebook
+    with pytest.raises(DataError, match="no notebook name to write .* under: pass name="):
+        record(numbers={"x": 1.0}, out_dir=tmp_path)
+
+
+class _Control:
+    def __init__(self, value):
+        self.value = value
+
+
+class _Panel:
+    controls = {"k": _Control(3)}
+
+    def numbers(self):
+        return {"are": 0.1}
+
+    def charts(self):
+        return {}
+
+
+def test_record_of_a_panel_takes_name_and_parameters_from_the_notebook(tmp_path, monkeypatch):
+    """The runner names the notebook; its parameters cell names what to record, the caller's
+    namespace holds the values (papermill's), and a panel control holds the value resolved."""
+    path = tmp_path / "05_demo.ipynb"
+    _notebook(path, "")
+    monkeypatch.setenv(ENV_NOTEBOOK, str(path))
+    kernel = {"record": record, "panel": _Panel(), "value": 2.5, "k": 0, "interactive": False}
+    exec("rec = record(panel, {'extra': 1})", kernel)  # a cell: its globals are the kernel's namespace
+    rec = kernel["rec"]
+    assert rec.name == "05_demo" and rec.numbers == {"are": 0.1, "extra": 1}
+    assert rec.parameters == {"value": 2.5}  # interactive only chooses the display
+    assert notebook_parameters({"value": 2.5, "k": 0}, path, _Panel.controls) == {"value": 2.5}
 
 
 @pytest.mark.parametrize("name, numbers, match", [
@@ -81,16 +119,15 @@ def test_record_writes_nothing_outside_the_runner(tmp_path, monkeypatch):
 ])
 def test_record_rejects_bad_input(name, numbers, match):
     with pytest.raises(DataError, match=match):
-        record(name, numbers, {})
+        record(numbers=numbers, name=name)
 
 
 # ----------------------------------------------------------------------------- runner
-def _notebook(path: Path, body: str, quick: dict | None = None) -> None:
+def _notebook(path: Path, body: str, quick: float | None = None) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    if quick:
-        nb.metadata["scaling_toolkit"] = {"quick_parameters": quick}
-    params = nbformat.v4.new_code_cell("interactive: bool = True  # live widgets\nvalue: float = 1.0  # a number")
+    quick_note = f"; quick: {quick}" if quick is not None else ""
+    params = nbformat.v4.new_code_cell(f"interactive: bool = True  # live widgets\nvalue: float = 1.0  # a number{quick_note}")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, path)
@@ -104,7 +141,7 @@ def tiny_notebooks(tmp_path_factory) -> Path:
         "from toolkit.findings import record\n"
         "chart = alt.Chart(pd.DataFrame({'x': [1.0, 2.0]})).mark_point().encode(x='x:Q')"
         ".properties(title='tiny')\n"
-        "record('01_good', {'twice': 2 * value}, {'value': value}, charts={'tiny': chart})"), quick={"value": 0.5})
+        "record(numbers={'twice': 2 * value}, charts={'tiny': chart})"), quick=0.5)
     _notebook(d / "02_broken.ipynb", "raise RuntimeError('this notebook is broken on purpose')")
     return d
 
@@ -137,7 +174,7 @@ def test_cli_findings_exit_status_and_only(tiny_notebooks, tmp_path, capsys):
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet",
                  "--only", "01", "--quick"]) == 0
     assert (out / "notebooks" / "01_good.ipynb").is_file()
-    # --quick takes the small parameters the notebook declares in its metadata
+    # --quick takes the small values the notebook declares in its parameters cell
     assert json.loads((out / "findings.json").read_text())["01_good"]["numbers"] == {"twice": 1.0}
     assert not (out / "notebooks" / "02_broken.ipynb").exists()
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet"]) == 1

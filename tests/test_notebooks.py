@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.findings.parameters import read_parameters
 from toolkit.findings.runner import default_notebooks_dir, notebook_names, run_findings
 
 NOTEBOOKS = default_notebooks_dir()
@@ -27,29 +28,56 @@ NAMES = notebook_names(NOTEBOOKS)
 RTOL, ATOL = 0.1, 0.005
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "_template"])
 def test_notebook_is_stored_clean(name):
+    """The contract of docs/notebooks.md ("Writing a new notebook"), part by part."""
     path = NOTEBOOKS / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"  # opens without a kernel dialog
+    assert "scaling_toolkit" not in nb.metadata, "quick values belong in the parameters cell"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code), "stored with outputs"
-    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1
-    lines = [line for line in params[0].source.splitlines() if line.strip()]
-    assert all(":" in line.split("=")[0] and "#" in line for line in lines), "typed, commented parameters"
-    assert "interactive: bool" in params[0].source
+    assert max(len(c.source.splitlines()) for c in code) <= 20, "a cell over 20 lines: move its logic to toolkit"
+    # 1. title and question
+    number = "NN" if name == "_template" else name[:2]
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {number} · ")
+    assert "**The question.**" in nb.cells[0].source
+    # 2. parameters: one cell, right after the title, one typed and commented parameter per line
+    assert "parameters" in nb.cells[1].metadata.get("tags", [])
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    declared = read_parameters(path)
+    lines = [line for line in nb.cells[1].source.splitlines() if line.strip()]
+    assert len(lines) == len(declared) and all(p.annotation and p.help for p in declared), \
+        "typed, commented parameters"
+    assert declared[-1].name == "interactive" and declared[-1].annotation == "bool"
     # papermill reads every parameter (a line it cannot parse is dropped with a warning)
     import papermill
 
-    declared = {line.split(":")[0].strip() for line in lines if not line.startswith("#")}
-    assert set(papermill.inspect_notebook(str(path))) == declared
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {name[:2]}")
-    assert "toolkit.findings" in "".join(c.source for c in code) and "record(" in code[-1].source
+    assert set(papermill.inspect_notebook(str(path))) == {p.name for p in declared}
+    # 3. load and panel; 4. record: the last code cell hands the panel over
+    assert any("panel.show(interactive)" in c.source for c in code)
+    assert "from toolkit.findings import" in "".join(c.source for c in code)
+    assert "record(panel" in code[-1].source and len(code[-1].source.splitlines()) <= 4
+    # 5. exercises, with collapsed answers at the end
+    assert any(c.cell_type == "markdown" and "## Exercises" in c.source for c in nb.cells)
     assert "<details>" in nb.cells[-1].source, "exercises end with collapsed answers"
     # diff-friendly: nbformat's own layout, one line per source line
     assert path.read_text() == nbformat.writes(nb, version=4) + "\n"
+
+
+@pytest.mark.parametrize("name", [*NAMES, "_template"])
+def test_notebook_and_its_script_are_in_sync(name):
+    """Each notebook is paired with a jupytext percent script (ruff reads it); after editing
+    either, `jupytext --sync notebooks/*.ipynb` makes them one again."""
+    import jupytext
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    script = NOTEBOOKS / f"{name}.py"
+    assert script.is_file(), f"{script.name} missing: run jupytext --sync notebooks/{name}.ipynb"
+    config = jupytext.config.load_jupytext_configuration_file(str(NOTEBOOKS / "jupytext.toml"))
+    assert script.read_text() == jupytext.writes(nb, fmt="py:percent", config=config), \
+        f"{name}.py and {name}.ipynb differ: run jupytext --sync notebooks/*.ipynb"
 
 
 def _tolerance(key: str) -> tuple[float, float]:

@@ -149,7 +149,7 @@ def _notebook(path: Path, source: str) -> None:
 def test_a_malformed_notebook_does_not_lose_the_others(tmp_path, capsys):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
-    _notebook(nbs / "01_good.ipynb", "from toolkit.findings import record\nrecord('01_good', {'x': 1.0}, {})")
+    _notebook(nbs / "01_good.ipynb", "from toolkit.findings import record\nrecord(numbers={'x': 1.0})")
     (nbs / "02_bad.ipynb").write_text('{"cells": [ this is not json')
     out = tmp_path / "out"
     assert main(["findings", "--no-study", "--quiet", "--notebooks", str(nbs), "--out", str(out)]) == 1

@@ -38,6 +38,10 @@ _EXPORTS = {
     "split": "toolkit.evaluation",
     "evaluate": "toolkit.evaluation",
     "are": "toolkit.evaluation",
+    "run_study": "toolkit.study",
+    "StudyResult": "toolkit.study",
+    "verdicts": "toolkit.findings.verdicts",
+    "plan": "toolkit.findings.planner",
 }
 
 __all__ = ["__version__"] + list(_EXPORTS)

@@ -35,21 +35,16 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import DataError, one_line
-from toolkit.findings.recorder import ENV_DIR, load_records
+from toolkit.findings.parameters import QUICK_FAMILIES, quick_parameters
+from toolkit.findings.recorder import ENV_DIR, ENV_NOTEBOOK, load_records
 
 #: The kernel every notebook runs on (the environment's own Python).
 KERNEL: str = "python3"
-#: Families of the study in quick mode (notebooks name theirs in their own metadata).
-QUICK_FAMILIES: tuple[str, ...] = ("pythia", "opt", "gpt3", "overtrain-c4")
 #: Bootstrap resamples per predicting cell of the findings' study: the most that keep
 #: ``make findings`` under 10 minutes on 2 cores (benchmarks/bench_study.py measures the cost).
 FINDINGS_BOOTSTRAP: int = 50
 #: The same with ``--quick`` (enough to draw every interval, not to read them).
 QUICK_BOOTSTRAP: int = 4
-#: Notebook metadata key holding the parameters that make a notebook fast (``--quick``), e.g.
-#: ``{"scaling_toolkit": {"quick_parameters": {"n_bootstrap": 20}}}``: each notebook says how
-#: to run it small, so adding a notebook never touches the runner.
-QUICK_KEY: str = "scaling_toolkit"
 #: Seconds a single cell may run before the notebook is reported as failed.
 CELL_TIMEOUT: int = 1200
 
@@ -72,12 +67,6 @@ def _declared(notebook: Path) -> set[str]:
     import papermill as pm
 
     return set(pm.inspect_notebook(str(notebook)))
-
-
-def quick_parameters(notebook: str | Path) -> dict[str, Any]:
-    """The small parameters a notebook declares in its metadata (``{}`` when none)."""
-    meta = json.loads(Path(notebook).read_text()).get("metadata", {})
-    return dict(meta.get(QUICK_KEY, {}).get("quick_parameters", {}))
 
 
 @dataclass(frozen=True)
@@ -151,6 +140,7 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
     import papermill as pm
 
     os.environ[ENV_DIR] = str(records_dir)
+    os.environ[ENV_NOTEBOOK] = str(source)  # record() takes the name and parameter list from it
     os.environ.setdefault("SCALING_TOOLKIT_PROGRESS", "0")
     start = time.perf_counter()
     extra = {"kernel_manager_class": _ipc_kernel_manager()} if os.name == "posix" else {}
@@ -387,7 +377,6 @@ def _run_notebooks(names: list[str], nb_dir: Path, tmp: Path, records_dir: Path,
 __all__ = (
     "KERNEL",
     "QUICK_FAMILIES",
-    "QUICK_KEY",
     "FindingsResult",
     "NotebookOutcome",
     "default_notebooks_dir",
