@@ -1,8 +1,12 @@
-"""Shared fixtures: the offline mirror of the public collection (``../shared/datasets``)."""
+"""Shared fixtures: the offline mirror of the public collection (``../shared/datasets``).
+
+Helpers shared by test modules live in ``tests/_helpers/`` (put on ``sys.path`` here), never in a
+test module another one imports."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from toolkit.catalog import Catalog, FileSet
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_helpers"))
 
 
 def mirror_dir() -> Path | None:
