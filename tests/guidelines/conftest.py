@@ -1,13 +1,13 @@
-"""Fixtures of the guideline tests (synthetic families: see synth.py)."""
+"""Fixtures of the guideline tests (synthetic families: toolkit.simulate)."""
 
 from __future__ import annotations
 
 import pytest
-from synth import make_family
 
+from toolkit import simulate
 from toolkit.runs import Runs
 
 
 @pytest.fixture
 def clean() -> Runs:
-    return make_family()
+    return simulate.family()
