@@ -8,21 +8,21 @@ import pandas as pd
 import pytest
 from chart_checks import check_common, layers, rows_of, scene_counts
 
-from toolkit import charts
+from toolkit import charts, simulate
 from toolkit.errors import DataError
+from toolkit.laws import Chinchilla
 
-
-def law(n, d, E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.28):
-    return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
+#: The law every chart here draws (Chinchilla form, nats per token).
+LAW = Chinchilla(E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.28)
+law = LAW.predict
 
 
 def checkpoints(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9), n_ckpt=60, bad=0):
-    rows = []
-    for n in sizes:
-        for d in np.geomspace(1e8, 3e11, n_ckpt):
-            rows.append({"model": f"m{n:.0e}", "num_params": n, "tokens": d, "loss": float(law(n, d)),
-                         "role": "held-out target" if n == max(sizes) and d > 2e11 else "train"})
-    df = pd.DataFrame(rows)
+    """A noiseless simulated family; the largest model's checkpoints beyond 2e11 tokens are the
+    held-out target."""
+    df = simulate.family(LAW, sizes, np.geomspace(1e8, 3e11, n_ckpt), name="m").frame
+    df = df[["model", "num_params", "tokens", "loss"]].copy()
+    df["role"] = np.where((df["num_params"] == max(sizes)) & (df["tokens"] > 2e11), "held-out target", "train")
     if bad:
         df.loc[df.index[:bad], "loss"] = 0.0
     return df
