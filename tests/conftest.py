@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from toolkit import simulate
 from toolkit.catalog import Catalog, FileSet
+from toolkit.runs import Runs
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_helpers"))
@@ -45,6 +47,14 @@ def catalog(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 @pytest.fixture(scope="session")
 def files(catalog: Catalog) -> FileSet:
     return FileSet(catalog)
+
+
+
+@pytest.fixture(scope="session")
+def clean() -> Runs:
+    """A noiseless synthetic family of the true law (toolkit.simulate defaults: 6 sizes, 20M to
+    1.6B parameters, 20 checkpoints from 1e8 to 1e11 tokens)."""
+    return simulate.family()
 
 
 #: Slow tests in modules other sessions were editing when the ``slow`` marker came (mark them in
