@@ -46,10 +46,10 @@ def test_draws_are_run_by_run_offset_then_checkpoints_then_early() -> None:
 
 def test_runs_of_their_own_length_and_arrays() -> None:
     tokens = {1e8: [1e9, 2e9], 1e9: [1e9, 2e9, 4e9]}
-    runs = simulate.family(sizes=(1e8, 1e9), tokens=tokens, name="own")
+    runs = simulate.family(sizes=(1e8, 1e9), tokens=tokens, name="own", source="src-own")
     n, d, y = simulate.arrays(runs)
     assert n.tolist() == [1e8, 1e8, 1e9, 1e9, 1e9] and d.tolist() == [1e9, 2e9, 1e9, 2e9, 4e9]
-    assert y.dtype == float and (runs.frame["family"] == "own").all()
+    assert y.dtype == float and (runs.frame["family"] == "own").all() and (runs.frame["source"] == "src-own").all()
 
 
 def test_a_truth_outside_the_bounds_and_other_forms() -> None:

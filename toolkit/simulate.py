@@ -56,6 +56,7 @@ def family(
     seeds: int = 1,
     seed: int | np.random.Generator = 0,
     name: str = "synth",
+    source: str = "simulated",
 ) -> Runs:
     """Runs of one family drawn from ``law``: every size trained ``seeds`` times, evaluated at
     ``tokens``.
@@ -85,6 +86,9 @@ def family(
         checkpoint, then one uniform per early checkpoint when ``early_noise`` > 0.
     name
         The family id; model ids are ``<name>-<N>``.
+    source
+        What the rows name as their origin (``source`` column): studies that weigh independent
+        sources give each simulated family its own.
 
     Returns
     -------
@@ -109,7 +113,7 @@ def family(
                 loss[early] *= 1 + early_noise * rng.random(int(early.sum()))
             model = f"{name}-{int(n)}" + (f"-s{s}" if seeds > 1 else "")
             rows.append(pd.DataFrame({"family": name, "model": model, "num_params": n, "tokens": d,
-                                      "loss": loss, "seed": s, "source": "simulated"}))
+                                      "loss": loss, "seed": s, "source": source}))
     with warnings.catch_warnings():   # a law may be drawn far above real losses: the unit is known
         warnings.filterwarnings("ignore", message=".*looks like a perplexity")
         return Runs.from_frame(pd.concat(rows, ignore_index=True), name=f"simulated family {name}")
