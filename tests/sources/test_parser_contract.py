@@ -11,8 +11,6 @@ import pytest
 from toolkit.runs import COLUMNS, SCHEMA, Runs
 from toolkit.sources import PARSERS, parser
 
-pytestmark = pytest.mark.mirror
-
 
 @pytest.mark.parametrize("name", PARSERS)
 def test_parser_gives_runs_rows_naming_its_source_and_is_deterministic(name, files) -> None:
