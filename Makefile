@@ -40,7 +40,10 @@ install-offline: | $(BIN)/python
 	touch $(RUNTIME_STAMP)
 
 # The browser tests (tests/browser/) are part of `make test`; they need chromium (.ci/run
-# installs it) and write screenshots to test-artifacts/browser/.
+# installs it) and write screenshots to test-artifacts/browser/. `make test` runs every test; the
+# quick loop while developing leaves out the slow ones (CLI subprocesses, README examples, Dask,
+# installs, notebook runs, coverage sweeps; marker `slow`) and the browser:
+#   .venv/bin/python -m pytest -n 2 -q -m "not slow and not browser"
 test: install
 	SCALING_TOOLKIT_MIRROR=$${SCALING_TOOLKIT_MIRROR:-$(wildcard $(MIRROR))} $(BIN)/python -m pytest -n 2 -q
 

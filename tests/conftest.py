@@ -1,15 +1,22 @@
-"""Shared fixtures: the offline mirror of the public collection (``../shared/datasets``)."""
+"""Shared fixtures: the offline mirror of the public collection (``../shared/datasets``).
+
+Helpers shared by test modules live in ``tests/_helpers/`` (put on ``sys.path`` here), never in a
+test module another one imports."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from toolkit import simulate
 from toolkit.catalog import Catalog, FileSet
+from toolkit.runs import Runs
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_helpers"))
 
 
 def mirror_dir() -> Path | None:
@@ -40,3 +47,35 @@ def catalog(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 @pytest.fixture(scope="session")
 def files(catalog: Catalog) -> FileSet:
     return FileSet(catalog)
+
+
+
+@pytest.fixture(scope="session")
+def clean() -> Runs:
+    """A noiseless synthetic family of the true law (toolkit.simulate defaults: 6 sizes, 20M to
+    1.6B parameters, 20 checkpoints from 1e8 to 1e11 tokens)."""
+    return simulate.family()
+
+
+#: Slow tests in modules other sessions were editing when the ``slow`` marker came (mark them in
+#: place with ``@pytest.mark.slow`` when next touched, and drop them here): a README example, a
+#: Dask cluster, notebook runs. Each took 20 s or more serially on an idle 2-core machine.
+SLOW = (
+    "tests/fitting/test_fit_readme.py::test_readme_fitting_example_prints_what_it_says",
+    "tests/test_study_bootstrap.py::test_dask_local_cluster_gives_the_local_table",
+    "tests/test_notebooks.py::test_notebook_runs_headless",
+    "tests/test_notebooks.py::test_notebook_runs_on_a_users_csv",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers from what a test uses: the ``mirror`` fixture marks it ``mirror``; a CLI test on the
+    collection (tests/test_cli.py with the mirror: one interpreter loading it, 30-70 s) and the
+    tests of :data:`SLOW` are ``slow``. ``pytest -m "not slow"`` is the quick loop."""
+    for item in items:
+        uses = getattr(item, "fixturenames", ())
+        if "mirror" in uses:
+            item.add_marker(pytest.mark.mirror)
+        node = item.nodeid.split("[")[0]
+        if node.startswith(SLOW) or (node.startswith("tests/test_cli.py::") and "mirror" in uses):
+            item.add_marker(pytest.mark.slow)

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("toolkit.runs", "toolkit.task_metrics"),
     ("toolkit.sources",),
     ("toolkit.collection",),
-    ("toolkit.laws",),
+    ("toolkit.laws", "toolkit.simulate"),
     ("toolkit.fitting",),
     ("toolkit.evaluation",),
     ("toolkit.guidelines", "toolkit.downstream"),

@@ -18,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_the_wheelhouse_installs_the_runtime_without_an_index(tmp_path: Path) -> None:
     wheelhouse = tmp_path / "wheelhouse"

@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,7 @@ def test_conda_environment_matches_pyproject():
     assert _names(sorted(conda)) - {"python"} == wanted
 
 
+@pytest.mark.slow
 def test_wheel_carries_the_catalogue(tmp_path):
     import subprocess
     import sys

@@ -195,6 +195,7 @@ def test_summary_object_text_and_html(result: FitResult) -> None:
     assert result._repr_html_() == html and s._repr_html_() == html
 
 
+@pytest.mark.slow
 def test_near_constant_loss_never_leaves_the_bounds() -> None:
     """A fit on near-constant loss once returned A = -356.9 although A >= 0: the projected search
     ended on a face whose other coefficient had left the box."""

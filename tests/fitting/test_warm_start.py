@@ -5,21 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from toolkit import simulate
 from toolkit.fitting import FitProblem, fit_arrays, fit_many
 
 TRUE = {"E": 1.8, "A": 420.0, "B": 2400.0, "alpha": 0.34, "beta": 0.29}
 
 
 def _runs(seed: int, sizes=(3e7, 6e7, 1.2e8, 2.5e8, 5e8), seeds: int = 2, noise: float = 0.01):
-    """Checkpoints of several runs per size, one run id per (size, seed)."""
-    rng = np.random.default_rng(seed)
-    d = np.geomspace(2e8, 2e10, 12)
-    rows = []
-    for i, n in enumerate(sizes):
-        for s in range(seeds):
-            clean = TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / d ** TRUE["beta"]
-            rows += [(i * seeds + s, n, t, v) for t, v in zip(d, clean * (1 + noise * rng.standard_normal(len(d))))]
-    return np.array(rows)
+    """Checkpoints of several runs per size as rows (run index, N, D, loss), one run index per
+    (size, seed)."""
+    f = simulate.family(TRUE, sizes, np.geomspace(2e8, 2e10, 12), noise=noise, seeds=seeds, seed=seed).frame
+    run = f.groupby(["num_params", "seed"], sort=False).ngroup()
+    return np.column_stack([run, f["num_params"], f["tokens"], f["loss"]]).astype(float)
 
 
 def _same(a, b, loss) -> bool:

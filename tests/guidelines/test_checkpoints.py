@@ -1,6 +1,6 @@
 import numpy as np
-from synth import make_family
 
+from toolkit import simulate
 from toolkit.guidelines import checkpoints
 
 
@@ -11,7 +11,7 @@ def test_drop_early_keeps_only_checkpoints_beyond_the_cut(clean):
 
 
 def test_cut_improves_are_when_early_checkpoints_are_noisy():
-    runs = make_family(early_noise=0.3, noise=0.002, seed=1)
+    runs = simulate.family(early_noise=0.3, noise=0.002, seed=1)
     df = checkpoints.cut_effect(runs, cuts=[0, 10e9], n_jobs=1).set_index("cut_tokens")
     assert list(df["experiment"]) == ["grid", "grid"]
     assert df.loc[10e9, "are"] < df.loc[0, "are"]

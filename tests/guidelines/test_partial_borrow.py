@@ -1,32 +1,32 @@
 import numpy as np
-from synth import SIZES, TRUE, make_family
 
+from toolkit import simulate
 from toolkit.guidelines import borrow, partial
 
 
 def test_borrow_with_true_n_term_recovers_the_rest(clean):
-    one = clean.where(clean.frame["num_params"].to_numpy() == SIZES[1])
-    res = borrow.borrow_fit(one, TRUE, fix=("A", "alpha"))
+    one = clean.where(clean.frame["num_params"].to_numpy() == simulate.SIZES[1])
+    res = borrow.borrow_fit(one, simulate.TRUE, fix=("A", "alpha"))
     assert res.status in ("ok", "at_bound")
     for k in ("E", "B", "beta"):
-        assert np.isclose(res.params[k], TRUE[k], rtol=0.02), k
-    assert res.params["A"] == TRUE["A"] and res.params["alpha"] == TRUE["alpha"]
+        assert np.isclose(res.params[k], simulate.TRUE[k], rtol=0.02), k
+    assert res.params["A"] == simulate.TRUE["A"] and res.params["alpha"] == simulate.TRUE["alpha"]
 
 
 def test_borrow_grid_records_the_source(clean):
-    df = borrow.borrow_grid(clean, p_grid=[1.0], source_params=TRUE, source="truth", n_jobs=1)
-    assert len(df) == len(SIZES) - 1 and (df["k"] == 1).all()
+    df = borrow.borrow_grid(clean, p_grid=[1.0], source_params=simulate.TRUE, source="truth", n_jobs=1)
+    assert len(df) == len(simulate.SIZES) - 1 and (df["k"] == 1).all()
     assert (df["borrowed_from"] == "truth").all() and (df["fixed"] == "A,alpha").all()
     assert (df["are"] < 1e-3).all()
 
 
 def test_transfer_matrix_between_families_sharing_the_n_term():
-    other = dict(TRUE, E=2.0, B=600.0)
+    other = dict(simulate.TRUE, E=2.0, B=600.0)
     import pandas as pd
 
     from toolkit.runs import Runs
 
-    runs = Runs.from_frame(pd.concat([make_family("a").frame, make_family("b", params=other).frame]))
+    runs = Runs.from_frame(pd.concat([simulate.family(name="a").frame, simulate.family(other, name="b").frame]))
     tm = borrow.transfer_matrix(runs, cut=0, n_jobs=1)
     assert set(tm["source"]) == {"a", "b", "muennighoff"}
     pair = tm[tm["source"] != "muennighoff"]
@@ -35,8 +35,8 @@ def test_transfer_matrix_between_families_sharing_the_n_term():
 
 
 def test_partial_target_with_true_n_term_and_siblings(clean):
-    df = partial.partial_target(clean, p_grid=[0.3, 0.8, 1.0], cut=0, source_params=TRUE, n_jobs=1)
-    own, sib = df[df["k"] == 1], df[df["k"] == len(SIZES)]
+    df = partial.partial_target(clean, p_grid=[0.3, 0.8, 1.0], cut=0, source_params=simulate.TRUE, n_jobs=1)
+    own, sib = df[df["k"] == 1], df[df["k"] == len(simulate.SIZES)]
     # p = 1 leaves nothing to predict: not a partial design
     assert list(own["p"]) == [0.3, 0.8] and list(sib["p"]) == [0.3, 0.8]
     assert (df["are"] < 1e-3).all()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from synth import SIZES, make_family
 
+from toolkit import simulate
 from toolkit.evaluation import COLUMNS, FamilyArrays, cost_flops, split
 from toolkit.guidelines import selection
 
@@ -11,7 +11,7 @@ def test_noise_free_family_is_predicted_exactly(clean):
     df = selection.k_smallest(clean, k=[3, 5], p=1.0, cut=0, n_jobs=1)
     assert list(df.columns) == list(COLUMNS)
     assert (df["are"] < 1e-3).all()
-    assert df["target_params"].eq(SIZES[-1]).all()
+    assert df["target_params"].eq(simulate.SIZES[-1]).all()
 
 
 @pytest.mark.parametrize("k,p,cut", [(2, 1.0, 0.0), (3, 0.3, 0.0), (5, 0.55, 10e9), (4, 0.1, 1e9)])
@@ -27,8 +27,8 @@ def test_training_sets_match_evaluate_split(clean, k, p, cut):
 
 def test_windows_slide_and_include_the_one_nearest_the_target(clean):
     df = selection.windows(clean, k=2, cut=0, n_jobs=1)
-    assert len(df) == len(SIZES) - 2
-    assert df["largest_train_params"].max() == SIZES[-2]
+    assert len(df) == len(simulate.SIZES) - 2
+    assert df["largest_train_params"].max() == simulate.SIZES[-2]
     assert df["train_sizes"].map(tuple).nunique() == len(df)
     # two-size windows cannot separate E, A and alpha: shown, never counted as identified
     assert (df["status"] == "not_identifiable").all()
@@ -36,21 +36,21 @@ def test_windows_slide_and_include_the_one_nearest_the_target(clean):
 
 def test_scale_down_targets_the_smallest_size(clean):
     df = selection.k_largest(clean, k=3, p=[0.3, 1.0], cut=0, n_jobs=1)
-    assert df["target_params"].eq(SIZES[0]).all()
-    assert df["train_sizes"].iloc[0][-1] == int(SIZES[-1])
+    assert df["target_params"].eq(simulate.SIZES[0]).all()
+    assert df["train_sizes"].iloc[0][-1] == int(simulate.SIZES[-1])
     assert (df["are"] < 1e-3).all()
 
 
 def test_one_bad_run_spoils_the_fit_and_is_visible_by_leave_one_out_removal():
-    runs = make_family(noise=0.001, seed=3)
+    runs = simulate.family(noise=0.001, seed=3)
     f = runs.frame.copy()
-    bad = f["num_params"] == SIZES[3]
+    bad = f["num_params"] == simulate.SIZES[3]
     f.loc[bad, "loss"] *= 1.08
     from toolkit.runs import Runs
 
     df = selection.leave_one_out(Runs.from_frame(f), cut=0, n_jobs=1)
-    assert len(df) == len(SIZES) - 1
+    assert len(df) == len(simulate.SIZES) - 1
     worst = df.loc[df["target_are_change"].idxmin()]
-    assert worst["left_out_params"] == SIZES[3]
+    assert worst["left_out_params"] == simulate.SIZES[3]
     assert worst["target_are"] < worst["target_are_all"]
-    assert set(df["cv_rank"]) <= set(range(1, len(SIZES)))
+    assert set(df["cv_rank"]) <= set(range(1, len(simulate.SIZES)))

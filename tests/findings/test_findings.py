@@ -146,6 +146,7 @@ def tiny_notebooks(tmp_path_factory) -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_runner_reports_a_failure_and_still_runs_the_others(tiny_notebooks, tmp_path):
     out = tmp_path / "findings"
     out.mkdir()
@@ -169,6 +170,7 @@ def test_runner_reports_a_failure_and_still_runs_the_others(tiny_notebooks, tmp_
     assert "broken on purpose" in (out / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_cli_findings_exit_status_and_only(tiny_notebooks, tmp_path, capsys):
     out = tmp_path / "f"
     assert main(["findings", "--notebooks", str(tiny_notebooks), "--out", str(out), "--no-study", "--quiet",

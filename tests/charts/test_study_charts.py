@@ -1,12 +1,13 @@
-"""The chart builders of notebooks 06, 07, 09 and 11 rendered with vl-convert: marks drawn,
-log scales, no value <= 0 on a log axis (dropped and counted), named params, bounded specs."""
+"""The chart builders of study results (notebooks 06, 07, 09 and 11: borrowing, the structure
+null, budget plans, the two protocols) rendered with vl-convert: marks drawn, log scales, no
+value <= 0 on a log axis (dropped and counted), named params, bounded specs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_charts import check_common, layers, scene_counts
+from chart_checks import check_common, layers, scene_counts
 
 from toolkit import charts
 from toolkit.errors import DataError

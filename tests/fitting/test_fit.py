@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
+from toolkit import simulate
 from toolkit.errors import FitError
 from toolkit.fitting import FitProblem, FitSpec, Status, bootstrap, fit, fit_arrays, fit_many
 from toolkit.laws import Chinchilla, DataConstrained, Tied
@@ -20,17 +23,17 @@ from toolkit.runs import Runs
 
 TRUTH = dict(E=1.8, A=400.0, B=1500.0, alpha=0.34, beta=0.28)
 SIZES = (1e7, 3e7, 1e8, 3e8, 1e9)
+#: Brute-force optima of the oracle cases (known_optimum).
+ORACLE = Path(__file__).with_name("brute_force_optima.json")
 
 
 def family(truth: dict[str, float] = TRUTH, sizes=SIZES, n_ckpt: int = 12, noise: float = 0.0,
            seed: int = 0, law=Chinchilla) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A synthetic family: every size trained over 1e9..1e11 tokens, relative noise on L."""
-    rng = np.random.default_rng(seed)
-    n = np.repeat(np.asarray(sizes, float), n_ckpt)
-    d = np.tile(np.geomspace(1e9, 1e11, n_ckpt), len(sizes))
-    free = {k: (-math.inf, math.inf) for k in truth}          # the truth may lie outside the fit's bounds
-    y = law().with_bounds(**free).with_values(**truth).predict(n, d) * (1 + noise * rng.standard_normal(len(n)))
-    return n, d, y
+    """A synthetic family as arrays: every size trained over 1e9..1e11 tokens, relative noise on L;
+    the truth may lie outside the fit's bounds."""
+    runs = simulate.family(simulate.true_law(truth, form=law), sizes, np.geomspace(1e9, 1e11, n_ckpt),
+                           noise=noise, seed=seed)
+    return simulate.arrays(runs)
 
 
 def objective_at(law, n, d, y, objective: str, delta: float = 1e-3) -> float:
@@ -103,26 +106,62 @@ def brute_force(n, d, y, objective: str, free: tuple[str, ...] = ("E", "A", "B",
     return best
 
 
-@pytest.mark.parametrize("objective", ["mse", "huber-log"])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_varpro_beats_brute_force_multistart(objective: str, seed: int) -> None:
+def oracle_case(case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The data of a brute-force case: ``seed1``, ``seed2`` (a random truth, 4 sizes, noise) or
+    ``wall`` (a negative true E: the optimum presses E against its bound 0)."""
+    if case == "wall":
+        return family(dict(E=-0.8, A=60.0, B=400.0, alpha=0.2, beta=0.15), noise=3e-3, seed=4)
+    seed = int(case.removeprefix("seed"))
     rng = np.random.default_rng(seed)
     truth = dict(E=rng.uniform(1.5, 2.2), A=rng.uniform(100, 800), B=rng.uniform(500, 3000),
                  alpha=rng.uniform(0.25, 0.5), beta=rng.uniform(0.25, 0.5))
-    n, d, y = family(truth, sizes=(2e7, 6e7, 2e8, 6e8), n_ckpt=8, noise=5e-3, seed=seed)
+    return family(truth, sizes=(2e7, 6e7, 2e8, 6e8), n_ckpt=8, noise=5e-3, seed=seed)
+
+
+def known_optimum(case: str, objective: str) -> float:
+    """The brute-force optimum of a case, computed once and stored in brute_force_optima.json
+    (``python tests/fitting/test_fit.py`` recomputes them all), with the sum of the case's losses
+    so that a change to the data cannot go unseen; one is recomputed by
+    ``test_a_stored_optimum_is_the_brute_force_one``."""
+    entry = json.loads(ORACLE.read_text())[f"{case}-{objective}"]
+    *_, y = oracle_case(case)
+    assert float(np.sum(y)) == pytest.approx(entry["sum_loss"], rel=1e-12), f"{case}: data changed, recompute"
+    return entry["optimum"]
+
+
+@pytest.mark.parametrize("objective", ["mse", "huber-log"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_varpro_beats_brute_force_multistart(objective: str, seed: int) -> None:
+    n, d, y = oracle_case(f"seed{seed}")
     res = fit_arrays(n, d, y, objective=objective)
-    assert res.objective_value <= brute_force(n, d, y, objective) * (1 + 1e-9)
+    assert res.objective_value <= known_optimum(f"seed{seed}", objective) * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("objective", ["mse", "huber-log"])
 def test_optimum_on_the_wall_e_equals_zero(objective: str) -> None:
     # Data made with a negative E: the optimum presses E against its bound 0, where the
     # projected search must follow the wall rather than bounce off it.
-    truth = dict(E=-0.8, A=60.0, B=400.0, alpha=0.2, beta=0.15)
-    n, d, y = family(truth, noise=3e-3, seed=4)
+    n, d, y = oracle_case("wall")
     res = fit_arrays(n, d, y, objective=objective)
     assert res.status == "at_bound" and res.params["E"] == 0.0 and "E at its lower bound" in res.reason
-    assert res.objective_value <= brute_force(n, d, y, objective) * (1 + 1e-9)
+    assert res.objective_value <= known_optimum("wall", objective) * (1 + 1e-9)
+
+
+@pytest.mark.slow
+def test_a_stored_optimum_is_the_brute_force_one() -> None:
+    """The stored oracle is what brute force finds (the case of the quickest search)."""
+    n, d, y = oracle_case("seed1")
+    assert brute_force(n, d, y, "huber-log") == pytest.approx(known_optimum("seed1", "huber-log"), rel=1e-6)
+
+
+def _store_optima() -> None:
+    cases = [(c, o) for c in ("seed1", "seed2", "wall") for o in ("mse", "huber-log")]
+    optima = {}
+    for case, objective in cases:
+        n, d, y = oracle_case(case)
+        optima[f"{case}-{objective}"] = {"optimum": brute_force(n, d, y, objective), "sum_loss": float(np.sum(y))}
+        print(case, objective, optima[f"{case}-{objective}"], flush=True)
+    ORACLE.write_text(json.dumps(optima, indent=1) + "\n")
 
 
 @pytest.mark.parametrize("law", ["chinchilla", "tied"])
@@ -318,15 +357,8 @@ def test_problems_and_specs_are_typed() -> None:
 # ----------------------------------------------------------------------------- bootstrap
 def runs_frame(seed: int, run_sd: float = 0.01, ckpt_sd: float = 0.002) -> pd.DataFrame:
     """Two seeds per size; each run has its own offset (run-level noise) plus checkpoint noise."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for size in (1e7, 2e7, 5e7, 1e8, 2e8, 5e8):
-        for s in range(2):
-            offset = run_sd * rng.standard_normal()
-            for t in np.geomspace(2e9, 5e10, 5):
-                loss = float(Chinchilla(**TRUTH).predict(size, t)) * (1 + offset + ckpt_sd * rng.standard_normal())
-                rows.append({"model": f"{size:g}-{s}", "num_params": size, "tokens": t, "loss": loss})
-    return pd.DataFrame(rows)
+    return simulate.family(TRUTH, (1e7, 2e7, 5e7, 1e8, 2e8, 5e8), np.geomspace(2e9, 5e10, 5), noise=ckpt_sd,
+                           run_noise=run_sd, seeds=2, seed=seed).frame
 
 
 def test_bootstrap_is_seeded_and_resamples_runs() -> None:
@@ -362,6 +394,7 @@ def test_bootstrap_flags_resamples_with_too_few_sizes() -> None:
     assert res.samples.notna().all().all()
 
 
+@pytest.mark.slow
 def test_bootstrap_interval_coverage() -> None:
     """Nominal 90% intervals of the prediction at a point inside the data cover the truth in
     roughly 90% of repetitions (exponents fixed so that each fit is a cheap linear solve)."""
@@ -389,3 +422,7 @@ def test_ties_on_the_law_fit_like_the_tied_form() -> None:
         assert tied.status == ref.status and tied.objective_value == pytest.approx(ref.objective_value, rel=1e-9)
         assert tied.params["beta"] == tied.params["alpha"] == pytest.approx(ref.params["alpha"], rel=1e-6)
         assert math.isnan(tied.bse["beta"]) and tied.bse.drop("beta").notna().all()
+
+
+if __name__ == "__main__":
+    _store_optima()

@@ -3,31 +3,26 @@ value <= 0 on a log axis, named params, a bounded spec."""
 
 from __future__ import annotations
 
-import json
-
-import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
-import vl_convert as vlc
+from chart_checks import check_common, layers, rows_of, scene_counts
 
-from toolkit import charts
+from toolkit import charts, simulate
 from toolkit.errors import DataError
+from toolkit.laws import Chinchilla
 
-MAX_SPEC_CHARS = 200_000
-
-
-def law(n, d, E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.28):
-    return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
+#: The law every chart here draws (Chinchilla form, nats per token).
+LAW = Chinchilla(E=1.7, A=400.0, B=2000.0, alpha=0.34, beta=0.28)
+law = LAW.predict
 
 
 def checkpoints(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9), n_ckpt=60, bad=0):
-    rows = []
-    for n in sizes:
-        for d in np.geomspace(1e8, 3e11, n_ckpt):
-            rows.append({"model": f"m{n:.0e}", "num_params": n, "tokens": d, "loss": float(law(n, d)),
-                         "role": "held-out target" if n == max(sizes) and d > 2e11 else "train"})
-    df = pd.DataFrame(rows)
+    """A noiseless simulated family; the largest model's checkpoints beyond 2e11 tokens are the
+    held-out target."""
+    df = simulate.family(LAW, sizes, np.geomspace(1e8, 3e11, n_ckpt), name="m").frame
+    df = df[["model", "num_params", "tokens", "loss"]].copy()
+    df["role"] = np.where((df["num_params"] == max(sizes)) & (df["tokens"] > 2e11), "held-out target", "train")
     if bad:
         df.loc[df.index[:bad], "loss"] = 0.0
     return df
@@ -36,73 +31,6 @@ def checkpoints(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9), n_ckpt=60, bad=0):
 def curves(sizes=(7e7, 1.6e8, 4e8, 1e9, 3e9)):
     d = np.geomspace(1e10, 3e11, 30)
     return pd.concat([pd.DataFrame({"num_params": n, "tokens": d, "loss": law(n, d)}) for n in sizes])
-
-
-def scene_counts(chart: alt.TopLevelMixin) -> dict[str, int]:
-    """Marks drawn per type (lines and areas counted as shapes, other marks as items), from
-    vl-convert's scenegraph (what a browser would draw); axes and legends are not counted."""
-    counts: dict[str, int] = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "marktype" in node and node.get("role") == "mark":
-                kind = node["marktype"]
-                # a line or area is one mark whose items are its vertices; count the lines
-                n = 1 if kind in ("line", "area") else len(node.get("items", []))
-                counts[kind] = counts.get(kind, 0) + n
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(vlc.vegalite_to_scenegraph(chart.to_dict())["scenegraph"])
-    return counts
-
-
-def layers(spec: dict) -> list[dict]:
-    out = []
-    for layer in spec.get("layer", [spec]):
-        out.extend(layers(layer) if "layer" in layer else [layer])
-    return out
-
-
-def rows_of(spec: dict, layer: dict) -> list[dict]:
-    """The inline rows a layer draws (its own data, else the top level's)."""
-    name = layer.get("data", {}).get("name") or spec.get("data", {}).get("name")
-    return spec.get("datasets", {}).get(name, [])
-
-
-def _field(v: object) -> str | None:
-    if isinstance(v, dict):
-        return v.get("field")
-    return v.split(":")[0] if isinstance(v, str) else None
-
-
-def log_fields(spec: dict, layer: dict) -> list[str]:
-    """Fields a layer puts on an axis that is log-scaled in any layer (layers share scales)."""
-    logs = {ch for lay in layers(spec) for ch, v in lay.get("encoding", {}).items()
-            if ch in ("x", "y") and isinstance(v, dict) and v.get("scale", {}).get("type") == "log"}
-    enc = layer.get("encoding", {})
-    return [f for ch in logs for f in (_field(enc.get(ch)), _field(enc.get(f"{ch}2"))) if f]
-
-
-def check_common(chart: alt.TopLevelMixin) -> dict:
-    spec = chart.to_dict()
-    text = json.dumps(spec)
-    assert len(text) < MAX_SPEC_CHARS, f"spec of {len(text)} characters"
-    assert spec.get("title", {}).get("text"), "every chart has a title"
-    assert spec.get("description"), "every chart has a description (aria-label)"
-    for param in [p for layer in layers(spec) for p in layer.get("params", [])] + spec.get("params", []):
-        assert not param["name"].startswith("param_"), f"unnamed param {param['name']}"
-    for layer in layers(spec):
-        rows = rows_of(spec, layer)
-        for f in log_fields(spec, layer):
-            values = [r[f] for r in rows if f in r]
-            assert all(v is not None and v > 0 for v in values), f"value <= 0 on the log axis {f}"
-    svg = vlc.vegalite_to_svg(spec)
-    assert "<svg" in svg
-    return spec
 
 
 def test_positive_drops_and_counts():
