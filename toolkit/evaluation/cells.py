@@ -27,6 +27,7 @@ from toolkit.evaluation.designs import (
     NO_TEST,
     NOT_IDENTIFIABLE,
     Cell,
+    Design,
     identification,
     identified,
 )
@@ -57,22 +58,32 @@ class Fitted(Protocol):
     def predict(self, num_params: np.ndarray, tokens: np.ndarray) -> Any: ...
 
 
-def problem(cell: Cell, law: str = "chinchilla", objective: str = "mse") -> FitProblem:
+#: What every cell fits unless told otherwise: Chinchilla on the paper's squared error of L.
+DEFAULT_SPEC = FitSpec()
+
+
+def cell_spec(cell: Cell, spec: FitSpec = DEFAULT_SPEC) -> FitSpec:
+    """``spec`` with the cell's borrowed parameters added to its ``fixed``."""
+    return spec.replace(fixed={**spec.fixed, **(cell.fixed or {})}) if cell.fixed else spec
+
+
+def problem(cell: Cell, spec: FitSpec = DEFAULT_SPEC) -> FitProblem:
     """The fit of ``cell`` for :func:`toolkit.fitting.fit_many`."""
     fam = cell.family
     return FitProblem(fam.num_params[cell.train], fam.tokens[cell.train], fam.loss[cell.train],
-                      FitSpec(law=law, objective=objective, fixed=dict(cell.fixed or {})))
+                      cell_spec(cell, spec))
 
 
-def batch_fitter(law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2, progress: bool = True,
+def batch_fitter(spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progress: bool = True,
                  executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[Fitted]]:
     """The default engine: every cell's fit in one parallel :func:`toolkit.fitting.fit_many` batch
-    (on ``executor`` when given, e.g. a ``dask.distributed`` client's executor)."""
+    (``n_jobs`` processes as there; on ``executor`` when given, e.g. a ``dask.distributed``
+    client's executor)."""
     def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
         # Largest problems first: fit_many hands out contiguous chunks, so this keeps the
         # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
         order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
-        results = fit_many([problem(cells[i], law, objective) for i in order], n_jobs=n_jobs,
+        results = fit_many([problem(cells[i], spec) for i in order], n_jobs=n_jobs,
                            executor=executor, progress=progress) if cells else []
         out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
         for i, r in zip(order, results):
@@ -126,15 +137,14 @@ def _row(cell: Cell, fitted: Fitted | None) -> tuple:
 
 
 def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fitted]] | None = None, *,
-              law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2,
-              progress: bool = True) -> pd.DataFrame:
+              spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Fit and evaluate ``cells``: one row per cell (columns :data:`COLUMNS`), in their order.
 
-    ``fitter`` fits a list of cells (default :func:`batch_fitter` with ``law``, ``objective``,
-    ``n_jobs`` and ``progress``). Cells without data or without a test set, baselines and
+    ``fitter`` fits a list of cells (default :func:`batch_fitter` with ``spec``, ``n_jobs`` and
+    ``progress``). Cells without data or without a test set, baselines and
     single-point designs are not fitted.
     """
-    fitter = fitter or batch_fitter(law, objective, n_jobs, progress)
+    fitter = fitter or batch_fitter(spec, n_jobs, progress)
     to_fit = [i for i, c in enumerate(cells)
               if c.baseline is None and c.train.sum() >= 2 and c.test.any()]
     fitted = dict(zip(to_fit, fitter([cells[i] for i in to_fit]))) if to_fit else {}
@@ -158,10 +168,17 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DTYPES.items()})
 
 
-def run_designs(runs: Runs, build: Callable[[FamilyArrays], list[Cell]], *, law: str = "chinchilla",
-                objective: str = "mse", n_jobs: int = 2, progress: bool = False) -> pd.DataFrame:
+def run_designs(runs: Runs, build: Callable[[FamilyArrays], list[Cell]], *, spec: FitSpec = DEFAULT_SPEC,
+                n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
     """Build cells with ``build`` for every family of ``runs`` and evaluate them all at once
     (:func:`run_cells`); families ``build`` has nothing for contribute no rows."""
     cells = [c for fam in FamilyArrays.all(runs) for c in build(fam)]
-    return run_cells(cells, law=law, objective=objective, n_jobs=n_jobs, progress=progress) if cells \
-        else empty_table()
+    return run_cells(cells, spec=spec, n_jobs=n_jobs, progress=progress) if cells else empty_table()
+
+
+def evaluate_designs(runs: Runs, design: Design, spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, *,
+                     progress: bool = False) -> pd.DataFrame:
+    """The result table (:data:`COLUMNS`) of ``design`` on every family of ``runs``: one row
+    per cell, every fit in one batch of ``n_jobs`` processes (``None``: as
+    :func:`toolkit.fitting.fit_many`)."""
+    return run_designs(runs, design.cells, spec=spec, n_jobs=n_jobs, progress=progress)
