@@ -62,14 +62,16 @@ from toolkit.study.protocols import (
     PAPER_REFERENCE,
     compare_protocols,
     departure_effects,
+    protocol_frame,
     protocol_tables,
     reference_cells,
 )
 from toolkit.study.run import run_study
-from toolkit.study.summary import aggregate
+from toolkit.study.summary import MACRO, aggregate, heatmap_cells
 
 __all__ = (
     "EXPERIMENTS",
+    "MACRO",
     "PAPER_EXPERIMENTS",
     "PAPER_REFERENCE",
     "PROTOCOLS",
@@ -82,7 +84,9 @@ __all__ = (
     "code_hash",
     "compare_protocols",
     "departure_effects",
+    "heatmap_cells",
     "paper_families",
+    "protocol_frame",
     "protocol_tables",
     "reference_cells",
     "run_study",

@@ -170,6 +170,28 @@ def protocol_tables(result: StudyResult, runs: Runs | None = None, families: Ite
     return comparison, departure_effects(comparison, pair["corrected"], runs, n_jobs=n_jobs, progress=progress)
 
 
+def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`compare_protocols` as the charts read it: adds ``cell`` (``k=3 p=100% cut 10B``),
+    ``reason`` (the first departure that explains the difference) and, where the paper
+    printed the cell, ``paper_figure`` (ARE %, from ``reference``: :func:`reference_cells`)."""
+    out = comparison.assign(cell=[f"k={int(k)} p={p:.0%} cut {_tokens_label(c) if c else 'none'}"
+                                  for k, p, c in zip(comparison["k"], comparison["p"], comparison["cut_tokens"])],
+                            reason=[str(r).split(";")[0] for r in comparison["explained_by"]])
+    if reference is not None and len(reference):
+        ref = reference[["family", "k", "p", "cut_tokens", "paper_figure"]]
+        out = out.merge(ref, on=["family", "k", "p", "cut_tokens"], how="left")
+    else:
+        out = out.assign(paper_figure=np.nan)
+    return out
+
+
+def _tokens_label(tokens: float) -> str:
+    """A token count as the charts write it (``10B``, ``1.4T``; charts.size_label's format)."""
+    scale, suffix = next(((s, u) for s, u in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")) if tokens >= s),
+                         (1.0, ""))
+    return f"{tokens / scale:.3g}{suffix}"
+
+
 def _median_or_nan(x: pd.Series) -> float:
     x = x.dropna()
     return float(x.median()) if len(x) else math.nan
