@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,13 +39,49 @@ from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: The fitted parameters, one float column each in the result table.
 PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
-#: The columns of the tidy result table, in order.
-COLUMNS: tuple[str, ...] = (
-    "family", "source", "loss_unit", "experiment", "k", "p", "m", "cut_tokens", "train_sizes",
-    "largest_train_params", "target_params", "are", "signed_error", "status", "cost_flops",
-    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from", "identification", "train_flops",
-    "target_flops",
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the result table: its name, pandas dtype and meaning (with its unit)."""
+
+    name: str
+    dtype: str
+    doc: str
+
+
+#: The tidy result table, one row per cell, in column order: the one declaration the column
+#: names (:data:`COLUMNS`), the dtypes (:data:`DTYPES`) and the cache's schema derive from.
+SCHEMA: tuple[Column, ...] = (
+    Column("family", "object", "family id"),
+    Column("source", "object", "citation key of the family's data"),
+    Column("loss_unit", "object", "unit of the loss (ARE of different units is never averaged)"),
+    Column("experiment", "object", "the design's name (grid, windows, ...)"),
+    Column("k", "int64", "distinct training sizes"),
+    Column("p", "float64", "fraction of each training run's own tokens"),
+    Column("m", "float64", "trajectory start as a fraction of 0.7 D_max (NaN elsewhere)"),
+    Column("cut_tokens", "float64", "early-checkpoint cut, tokens"),
+    Column("train_sizes", "object", "the training sizes, list of parameters"),
+    Column("largest_train_params", "float64", "largest training size, parameters"),
+    Column("target_params", "float64", "target size, parameters"),
+    Column("are", "float64", "absolute relative error on the test checkpoints, fraction"),
+    Column("signed_error", "float64", "mean signed relative error (prediction above: > 0), fraction"),
+    Column("status", "object", "the fit's status, no_data or no_test"),
+    Column("cost_flops", "float64", "compute of the design, FLOPs"),
+    Column("cost_fraction", "float64", "cost_flops over the target's compute"),
+    Column("n_points", "int64", "training checkpoints"),
+    Column("n_test", "int64", "test checkpoints"),
+    *(Column(name, "float64", "fitted parameter (NaN without a law)") for name in PARAMS),
+    Column("fixed", "object", "borrowed parameters, comma-separated names"),
+    Column("borrowed_from", "object", "where the borrowed values come from"),
+    Column("identification", "object", "what the data determine (IDENTIFICATION)"),
+    Column("train_flops", "float64", "6 N D of the largest training checkpoint, FLOPs"),
+    Column("target_flops", "float64", "6 N D of the largest test checkpoint, FLOPs"),
 )
+#: The columns of the tidy result table, in order.
+COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA)
+#: The dtypes of the result table's columns.
+DTYPES: dict[str, str] = {c.name: c.dtype for c in SCHEMA}
 #: Statuses whose recorded prediction gives an ARE (the tie-break of a not-identifiable fit too).
 _WITH_PREDICTION = PREDICTING | {NOT_IDENTIFIABLE}
 
@@ -150,17 +187,6 @@ def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fit
     fitted = dict(zip(to_fit, fitter([cells[i] for i in to_fit]))) if to_fit else {}
     return pd.DataFrame.from_records([_row(c, fitted.get(i)) for i, c in enumerate(cells)],
                                      columns=list(COLUMNS)).astype(DTYPES)
-
-
-#: The dtypes of the result table's columns.
-DTYPES: dict[str, str] = {
-    "family": "object", "source": "object", "loss_unit": "object", "experiment": "object", "k": "int64",
-    "p": "float64", "m": "float64", "cut_tokens": "float64", "train_sizes": "object",
-    "largest_train_params": "float64", "target_params": "float64", "are": "float64",
-    "signed_error": "float64", "status": "object", "cost_flops": "float64", "cost_fraction": "float64",
-    "n_points": "int64", "n_test": "int64", **dict.fromkeys(PARAMS, "float64"), "fixed": "object",
-    "borrowed_from": "object", "identification": "object", "train_flops": "float64", "target_flops": "float64",
-}
 
 
 def empty_table() -> pd.DataFrame:
