@@ -52,12 +52,3 @@ def test_unknown_experiments_are_named() -> None:
     with pytest.raises(DataError, match="only the grid experiment"):
         build_cells(_family(), "borrow", StudyConfig(protocol="paper"))
 
-
-def test_config_round_trips_with_its_spec_and_reads_the_old_layout() -> None:
-    from toolkit.fitting import FitSpec
-
-    config = StudyConfig(p_grid=(0.5, 1.0), spec=FitSpec(objective="huber-log"))
-    assert StudyConfig.from_dict(config.to_dict()) == config
-    old = {k: v for k, v in StudyConfig().to_dict().items() if k != "spec"} | {"law": "chinchilla",
-                                                                               "objective": "mse"}
-    assert StudyConfig.from_dict(old) == StudyConfig()

@@ -61,7 +61,7 @@ def test_a_foreign_block_never_replaces_real_cells(runs, tmp_path):
 
 
 def test_an_interrupted_study_resumes_from_finished_blocks(runs, tmp_path, monkeypatch):
-    monkeypatch.setattr(study.run, "_BATCH_CELLS", 1)  # one block per batch
+    monkeypatch.setattr(study.run, "BATCH_CELLS", 1)  # one block per batch
     calls = {"n": 0}
     real = study.run.run_cells
 

@@ -20,7 +20,7 @@ from toolkit.evaluation import (
 from toolkit.evaluation.cells import DTYPES
 from toolkit.evaluation.resampling import BOOT_COLUMNS
 from toolkit.storage import read_frame_cache
-from toolkit.study.config import StudyConfig, _typed
+from toolkit.study.config import StudyConfig, typed_table
 
 #: The modules whose code computes the cells: the cache key hashes the syntax tree (not the
 #: docstrings, comments or layout, so rewording a docstring keeps the cache) of every module
@@ -91,7 +91,9 @@ def code_hash() -> str:
     return h.hexdigest()
 
 
-def _block_key(fam: FamilyArrays, experiment: str, config: StudyConfig, code: str) -> str:
+def block_key(fam: FamilyArrays, experiment: str, config: StudyConfig, code: str) -> str:
+    """The cache key of one (family, experiment) block: its arrays, the experiment, the config,
+    the toolkit's version and :func:`code_hash` (24 hex digits)."""
     from toolkit import __version__
 
     h = hashlib.sha256()
@@ -111,7 +113,7 @@ KEEP_CODE_VERSIONS = 3
 _LEGACY_BLOCK = re.compile(r".+-[0-9a-f]{24}\.parquet")
 
 
-def _prune(root: Path, current: Path) -> None:
+def prune(root: Path, current: Path) -> None:
     """Delete the cached blocks of all but :data:`KEEP_CODE_VERSIONS` code versions under
     ``root`` (``current`` is kept and marked as just used). A block a concurrent study is
     reading when its directory goes is unreadable to it, so it recomputes that block."""
@@ -125,37 +127,33 @@ def _prune(root: Path, current: Path) -> None:
             legacy.unlink(missing_ok=True)
 
 
-def _cache_dir() -> Path:
+def cache_root() -> Path:
+    """The default directory of the study's cache: ``default_cache_dir() / "study"``."""
     from toolkit.catalog import default_cache_dir
 
     return default_cache_dir() / "study"
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` usable in a file name (other characters become ``_``)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-
 #: Schema of a cached block (checked with its sha256 on every read; see toolkit.storage).
-_BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
-#: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
-#: interrupted study resumes from the last finished batch.
-_BATCH_CELLS = 256
-#: Bootstrap fits per batch of blocks (cached, like the cells, as each batch finishes).
-_BATCH_FITS = 4000
+BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
 
 
-def _draw_columns(n: int) -> list[str]:
+def draw_columns(n: int) -> list[str]:
     """Columns of a cached block of intervals that hold the ARE of each of its ``n`` draws."""
     return [f"draw_{b:04d}" for b in range(n)]
 
 
-def _boot_schema(n: int) -> str:
+def boot_schema(n: int) -> str:
     """Schema of a cached block of bootstrap intervals with ``n`` draws."""
     return "study-intervals:" + ",".join([*BOOT_COLUMNS, f"draws={n}"])
 
 
-def _read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
+def read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
     """A cached block, or ``None`` (then recomputed): a corrupt, truncated or foreign block
     (other columns, or cells of another family or experiment) is discarded, never used."""
     def same_block(frame: pd.DataFrame) -> None:
@@ -163,16 +161,15 @@ def _read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None
                 or set(frame["experiment"]) - {experiment}:
             raise ValueError(f"cells of another block than {family}/{experiment}")
 
-    frame = read_frame_cache(path, _BLOCK_SCHEMA, check=same_block)
-    return None if frame is None else _typed(frame)
+    frame = read_frame_cache(path, BLOCK_SCHEMA, check=same_block)
+    return None if frame is None else typed_table(frame)
 
 
-
-def _read_intervals(path: Path, n_rows: int, n_draws: int) -> pd.DataFrame | None:
+def read_intervals(path: Path, n_rows: int, n_draws: int) -> pd.DataFrame | None:
     """A cached block of intervals and draws, or ``None`` (then recomputed) when it is corrupt
     or does not match its block."""
     def same_block(frame: pd.DataFrame) -> None:
-        if len(frame) != n_rows or list(frame.columns) != [*BOOT_COLUMNS, *_draw_columns(n_draws)]:
+        if len(frame) != n_rows or list(frame.columns) != [*BOOT_COLUMNS, *draw_columns(n_draws)]:
             raise ValueError("intervals of another block")
 
-    return read_frame_cache(path, _boot_schema(n_draws), check=same_block)
+    return read_frame_cache(path, boot_schema(n_draws), check=same_block)

@@ -169,7 +169,7 @@ class StudyResult:
             if len(resampled) != len(parts["table.parquet"]) or (resampled.to_numpy(float) < 0).any():
                 raise DataError(f"{draws}: resampled ARE that do not match the table (one row per cell, >= 0); "
                                 f"{again}")
-        return cls(parts["table.parquet"], _plain_strings(parts["families.parquet"]), config, *counts, resampled,
+        return cls(parts["table.parquet"], plain_strings(parts["families.parquet"]), config, *counts, resampled,
                    str(meta.get("code", "")))
 
 
@@ -200,17 +200,17 @@ def check_table(table: pd.DataFrame) -> None:
         raise ValueError("p outside (0, 1]")
 
 
-def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with text columns as ``object`` (Parquet reads them back as ``string``)."""
     text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
     return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
-def _typed(table: pd.DataFrame) -> pd.DataFrame:
-    table = _plain_strings(table)
+def typed_table(table: pd.DataFrame) -> pd.DataFrame:
+    table = plain_strings(table)
     table["train_sizes"] = [[int(s) for s in sizes] for sizes in table["train_sizes"]]
     return table.astype({c: t for c, t in DTYPES.items() if c != "train_sizes"})
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    return _typed(pd.read_parquet(path))
+    return typed_table(pd.read_parquet(path))

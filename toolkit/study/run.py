@@ -28,25 +28,25 @@ from toolkit.fitting.batch import resolve_n_jobs
 from toolkit.runs import Runs
 from toolkit.storage import usable_cache_dir, write_frame_cache
 from toolkit.study.cache import (
-    _BLOCK_SCHEMA,
-    _block_key,
-    _boot_schema,
-    _cache_dir,
-    _draw_columns,
-    _prune,
-    _read_block,
-    _read_intervals,
-    _safe,
+    BLOCK_SCHEMA,
+    block_key,
+    boot_schema,
+    cache_root,
     code_hash,
+    draw_columns,
+    prune,
+    read_block,
+    read_intervals,
+    safe_name,
 )
-from toolkit.study.config import PROTOCOLS, StudyConfig, StudyResult, _plain_strings
+from toolkit.study.config import PROTOCOLS, StudyConfig, StudyResult, plain_strings
 from toolkit.study.experiments import EXPERIMENTS, PAPER_EXPERIMENTS, build_cells, paper_families
 
 #: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
 #: interrupted study resumes from the last finished batch.
-_BATCH_CELLS = 256
+BATCH_CELLS = 256
 #: Bootstrap fits per batch of blocks (cached, like the cells, as each batch finishes).
-_BATCH_FITS = 4000
+BATCH_FITS = 4000
 
 
 # ============================================================================ the study
@@ -55,7 +55,7 @@ def _families_frame(runs: Runs, arrays: dict[str, FamilyArrays]) -> pd.DataFrame
 
     extra = pd.DataFrame([{"family": f.name, "source": f.source, "min_loss": float(f.loss.min())}
                           for f in arrays.values()], columns=["family", "source", "min_loss"])
-    return _plain_strings(runs.summary().merge(extra, on="family", how="left")
+    return plain_strings(runs.summary().merge(extra, on="family", how="left")
                           .merge(references(runs), on="family", how="left"))
 
 
@@ -130,20 +130,20 @@ def run_study(
     arrays = (paper_families(runs) if protocol == "paper"
               else {f.name: f for f in FamilyArrays.all(runs)})
     code = code_hash()
-    root = Path(cache_dir) if cache_dir is not None else _cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
     cache = root / f"code-{code[:12]}"
 
     point = replace(config, bootstrap=0, seed=0)     # the fits on the full data do not resample
-    paths = {(name, exp): cache / f"{_safe(name)}-{exp}-{_block_key(fam, exp, point, code)}.parquet"
+    paths = {(name, exp): cache / f"{safe_name(name)}-{exp}-{block_key(fam, exp, point, code)}.parquet"
              for name, fam in arrays.items() for exp in experiments}
     blocks: dict[tuple[str, str], pd.DataFrame] = {}
     pending: list[tuple[tuple[str, str], Path, list[Cell]]] = []
     if use_cache and usable_cache_dir(cache) is None:
         use_cache = False
     if use_cache:
-        _prune(root, cache)
+        prune(root, cache)
     for key, path in paths.items():
-        block = _read_block(path, *key) if use_cache else None
+        block = read_block(path, *key) if use_cache else None
         if block is not None:
             blocks[key] = block
         else:
@@ -161,7 +161,7 @@ def run_study(
                 blocks[key] = table.iloc[start:start + len(cs)].reset_index(drop=True)
                 start += len(cs)
                 if use_cache:
-                    write_frame_cache(path, blocks[key], _BLOCK_SCHEMA)
+                    write_frame_cache(path, blocks[key], BLOCK_SCHEMA)
             bar.update(start)
 
     n_fitted = sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any())
@@ -172,20 +172,20 @@ def run_study(
            else pd.concat([empty_table(), empty_intervals(0)], axis=1))[[*COLUMNS, *BOOT_COLUMNS]]
     resampled = None
     if config.bootstrap:
-        draws = [intervals[k][_draw_columns(config.bootstrap)] for k in paths if len(blocks[k])]
+        draws = [intervals[k][draw_columns(config.bootstrap)] for k in paths if len(blocks[k])]
         resampled = (pd.concat(draws, ignore_index=True) if draws
-                     else pd.DataFrame(columns=_draw_columns(config.bootstrap), dtype=float))
+                     else pd.DataFrame(columns=draw_columns(config.bootstrap), dtype=float))
         resampled.columns = range(config.bootstrap)
     return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending),
                        resampled, code)
 
 
 def _batches(pending: list) -> Iterable[list]:
-    """``pending`` blocks grouped into batches of about :data:`_BATCH_CELLS` cells."""
+    """``pending`` blocks grouped into batches of about :data:`BATCH_CELLS` cells."""
     batch: list = []
     for item in pending:
         batch.append(item)
-        if sum(len(cs) for _, _, cs in batch) >= _BATCH_CELLS:
+        if sum(len(cs) for _, _, cs in batch) >= BATCH_CELLS:
             yield batch
             batch = []
     if batch:
@@ -220,8 +220,8 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
     out: dict[tuple[str, str], pd.DataFrame] = {}
     todo = []
     for (name, exp), block in blocks.items():
-        path = cache / f"{_safe(name)}-{exp}-boot-{_block_key(arrays[name], exp, config, code)}.parquet"
-        cached = _read_intervals(path, len(block), config.bootstrap) if use_cache else None
+        path = cache / f"{safe_name(name)}-{exp}-boot-{block_key(arrays[name], exp, config, code)}.parquet"
+        cached = read_intervals(path, len(block), config.bootstrap) if use_cache else None
         if cached is not None:
             out[(name, exp)] = cached
         else:
@@ -239,11 +239,11 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
         for key, path, block, plan in batch:
             res = score_draws(plan, fitted[start:start + len(plan.problems)])
             start += len(plan.problems)
-            frame = pd.concat([res.intervals, pd.DataFrame(res.draws, columns=_draw_columns(config.bootstrap))],
+            frame = pd.concat([res.intervals, pd.DataFrame(res.draws, columns=draw_columns(config.bootstrap))],
                               axis=1)
             out[key] = frame
             if use_cache:
-                write_frame_cache(path, frame, _boot_schema(config.bootstrap))
+                write_frame_cache(path, frame, boot_schema(config.bootstrap))
             bar.update(int(block["status"].isin(PREDICTING).sum()))
         batch.clear()
 
@@ -257,7 +257,7 @@ def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, Fa
             n_fitted += len(plan.problems)
             in_batch += len(plan.problems)
             batch.append(((name, exp), path, block, plan))
-            if in_batch >= _BATCH_FITS:
+            if in_batch >= BATCH_FITS:
                 flush(batch)
                 in_batch = 0
         flush(batch)
