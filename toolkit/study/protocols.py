@@ -67,6 +67,8 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         :func:`run_study` results with ``protocol="paper"`` and ``"corrected"``.
     runs
         The runs both were computed on (default: the collection), to refit the paper's cells.
+    n_jobs, progress
+        Worker processes of the refits (``None``: as :func:`toolkit.fitting.fit_many`); progress bars.
 
     Returns
     -------
