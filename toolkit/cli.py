@@ -516,35 +516,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
+    from toolkit.evaluation import NO_DATA, NO_TEST
     from toolkit.findings.planner import designs
+    from toolkit.findings.runner import STUDY_JOBS
     from toolkit.findings.verdicts import format_verdicts, verdicts
-    from toolkit.storage import atomic_directory, atomic_write, to_json
-    from toolkit.study import (
-        compare_protocols,
-        departure_effects,
-        reference_cells,
-        run_study,
-        write_study,
-    )
+    from toolkit.fitting import PREDICTING, Status
+    from toolkit.storage import atomic_directory
+    from toolkit.study import protocol_tables, reference_cells, run_study, write_study
 
     progress = _progress(args)
-    other = "paper" if args.protocol == "corrected" else "corrected"
     result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
-                       progress=progress, bootstrap=args.bootstrap, seed=args.seed)
-    pair = {args.protocol: result,
-            other: run_study(families=args.families, experiments=["grid"], protocol=other, progress=progress)}
-    comparison = compare_protocols(pair["paper"], pair["corrected"], progress=progress)
-    departures = departure_effects(comparison, pair["corrected"], progress=progress)
+                       n_jobs=STUDY_JOBS, progress=progress, bootstrap=args.bootstrap, seed=args.seed)
+    comparison, departures = protocol_tables(result, families=args.families, n_jobs=STUDY_JOBS, progress=progress)
     items = verdicts(result) if args.protocol == "corrected" else []
     downstream = _downstream_table(args.families, progress)
     # every file is written into a fresh directory that replaces --out only once complete
     with atomic_directory(args.out, kind="study") as tmp:
-        paths = write_study(result, tmp, comparison, departures, downstream)
-        if items:
-            paths["verdicts.json"] = atomic_write(tmp / "verdicts.json",
-                                                  to_json([v.to_dict() for v in items], indent=2) + "\n")
-            paths["designs.csv"] = tmp / "designs.csv"
-            designs(result.table).to_csv(paths["designs.csv"], index=False)
+        paths = write_study(result, tmp, comparison, departures, downstream,
+                            verdicts=[v.to_dict() for v in items], designs=designs(result.table) if items else None)
     paths = {name: Path(args.out) / p.name for name, p in paths.items()}
     if args.json:
         _print_json([v.to_dict() for v in items] if items else reference_cells(comparison).to_dict(orient="records"))
@@ -556,7 +545,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print("\nDepartures from the paper's protocol and their measured effect (points of ARE)")
     print(departures.to_string(index=False))
     table = result.table
-    failed = int((~table["status"].isin(("ok", "at_bound", "not_identifiable", "no_data", "no_test"))).sum())
+    recorded = {*PREDICTING, Status.NOT_IDENTIFIABLE, NO_DATA, NO_TEST}
+    failed = int((~table["status"].isin(recorded)).sum())
     print(f"\n{args.protocol} protocol: {len(table)} cells over {table['family'].nunique()} families: "
           f"{result.n_fitted} laws fitted, {result.n_cached} blocks from the cache, {failed} fits without a usable "
           f"law (status recorded)")

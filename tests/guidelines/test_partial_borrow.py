@@ -50,7 +50,7 @@ def test_partial_cells_never_share_points_between_train_and_test(clean):
     from toolkit.evaluation import TEST_FRACTION, FamilyArrays
 
     fam = FamilyArrays.from_runs(clean)
-    cells = partial.partial_cells(fam, p=[0.1 * i for i in range(1, 11)], cut=0)
+    cells = partial.Partial(p=tuple(0.1 * i for i in range(1, 11)), cut=0).cells(fam)
     assert cells and all(c.p < 1 for c in cells)
     for c in cells:
         assert not (c.train & c.test).any()

@@ -17,7 +17,7 @@ def test_noise_free_family_is_predicted_exactly(clean):
 @pytest.mark.parametrize("k,p,cut", [(2, 1.0, 0.0), (3, 0.3, 0.0), (5, 0.55, 10e9), (4, 0.1, 1e9)])
 def test_training_sets_match_evaluate_split(clean, k, p, cut):
     fam = FamilyArrays.from_runs(clean)
-    cell = selection.grid_cells(fam, [k], [p], [cut])[0]
+    cell = selection.KSmallest((k,), (p,), (cut,)).cells(fam)[0]
     s = split(clean, k, p, cut)
     assert cell.train.sum() == len(s.train)
     assert cell.test.sum() == len(s.test)

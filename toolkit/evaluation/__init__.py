@@ -28,7 +28,9 @@ from toolkit.evaluation.baselines import (
 from toolkit.evaluation.cells import (
     COLUMNS,
     PARAMS,
+    Design,
     empty_table,
+    evaluate_designs,
     run_cells,
     run_designs,
 )
@@ -63,6 +65,7 @@ __all__ = [
     "P_GRID",
     "TEST_FRACTION",
     "Cell",
+    "Design",
     "Evaluation",
     "FamilyArrays",
     "Split",
@@ -75,6 +78,7 @@ __all__ = [
     "design_cost_flops",
     "empty_table",
     "evaluate",
+    "evaluate_designs",
     "default_cut",
     "family_cut",
     "identification",

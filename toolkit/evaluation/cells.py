@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,6 +28,7 @@ from toolkit.evaluation.designs import (
     NO_TEST,
     NOT_IDENTIFIABLE,
     Cell,
+    Design,
     identification,
     identified,
 )
@@ -37,13 +39,49 @@ from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: The fitted parameters, one float column each in the result table.
 PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
-#: The columns of the tidy result table, in order.
-COLUMNS: tuple[str, ...] = (
-    "family", "source", "loss_unit", "experiment", "k", "p", "m", "cut_tokens", "train_sizes",
-    "largest_train_params", "target_params", "are", "signed_error", "status", "cost_flops",
-    "cost_fraction", "n_points", "n_test", *PARAMS, "fixed", "borrowed_from", "identification", "train_flops",
-    "target_flops",
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the result table: its name, pandas dtype and meaning (with its unit)."""
+
+    name: str
+    dtype: str
+    doc: str
+
+
+#: The tidy result table, one row per cell, in column order: the one declaration the column
+#: names (:data:`COLUMNS`), the dtypes (:data:`DTYPES`) and the cache's schema derive from.
+SCHEMA: tuple[Column, ...] = (
+    Column("family", "object", "family id"),
+    Column("source", "object", "citation key of the family's data"),
+    Column("loss_unit", "object", "unit of the loss (ARE of different units is never averaged)"),
+    Column("experiment", "object", "the design's name (grid, windows, ...)"),
+    Column("k", "int64", "distinct training sizes"),
+    Column("p", "float64", "fraction of each training run's own tokens"),
+    Column("m", "float64", "trajectory start as a fraction of 0.7 D_max (NaN elsewhere)"),
+    Column("cut_tokens", "float64", "early-checkpoint cut, tokens"),
+    Column("train_sizes", "object", "the training sizes, list of parameters"),
+    Column("largest_train_params", "float64", "largest training size, parameters"),
+    Column("target_params", "float64", "target size, parameters"),
+    Column("are", "float64", "absolute relative error on the test checkpoints, fraction"),
+    Column("signed_error", "float64", "mean signed relative error (prediction above: > 0), fraction"),
+    Column("status", "object", "the fit's status, no_data or no_test"),
+    Column("cost_flops", "float64", "compute of the design, FLOPs"),
+    Column("cost_fraction", "float64", "cost_flops over the target's compute"),
+    Column("n_points", "int64", "training checkpoints"),
+    Column("n_test", "int64", "test checkpoints"),
+    *(Column(name, "float64", "fitted parameter (NaN without a law)") for name in PARAMS),
+    Column("fixed", "object", "borrowed parameters, comma-separated names"),
+    Column("borrowed_from", "object", "where the borrowed values come from"),
+    Column("identification", "object", "what the data determine (IDENTIFICATION)"),
+    Column("train_flops", "float64", "6 N D of the largest training checkpoint, FLOPs"),
+    Column("target_flops", "float64", "6 N D of the largest test checkpoint, FLOPs"),
 )
+#: The columns of the tidy result table, in order.
+COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA)
+#: The dtypes of the result table's columns.
+DTYPES: dict[str, str] = {c.name: c.dtype for c in SCHEMA}
 #: Statuses whose recorded prediction gives an ARE (the tie-break of a not-identifiable fit too).
 _WITH_PREDICTION = PREDICTING | {NOT_IDENTIFIABLE}
 
@@ -57,22 +95,32 @@ class Fitted(Protocol):
     def predict(self, num_params: np.ndarray, tokens: np.ndarray) -> Any: ...
 
 
-def problem(cell: Cell, law: str = "chinchilla", objective: str = "mse") -> FitProblem:
+#: What every cell fits unless told otherwise: Chinchilla on the paper's squared error of L.
+DEFAULT_SPEC = FitSpec()
+
+
+def cell_spec(cell: Cell, spec: FitSpec = DEFAULT_SPEC) -> FitSpec:
+    """``spec`` with the cell's borrowed parameters added to its ``fixed``."""
+    return spec.replace(fixed={**spec.fixed, **(cell.fixed or {})}) if cell.fixed else spec
+
+
+def problem(cell: Cell, spec: FitSpec = DEFAULT_SPEC) -> FitProblem:
     """The fit of ``cell`` for :func:`toolkit.fitting.fit_many`."""
     fam = cell.family
     return FitProblem(fam.num_params[cell.train], fam.tokens[cell.train], fam.loss[cell.train],
-                      FitSpec(law=law, objective=objective, fixed=dict(cell.fixed or {})))
+                      cell_spec(cell, spec))
 
 
-def batch_fitter(law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2, progress: bool = True,
+def batch_fitter(spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progress: bool = True,
                  executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[Fitted]]:
     """The default engine: every cell's fit in one parallel :func:`toolkit.fitting.fit_many` batch
-    (on ``executor`` when given, e.g. a ``dask.distributed`` client's executor)."""
+    (``n_jobs`` processes as there; on ``executor`` when given, e.g. a ``dask.distributed``
+    client's executor)."""
     def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
         # Largest problems first: fit_many hands out contiguous chunks, so this keeps the
         # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
         order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
-        results = fit_many([problem(cells[i], law, objective) for i in order], n_jobs=n_jobs,
+        results = fit_many([problem(cells[i], spec) for i in order], n_jobs=n_jobs,
                            executor=executor, progress=progress) if cells else []
         out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
         for i, r in zip(order, results):
@@ -126,15 +174,14 @@ def _row(cell: Cell, fitted: Fitted | None) -> tuple:
 
 
 def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fitted]] | None = None, *,
-              law: str = "chinchilla", objective: str = "mse", n_jobs: int = 2,
-              progress: bool = True) -> pd.DataFrame:
+              spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Fit and evaluate ``cells``: one row per cell (columns :data:`COLUMNS`), in their order.
 
-    ``fitter`` fits a list of cells (default :func:`batch_fitter` with ``law``, ``objective``,
-    ``n_jobs`` and ``progress``). Cells without data or without a test set, baselines and
+    ``fitter`` fits a list of cells (default :func:`batch_fitter` with ``spec``, ``n_jobs`` and
+    ``progress``). Cells without data or without a test set, baselines and
     single-point designs are not fitted.
     """
-    fitter = fitter or batch_fitter(law, objective, n_jobs, progress)
+    fitter = fitter or batch_fitter(spec, n_jobs, progress)
     to_fit = [i for i, c in enumerate(cells)
               if c.baseline is None and c.train.sum() >= 2 and c.test.any()]
     fitted = dict(zip(to_fit, fitter([cells[i] for i in to_fit]))) if to_fit else {}
@@ -142,26 +189,22 @@ def run_cells(cells: Sequence[Cell], fitter: Callable[[Sequence[Cell]], list[Fit
                                      columns=list(COLUMNS)).astype(DTYPES)
 
 
-#: The dtypes of the result table's columns.
-DTYPES: dict[str, str] = {
-    "family": "object", "source": "object", "loss_unit": "object", "experiment": "object", "k": "int64",
-    "p": "float64", "m": "float64", "cut_tokens": "float64", "train_sizes": "object",
-    "largest_train_params": "float64", "target_params": "float64", "are": "float64",
-    "signed_error": "float64", "status": "object", "cost_flops": "float64", "cost_fraction": "float64",
-    "n_points": "int64", "n_test": "int64", **dict.fromkeys(PARAMS, "float64"), "fixed": "object",
-    "borrowed_from": "object", "identification": "object", "train_flops": "float64", "target_flops": "float64",
-}
-
-
 def empty_table() -> pd.DataFrame:
     """A result table with no rows (the right columns and dtypes)."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DTYPES.items()})
 
 
-def run_designs(runs: Runs, build: Callable[[FamilyArrays], list[Cell]], *, law: str = "chinchilla",
-                objective: str = "mse", n_jobs: int = 2, progress: bool = False) -> pd.DataFrame:
+def run_designs(runs: Runs, build: Callable[[FamilyArrays], list[Cell]], *, spec: FitSpec = DEFAULT_SPEC,
+                n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
     """Build cells with ``build`` for every family of ``runs`` and evaluate them all at once
     (:func:`run_cells`); families ``build`` has nothing for contribute no rows."""
     cells = [c for fam in FamilyArrays.all(runs) for c in build(fam)]
-    return run_cells(cells, law=law, objective=objective, n_jobs=n_jobs, progress=progress) if cells \
-        else empty_table()
+    return run_cells(cells, spec=spec, n_jobs=n_jobs, progress=progress) if cells else empty_table()
+
+
+def evaluate_designs(runs: Runs, design: Design, spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, *,
+                     progress: bool = False) -> pd.DataFrame:
+    """The result table (:data:`COLUMNS`) of ``design`` on every family of ``runs``: one row
+    per cell, every fit in one batch of ``n_jobs`` processes (``None``: as
+    :func:`toolkit.fitting.fit_many`)."""
+    return run_designs(runs, design.cells, spec=spec, n_jobs=n_jobs, progress=progress)

@@ -8,14 +8,15 @@ cut). Building cells is pure numpy, so a study builds thousands in milliseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, dataclass, fields
 
 import numpy as np
 
 from toolkit.evaluation.arrays import DEFAULT_CUT, FamilyArrays
 from toolkit.fitting import PREDICTING, Status
 from toolkit.fitting.collinear import terms_trade
+from toolkit.fitting.spec import FrozenMap
 from toolkit.runs import Runs
 
 #: Fractions of each run's own training used by the grids (METHOD.md section 5).
@@ -109,6 +110,46 @@ class Cell:
     def n_sizes(self) -> int:
         """Distinct N in the training set."""
         return len(np.unique(self.family.num_params[self.train]))
+
+
+class Design:
+    """Base of the design classes: which checkpoints of a family train a law and which test it.
+
+    A design is a frozen dataclass of settings with ``cells(fam)`` (a splitter in
+    scikit-learn's sense: ``KFold(n_splits=2).split(X)``); :func:`toolkit.evaluation.evaluate_designs`
+    evaluates one on every family. Sequences given as settings are kept as tuples, so a design
+    is hashable, and its repr shows only the settings that differ from the defaults, e.g.
+    ``KSmallest(k=3, p=0.5)``.
+    """
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        """The cells of this design on ``fam`` (empty when the family is not eligible)."""
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                object.__setattr__(self, f.name, FrozenMap(value))
+            elif isinstance(value, (list, Iterator, np.ndarray, range)):
+                object.__setattr__(self, f.name, tuple(value))
+
+    def _changed(self) -> Iterator[tuple[str, object]]:
+        for f in fields(self):  # type: ignore[arg-type]
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            value = getattr(self, f.name)
+            if f.repr and (default is MISSING or not _same(value, default)):
+                yield f.name, value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._changed())})"
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def family_cut(fam: FamilyArrays, cut: float = DEFAULT_CUT) -> float:

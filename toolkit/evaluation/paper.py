@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from toolkit.evaluation.arrays import TEST_FRACTION, FamilyArrays
-from toolkit.evaluation.designs import Cell
+from toolkit.evaluation.arrays import DEFAULT_CUT, TEST_FRACTION, FamilyArrays
+from toolkit.evaluation.designs import P_GRID, Cell, Design, k_values
 from toolkit.fitting.batch import map_chunks
 
 #: The single initial guess of the paper (Muennighoff et al.): ln E, ln A, ln B, alpha, beta.
@@ -59,15 +59,25 @@ def paper_test_mask(fam: FamilyArrays) -> np.ndarray:
     return own & (fam.tokens >= TEST_FRACTION * fam.tokens[own].max())
 
 
-def paper_grid_cells(fam: FamilyArrays, ks: Sequence[int], p_grid: Sequence[float],
-                     cuts: Sequence[float]) -> list[Cell]:
-    """The paper's k x p x cut grid on one family (3 distinct sizes or more)."""
-    if len(fam.sizes) < 3:
-        return []
-    target, others = fam.sizes[-1], fam.sizes[:-1]
-    test = paper_test_mask(fam)
-    return [Cell(fam, "grid", k, p, c, paper_train_mask(fam, others[:k], p, c), target, test)
-            for k in ks if 2 <= k <= len(others) for c in cuts for p in p_grid]
+@dataclass(frozen=True, repr=False)
+class PaperGrid(Design):
+    """The paper's k x p x cut grid on one family (3 distinct sizes or more): its training
+    sets (:func:`paper_train_mask`) and its one target run (:func:`paper_test_mask`).
+    ``k=None`` takes :func:`~toolkit.evaluation.designs.k_values` of the sizes below the
+    target; ``p`` fractions of the longest training run; ``cut`` tokens."""
+
+    k: int | tuple[int, ...] | None = None
+    p: tuple[float, ...] = P_GRID
+    cut: tuple[float, ...] = (0.0, DEFAULT_CUT)
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        if len(fam.sizes) < 3:
+            return []
+        target, others = fam.sizes[-1], fam.sizes[:-1]
+        test = paper_test_mask(fam)
+        ks = k_values(len(others)) if self.k is None else [self.k] if isinstance(self.k, int) else self.k
+        return [Cell(fam, "grid", k, p, c, paper_train_mask(fam, others[:k], p, c), target, test)
+                for k in ks if 2 <= k <= len(others) for c in self.cut for p in self.p]
 
 
 @dataclass(frozen=True)
@@ -136,8 +146,8 @@ def _fit_arrays(arrays: tuple[np.ndarray, np.ndarray, np.ndarray]) -> CurveFit:
     return curve_fit_paper(*arrays)
 
 
-def parallel_paper_fitter(n_jobs: int = 2, executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[CurveFit]]:
-    """:func:`paper_fitter` on ``n_jobs`` worker processes (or on ``executor``) through
+def parallel_paper_fitter(n_jobs: int | None = None, executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[CurveFit]]:
+    """:func:`paper_fitter` on ``n_jobs`` worker processes (``None``: as :func:`toolkit.fitting.fit_many`; or on ``executor``) through
     :func:`toolkit.fitting.batch.map_chunks`: the same fits, in the same order (the protocol
     took 30 s on one core for the whole collection)."""
     def fit_cells(cells: Sequence[Cell]) -> list[CurveFit]:

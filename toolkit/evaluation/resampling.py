@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from toolkit.evaluation.cells import DEFAULT_SPEC, cell_spec
 from toolkit.evaluation.designs import Cell, identified
 from toolkit.evaluation.metrics import are, signed_error
 from toolkit.fitting import PREDICTING, FitProblem, FitResult, FitSpec, Status, fit_many
@@ -127,7 +128,7 @@ class DrawPlan:
 
 
 def plan_draws(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
-               law: str = "chinchilla", objective: str = "mse",
+               spec: FitSpec | None = None,
                starts: Sequence[Mapping[str, float]] | None = None) -> DrawPlan:
     """Draw ``n`` resamples of every predicting cell (see :func:`bootstrap_cells`).
 
@@ -146,6 +147,7 @@ def plan_draws(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int
         groups = training_runs(cell)
         fam = cell.family
         fixed = dict(cell.fixed or {})
+        fit_spec = cell_spec(cell, spec or DEFAULT_SPEC)
         for b in range(n):
             idx = resample(groups, rng)
             if not enough_sizes(len(np.unique(fam.num_params[idx])), fixed):
@@ -155,7 +157,7 @@ def plan_draws(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int
             if key not in distinct:
                 distinct[key] = len(problems)
                 problems.append(FitProblem(fam.num_params[idx], fam.tokens[idx], fam.loss[idx],
-                                           FitSpec(law=law, objective=objective, fixed=fixed),
+                                           fit_spec,
                                            start=None if starts is None else dict(starts[i])))
             draws.append((i, b, distinct[key]))
     return DrawPlan(cells, statuses, n, problems, draws, lost)
@@ -192,7 +194,7 @@ def score_draws(plan: DrawPlan, fitted: Sequence[FitResult]) -> CellIntervals:
 
 
 def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed: int, *,
-                    law: str = "chinchilla", objective: str = "mse",
+                    spec: FitSpec | None = None,
                     starts: Sequence[Mapping[str, float]] | None = None,
                     executor: Executor | None = None, n_jobs: int | None = 1) -> CellIntervals:
     """Bootstrap intervals of ``cells``: :func:`plan_draws`, the fits, :func:`score_draws`.
@@ -206,14 +208,14 @@ def bootstrap_cells(cells: Sequence[Cell], statuses: Sequence[str], n: int, seed
         cells are resampled, the others get NaN.
     n, seed
         Resamples per cell (B >= 1) and the study's seed.
-    law, objective
-        What the study fits.
+    spec
+        What the study fits (default :class:`~toolkit.fitting.FitSpec`).
     starts
         Each cell's fitted values on its full training set, where its resamples start.
     executor, n_jobs
         Where the fits run (:func:`toolkit.fitting.fit_many`).
     """
-    plan = plan_draws(cells, statuses, n, seed, law=law, objective=objective, starts=starts)
+    plan = plan_draws(cells, statuses, n, seed, spec=spec, starts=starts)
     fitted = fit_many(plan.problems, n_jobs=n_jobs, executor=executor, progress=False) if plan.problems else []
     return score_draws(plan, fitted)
 

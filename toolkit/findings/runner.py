@@ -157,16 +157,23 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
     return NotebookOutcome(name, "ok", time.perf_counter() - start, "", dict(parameters))
 
 
+#: Worker processes of the study's fits (``study`` and ``findings`` commands).
+STUDY_JOBS = 2
+
+
 def _study(tmp: Path, quick: bool, bootstrap: int, progress: bool) -> list[dict[str, Any]]:
+    from toolkit.findings.planner import designs
     from toolkit.findings.verdicts import verdicts
-    from toolkit.study import run_study, write_study
+    from toolkit.study import protocol_tables, run_study, write_study
 
     _say("study: running the meta-analysis (cached)", progress)
     start = time.perf_counter()
-    result = run_study(families=list(QUICK_FAMILIES) if quick else None, bootstrap=bootstrap, seed=0,
-                       progress=progress)
-    write_study(result, tmp / "study", downstream=_downstream(quick, progress))
+    families = list(QUICK_FAMILIES) if quick else None
+    result = run_study(families=families, bootstrap=bootstrap, seed=0, n_jobs=STUDY_JOBS, progress=progress)
+    comparison, departures = protocol_tables(result, families=families, n_jobs=STUDY_JOBS, progress=progress)
     items = [v.to_dict() for v in verdicts(result)]
+    write_study(result, tmp / "study", comparison, departures, _downstream(quick, progress), verdicts=items,
+                designs=designs(result.table))
     _say(f"study: {len(result.table)} cells in {time.perf_counter() - start:.1f} s", progress)
     return items
 

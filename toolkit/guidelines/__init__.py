@@ -12,7 +12,13 @@ collection and on your own training logs; none hard-codes an outcome:
 - :mod:`~toolkit.guidelines.structure`: correlations and PCA of the fitted parameters, in
   centred parameters and against a random-law null.
 
-Design-level functions return the tidy result table of :data:`toolkit.evaluation.COLUMNS`
-(the same table the study writes): ``are`` and ``signed_error`` are fractions, costs are
-FLOPs, ``train_sizes`` a list of N, the fitted E, A, B, alpha, beta one float column each.
+Each design is also a frozen class with ``.cells(fam)`` and a repr of its settings
+(:class:`~toolkit.guidelines.selection.KSmallest`, ``Windows``, ``KLargest``,
+:class:`~toolkit.guidelines.checkpoints.FinalOnly`, ``Trajectory``,
+:class:`~toolkit.guidelines.borrow.Borrow`, :class:`~toolkit.guidelines.partial.Partial`),
+like scikit-learn's splitters: :func:`toolkit.evaluation.evaluate_designs` evaluates one on
+every family, and the study's experiments are such designs. Design-level functions return
+the tidy result table of :data:`toolkit.evaluation.COLUMNS` (the same table the study
+writes): ``are`` and ``signed_error`` are fractions, costs are FLOPs, ``train_sizes`` a list of
+N, the fitted E, A, B, alpha, beta one float column each.
 """

@@ -9,6 +9,7 @@ parameters transfer to each target family.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,14 @@ import pandas as pd
 from toolkit.evaluation import (
     P_GRID,
     Cell,
+    Design,
     FamilyArrays,
+    evaluate_designs,
     family_cut,
     run_cells,
-    run_designs,
 )
-from toolkit.fitting import PREDICTING
+from toolkit.evaluation.cells import DEFAULT_SPEC
+from toolkit.fitting import PREDICTING, FitProblem, FitResult, FitSpec, fit_arrays, fit_many
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
 
@@ -37,9 +40,8 @@ def borrow_fit(
     source_params: Mapping[str, float] = MUENNIGHOFF,
     fix: Sequence[str] = DEFAULT_FIX,
     *,
-    law: str = "chinchilla",
-    objective: str = "mse",
-):
+    spec: FitSpec = DEFAULT_SPEC,
+) -> FitResult:
     """Fit a law to one run (or the runs of one size) with some parameters borrowed.
 
     Parameters
@@ -51,43 +53,44 @@ def borrow_fit(
         estimates ``toolkit.laws.MUENNIGHOFF``).
     fix
         Which parameters to fix to ``source_params``; the rest are fitted.
+    spec
+        Law form and objective (its ``fixed`` is extended by the borrowed values).
 
     Returns
     -------
     toolkit.fitting.FitResult
         The fit (its status says whether the remaining parameters were identifiable).
     """
-    from toolkit.fitting import fit_arrays
-
     f = one_run.frame
-    return fit_arrays(f["num_params"].to_numpy(float), f["tokens"].to_numpy(float),
-                      f["loss"].to_numpy(float), law, objective=objective,
-                      fixed={k: float(source_params[k]) for k in fix})
+    return fit_arrays(f["num_params"].to_numpy(float), f["tokens"].to_numpy(float), f["loss"].to_numpy(float),
+                      spec.replace(fixed={**spec.fixed, **{k: float(source_params[k]) for k in fix}}))
 
 
-def borrow_cells(
-    fam: FamilyArrays,
-    p: Iterable[float] = P_GRID,
-    cut: float | None = None,
-    *,
-    source_params: Mapping[str, float] = MUENNIGHOFF,
-    fix: Sequence[str] = DEFAULT_FIX,
-    source: str = MUENNIGHOFF_SOURCE,
-    train_sizes: Iterable[float] | None = None,
-) -> list[Cell]:
-    """Cells of the one-run-plus-borrowed design (experiment ``borrow``, k = 1): for every size
-    below the target (or those in ``train_sizes``) and every p, that size's run(s) on p of their
-    tokens with ``fix`` borrowed from ``source_params``. Needs 2 sizes or more."""
-    if len(fam.sizes) < 2:
-        return []
-    target = fam.sizes[-1]
-    test = fam.test_mask(target)
-    cc = family_cut(fam) if cut is None else float(cut)
-    fixed = {k: float(source_params[k]) for k in fix}
-    sizes = fam.sizes[:-1] if train_sizes is None else [float(s) for s in train_sizes]
-    return [Cell(fam, "borrow", 1, float(pp), cc, fam.train_mask([s], pp, cc), target, test,
-                 fixed=fixed, borrowed_from=source)
-            for s in sizes for pp in p]
+@dataclass(frozen=True, repr=False)
+class Borrow(Design):
+    """One run plus borrowed parameters (experiment ``borrow``, k = 1): for every size below
+    the target (or those in ``train_sizes``, parameters) and every p, that size's run(s) on p
+    of their tokens with ``fix`` borrowed from ``source_params`` (recorded as ``source``).
+    ``cut=None`` uses the family's default cut (tokens). Needs 2 sizes or more."""
+
+    p: tuple[float, ...] = P_GRID
+    cut: float | None = None
+    source_params: Mapping[str, float] = field(default_factory=lambda: MUENNIGHOFF)
+    fix: tuple[str, ...] = DEFAULT_FIX
+    source: str = MUENNIGHOFF_SOURCE
+    train_sizes: tuple[float, ...] | None = None
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        if len(fam.sizes) < 2:
+            return []
+        target = fam.sizes[-1]
+        test = fam.test_mask(target)
+        cc = family_cut(fam) if self.cut is None else float(self.cut)
+        fixed = {k: float(self.source_params[k]) for k in self.fix}
+        sizes = fam.sizes[:-1] if self.train_sizes is None else [float(s) for s in self.train_sizes]
+        return [Cell(fam, "borrow", 1, float(pp), cc, fam.train_mask([s], pp, cc), target, test,
+                     fixed=fixed, borrowed_from=self.source)
+                for s in sizes for pp in self.p]
 
 
 def borrow_grid(
@@ -98,23 +101,22 @@ def borrow_grid(
     source_params: Mapping[str, float] = MUENNIGHOFF,
     fix: Sequence[str] = DEFAULT_FIX,
     source: str = MUENNIGHOFF_SOURCE,
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """ARE on each family's target of one-size fits with ``fix`` borrowed, for every size below
-    the target and every p (result table, experiment ``borrow``)."""
-    return run_designs(runs, lambda f: borrow_cells(f, p_grid, cut, source_params=source_params,
-                                                    fix=fix, source=source),
-                       n_jobs=n_jobs, progress=progress)
+    the target and every p (:class:`Borrow`; result table, experiment ``borrow``)."""
+    design = Borrow(tuple(p_grid), cut, source_params, tuple(fix), source)
+    return evaluate_designs(runs, design, spec, n_jobs, progress=progress)
 
 
 def family_params(
     runs: Runs,
     cut: float | None = None,
     *,
-    law: str = "chinchilla",
-    objective: str = "mse",
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Each family's law fitted on all its data (every size, every checkpoint beyond the cut).
@@ -127,11 +129,8 @@ def family_params(
         :mod:`toolkit.fitting.collinear`); families with fewer than 2 sizes get status
         ``too_few_sizes`` from the fit.
     """
-    from toolkit.fitting import FitProblem, FitSpec, fit_many
-
     fams = FamilyArrays.all(runs)
     masks = [f.train_mask(f.sizes, 1.0, family_cut(f) if cut is None else cut) for f in fams]
-    spec = FitSpec(law=law, objective=objective)
     results = fit_many([FitProblem(f.num_params[m], f.tokens[m], f.loss[m], spec) for f, m in zip(fams, masks)],
                        n_jobs=n_jobs, progress=progress)
     return pd.DataFrame([{"family": f.name, "status": str(r.status), "n_points": int(m.sum()),
@@ -149,9 +148,8 @@ def transfer_matrix(
     cut: float | None = None,
     train_size: str = "largest",
     include_muennighoff: bool = True,
-    law: str = "chinchilla",
-    objective: str = "mse",
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """How well each source family's parameters transfer to each target family.
@@ -186,7 +184,7 @@ def transfer_matrix(
     """
     if families is not None:
         runs = runs.select(families=list(families))
-    fitted = family_params(runs, cut, law=law, objective=objective, n_jobs=n_jobs, progress=progress)
+    fitted = family_params(runs, cut, spec=spec, n_jobs=n_jobs, progress=progress)
     # a collinear family's N and D terms trade: its A, alpha are no parameters to lend
     sources = {row.family: {k: getattr(row, k) for k in _PARAMS}
                for row in fitted.itertuples() if row.status in PREDICTING and not row.collinear}
@@ -199,9 +197,8 @@ def transfer_matrix(
         size = fam.sizes[-2] if train_size == "largest" else fam.sizes[0]
         for name, values in sources.items():
             if name != fam.name:
-                cells += borrow_cells(fam, [p], cut, source_params=values, fix=fix, source=name,
-                                      train_sizes=[size])
-    table = run_cells(cells, law=law, objective=objective, n_jobs=n_jobs, progress=progress)
+                cells += Borrow((p,), cut, values, tuple(fix), name, (size,)).cells(fam)
+    table = run_cells(cells, spec=spec, n_jobs=n_jobs, progress=progress)
     out = pd.DataFrame({
         "source": table["borrowed_from"],
         "target": table["family"],
@@ -218,7 +215,7 @@ def transfer_matrix(
 __all__ = (
     "DEFAULT_FIX",
     "MUENNIGHOFF_SOURCE",
-    "borrow_cells",
+    "Borrow",
     "borrow_fit",
     "borrow_grid",
     "family_params",

@@ -15,6 +15,7 @@ left to predict) is not a partial design.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -22,10 +23,13 @@ from toolkit.evaluation import (
     P_GRID,
     TEST_FRACTION,
     Cell,
+    Design,
     FamilyArrays,
+    evaluate_designs,
     family_cut,
-    run_designs,
 )
+from toolkit.evaluation.cells import DEFAULT_SPEC
+from toolkit.fitting import FitSpec
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
 
@@ -33,42 +37,45 @@ from toolkit.runs import Runs
 N_TERM: tuple[str, ...] = ("A", "alpha")
 
 
-def partial_cells(
-    fam: FamilyArrays,
-    p: Iterable[float] = P_GRID,
-    cut: float | None = None,
-    *,
-    siblings: bool | str = "both",
-    source_params: Mapping[str, float] = MUENNIGHOFF,
-    source: str = "muennighoff",
-) -> list[Cell]:
-    """Cells of the partial-target design (experiment ``partial``).
+@dataclass(frozen=True, repr=False)
+class Partial(Design):
+    """The partial-target design (experiment ``partial``).
 
     ``k = 1``: the target's own first p of tokens, A and alpha borrowed from
-    ``source_params``. ``k = n``: the same plus every smaller size on all its tokens (needs
-    2 sizes or more), all five parameters fitted. ``siblings`` selects ``False`` (k = 1 only),
-    ``True`` (k = n only) or ``"both"``. ``cut=None`` uses the family's default cut.
+    ``source_params`` (recorded as ``source``). ``k = n``: the same plus every smaller size on
+    all its tokens (needs 2 sizes or more), all five parameters fitted. ``siblings`` selects
+    ``False`` (k = 1 only), ``True`` (k = n only) or ``"both"``. p >= 1 is skipped (nothing
+    would be left to predict); ``cut=None`` uses the family's default cut (tokens).
     """
-    target = fam.sizes[-1]
-    own_target = fam.num_params == target
-    cc = family_cut(fam) if cut is None else float(cut)
-    with_siblings = {False: [False], True: [True], "both": [False, True]}[siblings]
-    cells = []
-    for add in with_siblings:
-        if add and len(fam.sizes) < 2:
-            continue
-        rest = fam.train_mask(fam.sizes[:-1], 1.0, cc) if add else None
-        for pp in (float(x) for x in p):
-            if pp >= 1.0:
+
+    p: tuple[float, ...] = P_GRID
+    cut: float | None = None
+    siblings: bool | str = "both"
+    source_params: Mapping[str, float] = field(default_factory=lambda: MUENNIGHOFF)
+    source: str = "muennighoff"
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        target = fam.sizes[-1]
+        own_target = fam.num_params == target
+        cc = family_cut(fam) if self.cut is None else float(self.cut)
+        with_siblings = {False: [False], True: [True], "both": [False, True]}[self.siblings]
+        cells = []
+        for add in with_siblings:
+            if add and len(fam.sizes) < 2:
                 continue
-            own = fam.train_mask([target], pp, cc)
-            test = own_target & (fam.tokens >= max(TEST_FRACTION, pp) * fam.run_dmax) & ~own
-            if add:
-                cells.append(Cell(fam, "partial", len(fam.sizes), pp, cc, own | rest, target, test))
-            else:
-                cells.append(Cell(fam, "partial", 1, pp, cc, own, target, test,
-                                  fixed={k: float(source_params[k]) for k in N_TERM}, borrowed_from=source))
-    return cells
+            rest = fam.train_mask(fam.sizes[:-1], 1.0, cc) if add else None
+            for pp in (float(x) for x in self.p):
+                if pp >= 1.0:
+                    continue
+                own = fam.train_mask([target], pp, cc)
+                test = own_target & (fam.tokens >= max(TEST_FRACTION, pp) * fam.run_dmax) & ~own
+                if add:
+                    cells.append(Cell(fam, "partial", len(fam.sizes), pp, cc, own | rest, target, test))
+                else:
+                    cells.append(Cell(fam, "partial", 1, pp, cc, own, target, test,
+                                      fixed={k: float(self.source_params[k]) for k in N_TERM},
+                                      borrowed_from=self.source))
+        return cells
 
 
 def partial_target(
@@ -79,7 +86,8 @@ def partial_target(
     siblings: bool | str = "both",
     source_params: Mapping[str, float] = MUENNIGHOFF,
     source: str = "muennighoff",
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """ARE on each family's target of laws fitted on the target's own first p of tokens.
@@ -105,9 +113,8 @@ def partial_target(
         The result table, experiment ``partial``; ``cost_fraction`` is the compute spent
         relative to training the target fully.
     """
-    return run_designs(runs, lambda f: partial_cells(f, p_grid, cut, siblings=siblings,
-                                                     source_params=source_params, source=source),
-                       n_jobs=n_jobs, progress=progress)
+    design = Partial(tuple(p_grid), cut, siblings, source_params, source)
+    return evaluate_designs(runs, design, spec, n_jobs, progress=progress)
 
 
-__all__ = ("N_TERM", "partial_cells", "partial_target")
+__all__ = ("N_TERM", "Partial", "partial_target")

@@ -11,12 +11,14 @@ target (its largest size) except the scale-down design, which predicts the small
   the fit and whether leave-one-out cross-validation points at it.
 
 Each returns the tidy result table of :data:`toolkit.evaluation.COLUMNS` (one row per
-family and design); the ``*_cells`` functions build the same designs for the study.
+family and design); the design classes :class:`KSmallest`, :class:`Windows` and
+:class:`KLargest` build the same designs' cells for the study.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,14 +28,16 @@ from toolkit.evaluation import (
     P_GRID,
     TEST_FRACTION,
     Cell,
+    Design,
     FamilyArrays,
     are,
+    evaluate_designs,
     family_cut,
     identified,
     k_values,
-    run_designs,
 )
-from toolkit.fitting import PREDICTING
+from toolkit.evaluation.cells import DEFAULT_SPEC
+from toolkit.fitting import PREDICTING, FitProblem, FitSpec, fit_many
 from toolkit.runs import Runs
 
 #: Windows per k in families with many sizes (evenly spaced, always including the window
@@ -58,75 +62,85 @@ def _cuts(fam: FamilyArrays, cut: float | Iterable[float] | None) -> list[float]
     return [float(cut)] if isinstance(cut, (int, float)) else [float(c) for c in cut]
 
 
-def grid_cells(
-    fam: FamilyArrays,
-    k: int | Iterable[int] | None = None,
-    p: float | Iterable[float] = P_GRID,
-    cut: float | Iterable[float] | None = (0.0, DEFAULT_CUT),
-    *,
-    experiment: str = "grid",
-    baseline: str | None = None,
-) -> list[Cell]:
-    """Cells of the k-smallest design: for each k, p and cut, the k smallest sizes other than
-    the target, each run's checkpoints with ``D > cut`` and ``D <= p * D_max``.
+@dataclass(frozen=True, repr=False)
+class KSmallest(Design):
+    """The k-smallest design (the paper's grid): for each k, p and cut, the k smallest sizes
+    other than the target, each run's checkpoints with ``D > cut`` and ``D <= p * D_max``;
+    the target (the largest size) is tested on its last 30%.
 
-    ``k=None`` takes :func:`~toolkit.evaluation.k_values` of the available sizes;
-    ``cut=None`` the family's default cut. Families with fewer than 3 sizes get no cells.
+    ``k``: number(s) of training sizes (``None``: :func:`~toolkit.evaluation.k_values` of the
+    sizes below the target); ``p``: fraction(s) of each run's own tokens; ``cut``: tokens
+    (``None``: the family's default cut); ``experiment`` names the cells and ``baseline``
+    (``"best"`` or ``"compute"``) makes them naive baselines (no fit). Families with fewer
+    than 3 sizes get no cells.
     """
-    if len(fam.sizes) < 3:
-        return []
-    target, others = fam.sizes[-1], fam.sizes[:-1]
-    test = fam.test_mask(target)
-    return [Cell(fam, experiment, kk, pp, cc, fam.train_mask(others[:kk], pp, cc), target, test,
-                 baseline=baseline)
-            for kk in _ks(fam, k, len(others)) if kk >= 2
-            for cc in _cuts(fam, cut) for pp in _ps(p)]
+
+    k: int | tuple[int, ...] | None = None
+    p: float | tuple[float, ...] = P_GRID
+    cut: float | tuple[float, ...] | None = (0.0, DEFAULT_CUT)
+    experiment: str = "grid"
+    baseline: str | None = None
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        if len(fam.sizes) < 3:
+            return []
+        target, others = fam.sizes[-1], fam.sizes[:-1]
+        test = fam.test_mask(target)
+        return [Cell(fam, self.experiment, kk, pp, cc, fam.train_mask(others[:kk], pp, cc), target, test,
+                     baseline=self.baseline)
+                for kk in _ks(fam, self.k, len(others)) if kk >= 2
+                for cc in _cuts(fam, self.cut) for pp in _ps(self.p)]
 
 
-def window_cells(
-    fam: FamilyArrays,
-    k: int | Iterable[int] | None = None,
-    p: float | Iterable[float] = 1.0,
-    cut: float | Iterable[float] | None = None,
-) -> list[Cell]:
-    """Cells of sliding windows of k consecutive sizes below the target (experiment
-    ``windows``); at most :data:`MAX_WINDOWS_PER_K` evenly spaced windows per k, always
-    including the one nearest the target."""
-    if len(fam.sizes) < 3:
-        return []
-    target, others = fam.sizes[-1], fam.sizes[:-1]
-    test = fam.test_mask(target)
-    cells = []
-    for kk in _ks(fam, k, len(others)):
-        if kk < 2:
-            continue
-        n_starts = len(others) - kk + 1
-        starts = np.unique(np.round(np.linspace(0, n_starts - 1, min(n_starts, MAX_WINDOWS_PER_K))).astype(int))
-        for s in starts:
-            for cc in _cuts(fam, cut):
-                for pp in _ps(p):
-                    cells.append(Cell(fam, "windows", kk, pp, cc, fam.train_mask(others[s:s + kk], pp, cc),
-                                      target, test))
-    return cells
+@dataclass(frozen=True, repr=False)
+class Windows(Design):
+    """Sliding windows of k consecutive sizes below the target (experiment ``windows``): at
+    most :data:`MAX_WINDOWS_PER_K` evenly spaced windows per k, always including the one
+    nearest the target. Settings as :class:`KSmallest` (default p = 1, the family's cut)."""
+
+    k: int | tuple[int, ...] | None = None
+    p: float | tuple[float, ...] = 1.0
+    cut: float | tuple[float, ...] | None = None
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        if len(fam.sizes) < 3:
+            return []
+        target, others = fam.sizes[-1], fam.sizes[:-1]
+        test = fam.test_mask(target)
+        cells = []
+        for kk in _ks(fam, self.k, len(others)):
+            if kk < 2:
+                continue
+            n_starts = len(others) - kk + 1
+            starts = np.unique(np.round(np.linspace(0, n_starts - 1, min(n_starts, MAX_WINDOWS_PER_K))).astype(int))
+            for s in starts:
+                for cc in _cuts(fam, self.cut):
+                    for pp in _ps(self.p):
+                        cells.append(Cell(fam, "windows", kk, pp, cc, fam.train_mask(others[s:s + kk], pp, cc),
+                                          target, test))
+        return cells
 
 
-def scale_down_cells(
-    fam: FamilyArrays,
-    k: int | Iterable[int] | None = None,
-    p: float | Iterable[float] = P_GRID,
-    cut: float | Iterable[float] | None = None,
-) -> list[Cell]:
-    """Cells of the scale-down design (experiment ``scale_down``): the k largest sizes (the
-    family's largest included) trained on p of their tokens predict the *smallest* size's last
-    30%. ``cost_fraction`` is then relative to training the smallest model."""
-    if len(fam.sizes) < 3:
-        return []
-    target, others = fam.sizes[0], fam.sizes[1:]
-    test = fam.test_mask(target)
-    return [Cell(fam, "scale_down", kk, pp, cc, fam.train_mask(others[len(others) - kk:], pp, cc),
-                 target, test)
-            for kk in _ks(fam, k, len(others)) if kk >= 2
-            for cc in _cuts(fam, cut) for pp in _ps(p)]
+@dataclass(frozen=True, repr=False)
+class KLargest(Design):
+    """Scale-down (experiment ``scale_down``): the k largest sizes (the family's largest
+    included) trained on p of their tokens predict the *smallest* size's last 30%;
+    ``cost_fraction`` is then relative to training the smallest model. Settings as
+    :class:`KSmallest` (default: the family's cut)."""
+
+    k: int | tuple[int, ...] | None = None
+    p: float | tuple[float, ...] = P_GRID
+    cut: float | tuple[float, ...] | None = None
+
+    def cells(self, fam: FamilyArrays) -> list[Cell]:
+        if len(fam.sizes) < 3:
+            return []
+        target, others = fam.sizes[0], fam.sizes[1:]
+        test = fam.test_mask(target)
+        return [Cell(fam, "scale_down", kk, pp, cc, fam.train_mask(others[len(others) - kk:], pp, cc),
+                     target, test)
+                for kk in _ks(fam, self.k, len(others)) if kk >= 2
+                for cc in _cuts(fam, self.cut) for pp in _ps(self.p)]
 
 
 def k_smallest(
@@ -135,10 +149,12 @@ def k_smallest(
     p: float | Iterable[float] = 1.0,
     cut: float | Iterable[float] | None = DEFAULT_CUT,
     *,
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """ARE on each family's target of laws fitted on its k smallest other sizes.
+    """ARE on each family's target of laws fitted on its k smallest other sizes
+    (:class:`KSmallest`).
 
     Parameters
     ----------
@@ -150,15 +166,16 @@ def k_smallest(
         Fraction(s) of each training run's own tokens.
     cut
         Early-checkpoint cut(s), tokens; ``None`` uses 10B when the family has data beyond it.
-    n_jobs, progress
-        Parallel fitting processes; progress bar.
+    spec, n_jobs, progress
+        What to fit; parallel fitting processes (``None``: as :func:`toolkit.fitting.fit_many`);
+        progress bar.
 
     Returns
     -------
     pandas.DataFrame
         The result table (columns :data:`toolkit.evaluation.COLUMNS`), experiment ``grid``.
     """
-    return run_designs(runs, lambda f: grid_cells(f, k, p, cut), n_jobs=n_jobs, progress=progress)
+    return evaluate_designs(runs, KSmallest(k, p, cut), spec, n_jobs, progress=progress)
 
 
 def windows(
@@ -167,12 +184,14 @@ def windows(
     p: float | Iterable[float] = 1.0,
     cut: float | Iterable[float] | None = None,
     *,
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """ARE on each family's target of laws fitted on windows of k consecutive sizes below it
-    (``largest_train_params`` tells how close the window is). Arguments as :func:`k_smallest`."""
-    return run_designs(runs, lambda f: window_cells(f, k, p, cut), n_jobs=n_jobs, progress=progress)
+    (:class:`Windows`; ``largest_train_params`` tells how close the window is). Arguments as
+    :func:`k_smallest`."""
+    return evaluate_designs(runs, Windows(k, p, cut), spec, n_jobs, progress=progress)
 
 
 def k_largest(
@@ -181,12 +200,13 @@ def k_largest(
     p: float | Iterable[float] = P_GRID,
     cut: float | Iterable[float] | None = None,
     *,
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Scale-down: ARE on each family's *smallest* size of laws fitted on its k largest sizes
-    trained on p of their tokens. Arguments as :func:`k_smallest`."""
-    return run_designs(runs, lambda f: scale_down_cells(f, k, p, cut), n_jobs=n_jobs, progress=progress)
+    trained on p of their tokens (:class:`KLargest`). Arguments as :func:`k_smallest`."""
+    return evaluate_designs(runs, KLargest(k, p, cut), spec, n_jobs, progress=progress)
 
 
 def leave_one_out(
@@ -195,9 +215,8 @@ def leave_one_out(
     p: float = 1.0,
     cut: float | None = None,
     *,
-    law: str = "chinchilla",
-    objective: str = "mse",
-    n_jobs: int = 2,
+    spec: FitSpec = DEFAULT_SPEC,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Leave-one-run-out diagnostics of the k-smallest design of each family.
@@ -225,8 +244,6 @@ def leave_one_out(
         target_are_change (``target_are - target_are_all``; negative = removing it helps),
         cv_rank, status.
     """
-    from toolkit.fitting import FitProblem, FitSpec, fit_many
-
     problems, meta = [], []
     for fam in FamilyArrays.all(runs):
         if len(fam.sizes) < 3:
@@ -241,7 +258,6 @@ def leave_one_out(
             keep = train & (fam.run != r)
             own = (fam.run == r) & (fam.tokens >= TEST_FRACTION * fam.run_dmax)
             meta.append((fam, r, keep, test, own))
-        spec = FitSpec(law=law, objective=objective)
         problems += [FitProblem(fam.num_params[m[2]], fam.tokens[m[2]], fam.loss[m[2]], spec)
                      for m in meta[len(problems):]]
     results = fit_many(problems, n_jobs=n_jobs, progress=progress) if problems else []
@@ -271,11 +287,11 @@ def leave_one_out(
 
 
 __all__: Sequence[str] = (
-    "grid_cells",
+    "KLargest",
+    "KSmallest",
+    "Windows",
     "k_largest",
     "k_smallest",
     "leave_one_out",
-    "scale_down_cells",
-    "window_cells",
     "windows",
 )

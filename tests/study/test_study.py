@@ -124,7 +124,7 @@ def test_cache_key_ignores_docstrings_comments_and_layout(tmp_path):
     a.write_text('"""Module."""\n\ndef f(x):\n    """Old wording."""\n    return x + 1  # why\n')
     b.write_text('"""Module, reworded."""\n\n\ndef f(x):\n    """New wording of the summary."""\n\n    return x + 1\n')
     c.write_text('"""Module."""\n\ndef f(x):\n    """Old wording."""\n    return x + 2\n')
-    norm = study._normalised_code
+    norm = study.cache._normalised_code
     assert norm(a) == norm(b) and norm(a) != norm(c)
     assert len(study.code_hash()) == 64
 

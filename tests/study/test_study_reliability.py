@@ -61,9 +61,9 @@ def test_a_foreign_block_never_replaces_real_cells(runs, tmp_path):
 
 
 def test_an_interrupted_study_resumes_from_finished_blocks(runs, tmp_path, monkeypatch):
-    monkeypatch.setattr(study, "_BATCH_CELLS", 1)  # one block per batch
+    monkeypatch.setattr(study.run, "BATCH_CELLS", 1)  # one block per batch
     calls = {"n": 0}
-    real = study.run_cells
+    real = study.run.run_cells
 
     def dies_on_the_second_batch(cells, fitter):
         calls["n"] += 1
@@ -71,11 +71,11 @@ def test_an_interrupted_study_resumes_from_finished_blocks(runs, tmp_path, monke
             raise KeyboardInterrupt
         return real(cells, fitter)
 
-    monkeypatch.setattr(study, "run_cells", dies_on_the_second_batch)
+    monkeypatch.setattr(study.run, "run_cells", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         _run(runs, tmp_path)
     assert len(_blocks(tmp_path)) == 1  # the finished block was kept
-    monkeypatch.setattr(study, "run_cells", real)
+    monkeypatch.setattr(study.run, "run_cells", real)
     resumed = _run(runs, tmp_path)
     assert resumed.n_cached == 1
     pd.testing.assert_frame_equal(resumed.table, _run(runs, tmp_path / "fresh").table)

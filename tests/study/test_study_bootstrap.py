@@ -109,7 +109,7 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
 
 
 def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_path, monkeypatch):
-    real = study.score_draws
+    real = study.run.score_draws
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -118,12 +118,12 @@ def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_
         calls.append(len(args[0].cells))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(study, "score_draws", interrupted)
+    monkeypatch.setattr(study.run, "score_draws", interrupted)
     with pytest.raises(KeyboardInterrupt):
         study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False, cache_dir=tmp_path,
                         bootstrap=12, seed=3)
     assert len(list(tmp_path.glob("code-*/*-boot-*.parquet"))) == 2
-    monkeypatch.setattr(study, "score_draws", real)
+    monkeypatch.setattr(study.run, "score_draws", real)
     resumed = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                               cache_dir=tmp_path, bootstrap=12, seed=3)
     assert 0 < resumed.n_fitted < boot.n_fitted

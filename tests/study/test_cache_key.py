@@ -1,0 +1,36 @@
+"""The study's cache key follows the code that computes the cells, found by its imports."""
+
+from __future__ import annotations
+
+from toolkit.study import cache
+
+
+def test_the_key_covers_the_import_closure_of_the_cell_code() -> None:
+    modules = cache.cell_modules()
+    for needed in ("toolkit.study.run", "toolkit.study.experiments", "toolkit.guidelines.selection",
+                   "toolkit.guidelines.borrow", "toolkit.evaluation.cells", "toolkit.evaluation.paper",
+                   "toolkit.fitting.engine", "toolkit.laws", "toolkit.runs"):
+        assert needed in modules, needed
+    assert all(path.is_file() for path in modules.values())
+
+
+def test_modules_that_learn_from_the_study_stay_out() -> None:
+    modules = cache.cell_modules()
+    assert not set(modules) & cache.NOT_CELL_CODE
+    # nothing above the cells: the summaries, the writer, the findings
+    assert not [m for m in modules if m.startswith(("toolkit.findings", "toolkit.widgets", "toolkit.charts"))]
+    assert "toolkit.study.summary" not in modules and "toolkit.study.artefacts" not in modules
+
+
+def test_a_module_imported_by_name_is_followed(tmp_path, monkeypatch) -> None:
+    pkg = tmp_path / "toolkit"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "root.py").write_text("from toolkit.sub import leaf\nimport toolkit.other\n\ndef f():\n"
+                                 "    from toolkit import late\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "leaf.py").write_text("from toolkit.deep import x\n")
+    for name in ("other", "deep", "late"):
+        (pkg / f"{name}.py").write_text("")
+    monkeypatch.setattr(cache, "_PACKAGE", pkg)
+    assert list(cache.cell_modules(("toolkit.root",))) == ["toolkit.deep", "toolkit.other", "toolkit.root",
+                                                           "toolkit.sub", "toolkit.sub.leaf"]
