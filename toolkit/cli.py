@@ -555,7 +555,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from toolkit.findings.planner import plan
+    from toolkit.findings.planner import plan, readable
     from toolkit.study import StudyResult, run_study
 
     if args.study is not None:
@@ -580,27 +580,17 @@ def _cmd_plan(args: argparse.Namespace) -> int:
               "on at most half of them); raise --budget-flops/--budget-fraction or study more families",
               file=sys.stderr)
         return 1
-    shown = designs.assign(
-        suggested_params=[", ".join(f"{n:.3g}" for n in sizes) for sizes in designs["suggested_params"]],
-        expected_are=[f"{x:.1%}" for x in designs["expected_are"]],
-        spread=[f"{a:.1%}-{b:.1%}" for a, b in zip(designs["are_q25"], designs["are_q75"])],
-        cost_fraction=[f"{x:.2%}" for x in designs["cost_fraction"]],
-        cost_flops=[f"{x:.3g}" for x in designs["cost_flops"]],
-        tokens_per_run=[f"{x:.3g}" for x in designs["tokens_per_run"]],
-        cut_tokens=[f"{x:.3g}" for x in designs["cut_tokens"]],
-    )
+    shown = readable(designs)
     with _wide_pandas():
-        print(shown[["experiment", "k", "p", "cut_tokens", "suggested_params", "tokens_per_run", "expected_are",
-                     "spread", "n_families", "cost_fraction", "cost_flops"]].to_string(index=False))
-    best = designs[designs["recommended"]].iloc[0]
-    print(f"\nrecommended: {best['experiment']} with {len(best['suggested_params'])} run(s) of "
-          f"{', '.join(f'{n:.3g}' for n in best['suggested_params'])} parameters, each on about "
-          f"{best['tokens_per_run']:.3g} tokens ({best['cost_fraction']:.2%} of the target's compute): expected ARE "
-          f"{best['expected_are']:.1%} (quartiles {best['are_q25']:.1%}-{best['are_q75']:.1%} over "
-          f"{int(best['n_families'])} families)")
-    print("expected_are: median ARE of the design across the study's families (spread: quartiles); "
-          "p: fraction of each run's tokens; sizes scaled from the study's size ratios to your target; "
-          "tokens_per_run: the design's cost / (6 x the sum of its sizes).")
+        print(shown.to_string(index=False))
+    best = shown[shown[""] == "recommended"].iloc[0].to_dict()
+    share = best["share of the target's compute"]
+    print(f"\nrecommended: {best['design']}; sizes {best['model sizes']}, each on about {best['tokens per run']} "
+          f"tokens ({share} of the target's compute): expected ARE {best['expected ARE (%)']}% (quartiles "
+          f"{best['quartiles over families (%)']}% over {best['families']} families)")
+    print("expected ARE: median ARE of the design across the study's families; sizes scaled from the study's size "
+          "ratios to your target; tokens per run: the design's cost / (6 x the sum of its sizes); the interval: "
+          "where a new family's ARE lies with 90% probability.")
     return 0
 
 

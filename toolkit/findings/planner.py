@@ -3,12 +3,15 @@
 The study measures, per family, each design's ARE and its cost relative to training the
 target. The planner summarises them across families (:func:`designs`; identified fits only)
 and scales them to a new target: the designs on the cost vs expected-ARE Pareto frontier
-within a budget (:func:`plan`).
+within a budget (:func:`plan`). :func:`readable` writes those options as people read them (the
+``plan`` command and notebook 09's dashboard print the same table), each design in words
+(:func:`describe_design`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -103,19 +106,27 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         ok = g.dropna(subset=["are"])
         if len(ok) < min_families:
             continue
-        ratios = [np.asarray(list(s), float) / t for s, t in zip(ok["train_sizes"], ok["target"])]
-        width = min(len(r) for r in ratios)
-        # position-wise median of log ratios over the largest `width` sizes of each family
-        med = np.exp(np.median(np.log([r[len(r) - width:] for r in ratios]), axis=0))
         lower, upper = new_family_interval(ok["are"].to_numpy(float))
         rows.append({**dict(zip(key, design)), "n_families": len(ok),
                      "failure_rate": float(1.0 - g["predicts"].mean()),
                      "are_median": float(ok["are"].median()), "are_q25": float(ok["are"].quantile(0.25)),
                      "are_q75": float(ok["are"].quantile(0.75)), "are_lower": lower, "are_upper": upper,
                      "cost_fraction": float(ok["cost_fraction"].median()),
-                     "size_ratios": tuple(float(x) for x in med)})
+                     "size_ratios": _size_ratios(ok, int(design[key.index("k")]))})
     return pd.DataFrame(rows, columns=key + ["n_families", "failure_rate", "are_median", "are_q25",
                                              "are_q75", "are_lower", "are_upper", "cost_fraction", "size_ratios"])
+
+
+def _size_ratios(ok: pd.DataFrame, k: int) -> tuple[float, ...]:
+    """The median ratio of each training size of a k-size design to the target, smallest first:
+    position-wise median of log ratios over the families that trained all k sizes. A cut can
+    leave a family's smallest run without a checkpoint, so that it trains fewer sizes; those
+    families would cut every suggestion short (a 5-size design suggested 4 or 3 sizes), and
+    count only when no family trained all k (then over the largest sizes all of them have)."""
+    ratios = [np.asarray(list(s), float) / t for s, t in zip(ok["train_sizes"], ok["target"])]
+    ratios = [r for r in ratios if len(r) == k] or ratios
+    width = min(len(r) for r in ratios)
+    return tuple(float(x) for x in np.exp(np.median(np.log([r[len(r) - width:] for r in ratios]), axis=0)))
 
 
 def new_family_interval(are: np.ndarray, level: float = PLAN_LEVEL) -> tuple[float, float]:
@@ -216,5 +227,84 @@ def plan(
                   "are_q25", "are_q75", "are_lower", "are_upper", "n_families", "failure_rate", "cost_fraction", "cost_flops", "recommended"]]
 
 
-__all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "PLAN_LEVEL", "designs", "new_family_interval", "pareto", "plan",
-           "plan_coverage")
+# ------------------------------------------------------------------ the options in words
+def _size(n: float) -> str:
+    """A size as people write it: ``70M``, ``1.4B`` (tokens too); the rule of
+    ``charts.size_label``, which sits above the findings."""
+    n = float(n)
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.3g}{suffix}"
+    return f"{n:.3g}"
+
+
+def _nth(rank: int, what: str) -> str:
+    """``the size just below the target`` (rank 1), ``the 3rd size below the target``."""
+    if rank <= 1:
+        return f"the {what} just below the target"
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"the {rank}{suffix} {what} below the target"
+
+
+def describe_design(row: Mapping) -> str:
+    """A design (a row of :func:`designs` or :func:`plan`) in words, e.g. ``3 smallest sizes, 40%
+    of their tokens, checkpoints past 10B tokens``."""
+    cut = f", checkpoints past {_size(row['cut_tokens'])} tokens" if row["cut_tokens"] else ""
+    p = f"{row['p']:.0%} of their tokens"
+    kind, k = row["experiment"], int(row["k"])
+    sizes = f"{k} smallest size{'s' if k != 1 else ''}"
+    if kind == "grid":
+        return f"{sizes}, {p}{cut}"
+    if kind == "windows":
+        return f"{k} consecutive sizes ({_nth(int(row['rank']), 'window')}), {p}{cut}"
+    if kind == "borrow":
+        return f"one run ({_nth(int(row['rank']), 'size')}) + borrowed A, alpha, {p.replace('their', 'its')}{cut}"
+    if kind == "partial":
+        siblings = f" + {k - 1} smaller size{'s' if k != 2 else ''}"
+        return f"the target itself to {row['p']:.0%}" + (" + borrowed A, alpha" if k == 1 else siblings) + cut
+    if kind == "final_only":
+        return f"{sizes}, final checkpoints only"
+    return f"{kind}: k = {k}, {p}{cut}"
+
+
+def plan_table(results: pd.DataFrame, target_params: float, target_tokens: float, budget_flops: float, *,
+               min_families: int = 5, designs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`plan` for a budget in FLOPs, with each option's ``design`` in words
+    (:func:`describe_design`) and its ``sizes`` as people write them (``70M, 160M, 410M``).
+    ``designs``: :func:`designs` of ``results`` computed beforehand."""
+    options = plan(results, target_params, target_tokens, budget_flops=budget_flops, min_families=min_families,
+                   designs_table=designs)
+    return options.assign(design=[describe_design(r) for r in options.to_dict("records")],
+                          sizes=[", ".join(_size(n) for n in ns) for ns in options["suggested_params"]])
+
+
+#: Columns of :func:`readable`.
+READABLE_COLUMNS: tuple[str, ...] = ("", "design", "model sizes", "tokens per run", "cost (FLOPs)",
+                                     "share of the target's compute", "expected ARE (%)",
+                                     "quartiles over families (%)", f"{PLAN_LEVEL:.0%} interval, new family (%)",
+                                     "families")
+
+
+def readable(options: pd.DataFrame) -> pd.DataFrame:
+    """The options of :func:`plan` as people read them, one string per cell: the recommendation
+    marked, the design in words, the sizes, tokens per run, the cost in FLOPs and as a share of
+    the target's, the expected ARE with its quartiles over the study's families and the 90%
+    interval of a new family's ARE (percent, :func:`new_family_interval`), and how many families
+    measured it. The ``plan``
+    command and notebook 09's dashboard print this table."""
+    o = options
+    return pd.DataFrame({
+        "": np.where(o["recommended"].astype(bool), "recommended", ""),
+        "design": [describe_design(r) for r in o.to_dict("records")],
+        "model sizes": [", ".join(_size(n) for n in ns) for ns in o["suggested_params"]],
+        "tokens per run": [_size(t) for t in o["tokens_per_run"]],
+        "cost (FLOPs)": [f"{v:.2e}" for v in o["cost_flops"]],
+        "share of the target's compute": [f"{v:.2%}" for v in o["cost_fraction"]],
+        "expected ARE (%)": [f"{100 * v:.1f}" for v in o["expected_are"]],
+        "quartiles over families (%)": [f"{100 * a:.1f}-{100 * b:.1f}" for a, b in zip(o["are_q25"], o["are_q75"])],
+        READABLE_COLUMNS[-2]: [f"{100 * a:.1f}-{100 * b:.1f}" for a, b in zip(o["are_lower"], o["are_upper"])],
+        "families": o["n_families"].astype(int).to_numpy()}, columns=list(READABLE_COLUMNS))
+
+
+__all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "PLAN_LEVEL", "READABLE_COLUMNS", "describe_design", "designs",
+           "new_family_interval", "pareto", "plan", "plan_coverage", "plan_table", "readable")

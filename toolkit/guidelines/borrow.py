@@ -4,21 +4,30 @@ With a single size the N term of L = E + A/N^alpha + B/D^beta is not identifiabl
 it: fix A and alpha (or any other subset) to another family's values and fit the rest on the
 new family's one run. :func:`transfer_matrix` measures how well each source family's
 parameters transfer to each target family.
+
+A borrowed N term larger than the family's lowest loss means that the family's metric is on
+another scale than the source's: then borrowing is no test (METHOD.md 4a;
+:func:`borrowed_term_exceeds`). :func:`borrow_one_run` is one such design on one family, and
+:func:`borrow_designs` groups the study's ``borrow`` cells by that rule (notebook 06).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from toolkit.errors import DataError
 from toolkit.evaluation import (
     P_GRID,
     Cell,
     Design,
+    Evaluation,
     FamilyArrays,
+    evaluate,
     evaluate_designs,
     family_cut,
     run_cells,
@@ -33,6 +42,9 @@ DEFAULT_FIX: tuple[str, ...] = ("A", "alpha")
 #: Name of the Muennighoff et al. values when used as a source.
 MUENNIGHOFF_SOURCE: str = "muennighoff"
 _PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
+#: Groups of the borrow designs (:func:`borrow_designs`): the borrowed N term below the
+#: family's lowest loss, above it (another metric scale: not a test), or a loss not in nats.
+SAME_SCALE, OTHER_SCALE, OTHER_UNIT = ("same scale", "another scale: not testable", "loss not in nats/token")
 
 
 def borrow_fit(
@@ -212,12 +224,136 @@ def transfer_matrix(
     return out
 
 
+# ------------------------------------------------------------------ the other-scale rule
+def borrowed_n_term(params: Mapping[str, float], train_params: float) -> float:
+    """The borrowed N term ``A / N^alpha`` at the training size N (nats)."""
+    return float(params["A"]) * float(train_params) ** -float(params["alpha"])
+
+
+def borrowed_term_exceeds(params: Mapping[str, float], train_params: float, min_loss: float) -> bool:
+    """Whether the borrowed N term ``A / N^alpha`` at the training size is at least the family's
+    lowest loss (nats): then the family's metric is on another scale than the family the
+    parameters come from, and borrowing is not a test (METHOD.md 4a)."""
+    return borrowed_n_term(params, train_params) >= float(min_loss)
+
+
+@dataclass(frozen=True)
+class OneRun:
+    """One run of a family fitted with parameters borrowed, evaluated on the family's target.
+
+    Attributes
+    ----------
+    train, test
+        The run's checkpoints used (past the family's cut, on p of its tokens) and the
+        target's held-out checkpoints.
+    result
+        The fit with the borrowed parameters fixed.
+    evaluation
+        ARE and signed error on the target; None when the fit does not predict.
+    train_params, target_params
+        N of the run and of the target (parameters).
+    p, cut
+        Fraction of the run's tokens; the family's early-checkpoint cut (tokens).
+    n_term, min_loss
+        The borrowed N term at ``train_params`` and the family's lowest loss (nats).
+    """
+
+    train: Runs
+    test: Runs
+    result: FitResult
+    evaluation: Evaluation | None
+    train_params: float
+    target_params: float
+    p: float
+    cut: float
+    n_term: float
+    min_loss: float
+
+    @property
+    def testable(self) -> bool:
+        """Whether the design is a test: the borrowed N term is below the family's lowest loss."""
+        return self.n_term < self.min_loss
+
+    @property
+    def extrapolation(self) -> float:
+        """Target N / training N."""
+        return self.target_params / self.train_params
+
+
+def borrow_one_run(
+    family: Runs,
+    train_params: float,
+    p: float = 1.0,
+    source_params: Mapping[str, float] = MUENNIGHOFF,
+    fix: Sequence[str] = DEFAULT_FIX,
+) -> OneRun:
+    """The run of size ``train_params`` of one family, on ``p`` of its tokens past the family's
+    cut, fitted with ``fix`` borrowed from ``source_params`` and evaluated on the family's
+    largest size. ``DataError`` when fewer than 3 checkpoints train."""
+    fam = FamilyArrays.from_runs(family)
+    cut = family_cut(fam)
+    target = float(fam.sizes[-1])
+    train_mask, test_mask = fam.train_mask([train_params], p, cut), fam.test_mask(target)
+    if train_mask.sum() < 3:
+        raise DataError(f"{fam.name}: {int(train_mask.sum())} checkpoint(s) of the N = {train_params:.3g} run past "
+                        f"the cut ({cut:g} tokens) at p = {p:.0%}: raise p or pick a larger run")
+    train, test = family.where(train_mask), family.where(test_mask)
+    result = borrow_fit(train, source_params, fix)
+    evaluation = evaluate(result, test) if result.status in PREDICTING else None
+    return OneRun(train, test, result, evaluation, float(train_params), target, float(p), cut,
+                  borrowed_n_term(source_params, train_params), float(fam.loss.min()))
+
+
+def borrow_designs(results: pd.DataFrame, families: pd.DataFrame, p: float = 1.0) -> pd.DataFrame:
+    """The study's one-run-plus-Muennighoff-A-and-alpha cells (experiment ``borrow``) at ``p``,
+    grouped by the other-scale rule.
+
+    ``families``: the study's families frame (``family``, ``loss_unit``, ``min_loss``). Returns
+    family, train_params, target_params, extrapolation (target N / training N), are, group
+    (:data:`SAME_SCALE`, :data:`OTHER_SCALE` or :data:`OTHER_UNIT`), status; predicting cells
+    with an ARE only.
+    """
+    b = results[(results["experiment"] == "borrow") & np.isclose(results["p"], p)
+                & results["status"].isin([str(s) for s in PREDICTING])]
+    b = b.dropna(subset=["are"])
+    meta = families.set_index("family")
+    unit = b["family"].map(meta["loss_unit"]).astype(str)
+    min_loss = b["family"].map(meta["min_loss"]).to_numpy(float)
+    train = b["largest_train_params"].to_numpy(float)
+    other_scale = np.array([borrowed_term_exceeds(MUENNIGHOFF, n, m) for n, m in zip(train, min_loss)], dtype=bool)
+    group = np.where(unit != "nats/token", OTHER_UNIT, np.where(other_scale, OTHER_SCALE, SAME_SCALE))
+    return pd.DataFrame({"family": b["family"].to_numpy(), "train_params": train,
+                         "target_params": b["target_params"].to_numpy(float),
+                         "extrapolation": b["target_params"].to_numpy(float) / train,
+                         "are": b["are"].to_numpy(float), "group": group, "status": b["status"].to_numpy()})
+
+
+def same_scale_summary(designs: pd.DataFrame) -> dict[str, float]:
+    """What :func:`borrow_designs` says: median_are and n_designs of the :data:`SAME_SCALE`
+    designs, n_other_scale (the others: not a test) and spearman (the rank correlation of ARE
+    with the extrapolation ratio over the same-scale designs; NaN for fewer than 3)."""
+    same = designs[designs["group"] == SAME_SCALE]
+    return {"median_are": float(same["are"].median()) if len(same) else math.nan,
+            "n_designs": float(len(same)), "n_other_scale": float((designs["group"] != SAME_SCALE).sum()),
+            "spearman": float(same["extrapolation"].corr(same["are"], method="spearman")) if len(same) > 2
+            else math.nan}
+
+
 __all__ = (
     "DEFAULT_FIX",
     "MUENNIGHOFF_SOURCE",
+    "OTHER_SCALE",
+    "OTHER_UNIT",
+    "SAME_SCALE",
     "Borrow",
+    "OneRun",
+    "borrow_designs",
     "borrow_fit",
     "borrow_grid",
+    "borrow_one_run",
+    "borrowed_n_term",
+    "borrowed_term_exceeds",
     "family_params",
+    "same_scale_summary",
     "transfer_matrix",
 )

@@ -15,12 +15,16 @@ marginals and no relation between parameters, mapped back to the raw parametrisa
 families' own references.
 
 - :func:`correlations`, :func:`pca`, :func:`linear_relations`: raw or centred;
-- :func:`structure_test`: observed statistics against the null (a :class:`StructureTest`).
+- :func:`structure_test`: observed statistics against the null (a :class:`StructureTest`);
+- :func:`analyse`: all of it on a study's laws (notebook 07), with :func:`random_laws` as points
+  and :func:`explained_curves`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,6 +32,7 @@ import pandas as pd
 from toolkit.errors import DataError
 from toolkit.evaluation import FamilyArrays, family_cut, identified
 from toolkit.fitting import PREDICTING
+from toolkit.laws import EXPONENT_BOUNDS
 from toolkit.runs import Runs
 
 #: The raw parameters analysed, in log space for the scale parameters.
@@ -254,7 +259,7 @@ def _statistics(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray
     e, n_term, d_term, alpha, beta): corr(a, alpha), corr(b, beta), raw 3-PC share
     (unstandardised), then the same three in centred parameters (3-PC share standardised)."""
     e, nt, dt, al, be = c.T
-    a, b = nt + al * ln_n, dt + be * ln_d
+    a, b = _raw(c, ln_n, ln_d)
     raw = np.column_stack([e, a, b, al, be])
     with np.errstate(invalid="ignore", divide="ignore"):   # identical laws: NaN, not a warning
         return np.array([np.corrcoef(a, al)[0, 1], np.corrcoef(b, be)[0, 1], _explained(raw, False)[0][:3].sum(),
@@ -264,9 +269,7 @@ def _statistics(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray
 def leave_one_out(table: pd.DataFrame) -> pd.DataFrame:
     """The statistics of :data:`STATISTICS` recomputed without each family in turn: one row
     per family left out (index), to see whether one law carries a correlation."""
-    x = _matrix(table, centred=True)
-    refs = table.set_index("family").loc[x.index]
-    ln_n, ln_d = np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
+    x, ln_n, ln_d = _centred_matrix(table)
     c = x.to_numpy()
     rows = [_statistics(np.delete(c, i, axis=0), np.delete(ln_n, i), np.delete(ln_d, i)) for i in range(len(c))]
     return pd.DataFrame(rows, index=pd.Index(x.index, name="left_out"), columns=list(STATISTICS))
@@ -284,13 +287,45 @@ def random_law_null(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.Dat
     observed marginals, no relation between parameters) and maps it back to the raw
     parametrisation at the families' own n_ref, d_ref. One row per set.
     """
+    x, ln_n, ln_d = _centred_matrix(table)
+    rows = [_statistics(c, ln_n, ln_d) for c in _random_sets(x.to_numpy(), n, seed)]
+    return pd.DataFrame(rows, columns=list(STATISTICS))
+
+
+def random_laws(table: pd.DataFrame, n_sets: int = 20, seed: int = 0) -> pd.DataFrame:
+    """The random laws of :func:`random_law_null` themselves (the same sets for the same seed),
+    as points: one row per family and set with set, family, the shuffled centred parameters
+    (e, n_term, d_term, alpha, beta), a = ln A and b = ln B at the family's own reference
+    n_ref, d_ref."""
+    x, ln_n, ln_d = _centred_matrix(table)
+    refs = table.set_index("family").loc[x.index, ["n_ref", "d_ref"]].astype(float)
+    parts = []
+    for s, c in enumerate(_random_sets(x.to_numpy(), n_sets, seed)):
+        a, b = _raw(c, ln_n, ln_d)
+        parts.append(pd.DataFrame({"set": s, "family": x.index.to_numpy(), **dict(zip(CENTRED_PARAMS, c.T)),
+                                   "a": a, "b": b, "n_ref": refs["n_ref"].to_numpy(), "d_ref": refs["d_ref"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _centred_matrix(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The centred parameters (:func:`_matrix`) and ln n_ref, ln d_ref of the same families."""
     x = _matrix(table, centred=True)
     refs = table.set_index("family").loc[x.index]
-    ln_n, ln_d = np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
-    c = x.to_numpy()
+    return x, np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
+
+
+def _random_sets(c: np.ndarray, n: int, seed: int) -> Iterator[np.ndarray]:
+    """``n`` sets of independent random laws: each column of the centred parameters ``c``
+    (rows: families) shuffled on its own, the observed marginals without their relations."""
     rng = np.random.default_rng(seed)
-    rows = [_statistics(np.column_stack([rng.permutation(col) for col in c.T]), ln_n, ln_d) for _ in range(n)]
-    return pd.DataFrame(rows, columns=list(STATISTICS))
+    for _ in range(int(n)):
+        yield np.column_stack([rng.permutation(col) for col in c.T])
+
+
+def _raw(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a = ln A and b = ln B of centred parameters ``c`` (e, n_term, d_term, alpha, beta) at the
+    references: the identity ln A = ln(A N_ref^-alpha) + alpha ln N_ref."""
+    return c[:, 1] + c[:, 3] * ln_n, c[:, 2] + c[:, 4] * ln_d
 
 
 @dataclass(frozen=True)
@@ -317,14 +352,99 @@ class StructureTest:
 
 def structure_test(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> StructureTest:
     """:func:`random_law_null` and the observed statistics, with permutation p-values."""
-    x = _matrix(table, centred=True)
-    refs = table.set_index("family").loc[x.index]
-    observed = pd.Series(_statistics(x.to_numpy(), np.log(refs["n_ref"].to_numpy(float)),
-                                     np.log(refs["d_ref"].to_numpy(float))), index=list(STATISTICS))
+    x, ln_n, ln_d = _centred_matrix(table)
+    observed = pd.Series(_statistics(x.to_numpy(), ln_n, ln_d), index=list(STATISTICS))
     null = random_law_null(table, n, seed)
     extreme = null.abs().ge(observed.abs() - 1e-12)
     p = (extreme.sum() + 1) / (len(null) + 1)
     return StructureTest(observed, null.median(), p, len(x))
+
+
+# ------------------------------------------------------------------ the families of a study
+def family_laws(results: pd.DataFrame, families: pd.DataFrame) -> pd.DataFrame:
+    """:func:`parameter_table` of a study: ``results`` its table, ``families`` its families
+    frame (``family``, ``n_ref``, ``d_ref``; :attr:`toolkit.study.StudyResult.families`)."""
+    return parameter_table(results, families[["family", "n_ref", "d_ref"]])
+
+
+def structure_table(results: pd.DataFrame, families: pd.DataFrame, *, all_units: bool = False,
+                    exclude_at_bound: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(used, dropped): the study's identified laws in raw and centred parameters
+    (:func:`family_laws`) that enter the structure analysis, and the families left out with
+    ``why``: a zero E, A or B has no logarithm; a loss not in nats/token unless ``all_units``;
+    an exponent at its bound when ``exclude_at_bound``; no identified grid fit at p = 1 (two
+    sizes or no law)."""
+    laws = family_laws(results, families)
+    grid = set(results.loc[results["experiment"] == "grid", "family"])
+    why = laws["dropped"].copy()
+    if not all_units:
+        other = laws["loss_unit"].astype(str) != "nats/token"
+        why = why.where(~other | (why != ""), "loss in " + laws["loss_unit"].astype(str))
+    if exclude_at_bound:
+        lo, hi = EXPONENT_BOUNDS
+        for expo in ("alpha", "beta"):
+            v = laws[expo].to_numpy(float)
+            hit = (v <= lo + 1e-6) | (v >= hi - 1e-6)
+            why = why.where(~hit | (why != ""), f"{expo} at its bound")
+    dropped = laws.loc[why != "", ["family"]].assign(why=why[why != ""].to_numpy())
+    missing = sorted(grid - set(laws["family"]))
+    dropped = pd.concat([dropped, pd.DataFrame({"family": missing, "why": "no identified grid fit at p = 1"})],
+                        ignore_index=True)
+    return laws[why == ""].reset_index(drop=True), dropped.sort_values("family").reset_index(drop=True)
+
+
+def explained_curves(table: pd.DataFrame, null: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative variance explained per number of components: the families raw (the paper's
+    unstandardised PCA), raw standardised, centred standardised, and the median over the
+    random-law sets of ``null`` (:func:`random_laws`; centred, standardised). Columns
+    component, cumulative, kind."""
+    rows = []
+    for kind, standardise, centred in (("families, raw (the paper's PCA)", False, False),
+                                       ("families, raw, standardised", True, False),
+                                       ("families, centred, standardised", True, True)):
+        cum = np.cumsum(pca(table, standardise=standardise, centred=centred).explained)
+        rows += [{"component": i + 1, "cumulative": float(v), "kind": kind} for i, v in enumerate(cum)]
+    sets = [np.cumsum(pca(g, standardise=True, centred=True).explained) for _, g in null.groupby("set")]
+    med = np.median(np.vstack(sets), axis=0)
+    rows += [{"component": i + 1, "cumulative": float(v), "kind": "random laws, centred (median)"}
+             for i, v in enumerate(med)]
+    return pd.DataFrame(rows)
+
+
+class StructureAnalysis(NamedTuple):
+    """The structure analysis of a study's laws (:func:`analyse`).
+
+    Attributes
+    ----------
+    used, dropped
+        :func:`structure_table`.
+    test
+        The observed statistics against the random-law null (:func:`structure_test`).
+    null
+        The statistics of every random-law set (:func:`random_law_null`).
+    points
+        A few random-law sets as points (:func:`random_laws`).
+    variance
+        :func:`explained_curves` (the null's median over 200 sets).
+    """
+
+    used: pd.DataFrame
+    dropped: pd.DataFrame
+    test: StructureTest
+    null: pd.DataFrame
+    points: pd.DataFrame
+    variance: pd.DataFrame
+
+
+def analyse(results: pd.DataFrame, families: pd.DataFrame, *, all_units: bool = False,
+            exclude_at_bound: bool = False, n_null: int = 1000, n_points: int = 20, seed: int = 0) -> StructureAnalysis:
+    """The structure of a study's identified laws against ``n_null`` random-law sets (seeded):
+    which families enter (:func:`structure_table`), the test, the null's statistics,
+    ``n_points`` random-law sets as points and the variance explained."""
+    used, dropped = structure_table(results, families, all_units=all_units, exclude_at_bound=exclude_at_bound)
+    return StructureAnalysis(used, dropped, structure_test(used, n=n_null, seed=seed),
+                             random_law_null(used, n=n_null, seed=seed), random_laws(used, n_points, seed),
+                             explained_curves(used, random_laws(used, 200, seed)))
 
 
 __all__ = (
@@ -332,15 +452,21 @@ __all__ = (
     "LOG_PARAMS",
     "STATISTICS",
     "PCAResult",
+    "StructureAnalysis",
     "StructureTest",
+    "analyse",
     "collinear_labellings",
     "correlations",
+    "explained_curves",
+    "family_laws",
     "family_parameter_table",
     "linear_relations",
     "parameter_table",
     "pca",
     "random_law_null",
+    "random_laws",
     "references",
+    "structure_table",
     "structure_test",
     "swapped_laws",
 )

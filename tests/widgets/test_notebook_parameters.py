@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_widgets import design_table, synthetic_runs
+from widget_helpers import design_table, study_table
 
 from toolkit import widgets
 from toolkit.errors import DataError
-
-
-@pytest.fixture(scope="module")
-def runs():
-    return synthetic_runs()
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -70,8 +65,6 @@ def test_notebook_02_names_a_bad_family_instead_of_running_another(mirror, tmp_p
 
 
 def test_explore_and_meta_analysis_panels_refuse_bad_counts(runs):
-    from test_widgets import study_table
-
     with pytest.raises(DataError, match=r"parameter min_sizes = 0 is not allowed"):
         widgets.ExplorePanel(runs, min_sizes=0)
     with pytest.raises(DataError, match=r"parameter max_k = 0 is not allowed"):

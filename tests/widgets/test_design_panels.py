@@ -1,0 +1,128 @@
+"""The panels of the study's designs (notebooks 03, 04, 05 and 08) and the heatmap's cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from widget_helpers import check_controls, design_table, drawn_rows, live, spec_of, study_table
+
+from toolkit import widgets
+from toolkit.errors import DataError
+
+
+# ---------------------------------------------------------------------------------------------- 08
+def test_meta_analysis_panel_family_and_cut():
+    table = study_table()
+    panel = widgets.MetaAnalysisPanel(table)
+    check_controls(panel)
+    assert panel.view is panel.view  # built once, then updated in place
+    macro = panel.numbers()
+    assert macro["n_cells"] == 4 * 10  # k = 2..5 over the two families
+    assert macro["n_cells_with_law"] == 40 - 2  # k = 2, p < 0.3 not identified in both: grey
+
+    panel.controls["cut"].value = 0.0
+    assert panel.numbers()["are_median"] == pytest.approx(macro["are_median"] + 0.1, abs=1e-9)
+    assert "no cut" in live(panel, "heatmap").spec["title"]["text"]
+
+    panel.controls["family"].value = "fam-b"
+    assert panel.numbers()["n_cells"] == 2 * 10
+    assert live(panel, "heatmap").spec["title"]["text"].startswith("ARE by design: fam-b")
+    assert drawn_rows(live(panel, "heatmap").spec) < drawn_rows(spec_of(widgets.MetaAnalysisPanel(table), "heatmap"))
+
+
+def test_meta_analysis_panel_names_what_it_lacks():
+    with pytest.raises(DataError, match="the study has no cut 3e\\+09 tokens"):
+        widgets.MetaAnalysisPanel(study_table(), cut=3e9)
+    with pytest.raises(DataError, match="parameter family = 'fam-z' is not allowed: a family with grid cells"):
+        widgets.MetaAnalysisPanel(study_table(), family="fam-z")
+
+
+def test_meta_analysis_heatmap_intervals_from_the_studys_draws():
+    table = study_table()
+    rng = np.random.default_rng(0)
+    # 20 draws per cell scattered +-10% around its ARE; macro = mean over the two families
+    draws = pd.DataFrame(table["are"].to_numpy()[:, None] * (1 + 0.1 * rng.uniform(-1, 1, (len(table), 20))))
+    cells = widgets.grid_cells(table, widgets.MACRO, 1e10, draws=draws)
+    ok = cells.dropna(subset=["are"])
+    assert (ok["are_q05"] < ok["are"]).all() and (ok["are"] < ok["are_q95"]).all()
+    assert (ok["are_q95"] <= 1.1 * ok["are"] + 1e-12).all()
+    one = widgets.grid_cells(table, "fam-b", 1e10, draws=draws)
+    row = one[(one["k"] == 3) & np.isclose(one["p"], 1.0)].iloc[0]
+    i = table.index[(table["family"] == "fam-b") & (table["k"] == 3) & np.isclose(table["p"], 1.0)
+                    & (table["cut_tokens"] == 1e10)][0]
+    assert row["are_q05"] == pytest.approx(np.quantile(draws.loc[i], 0.05))
+    panel = widgets.MetaAnalysisPanel(table, draws=draws)
+    heat = spec_of(panel, "heatmap")
+    assert any("90% bootstrap interval" in s for s in heat["title"]["subtitle"])
+    with pytest.raises(Exception, match="resampled_are"):
+        widgets.MetaAnalysisPanel(table, draws=draws.iloc[:5])
+
+
+def test_grid_cells_macro_counts_families():
+    cells = widgets.grid_cells(study_table(), widgets.MACRO, 1e10)
+    row = cells[(cells["k"] == 3) & np.isclose(cells["p"], 1.0)].iloc[0]
+    assert row["n_families"] == 2
+    assert row["are"] == pytest.approx(np.mean([0.02 * 3, 0.02 * 1]))
+
+
+# ---------------------------------------------------------------------------------------------- 03
+def test_choose_models_panel_p_and_window():
+    panel = widgets.ChooseModelsPanel(design_table(), p=1.0, window=3)
+    check_controls(panel)
+    assert panel.view is panel.view
+    first = panel.numbers()
+    assert np.isnan(first["are_median_k2"])  # not identifiable: never a prediction
+    assert first["are_median_k3"] == pytest.approx(0.1 / 3) and first["n_families"] == 2
+    assert first["are_median_window_nearest"] == pytest.approx(0.01)
+    panel.controls["window"].value = 2
+    assert panel.numbers()["are_median_window_smallest"] == pytest.approx(np.median([0.04, 0.02]))
+    assert live(panel, "windows").spec["title"]["text"].startswith("Windows of 2 consecutive sizes")
+    panel.controls["family"].value = "fam-b"
+    assert panel.numbers()["n_families"] == 1
+    assert "fam-b" in live(panel, "are_vs_k").spec["title"]["text"]
+
+
+def test_study_panels_share_the_cut_toggle():
+    """One cut toggle: the same buttons, labelled as the charts' titles say it."""
+    choose = widgets.ChooseModelsPanel(design_table())
+    meta = widgets.MetaAnalysisPanel(study_table())
+    assert choose.controls["cut"].options == (("cut 10B tokens", 1e10),)
+    assert meta.controls["cut"].options == (("no cut", 0.0), ("cut 10B tokens", 1e10))
+    assert meta.controls["cut"].description == choose.controls["cut"].description == "early-checkpoint cut"
+
+
+# ---------------------------------------------------------------------------------------------- 05
+def test_partial_panel_design_toggle():
+    panel = widgets.PartialPanel(design_table())
+    check_controls(panel)
+    assert panel.view is panel.view
+    assert panel.numbers()["are_median_p30"] == pytest.approx(0.2 * 0.7)
+    panel.controls["design"].value = "with siblings"
+    assert panel.numbers()["are_median_p30"] == pytest.approx(0.1 * 0.7)
+    assert "with siblings" in live(panel, "are_vs_p").spec["title"]["text"]
+    frontier = panel.charts()["cost_frontier"].to_dict()
+    assert "designs on the cost-ARE frontier" in " ".join(frontier["title"]["subtitle"])
+    with pytest.raises(DataError, match="parameter design = 'both' is not allowed"):
+        widgets.PartialPanel(design_table(), design="both")
+
+
+# ---------------------------------------------------------------------------------------------- 04
+def test_cut_panel_refits_the_drawn_family(runs):
+    panel = widgets.CutPanel(runs, "alpha-fam", cuts=(0.0, 3e9, 1e10), cut=1e10, n_jobs=1)
+    check_controls(panel)
+    assert panel.view is panel.view
+    table = panel.per_family()
+    assert list(table.columns) == [0.0, 3e9, 1e10] and list(table.index) == ["alpha-fam", "beta-fam"]
+    assert (table < 0.05).all().all()  # a known law, whatever the cut
+    fitted, across = panel.result, {k: v for k, v in panel.numbers().items() if k != "family_are"}
+    assert panel.result.n_points < panel.runs.family("alpha-fam").frame.shape[0]
+    panel.controls["cut"].value = 0.0
+    assert panel.result is not fitted and panel.result.n_points > fitted.n_points
+    assert live(panel, "loss_curves").spec["title"]["text"] == "alpha-fam: fit with checkpoints above 0 tokens"
+    # the comparison across families does not depend on the drawn family's cut
+    assert {k: v for k, v in panel.numbers().items() if k != "family_are"} == across
+    assert "at this cut" in panel.status.value
+    with pytest.raises(DataError, match=r"parameter cut = 20000000000.0 is not allowed: one of the cuts compared "
+                                        r"\(0, 1e\+10\)"):
+        widgets.CutPanel(runs, cuts=(0.0, 1e10), cut=2e10, n_jobs=1)

@@ -1,0 +1,239 @@
+"""The base of every panel: controls, a status line, live charts and one update path.
+
+A panel's :meth:`Panel._compute` reads its controls, makes one library call and returns an
+:class:`Update` (charts, numbers, status); :meth:`Panel.update` shows it and swaps each live
+chart. A control that refills others (a new family offers its own sizes) does so inside
+:meth:`Panel.adjusting`, so that the charts are recomputed once, not once per control.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import ipywidgets as W
+
+from toolkit.errors import ToolkitError
+
+#: Controls and charts wrap on narrow screens.
+LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one recomputation shows.
+
+    Attributes
+    ----------
+    charts
+        Chart name -> Altair chart (a slow follow-up gives only the charts it replaces).
+    numbers
+        The key numbers of the state (floats, units in the names): what ``record`` keeps.
+    status
+        The status line (HTML).
+    """
+
+    charts: Mapping[str, alt.TopLevelMixin] = field(default_factory=dict)
+    numbers: Mapping[str, float] = field(default_factory=dict)
+    status: str = ""
+
+    def then(self, later: Update) -> Update:
+        """This update with a later, slower one on top: its charts replace, its numbers add."""
+        return Update({**self.charts, **later.charts}, {**self.numbers, **later.numbers}, later.status)
+
+
+def labelled(widget: W.Widget, name: str) -> W.Widget:
+    """``widget`` with the CSS class ``st-<name>`` (people, screen readers and browser tests find
+    it by its description and that class) and room for its description."""
+    widget.add_class(f"st-{name}")
+    if hasattr(widget, "style") and hasattr(widget.style, "description_width"):
+        widget.style.description_width = "initial"
+    if isinstance(widget, W.IntSlider | W.FloatSlider | W.FloatLogSlider | W.SelectionSlider):
+        # ipywidgets gives a slider 300 px in all: a long description would leave no track to drag.
+        widget.layout.min_width = "480px"
+    return widget
+
+
+def _emptied(change: Mapping) -> bool:
+    return change.get("new") is None and change.get("old") is not None
+
+
+def static_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an SVG string, rendered by vl-convert (no browser, no network)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_dict())
+
+
+class Panel:
+    """Base of the panels: a row of controls, a status line, and charts that wrap on narrow screens.
+
+    Subclasses set :attr:`chart_names`, add their controls with :meth:`_add` and implement
+    :meth:`_compute` (and, for a slow part shown a moment later, :meth:`_follow_up`).
+    """
+
+    #: Chart names in display order (subclasses set it).
+    chart_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        # JupyterCharts load Vega from vl-convert's bundle, never from a CDN
+        alt.JupyterChart.enable_offline()
+        self.controls: dict[str, W.Widget] = {}
+        self.status = labelled(W.HTML(value=""), "status")
+        self._views: dict[str, alt.JupyterChart] = {}
+        self._slots: dict[str, W.Box] = {}
+        self._state = Update()
+        self._view: W.Widget | None = None
+        self._refills: dict[str, Callable[[Any], None]] = {}
+        # set while controls are changed from code (adjusting), so that the charts are recomputed once
+        self._quiet = False
+
+    # -- subclass interface
+    def _compute(self) -> Update:
+        raise NotImplementedError
+
+    def _follow_up(self) -> Update | None:
+        """The slow part of an update (charts to replace, numbers to add, status), or None."""
+        return None
+
+    # -- controls
+    def _add(self, name: str, widget: W.Widget, *, refill: Callable[[Any], None] | None = None) -> W.Widget:
+        """Register ``widget`` as control ``name``: moving it recomputes. ``refill(new value)``
+        first adjusts other controls (e.g. a family's sizes), then the charts are recomputed once."""
+        self.controls[name] = labelled(widget, name)
+        if isinstance(widget, W.Dropdown):
+            widget.observe(self._keep_a_choice, names="value")
+        if refill is not None:
+            self._refills[name] = refill
+        widget.observe(functools.partial(self._changed, name), names="value")
+        return widget
+
+    def _keep_a_choice(self, change: Mapping) -> None:
+        """A dropdown never goes empty: picking the selected (e.g. the only) option again can send
+        "no selection" from the browser, which set the family to None ("unknown family None").
+        The choice comes back quietly: the charts already show it."""
+        if _emptied(change):
+            self._quiet, quiet = True, self._quiet
+            try:
+                change["owner"].value = change["old"]
+            finally:
+                self._quiet = quiet
+
+    def _changed(self, name: str, change: Mapping) -> None:
+        if self._quiet or _emptied(change):
+            return
+        if name not in self._refills:
+            self.update()
+            return
+        with self.adjusting():
+            self._refills[name](change["new"])
+
+    @contextmanager
+    def adjusting(self) -> Iterator[None]:
+        """Change controls from code without recomputing per change; the charts are recomputed
+        once at the end (not after an error inside).
+
+        One flag rather than traitlets' ``hold_trait_notifications``: holding a dropdown's
+        notifications also holds its own option bookkeeping, so new options and a value among
+        them cannot be set together."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+        self.update()
+
+    def values(self) -> dict[str, Any]:
+        """The controls' current values, name -> value."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    # -- updates
+    def update(self) -> None:
+        """Recompute from the controls and swap every chart's spec in place.
+
+        A panel with slow parts (a bootstrap) shows the fast result first and then the slow
+        one (:meth:`_follow_up`): the frontend receives the first charts while the second are
+        computed, and when ``update`` returns both are done (headless, numbers are complete)."""
+        try:
+            now = self._compute()
+            self._swap(now)
+            later = self._follow_up()
+        except ToolkitError as exc:  # a bad combination of controls is a message, not a traceback
+            self.status.value = f"<b>cannot draw:</b> {exc}"
+            return
+        if later is not None:
+            self._swap(now.then(later), names=list(later.charts))
+
+    def _swap(self, update: Update, names: Sequence[str] | None = None) -> None:
+        self._state = update
+        self.status.value = update.status
+        for name in update.charts if names is None else names:
+            if name in self._slots:
+                # A new JupyterChart per spec, not a new spec in the old one: the frontend
+                # re-embeds a changed spec asynchronously, and two quick changes could finish
+                # in the wrong order and leave the older chart on screen.
+                old = self._views[name]
+                self._slots[name].children = (self._live(name),)
+                old.close()
+
+    def charts(self) -> dict[str, alt.TopLevelMixin]:
+        """The current charts, name -> Altair chart."""
+        return dict(self._state.charts)
+
+    def numbers(self) -> dict[str, float]:
+        """The key numbers of the current state."""
+        return dict(self._state.numbers)
+
+    # -- display
+    def _live(self, name: str) -> alt.JupyterChart:
+        """A live chart of the current ``name`` chart (registered in ``_views``)."""
+        # SVG, not canvas: crisp at any zoom, and screen readers (and the browser tests) can
+        # read each mark's aria-label.
+        jc = alt.JupyterChart(self._state.charts[name], embed_options={"renderer": "svg"})
+        jc.add_class(f"st-chart-{name}")
+        self._views[name] = jc
+        return jc
+
+    def _slot(self, name: str) -> W.Box:
+        """The box that holds the live ``name`` chart (its chart is replaced on every update)."""
+        self._slots[name] = W.Box([self._live(name)])
+        return self._slots[name]
+
+    @property
+    def view(self) -> W.Widget:
+        """Controls, status line and live charts as one widget."""
+        if self._view is None:
+            box = W.Box(list(self.controls.values()), layout=LAYOUT_WRAP)
+            self._view = W.VBox([box, self.status, *self._below_status(),
+                                 W.Box([self._slot(n) for n in self.chart_names], layout=LAYOUT_WRAP)])
+            self._view.add_class(f"st-panel-{type(self).__name__}")
+        return self._view
+
+    def show(self, interactive: bool = True) -> None:
+        """Display the live panel, or (``interactive=False``) the status and static SVG charts."""
+        from IPython.display import HTML, SVG, display
+
+        if interactive:
+            display(self.view)
+            return
+        display(HTML(self.status.value))
+        for extra in self._below_status():
+            display(HTML(extra.value))
+        for name in self.chart_names:
+            display(SVG(static_svg(self._state.charts[name])))
+
+    def _below_status(self) -> list[W.HTML]:
+        """Read-only widgets (tables) shown between the status line and the charts."""
+        return []
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+__all__ = ("LAYOUT_WRAP", "Panel", "Update", "labelled", "static_svg")

@@ -1,0 +1,161 @@
+"""Notebook 14: predict a target's accuracy on a task from a ladder of smaller runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import altair as alt
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+
+from toolkit import charts
+from toolkit.downstream import METHODS, Direct, DownstreamSpec, TaskData, TwoStep, predict_task, task_points
+from toolkit.downstream.data import INTERMEDIATES, intermediate_of
+from toolkit.downstream.evaluate import split_ladder
+from toolkit.downstream.methods import final_points, link_points
+from toolkit.errors import DataError
+from toolkit.units import flops
+from toolkit.widgets._controls import family_dropdown
+from toolkit.widgets._panel import Panel, Update
+from toolkit.widgets._parameters import check_parameter
+
+
+def _key(label: str) -> str:
+    """A target id as a number's key: ``7B-4T`` -> ``7b_4t``."""
+    return "".join(c if c.isalnum() else "_" for c in label.lower())
+
+
+class _Ladder(NamedTuple):
+    """A task's points of one family, split into the ladder that trains and the targets."""
+
+    intermediate: str
+    points: pd.DataFrame
+    train: pd.DataFrame
+    finals: pd.DataFrame
+
+
+class DownstreamPanel(Panel):
+    """Notebook 14: predict a target's accuracy on a task from a ladder of smaller runs.
+
+    Controls: family, task, method (two-step or direct) and the ladder sizes to train on.
+    Charts: ``task_loss`` (step 1: the task loss of the runs against compute with the fitted
+    law, the targets predicted and actual), ``link`` (step 2: accuracy against task loss with
+    the fitted sigmoid) and ``prediction`` (every target's predicted accuracy with its interval,
+    both methods, against the actual). The status line gives the predictability verdict.
+    """
+
+    chart_names = ("task_loss", "link", "prediction")
+
+    def __init__(self, data: TaskData, family: str | None = None, task: str | None = None, *,
+                 method: str = "two-step", sizes: Sequence[float] | None = None, level: float = 0.9) -> None:
+        super().__init__()
+        families = data.families()
+        family_control = family_dropdown(families, family or ("olmo-ladder" if "olmo-ladder" in families else None),
+                                         eligible="a family with task scores")
+        family = family_control.value
+        check_parameter("method", method, method in METHODS, f"one of {', '.join(map(repr, METHODS))}")
+        self.data, self.level, self.spec = data, float(level), DownstreamSpec()
+        tasks = data.tasks.tasks(family)
+        options = self._size_options(family)
+        chosen = [int(s) for s in sizes] if sizes is not None else [v for _, v in options]
+        self._add("family", family_control, refill=self._refill)
+        self._add("task", W.Dropdown(options=tasks, value=task if task in tasks else tasks[0], description="task"))
+        self._add("method", W.ToggleButtons(options=list(METHODS), value=method, description="method"))
+        self._add("sizes", W.SelectMultiple(options=options, value=[v for _, v in options if v in chosen],
+                                            rows=min(len(options), 6), description="ladder sizes"))
+        self.update()
+
+    def _size_options(self, family: str) -> list[tuple[str, int]]:
+        f = self.data.tasks.select(families=family).frame
+        smallest_target = f.loc[f["model"].isin(self.data.family_targets(family)), "num_params"].min()
+        sizes = sorted(int(n) for n in f["num_params"].unique() if n < smallest_target)
+        return [(charts.size_label(n), n) for n in sizes]
+
+    def _refill(self, family: str) -> None:
+        """A new family: its tasks (the first chosen) and every ladder size."""
+        tasks = self.data.tasks.tasks(family)
+        self.controls["task"].options = tasks
+        self.controls["task"].value = tasks[0]
+        options = self._size_options(family)
+        self.controls["sizes"].options = options
+        self.controls["sizes"].value = [v for _, v in options]
+
+    def _ladder(self, family: str, task: str, sizes: list[float]) -> _Ladder:
+        intermediate = intermediate_of(self.data, family, task)
+        points = task_points(self.data, family, task, intermediate)
+        train, targets = split_ladder(points, self.data.family_targets(family), sizes)
+        return _Ladder(intermediate, points, train, final_points(targets, 1))
+
+    def _compute(self) -> Update:
+        family, task, method = (self.controls[n].value for n in ("family", "task", "method"))
+        sizes = list(self.controls["sizes"].value)
+        if len(sizes) < 3:
+            raise DataError("choose at least 3 ladder sizes (the law's N term needs three)")
+        ladder = self._ladder(family, task, sizes)
+        table = pd.DataFrame([{**predict_task(self.data, family, task, t["num_params"], t["tokens"], method=m,
+                                              level=self.level, sizes=sizes, spec=self.spec),
+                               "target": t["model"], "actual": t["acc"], "actual_x": t["x"]}
+                              for m in METHODS for _, t in ladder.finals.iterrows()])
+        chosen = table[table["method"] == method].reset_index(drop=True)
+        model = METHODS[method](ladder.train, self.spec, ladder.intermediate)
+        two = model if method == "two-step" else METHODS["two-step"](ladder.train, self.spec, ladder.intermediate)
+        cost = float(flops(*final_points(ladder.train, 1)[["num_params", "tokens"]].to_numpy(float).T).sum())
+        return Update({"task_loss": self._step1_chart(task, method, model, ladder, chosen),
+                       "link": self._link_chart(task, two, ladder, table),
+                       "prediction": charts.task_prediction(table, title=f"{task}: predicted vs actual ({family})")},
+                      self._numbers(chosen, len(sizes), cost), self._status(family, task, method, chosen, len(sizes)))
+
+    def _step1_chart(self, task: str, method: str, model: TwoStep | Direct, ladder: _Ladder,
+                     chosen: pd.DataFrame) -> alt.TopLevelMixin:
+        """Step 1: the task loss (or -ln accuracy, direct) of the ladder and the targets against
+        compute, with the law of ``model``."""
+        step1 = final_points(ladder.train, self.spec.smooth)
+        y_title = f"task loss ({ladder.intermediate}, {INTERMEDIATES[ladder.intermediate]})"
+        if method == "direct":
+            step1 = step1.assign(x=-np.log(step1["acc"].clip(lower=1e-4)))
+            chosen = chosen.assign(actual_x=-np.log(chosen["actual"].clip(lower=1e-4)))
+            y_title = "-ln accuracy (nats)"
+        d_grid = np.geomspace(float(ladder.points["tokens"].min()), float(ladder.finals["tokens"].max()), 40)
+        curves = pd.concat([pd.DataFrame({"num_params": n, "tokens": d_grid,
+                                          "x": np.asarray(model.predict_x(float(n), d_grid))})
+                            for n in sorted(set(step1["num_params"]) | set(ladder.finals["num_params"]))])
+        return charts.task_loss_law(step1, curves, chosen[["num_params", "tokens", "predicted_x", "actual_x"]],
+                                    y_title=y_title, title=f"{task}: step 1, {y_title.split(' (')[0]} vs compute")
+
+    def _link_chart(self, task: str, two: TwoStep, ladder: _Ladder, table: pd.DataFrame) -> alt.TopLevelMixin:
+        """Step 2 of the two-step method: accuracy against task loss with the fitted sigmoid,
+        drawn out to the targets (where the chained prediction reads it)."""
+        lp = link_points(ladder.train, self.spec.smooth, self.spec.skip_fraction)
+        targets = table[table["method"] == "two-step"][["num_params", "predicted_x", "predicted", "actual", "actual_x"]]
+        xs = pd.concat([lp["x"], targets["predicted_x"], targets["actual_x"]]).dropna()
+        grid = np.linspace(float(xs.min()), float(xs.max()), 80)
+        return charts.task_link(lp, pd.DataFrame({"x": grid, "acc": two.link.predict(grid)}), targets,
+                                x_title=f"task loss ({ladder.intermediate}, {INTERMEDIATES[ladder.intermediate]})",
+                                chance=float(ladder.points["chance"].iloc[0]),
+                                title=f"{task}: step 2, accuracy vs task loss")
+
+    @staticmethod
+    def _numbers(chosen: pd.DataFrame, n_sizes: int, cost: float) -> dict[str, float]:
+        first = chosen.iloc[0]
+        numbers = {"n_train_sizes": float(n_sizes), "snr": float(first["snr"]), "noise_sd": float(first["noise_sd"]),
+                   "predictable": float(bool(first["predictable"])), "ladder_flops": cost}
+        for _, r in chosen.iterrows():
+            k = _key(r["target"])
+            numbers.update({f"{k}_predicted": r["predicted"], f"{k}_lower": r["lower"], f"{k}_upper": r["upper"],
+                            f"{k}_actual": r["actual"], f"{k}_abs_error_points": 100 * abs(r["predicted"] - r["actual"]),
+                            f"{k}_cost_fraction": cost / float(flops(r["num_params"], r["tokens"]))})
+        return numbers
+
+    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int) -> str:
+        first = chosen.iloc[0]
+        return (f"<b>{family} · {task}</b> ({method}, from {n_sizes} ladder sizes): "
+                + "; ".join(f"{r['target']} predicted <b>{r['predicted']:.1%}</b> "
+                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%}"
+                            for _, r in chosen.iterrows())
+                + f" ({100 * self.level:g}% intervals, {first['interval_kind']}). Predictable: <b>"
+                + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
+
+
+__all__ = ("DownstreamPanel",)
