@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolkit._version import __version__
 from toolkit.errors import ToolkitError, one_line
 
 PROG = "scaling-toolkit"
@@ -639,7 +640,6 @@ class _wide_pandas:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from toolkit import __version__
     from toolkit.findings.runner import FINDINGS_BOOTSTRAP, QUICK_BOOTSTRAP
 
     p = _Parser(prog=PROG, description="Estimate scaling laws of language models from small runs.")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from toolkit._version import __version__
 from toolkit.errors import DataError
 
 #: Environment variable naming the directory records are written to (set by the runner).
@@ -60,7 +61,6 @@ def _jsonable(value: object) -> object:
 
 def provenance() -> dict[str, str]:
     """What produced a number: toolkit version, catalogue hash, Python version, UTC time."""
-    from toolkit import __version__
     from toolkit.catalog import Catalog
 
     return {"toolkit_version": __version__, "catalog_hash": Catalog().digest,
