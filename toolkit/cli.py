@@ -50,8 +50,8 @@ def _finite(x: float) -> float | None:
 
 # ----------------------------------------------------------------------------- argument types
 def _number(text: str) -> float:
-    """A finite number; sizes may be written 7B, 1.4T, 5.76e23."""
-    from toolkit.runs import parse_size
+    """A finite number; sizes may be written 7B, 7G, 1.4T, 1b1, 5.76e23 (units' one grammar)."""
+    from toolkit.units import parse_size
 
     value = parse_size(text)
     if not math.isfinite(value):

@@ -28,8 +28,8 @@ import re
 import pandas as pd
 
 from toolkit.catalog import FileSet
-from toolkit.runs import parse_size
 from toolkit.sources._common import nats_from_perplexity, rows
+from toolkit.units import parse_size
 
 METRIC = "lambada_openai/ppl"
 _ROOT = "sources/EleutherAI-pythia/evals"
