@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import FitError
+from toolkit.storage import jsonable
 from toolkit.units import FLOPS_PER_PARAM_TOKEN, tokens_for
 
 #: Muennighoff et al. (2023) estimates used as initial values (and borrowed by default).
@@ -113,10 +114,6 @@ def _number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise FitError(f"parameter {name}: value must be a number, got {value!r}")
     return float(value)
-
-
-def _bound_to_json(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 class ScalingLaw:
@@ -440,10 +437,10 @@ class ScalingLaw:
     def to_dict(self) -> dict[str, object]:
         """The law as plain JSON-able data: ``law`` (its name) and ``params``, name ->
         ``{value, fixed, lower, upper}`` (infinite bounds as None). :meth:`from_dict` reads it."""
-        return {"law": self.name,
-                "params": {k: {"value": p.value, "fixed": p.fixed, "lower": _bound_to_json(p.lower),
-                               "upper": _bound_to_json(p.upper)} for k, p in self._params.items()},
-                "ties": dict(self._ties)}
+        return jsonable({"law": self.name,
+                         "params": {k: {"value": p.value, "fixed": p.fixed, "lower": p.lower, "upper": p.upper}
+                                    for k, p in self._params.items()},
+                         "ties": dict(self._ties)})  # type: ignore[return-value]
 
     @staticmethod
     def from_dict(data: Mapping[str, object]) -> ScalingLaw:

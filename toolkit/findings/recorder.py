@@ -24,6 +24,7 @@ from typing import Any
 
 from toolkit._version import __version__
 from toolkit.errors import DataError
+from toolkit.storage import atomic_write, jsonable, to_json
 
 #: Environment variable naming the directory records are written to (set by the runner).
 ENV_DIR: str = "SCALING_TOOLKIT_FINDINGS_DIR"
@@ -41,22 +42,6 @@ def _number(key: str, value: object) -> float | int | str | bool | None:
     if not math.isfinite(x):
         return None
     return int(x) if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu") else x
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
 
 
 def provenance() -> dict[str, str]:
@@ -138,21 +123,15 @@ def record(name: str, numbers: Mapping[str, object], parameters: Mapping[str, ob
         if not _NAME.match(str(chart_name)):
             raise DataError(f"record: chart name {chart_name!r} must be letters, digits, '_', '-' or '.'")
     rec = Record(name, {str(k): _number(str(k), v) for k, v in numbers.items()},
-                 _jsonable(dict(parameters)), provenance(), tuple(charts))
+                 jsonable(dict(parameters), other=repr), provenance(), tuple(charts))
     target = out_dir if out_dir is not None else os.environ.get(ENV_DIR)
     if target:
         out = Path(target)
         out.mkdir(parents=True, exist_ok=True)
         for chart_name, chart in charts.items():
-            _write_json(out / f"{name}.{chart_name}.vl.json", chart.to_dict())
-        _write_json(out / f"{name}.json", rec.to_dict())
+            atomic_write(out / f"{name}.{chart_name}.vl.json", to_json(chart.to_dict(), indent=1) + "\n")
+        atomic_write(out / f"{name}.json", to_json(rec.to_dict(), indent=1) + "\n")
     return rec
-
-
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    os.replace(tmp, path)
 
 
 def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:

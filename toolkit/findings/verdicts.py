@@ -46,6 +46,7 @@ import pandas as pd
 
 from toolkit.errors import DataError
 from toolkit.fitting import PREDICTING
+from toolkit.storage import jsonable
 from toolkit.study import StudyResult
 
 OUTCOMES: tuple[str, ...] = ("supported", "not supported", "mixed", "not testable here")
@@ -132,17 +133,7 @@ class Verdict:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (NaN as ``None``)."""
-        def clean(v: object) -> object:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, (tuple, list)):
-                return [clean(x) for x in v]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, np.generic):
-                return clean(v.item())
-            return v
-        return {k: clean(v) for k, v in asdict(self).items()}
+        return jsonable(asdict(self))  # type: ignore[return-value]
 
 
 # ============================================================================ the rule set

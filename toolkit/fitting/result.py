@@ -15,7 +15,6 @@ errors; checkpoints of one run are correlated, so for honest intervals bootstrap
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from toolkit.fitting.collinear import terms_trade
 from toolkit.fitting.jacobian import prediction_jacobian
 from toolkit.fitting.spec import FitSpec
 from toolkit.laws import ScalingLaw
+from toolkit.storage import atomic_write, jsonable, read_json, to_json
 
 
 class Status(StrEnum):
@@ -95,10 +95,6 @@ def check_grid(num_params: object, tokens: object) -> tuple[np.ndarray, np.ndarr
         raise FitError(f"num_params (shape {out[0].shape}) and tokens (shape {out[1].shape}) do not "
                        "broadcast together") from None
     return n, d
-
-
-def _json_float(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def _from_json_float(x: float | None) -> float:
@@ -520,9 +516,8 @@ class FitResult:
             "kind": "toolkit.FitResult", "version": SAVE_VERSION,
             "law": self.law.to_dict(), "spec": self.spec.to_dict(), "status": str(self.status),
             "reason": self.reason, "objective": self.objective,
-            "objective_value": _json_float(self.objective_value), "fitted": self.fitted,
-            "params": {k: _json_float(v) for k, v in self.params.items()},
-            "bse": {k: _json_float(v) for k, v in self.bse.items()},
+            "objective_value": jsonable(self.objective_value), "fitted": self.fitted,
+            "params": jsonable(self.params.to_dict()), "bse": jsonable(self.bse.to_dict()),
             "data_summary": self.data_summary, "points": self.points.to_dict(),
         }
 
@@ -579,16 +574,12 @@ class FitResult:
 
         Raises ``OutputError`` naming the path when it cannot be written (a directory, a
         missing or read-only folder)."""
-        from toolkit.storage import atomic_write
-
-        return atomic_write(path, json.dumps(self.to_dict(), indent=1))
+        return atomic_write(path, to_json(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> FitResult:
         """Read a result :meth:`save` wrote; every problem (unreadable, not JSON, another kind
         or version, inconsistent content) is one ``FitError`` naming the file."""
-        from toolkit.storage import read_json
-
         path = Path(path)
         try:
             return cls.from_dict(read_json(path, "fit"))  # type: ignore[arg-type]
