@@ -16,6 +16,7 @@ _EXPORTS = {
     "DataError": "toolkit.errors",
     "FetchError": "toolkit.errors",
     "FitError": "toolkit.errors",
+    "LawError": "toolkit.errors",
     "OutputError": "toolkit.errors",
     "Catalog": "toolkit.catalog",
     "load_collection": "toolkit.collection",

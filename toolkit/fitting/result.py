@@ -280,8 +280,7 @@ class FitResult:
         return self.points.loss - self.fitted_values
 
     def _predict_raw(self, n: np.ndarray, d: np.ndarray, unique: np.ndarray | None = None) -> np.ndarray:
-        law = self.law
-        return law._predict(law.values, n, law.effective_data(law.values, d, unique))
+        return self.law.evaluate(self.law.values, n, d, unique)
 
     # ------------------------------------------------------------------ uncertainty
     def _estimated(self) -> list[str]:

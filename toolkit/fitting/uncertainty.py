@@ -165,7 +165,7 @@ class BootstrapResult:
     def _sample_predictions(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Predictions (nats per token) of every identified resample at points (n, d): (samples, points)."""
         law = self.fit.law
-        return np.array([law._predict(row, n, law.effective_data(row, d)) for row in
+        return np.array([law.evaluate(row, n, d) for row in
                          self.samples.to_dict("records")]).reshape(-1, len(n))
 
     def compare(self, other: BootstrapResult, level: float = DEFAULT_LEVEL,
