@@ -21,6 +21,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from toolkit._version import __version__
@@ -294,7 +295,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.bootstrap:
         boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective,
                          delta=args.delta, fixed=fixed or None, progress=_progress(args))
-        table = boot.intervals(0.9)
+        table = boot.conf_int(0.9)
         out["intervals"] = {r.param: [r.lower, r.upper] for r in table.itertuples()}
     if args.save is not None:
         result.save(args.save)
@@ -624,16 +625,11 @@ def _cmd_findings(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- plumbing
-class _wide_pandas:
-    def __enter__(self) -> None:
-        import pandas as pd
+def _wide_pandas() -> AbstractContextManager[None]:
+    """pandas' display options for tables printed to a terminal (pandas imported only here)."""
+    import pandas as pd
 
-        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 30,
-                                      "display.max_rows", 500)
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+    return pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -451,7 +451,7 @@ class FitResult:
                   ("Loss", f"{ds['loss_min']:.4g} .. {ds['loss_max']:.4g} nats"))
         pct = f"{100 * level:g}%"
         if bootstrap is not None:
-            iv = bootstrap.intervals(level).set_index("param")
+            iv = bootstrap.conf_int(level).set_index("param")
             se = bootstrap.samples.std(ddof=1).reindex(list(self.law.params))
             lower, upper = iv["lower"], iv["upper"]
             source = (f"intervals and std errors from {bootstrap.n_used} bootstrap resamples over runs "

@@ -118,8 +118,9 @@ class BootstrapResult:
         flat = ~has_spread(lo, hi)
         return np.where(flat, math.nan, lo), np.where(flat, math.nan, hi)
 
-    def intervals(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
-        """Percentile intervals of the parameters over the identified resamples.
+    def conf_int(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+        """Percentile intervals of the parameters over the identified resamples (the name of
+        :meth:`FitResult.conf_int`, as in statsmodels).
 
         Columns ``param``, ``estimate`` (full-data fit), ``lower``, ``upper``, ``level`` and
         ``n_used`` (resamples behind the interval; ``n_dropped`` were left out).
