@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from toolkit.cli import main
+from toolkit.cli import build_parser, main
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -245,6 +245,13 @@ def test_plan_bad_numbers(capsys, args, needle):
     base.update(dict(zip(args[::2], args[1::2])))
     assert main(["plan", *[x for kv in base.items() for x in kv]]) == 2
     assert needle in capsys.readouterr().err
+
+
+def test_plan_reads_sizes_as_the_notebooks_do():
+    """The bug: --target-params 7G failed (runs.parse_size gave nan) while notebook 09 accepts it."""
+    args = build_parser().parse_args(["plan", "--target-params", "7G", "--target-tokens", "1b1", "--budget-fraction",
+                                      "0.1"])
+    assert (args.target_params, args.target_tokens) == (7e9, 1.1e9)
 
 
 @pytest.mark.parametrize("config", ['{"config": {}}', "{trunc"])

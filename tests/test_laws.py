@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from toolkit.errors import FitError
+from toolkit.errors import FitError, LawError
 from toolkit.laws import MUENNIGHOFF, Chinchilla, DataConstrained, Param, ScalingLaw, Tied, effective_tokens, get_law
 
 
@@ -90,3 +90,23 @@ def test_ties() -> None:
         Chinchilla().tie(E="alpha")
     with pytest.raises(FitError, match="fixed; unfix it"):
         Chinchilla().fix(beta=0.3).tie(beta="alpha")
+
+
+def test_law_problems_are_law_errors_that_fit_handlers_still_catch() -> None:
+    with pytest.raises(LawError, match="no parameter gamma"):
+        Chinchilla().fix(gamma=1.0)
+    with pytest.raises(LawError, match="unknown law"):
+        get_law("cubic")
+    assert issubclass(LawError, FitError)
+
+
+@pytest.mark.parametrize("law", [Chinchilla(E=1.0, A=100.0, B=1000.0, alpha=0.5, beta=0.4),
+                                 DataConstrained(E=1.0, A=100.0, B=1000.0, alpha=0.5, beta=0.4, r_star=5.0)])
+def test_evaluate_at_other_values(law) -> None:
+    n, d = np.array([1e6, 1e8]), np.array([1e9, 1e10])
+    assert np.array_equal(law.evaluate(law.values, n, d), law.predict(n, d))
+    moved = {**law.values, "E": 2.0}
+    assert np.allclose(law.evaluate(moved, n, d), law.with_values(E=2.0).predict(n, d), rtol=0, atol=1e-15)
+    if isinstance(law, DataConstrained):
+        u = d / 4
+        assert np.array_equal(law.evaluate(law.values, n, d, u), law.predict(n, d, unique_tokens=u))

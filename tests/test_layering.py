@@ -15,7 +15,7 @@ PACKAGE = Path(toolkit.__file__).resolve().parent
 #: The flow, from raw data to findings and their presentation. Modules of one layer may import
 #: each other; a module may import any layer before its own.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("toolkit.errors", "toolkit.units", "toolkit._progress", "toolkit._csvread", "toolkit.storage"),
+    ("toolkit._version", "toolkit.errors", "toolkit.units", "toolkit._progress", "toolkit._csvread", "toolkit.storage"),
     ("toolkit.catalog",),
     ("toolkit.runs", "toolkit.logs"),
     ("toolkit.runs", "toolkit.task_metrics"),

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import DataError
-from toolkit.runs import Runs, parse_size
+from toolkit.runs import Runs
 
 GOOD = pd.DataFrame({
     "model": ["s", "s", "m", "m"],
@@ -42,16 +42,6 @@ def test_column_mapping_and_size_strings():
     df = GOOD.rename(columns={"num_params": "params"}).assign(params=["10M", "10M", "50m", "50m"])
     runs = Runs.from_frame(df, columns={"params": "num_params"})
     assert runs.sizes().tolist() == [10_000_000, 50_000_000]
-
-
-@pytest.mark.parametrize("text,value", [("2.8B", 2.8e9), ("125m", 125e6), ("1b1", 1.1e9), ("7b1", 7.1e9),
-                                        ("85B", 85e9), ("3e9", 3e9), (12, 12.0)])
-def test_parse_size(text, value):
-    assert parse_size(text) == pytest.approx(value)
-
-
-def test_parse_size_rejects_words():
-    assert np.isnan(parse_size("big"))
 
 
 def test_nonpositive_tokens_named_with_rows(tmp_path):

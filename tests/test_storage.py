@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +15,7 @@ from toolkit.storage import (
     OUTPUT_MARKER,
     atomic_directory,
     atomic_write,
+    jsonable,
     read_cache,
     read_frame_cache,
     usable_cache_dir,
@@ -101,3 +105,11 @@ def test_unusable_cache_dir_warns_once(tmp_path):
     assert first is None and second is None
     assert len(record) == 1 and "not usable" in str(record[0].message)
     assert usable_cache_dir(tmp_path / "ok") == tmp_path / "ok"
+
+
+def test_jsonable_cleans_nan_at_any_depth_and_hands_unknown_values_to_other():
+    data = {"a": [math.nan, np.float64(2.0), (np.int64(3), math.inf)], "b": MappingProxyType({"c": pd.NA})}
+    assert jsonable(data) == {"a": [None, 2.0, [3, None]], "b": {"c": None}}
+    assert jsonable({"x": object}, other=repr) == {"x": repr(object)}
+    assert jsonable({"x": object})["x"] is object
+

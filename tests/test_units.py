@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit.errors import DataError
-from toolkit.units import FLOPS_PER_PARAM_TOKEN, flops, nats_from_bits, nats_from_perplexity, parse_quantity, tokens_for
+from toolkit.units import (
+    FLOPS_PER_PARAM_TOKEN,
+    exact_quantity,
+    flops,
+    format_size,
+    nats_from_bits,
+    nats_from_perplexity,
+    parse_quantity,
+    parse_size,
+    tokens_for,
+)
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -25,6 +35,39 @@ def test_parse_quantity(text, value) -> None:
 def test_parse_quantity_refuses(text) -> None:
     with pytest.raises(DataError, match=r"params"):
         parse_quantity(text, name="--params")
+
+
+@pytest.mark.parametrize(("text", "value"), [("2.8B", 2.8e9), ("125m", 125e6), ("1b1", 1.1e9), ("7b1", 7.1e9),
+                                             ("85B", 85e9), ("3e9", 3e9), (12, 12.0), ("7G", 7e9), ("nan", math.nan)])
+def test_parse_size(text, value) -> None:
+    assert parse_size(text) == pytest.approx(value, nan_ok=True)
+
+
+@pytest.mark.parametrize("text", ["big", "1.5b2", "7 billion", "B7", ""])
+def test_parse_size_gives_nan_for_text_outside_the_grammar(text) -> None:
+    assert math.isnan(parse_size(text))
+
+
+@pytest.mark.parametrize("text", ["7G", "1b1", "7b1", "125m", "1.4T", "5.76e23", "3e9", "70426624"])
+def test_one_grammar_for_arguments_and_table_cells(text) -> None:
+    """The bug: the CLI read "7G" as nan (notebook 09 read 7e9) and notebooks refused "1b1"
+    (the CLI read 1.1e9); both faces now share one grammar."""
+    assert parse_quantity(text) == parse_size(text) == float(exact_quantity(text))
+
+
+def test_parse_quantity_reads_colpret_decimals() -> None:
+    assert parse_quantity("1b1") == 1.1e9 and parse_quantity("7B1") == 7.1e9
+
+
+def test_exact_quantity_keeps_whole_numbers_whole() -> None:
+    assert exact_quantity("1b1") == 1_100_000_000 and exact_quantity("16.7B") == 16_700_000_000
+    assert exact_quantity("nan") is None and exact_quantity("1.5b2") is None
+
+
+def test_format_size() -> None:
+    assert [format_size(x) for x in (7.04e7, 1.4e9, 1.75e11, 2e12, 512, 2500)] == ["70.4M", "1.4B", "175B", "2T", "512",
+                                                                                   "2.5K"]
+    assert format_size(16.7e9, digits=2) == "17B"
 
 
 @given(st.floats(1e-3, 1e6), st.sampled_from(["", "K", "M", "B", "T"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from toolkit._version import __version__
 
 _EXPORTS = {
     "Runs": "toolkit.runs",
@@ -16,6 +16,7 @@ _EXPORTS = {
     "DataError": "toolkit.errors",
     "FetchError": "toolkit.errors",
     "FitError": "toolkit.errors",
+    "LawError": "toolkit.errors",
     "OutputError": "toolkit.errors",
     "Catalog": "toolkit.catalog",
     "load_collection": "toolkit.collection",

@@ -31,6 +31,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
+from toolkit.units import format_size
+
+#: The size labeller under its former name: widgets.py still calls it (the integrator switches
+#: it to units.format_size, then this alias goes).
+size_label = format_size
 
 #: Default size of a single chart, pixels (fits two side by side on a 1366 px laptop screen).
 WIDTH: int = 430
@@ -97,15 +102,6 @@ def thin(frame: pd.DataFrame, by: Sequence[str], x: str = "tokens", max_points: 
     return pd.concat(parts)
 
 
-def size_label(num_params: float) -> str:
-    """A model size as people write it: ``70M``, ``1.4B``, ``175B``."""
-    n = float(num_params)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= scale:
-            return f"{n / scale:.3g}{suffix}"
-    return f"{n:.3g}"
-
-
 def _note(*parts: str) -> list[str]:
     return [p for p in parts if p]
 
@@ -144,7 +140,7 @@ def _size_order(frame: pd.DataFrame) -> list[str]:
 
 def _with_size(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    out["size"] = [size_label(n) for n in out["num_params"]]
+    out["size"] = [format_size(n) for n in out["num_params"]]
     return out
 
 

@@ -21,8 +21,10 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from toolkit._version import __version__
 from toolkit.errors import ToolkitError, one_line
 
 PROG = "scaling-toolkit"
@@ -38,19 +40,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _print_json(obj: object) -> None:
+    """Strict JSON on stdout: storage.to_json writes NaN and inf as null."""
     from toolkit.storage import to_json
 
     print(to_json(obj))
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(float(x)) else None
-
-
 # ----------------------------------------------------------------------------- argument types
 def _number(text: str) -> float:
-    """A finite number; sizes may be written 7B, 1.4T, 5.76e23."""
-    from toolkit.runs import parse_size
+    """A finite number; sizes may be written 7B, 7G, 1.4T, 1b1, 5.76e23 (units' one grammar)."""
+    from toolkit.units import parse_size
 
     value = parse_size(text)
     if not math.isfinite(value):
@@ -289,15 +288,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     fixed = _parse_fixed(args.fix)
     runs = _fit_input(args)
     result = fit(runs, objective=args.objective, delta=args.delta, fixed=fixed or None)
-    out: dict[str, object] = {name: _finite(result.params[name]) for name in ("E", "A", "B", "alpha", "beta")}
-    out.update(objective=result.objective, objective_value=_finite(result.objective_value), status=str(result.status),
+    out: dict[str, object] = {name: result.params[name] for name in ("E", "A", "B", "alpha", "beta")}
+    out.update(objective=result.objective, objective_value=result.objective_value, status=str(result.status),
                n_points=result.n_points, n_sizes=result.n_sizes)
     boot = None
     if args.bootstrap:
         boot = bootstrap(runs, n=args.bootstrap, seed=args.seed, objective=args.objective,
                          delta=args.delta, fixed=fixed or None, progress=_progress(args))
-        table = boot.intervals(0.9)
-        out["intervals"] = {r.param: [_finite(r.lower), _finite(r.upper)] for r in table.itertuples()}
+        table = boot.conf_int(0.9)
+        out["intervals"] = {r.param: [r.lower, r.upper] for r in table.itertuples()}
     if args.save is not None:
         result.save(args.save)
         print(f"{PROG} fit: saved to {args.save} (use it with `{PROG} predict --law {args.save}`)", file=sys.stderr)
@@ -426,7 +425,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  bias_correct=args.bias_correct).iloc[0]
         else:
             row = boot.predict(args.params, args.tokens, interval=args.interval, kind=kind).iloc[0]
-        out.update(lower=_finite(row["lower"]), upper=_finite(row["upper"]), level=args.interval, interval_kind=kind)
+        out.update(lower=row["lower"], upper=row["upper"], level=args.interval, interval_kind=kind)
     if args.json:
         _print_json(out)
         return 0
@@ -462,10 +461,10 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     keys = ("flops", "num_params", "tokens", "tokens_per_param", "loss")
     records = []
     for row in table.to_dict(orient="records"):
-        rec: dict[str, object] = {k: _finite(row[k]) for k in keys}
+        rec: dict[str, object] = {k: row[k] for k in keys}
         with_interval = [k for k in keys[1:] if f"{k}_lower" in row]
         if with_interval:
-            rec["intervals"] = {k: [_finite(row[f"{k}_lower"]), _finite(row[f"{k}_upper"])] for k in with_interval}
+            rec["intervals"] = {k: [row[f"{k}_lower"], row[f"{k}_upper"]] for k in with_interval}
             rec["interval_kinds"] = {k: ("calibrated" if k == "loss" else "bootstrap") for k in with_interval}
             rec["level"] = args.level
         records.append(rec)
@@ -606,20 +605,14 @@ def _cmd_findings(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- plumbing
-class _wide_pandas:
-    def __enter__(self) -> None:
-        import pandas as pd
+def _wide_pandas() -> AbstractContextManager[None]:
+    """pandas' display options for tables printed to a terminal (pandas imported only here)."""
+    import pandas as pd
 
-        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 30,
-                                      "display.max_rows", 500)
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+    return pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from toolkit import __version__
     from toolkit.findings.runner import FINDINGS_BOOTSTRAP, QUICK_BOOTSTRAP
 
     p = _Parser(prog=PROG, description="Estimate scaling laws of language models from small runs.")

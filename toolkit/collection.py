@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit._version import __version__
 from toolkit.catalog import Catalog, FileSet
 from toolkit.runs import COLUMNS, SCHEMA, Runs, dtypes
 from toolkit.sources import PARSERS, parser
@@ -34,8 +35,6 @@ def _parsers_hash() -> str:
 
 
 def _cache_file(catalog: Catalog) -> Path:
-    from toolkit import __version__
-
     key = f"{catalog.digest}-{__version__}-{_parsers_hash()}"
     return catalog.cache_dir / "parsed" / f"collection-{key}.parquet"
 

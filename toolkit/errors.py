@@ -45,5 +45,11 @@ class FitError(ToolkitError, ValueError):
     """A scaling law cannot be fitted to the given points (and why)."""
 
 
+class LawError(FitError):
+    """A scaling law cannot be built or used as asked: an unknown parameter or law, a bad
+    bound or tie, no finite allocation. A :class:`FitError` subclass, so code that catches fit
+    problems (a law read from a saved fit, say) keeps catching it."""
+
+
 class OutputError(ToolkitError, OSError):
     """A result could not be written where asked (nothing was half written)."""

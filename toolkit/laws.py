@@ -54,7 +54,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import FitError
+from toolkit.errors import LawError
+from toolkit.storage import jsonable
 from toolkit.units import FLOPS_PER_PARAM_TOKEN, tokens_for
 
 #: Muennighoff et al. (2023) estimates used as initial values (and borrowed by default).
@@ -97,10 +98,10 @@ class Param:
 
     def __post_init__(self) -> None:
         if not self.lower <= self.upper:
-            raise FitError(f"parameter {self.name}: lower bound {self.lower} > upper bound {self.upper}")
+            raise LawError(f"parameter {self.name}: lower bound {self.lower} > upper bound {self.upper}")
         if not self.lower <= self.value <= self.upper:
             what = "fixed (borrowed) value" if self.fixed else "value"
-            raise FitError(f"parameter {self.name}: {what} {self.value!r} is outside its bounds "
+            raise LawError(f"parameter {self.name}: {what} {self.value!r} is outside its bounds "
                            f"[{self.lower:g}, {self.upper:g}]")
 
     def __repr__(self) -> str:
@@ -109,14 +110,10 @@ class Param:
 
 
 def _number(name: str, value: object) -> float:
-    """``value`` as a float, or a FitError naming the parameter."""
+    """``value`` as a float, or a LawError naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise FitError(f"parameter {name}: value must be a number, got {value!r}")
+        raise LawError(f"parameter {name}: value must be a number, got {value!r}")
     return float(value)
-
-
-def _bound_to_json(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 class ScalingLaw:
@@ -144,7 +141,7 @@ class ScalingLaw:
         if params is None:
             params = {k: Param(k, v, False, lo, hi) for k, (v, lo, hi) in self._DEFAULTS.items()}
         if list(params) != list(self._DEFAULTS):
-            raise FitError(f"{type(self).__name__} needs parameters {list(self._DEFAULTS)}, "
+            raise LawError(f"{type(self).__name__} needs parameters {list(self._DEFAULTS)}, "
                              f"got {list(params)}")
         params = dict(params)
         ties = dict(ties or {})
@@ -200,7 +197,7 @@ class ScalingLaw:
 
         Raises
         ------
-        FitError
+        LawError
             Unknown names, a parameter tied to itself or to a tied one, a fixed parameter, or a
             parameter that is not an exponent of the N or D term.
         """
@@ -210,11 +207,11 @@ class ScalingLaw:
         for k, target in ties.items():
             self._check_names({target: None})
             if k not in exps or target not in exps:
-                raise FitError(f"only the exponents {', '.join(sorted(exps))} can be tied, got {k}={target!r}")
+                raise LawError(f"only the exponents {', '.join(sorted(exps))} can be tied, got {k}={target!r}")
             if k == target or target in new or k in new.values():
-                raise FitError(f"cannot tie {k} to {target}: a parameter is tied to a free one, once")
+                raise LawError(f"cannot tie {k} to {target}: a parameter is tied to a free one, once")
             if self._params[k].fixed:
-                raise FitError(f"{k} is fixed; unfix it before tying it to {target}")
+                raise LawError(f"{k} is fixed; unfix it before tying it to {target}")
             new[k] = target
         return type(self)(dict(self._params), ties=new)
 
@@ -244,13 +241,13 @@ class ScalingLaw:
     def _check_names(self, names: Mapping[str, object]) -> None:
         unknown = sorted(set(names) - set(self._params))
         if unknown:
-            raise FitError(f"{type(self).__name__} has no parameter {', '.join(unknown)} "
+            raise LawError(f"{type(self).__name__} has no parameter {', '.join(unknown)} "
                            f"(parameters: {', '.join(self._params)})")
 
     def _replace(self, **changes: Param) -> ScalingLaw:
         tied = sorted(set(changes) & set(self._ties))
         if tied:
-            raise FitError(f"{', '.join(tied)} is tied to {self._ties[tied[0]]}: set that parameter instead")
+            raise LawError(f"{', '.join(tied)} is tied to {self._ties[tied[0]]}: set that parameter instead")
         new = dict(self._params)
         new.update(changes)
         return type(self)(new, ties=self._ties)
@@ -260,7 +257,7 @@ class ScalingLaw:
 
         Raises
         ------
-        FitError
+        LawError
             A value that is not a number or lies outside its parameter's bounds.
         """
         self._check_names(values)
@@ -274,7 +271,7 @@ class ScalingLaw:
 
         Raises
         ------
-        FitError
+        LawError
             A value that is not a number or lies outside its parameter's bounds (e.g.
             ``alpha=10`` with alpha in [0, 3], ``E=-5`` with E >= 0).
         """
@@ -291,7 +288,7 @@ class ScalingLaw:
         """A copy with new (lower, upper) bounds for the named parameters.
 
         A free parameter's value moves inside its new bounds (it is only a starting value); a
-        fixed value outside them is refused with a :class:`FitError`.
+        fixed value outside them is refused with a :class:`LawError`.
         """
         self._check_names(bounds)
         changes = {}
@@ -299,10 +296,10 @@ class ScalingLaw:
             try:
                 lo, hi = (_number(k, b) for b in pair)
             except (TypeError, ValueError):
-                raise FitError(f"parameter {k}: bounds must be a (lower, upper) pair, got {pair!r}") from None
+                raise LawError(f"parameter {k}: bounds must be a (lower, upper) pair, got {pair!r}") from None
             p = self._params[k]
             if not lo <= hi:
-                raise FitError(f"parameter {k}: lower bound {lo:g} > upper bound {hi:g}")
+                raise LawError(f"parameter {k}: lower bound {lo:g} > upper bound {hi:g}")
             value = p.value if p.fixed else min(max(p.value, lo), hi)
             changes[k] = replace(p, value=value, lower=lo, upper=hi)
         return self._replace(**changes)
@@ -318,9 +315,17 @@ class ScalingLaw:
         tokens
             D, training tokens seen.
         """
+        return self.evaluate(self.values, num_params, tokens)
+
+    def evaluate(self, values: Mapping[str, float], num_params: np.ndarray | float, tokens: np.ndarray | float,
+                 unique_tokens: np.ndarray | float | None = None) -> np.ndarray:
+        """Loss in nats per token at parameter ``values`` other than the law's own (a trial point
+        of a fit, a step of a derivative, a bootstrap resample), at N parameters trained on D
+        tokens (of which ``unique_tokens`` unique, for a law that discounts repeats)."""
         n = np.asarray(num_params, dtype=float)
         d = np.asarray(tokens, dtype=float)
-        return self._predict(self.values, n, d)
+        u = None if unique_tokens is None else np.asarray(unique_tokens, dtype=float)
+        return self._predict(values, n, self.effective_data(values, d, u))
 
     def _predict(self, v: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -352,7 +357,7 @@ class ScalingLaw:
         big_a, big_b, alpha, beta = v[a_name], v[b_name], v[alpha_name], v[beta_name]
         for name, x in ((a_name, big_a), (b_name, big_b), (alpha_name, alpha), (beta_name, beta)):
             if not (math.isfinite(x) and x > 0):
-                raise FitError(f"no finite compute-optimal allocation: {name} = {x:g} (the "
+                raise LawError(f"no finite compute-optimal allocation: {name} = {x:g} (the "
                                f"{'N' if name in self.n_term else 'D'} term does not shrink with "
                                "scale, so the optimum runs to an extreme size)")
         return big_a, big_b, alpha, beta
@@ -373,13 +378,13 @@ class ScalingLaw:
 
         Raises
         ------
-        FitError
+        LawError
             A budget that is not finite and > 0, or a law whose N or D term does not shrink
             (A, B, alpha or beta = 0): then no finite optimum exists.
         """
         c = np.atleast_1d(np.asarray(flops, dtype=float)).ravel()
         if not np.all(np.isfinite(c) & (c > 0)):
-            raise FitError(f"flops must be finite and > 0, got {c[~(np.isfinite(c) & (c > 0))][0]:g}")
+            raise LawError(f"flops must be finite and > 0, got {c[~(np.isfinite(c) & (c > 0))][0]:g}")
         big_a, big_b, alpha, beta = self._allocation_exponents()
         g = (alpha * big_a / (beta * big_b)) ** (1.0 / (alpha + beta))
         base = c / FLOPS_PER_PARAM_TOKEN
@@ -410,18 +415,18 @@ class ScalingLaw:
         """
         c = np.atleast_1d(np.asarray(flops, dtype=float)).ravel()
         if not np.all(np.isfinite(c) & (c > 0)):
-            raise FitError("flops must be finite and > 0")
+            raise LawError("flops must be finite and > 0")
         frames = []
         for budget in c:
             if num_params is None:
                 if int(n) < 2:
-                    raise FitError(f"n must be >= 2, got {n}")
+                    raise LawError(f"n must be >= 2, got {n}")
                 centre = float(self.optimal_allocation(budget)["num_params"].iloc[0])
                 sizes = np.geomspace(centre / 100, centre * 100, int(n))
             else:
                 sizes = np.atleast_1d(np.asarray(num_params, dtype=float)).ravel()
                 if not np.all(np.isfinite(sizes) & (sizes > 0)):
-                    raise FitError("num_params must be finite and > 0")
+                    raise LawError("num_params must be finite and > 0")
             tokens = tokens_for(budget, sizes)
             frames.append(pd.DataFrame({"flops": budget, "num_params": sizes, "tokens": tokens,
                                         "loss": self.predict(sizes, tokens)}))
@@ -432,7 +437,7 @@ class ScalingLaw:
         N*(factor C) / N*(C) = factor^(beta / (alpha + beta)) (tokens grow by the rest)."""
         factor = _number("factor", factor)
         if not (math.isfinite(factor) and factor > 0):
-            raise FitError(f"factor must be finite and > 0, got {factor:g}")
+            raise LawError(f"factor must be finite and > 0, got {factor:g}")
         _, _, alpha, beta = self._allocation_exponents()
         return float(factor ** (beta / (alpha + beta)))
 
@@ -440,10 +445,10 @@ class ScalingLaw:
     def to_dict(self) -> dict[str, object]:
         """The law as plain JSON-able data: ``law`` (its name) and ``params``, name ->
         ``{value, fixed, lower, upper}`` (infinite bounds as None). :meth:`from_dict` reads it."""
-        return {"law": self.name,
-                "params": {k: {"value": p.value, "fixed": p.fixed, "lower": _bound_to_json(p.lower),
-                               "upper": _bound_to_json(p.upper)} for k, p in self._params.items()},
-                "ties": dict(self._ties)}
+        return jsonable({"law": self.name,
+                         "params": {k: {"value": p.value, "fixed": p.fixed, "lower": p.lower, "upper": p.upper}
+                                    for k, p in self._params.items()},
+                         "ties": dict(self._ties)})  # type: ignore[return-value]
 
     @staticmethod
     def from_dict(data: Mapping[str, object]) -> ScalingLaw:
@@ -451,17 +456,17 @@ class ScalingLaw:
 
         Raises
         ------
-        FitError
+        LawError
             An unknown law, missing or unknown parameters, or values outside their bounds.
         """
         try:
             cls = LAWS[str(data["law"])]
             raw = dict(data["params"])  # type: ignore[call-overload]
         except KeyError as exc:
-            raise FitError(f"not a law dict: missing or unknown {exc} (expected keys law, params; "
+            raise LawError(f"not a law dict: missing or unknown {exc} (expected keys law, params; "
                            f"laws: {', '.join(LAWS)})") from None
         if list(raw) != list(cls._DEFAULTS):
-            raise FitError(f"{cls.__name__} needs parameters {list(cls._DEFAULTS)}, got {list(raw)}")
+            raise LawError(f"{cls.__name__} needs parameters {list(cls._DEFAULTS)}, got {list(raw)}")
         params = {}
         for k, p in raw.items():
             lo, hi = p.get("lower"), p.get("upper")
@@ -548,10 +553,7 @@ class DataConstrained(ScalingLaw):
     def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float,
                 unique_tokens: np.ndarray | float | None = None) -> np.ndarray:
         """Predicted loss in nats per token; ``unique_tokens`` defaults to ``tokens`` (one epoch)."""
-        n = np.asarray(num_params, dtype=float)
-        d = np.asarray(tokens, dtype=float)
-        u = d if unique_tokens is None else np.asarray(unique_tokens, dtype=float)
-        return self._predict(self.values, n, effective_tokens(d, u, self.values["r_star"]))
+        return self.evaluate(self.values, num_params, tokens, unique_tokens)
 
     def _predict(self, v: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
         return v["E"] + v["A"] * n ** -v["alpha"] + v["B"] * d ** -v["beta"]
@@ -581,4 +583,4 @@ def get_law(law: str | ScalingLaw) -> ScalingLaw:
     try:
         return LAWS[str(law).lower()]()
     except KeyError:
-        raise FitError(f"unknown law {law!r} (known: {', '.join(LAWS)})") from None
+        raise LawError(f"unknown law {law!r} (known: {', '.join(LAWS)})") from None

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.units import nats_from_bits, nats_from_perplexity
+from toolkit.units import exact_quantity, nats_from_bits, nats_from_perplexity
 
 ARCHES: tuple[str, ...] = ("dec", "enc-dec", "moe", "ssm")
 #: What ``loss`` measures. ``nats/word``: lm-eval word perplexity (ModuleFormer);
@@ -109,37 +109,8 @@ _MAX_VALUE = 40
 #: only the first steps of a run reach it).
 PERPLEXITY_LIKE = 20.0
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt])\s*(\d*)\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _NONFINITE = re.compile(r"^[+-]?(?:nan|inf|infinity)$", re.IGNORECASE)
-_SCALE = {"k": 3, "m": 6, "b": 9, "t": 12}
-
-
-def _size_decimal(text: str) -> Decimal | None:
-    """A size as an exact Decimal: ``"2.8B"``, ``"125m"``, ``"1b1"`` (1.1e9) or a plain number."""
-    text = text.strip()
-    if _NUMBER.match(text):
-        return Decimal(text)
-    m = _SIZE.match(text)
-    if not m:
-        return None
-    whole, scale, frac = m.groups()
-    number = Decimal(whole + ("." + frac if frac and "." not in whole else frac))
-    return number.scaleb(_SCALE[scale.lower()])
-
-
-def parse_size(value: object) -> float:
-    """Read a size written as a number or as text such as ``"2.8B"``, ``"125m"`` or ``"1b1"``.
-
-    Trailing digits after the scale letter are decimals (ColPret's convention), so
-    ``"1b1"`` is 1.1e9 and ``"7b1"`` is 7.1e9. Returns ``nan`` for anything else.
-    """
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    if _NONFINITE.match(str(value).strip()):
-        return float(str(value).strip())
-    exact = _size_decimal(str(value))
-    return float("nan") if exact is None else float(exact)
 
 
 # ----------------------------------------------------------------------------- messages
@@ -254,7 +225,7 @@ def _numbers(values: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray, np.n
         if _NONFINITE.match(text):
             exact[i] = floats[i] = float(text)
             continue
-        number = _size_decimal(text) if kind == "size" else Decimal(text) if _NUMBER.match(text) else None
+        number = exact_quantity(text) if kind == "size" else Decimal(text) if _NUMBER.match(text) else None
         if number is None:
             bad[i] = True
             continue

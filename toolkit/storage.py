@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -341,19 +341,21 @@ def read_json(path: str | Path, what: str) -> object:
         raise DataError(f"{path}: not a saved {what} (JSON nested too deeply to read)") from None
 
 
-def jsonable(obj: object) -> object:
+def jsonable(obj: object, *, other: Callable[[object], object] | None = None) -> object:
     """``obj`` with numpy/pandas scalars made plain and every non-finite float (NaN, inf)
-    made ``None``, at any depth (dicts, lists, tuples)."""
+    made ``None``, at any depth (dicts, lists, tuples). ``other`` turns a value JSON has no
+    type for into one (``repr`` for a record's free-form parameters); without it such a value
+    is left for ``json.dumps`` to refuse."""
     import math
 
     import numpy as np
 
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v, other=other) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in obj]
+        return [jsonable(v, other=other) for v in obj]
     if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
+        return [jsonable(v, other=other) for v in obj.tolist()]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if obj is pd.NA or obj is pd.NaT:
@@ -362,6 +364,8 @@ def jsonable(obj: object) -> object:
         return obj if math.isfinite(obj) else None
     if isinstance(obj, (pd.Timestamp, Path)):
         return str(obj)
+    if other is not None and not (obj is None or isinstance(obj, (str, int, float, bool))):
+        return other(obj)
     return obj
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.runs import parse_size
+from toolkit.units import parse_size
 
 
 @dataclass(frozen=True)

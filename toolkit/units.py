@@ -12,14 +12,19 @@ are converted with ln(ppl); bits (log2 perplexity) with x ln 2.
 
 Quantities
 ----------
-:func:`parse_quantity` reads the sizes people write: ``"7B"``, ``"1.4T"``, ``"125M"``,
-``"5.76e23"``, ``"6e9"``.
+One grammar reads the sizes people write: ``"7B"``, ``"1.4T"``, ``"125M"``, ``"7G"``,
+``"5.76e23"``, ``"6e9"`` and ColPret's ``"1b1"`` (digits after the scale letter are decimals:
+1.1e9). :func:`parse_quantity` is its strict face for arguments (a positive finite number or
+:class:`DataError`), :func:`parse_size` its lenient face for table cells (``nan`` for text it
+cannot read), :func:`exact_quantity` its exact value (a Decimal, so that whole numbers stay
+whole), and :func:`format_size` writes a size back (``70.4M``, ``1.4B``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 import numpy as np
 
@@ -28,10 +33,15 @@ from toolkit.errors import DataError
 #: Training FLOPs per parameter and token (forward and backward pass).
 FLOPS_PER_PARAM_TOKEN = 6
 
-#: Suffixes of :func:`parse_quantity` (case-insensitive): thousand, million, billion, trillion.
+#: Scale letters of a quantity (case-insensitive): thousand, million, billion (B or G), trillion.
 SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+_EXPONENT = {"K": 3, "M": 6, "B": 9, "G": 9, "T": 12}
 
-_QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([KMBGT])?\s*$", re.IGNORECASE)
+# A number, then optionally a scale letter and, after a whole number only, its decimals ("1b1").
+_QUANTITY = re.compile(r"^\s*(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*"
+                       r"(?:(?P<scale>[KMBGT])(?P<decimals>\d*))?\s*$", re.IGNORECASE)
+_NONFINITE = re.compile(r"^\s*[+-]?(?:nan|inf|infinity)\s*$", re.IGNORECASE)
+_HOW = "write e.g. 7B, 1.4T, 125M or 5.76e23"
 
 
 def flops(num_params: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray:
@@ -54,10 +64,39 @@ def nats_from_bits(bits: np.ndarray | float) -> np.ndarray:
     return np.asarray(bits, dtype=float) * math.log(2.0)
 
 
+def exact_quantity(text: str) -> Decimal | None:
+    """The exact value of a written quantity (``"2.8B"``, ``"125m"``, ``"1b1"``, ``"3e9"``), or
+    ``None`` for text outside the grammar. Non-finite words (``"nan"``, ``"inf"``) are outside it."""
+    m = _QUANTITY.match(text)
+    if m is None:
+        return None
+    number, scale, decimals = m.group("number", "scale", "decimals")
+    if decimals:
+        if not number.isdigit():
+            return None
+        number = f"{number}.{decimals}"
+    value = Decimal(number)
+    return value.scaleb(_EXPONENT[scale.upper()]) if scale else value
+
+
+def parse_size(value: object) -> float:
+    """A quantity read leniently, for table cells: a number as it is, text in the grammar of
+    :func:`parse_quantity` (``"2.8B"``, ``"125m"``, ``"1b1"`` = 1.1e9, ``"7G"``), ``"nan"`` or
+    ``"inf"`` as those floats, and ``nan`` for anything else. No sign or range check."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    text = str(value)
+    if _NONFINITE.match(text):
+        return float(text.strip())
+    exact = exact_quantity(text)
+    return float("nan") if exact is None else float(exact)
+
+
 def parse_quantity(text: str | float | int, *, name: str = "quantity") -> float:
     """A positive finite number from ``"7B"``, ``"1.4T"``, ``"125M"``, ``"5.76e23"`` or a number.
 
-    Suffixes K, M, B (or G) and T mean 1e3, 1e6, 1e9 and 1e12. ``name`` is used in the error.
+    Scale letters K, M, B (or G) and T mean 1e3, 1e6, 1e9 and 1e12; digits after the letter of a
+    whole number are its decimals (``"1b1"`` is 1.1e9). ``name`` is used in the error.
 
     Raises
     ------
@@ -72,10 +111,20 @@ def parse_quantity(text: str | float | int, *, name: str = "quantity") -> float:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value = float(text)
     else:
-        m = _QUANTITY.match(str(text))
-        if m is None:
-            raise DataError(f"{name}: cannot read {text!r} as a number (write e.g. 7B, 1.4T, 125M or 5.76e23)")
-        value = float(m.group(1)) * SUFFIXES[m.group(2).upper()] if m.group(2) else float(m.group(1))
+        exact = exact_quantity(str(text))
+        if exact is None:
+            raise DataError(f"{name}: cannot read {text!r} as a number ({_HOW})")
+        value = float(exact)
     if not (math.isfinite(value) and value > 0):
         raise DataError(f"{name} must be a finite number > 0, got {text!r}")
     return value
+
+
+def format_size(value: float, *, digits: int = 3) -> str:
+    """A size as people write it, to ``digits`` significant digits: ``70.4M``, ``1.4B``, ``175B``,
+    ``2T``; below a thousand the plain number (``512``)."""
+    n = float(value)
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.{digits}g}{suffix}"
+    return f"{n:.{digits}g}"

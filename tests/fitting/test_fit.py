@@ -368,7 +368,7 @@ def test_bootstrap_is_seeded_and_resamples_runs() -> None:
     c = bootstrap(df, n=20, seed=4, fixed={"alpha": 0.34, "beta": 0.28})
     pd.testing.assert_frame_equal(a.samples, b.samples)
     assert not a.samples.equals(c.samples)
-    iv = a.intervals()
+    iv = a.conf_int()
     assert list(iv.columns) == ["param", "estimate", "lower", "upper", "level", "n_used"] and len(iv) == 5
     free = iv["param"].isin(["E", "A", "B"])
     assert np.all(iv.loc[free, "lower"] < iv.loc[free, "upper"])
@@ -390,7 +390,7 @@ def test_bootstrap_flags_resamples_with_too_few_sizes() -> None:
     assert res.n_not_identifiable > 0
     assert res.n_used + res.n_not_identifiable + res.n_failed == 40
     assert (res.resamples.loc[res.resamples["n_sizes"] < 3, "status"] == "not_identifiable").all()
-    assert len(res.samples) == res.n_used == res.intervals()["n_used"].iloc[0]
+    assert len(res.samples) == res.n_used == res.conf_int()["n_used"].iloc[0]
     assert res.samples.notna().all().all()
 
 

@@ -79,7 +79,7 @@ def test_predict_text_and_allocate_text(csv: Path, capsys) -> None:
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["predict", "--params", "seven", "--tokens", "1T"], "--params: expected a finite number such as 7e9 or 7B"),
-    (["predict", "--params=-7B", "--tokens", "1T"], "--params: expected a finite number"),
+    (["predict", "--params=-7B", "--tokens", "1T"], "--params: must be > 0"),
     (["predict", "--params", "7B", "--tokens", "1T", "--interval", "1.5"], "strictly between 0 and 1"),
     (["allocate", "--flops", "1e21", "0"], "--flops: must be > 0"),
 ])

@@ -181,7 +181,7 @@ def test_bad_bootstrap_arguments() -> None:
         bootstrap(df, n=2.5)  # type: ignore[arg-type]
     boot = bootstrap(df, n=3, seed=0, fixed={"alpha": 0.34, "beta": 0.28})
     with pytest.raises(FitError, match="level must be"):
-        boot.intervals(level=1.5)
+        boot.conf_int(level=1.5)
     with pytest.raises(FitError, match="seed must be"):
         bootstrap(df, n=3, seed=-1)
 

@@ -46,7 +46,7 @@ def test_every_public_interval_has_a_width_or_none(design):
         check(frame["lower"], frame["upper"])
     ci = result.conf_int(0.9)
     check(ci["lower"], ci["upper"])
-    iv = boot.intervals(0.9)
+    iv = boot.conf_int(0.9)
     check(iv["lower"], iv["upper"])
     alloc = boot.allocation([1e20, 1e21])
     for col in ("num_params", "tokens", "tokens_per_param", "loss"):

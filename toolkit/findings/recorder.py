@@ -30,7 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from toolkit._version import __version__
 from toolkit.errors import DataError
+from toolkit.storage import atomic_write, jsonable, to_json
 
 #: Environment variable naming the directory records are written to (set by the runner).
 ENV_DIR: str = "SCALING_TOOLKIT_FINDINGS_DIR"
@@ -54,25 +56,8 @@ def _number(key: str, value: object) -> float | int | str | bool | None:
     return int(x) if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu") else x
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
-
-
 def provenance() -> dict[str, str]:
     """What produced a number: toolkit version, catalogue hash, Python version, UTC time."""
-    from toolkit import __version__
     from toolkit.catalog import Catalog
 
     return {"toolkit_version": __version__, "catalog_hash": Catalog().digest,
@@ -211,20 +196,14 @@ def record(panel: Any = None, numbers: Mapping[str, object] | None = None, *, na
         caller = sys._getframe(1).f_globals  # the kernel's namespace when called from a cell
         declared = notebook_parameters(caller, notebook, getattr(panel, "controls", None))
     rec = Record(name, {str(k): _number(str(k), v) for k, v in all_numbers.items()},
-                 _jsonable({**declared, **(parameters or {})}), provenance(), tuple(charts))
+                 jsonable({**declared, **(parameters or {})}, other=repr), provenance(), tuple(charts))
     if target:
         out = Path(target)
         out.mkdir(parents=True, exist_ok=True)
         for chart_name, chart in charts.items():
-            _write_json(out / f"{name}.{chart_name}.vl.json", chart.to_dict())
-        _write_json(out / f"{name}.json", rec.to_dict())
+            atomic_write(out / f"{name}.{chart_name}.vl.json", to_json(chart.to_dict(), indent=1) + "\n")
+        atomic_write(out / f"{name}.json", to_json(rec.to_dict(), indent=1) + "\n")
     return rec
-
-
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    os.replace(tmp, path)
 
 
 def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:

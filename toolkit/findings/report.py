@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.storage import atomic_write
+
 _CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
        max-width: 1100px; padding: 0 1em; color: #222; }
@@ -170,9 +172,7 @@ def write_report(out_dir: str | Path, outcomes: Sequence[Any], records: Mapping[
         parts.append("<h2 id='downstream'>Downstream task accuracy of the targets</h2>")
         parts.append(_downstream(downstream))
     parts.append("</body></html>\n")
-    path = out / "index.html"
-    path.write_text("\n".join(parts))
-    return path
+    return atomic_write(out / "index.html", "\n".join(parts))
 
 
 __all__ = ("write_report",)

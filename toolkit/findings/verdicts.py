@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
 from toolkit.fitting import PREDICTING
+from toolkit.storage import jsonable
 from toolkit.study import StudyResult
 
 OUTCOMES: tuple[str, ...] = ("supported", "not supported", "mixed", "not testable here")
@@ -83,17 +84,11 @@ _UNIDENTIFIED: tuple[str, ...] = tuple(_EXCLUDED_AS)
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """One guideline re-measured.
+class Measured:
+    """The headline numbers of a verdict.
 
     Attributes
     ----------
-    number, title, claim
-        The guideline (1-8), its name and the paper's claim.
-    statement
-        What the collection shows, with its numbers (fractions printed as percent).
-    outcome
-        One of :data:`OUTCOMES`.
     value
         The headline number (an ARE fraction unless the statement says otherwise).
     value_without_bound
@@ -104,6 +99,32 @@ class Verdict:
         (q25, q75) of the per-source values.
     share_at_bound
         Share of the cells used with a parameter at a bound.
+    """
+
+    value: float = math.nan
+    value_without_bound: float = math.nan
+    n_families: int = 0
+    n_sources: int = 0
+    spread: tuple[float, float] = (math.nan, math.nan)
+    share_at_bound: float = math.nan
+
+
+#: The guideline's identity, first in :meth:`Verdict.to_dict` as it was before Measured existed.
+_HEAD = ("number", "title", "claim", "statement", "outcome")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict(Measured):
+    """One guideline re-measured: its :class:`Measured` headline numbers and the following.
+
+    Attributes
+    ----------
+    number, title, claim
+        The guideline (1-8), its name and the paper's claim.
+    statement
+        What the collection shows, with its numbers (fractions printed as percent).
+    outcome
+        One of :data:`OUTCOMES`.
     excluded
         What was left out and why.
     numbers
@@ -117,12 +138,6 @@ class Verdict:
     claim: str
     statement: str
     outcome: str
-    value: float = math.nan
-    value_without_bound: float = math.nan
-    n_families: int = 0
-    n_sources: int = 0
-    spread: tuple[float, float] = (math.nan, math.nan)
-    share_at_bound: float = math.nan
     excluded: str = ""
     numbers: Mapping[str, float | int | str] = field(default_factory=dict)
 
@@ -131,18 +146,8 @@ class Verdict:
             raise DataError(f"verdict {self.number}: unknown outcome {self.outcome!r} (known: {', '.join(OUTCOMES)})")
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict (NaN as ``None``)."""
-        def clean(v: object) -> object:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, (tuple, list)):
-                return [clean(x) for x in v]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, np.generic):
-                return clean(v.item())
-            return v
-        return {k: clean(v) for k, v in asdict(self).items()}
+        """A JSON-ready dict (NaN as ``None``), the guideline's identity first."""
+        return jsonable({**{k: getattr(self, k) for k in _HEAD}, **asdict(self)})  # type: ignore[return-value]
 
 
 # ============================================================================ the rule set
@@ -203,15 +208,22 @@ def _unbounded(cells: pd.DataFrame) -> pd.DataFrame:
     return cells[cells["status"] != "at_bound"]
 
 
-def _summary(cells: pd.DataFrame, sources: Mapping[str, str], value: str = "are") -> dict[str, object]:
+def _spread(per_source: pd.Series) -> tuple[float, float]:
+    """(q25, q75) of per-source values."""
+    if not len(per_source):
+        return math.nan, math.nan
+    return float(per_source.quantile(0.25)), float(per_source.quantile(0.75))
+
+
+def _summary(cells: pd.DataFrame, sources: Mapping[str, str], value: str = "are") -> Measured:
     """Headline of a set of cells: median over sources of per-source medians of per-family
     medians; n; spread; share at bound; the same number without cells at a bound."""
     fam = cells.groupby("family")[value].median()
     src = _by_source(fam, sources)
-    return {"value": _median(src), "n_families": int(fam.notna().sum()), "n_sources": len(src),
-            "spread": (float(src.quantile(0.25)), float(src.quantile(0.75))) if len(src) else (math.nan, math.nan),
-            "share_at_bound": float((cells["status"] == "at_bound").mean()) if len(cells) else math.nan,
-            "value_without_bound": _median(_by_source(_unbounded(cells).groupby("family")[value].median(), sources))}
+    return Measured(value=_median(src), n_families=int(fam.notna().sum()), n_sources=len(src), spread=_spread(src),
+                    share_at_bound=float((cells["status"] == "at_bound").mean()) if len(cells) else math.nan,
+                    value_without_bound=_median(_by_source(_unbounded(cells).groupby("family")[value].median(),
+                                                           sources)))
 
 
 def outcome_of(holding: int, compared: int) -> str:
@@ -268,9 +280,38 @@ def _excluded(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What a rule measured: its statement and outcome, the headline numbers, what it left out
+    and the other numbers its statement quotes."""
+
+    statement: str
+    outcome: str
+    measured: Measured
+    excluded: str = ""
+    numbers: Mapping[str, float | int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Guideline:
+    """A guideline of METHOD.md section 4: its number, title, the paper's claim, and the rule
+    ``measure(table, sources, families)`` that re-measures it on a study's table."""
+
+    number: int
+    title: str
+    claim: str
+    measure: Callable[[pd.DataFrame, Mapping[str, str], pd.DataFrame], _Found]
+
+    def verdict(self, table: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> Verdict:
+        """The :class:`Verdict` of this guideline on ``table`` (family -> source in ``sources``)."""
+        found = self.measure(table, sources, families)
+        return Verdict(number=self.number, title=self.title, claim=self.claim, statement=found.statement,
+                       outcome=found.outcome, **asdict(found.measured), excluded=found.excluded,
+                       numbers=found.numbers)
+
+
 # ============================================================================ the verdicts
-def _v1(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "About 4% ARE is the best achievable; up to 20% is useful; naive baselines average about 18%."
+def _target_accuracy(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["grid", "baseline_best", "baseline_compute"])
     g = _family_cut(pool.cells)
     g = g[np.isclose(g["p"], 1.0)]
@@ -294,21 +335,20 @@ def _v1(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     lofo = _leave_one_source_out(pool.cells[pool.cells["experiment"] == "grid"], sources)
     selected = pool.cells[pool.cells["experiment"] == "grid"].groupby("family")["are"].min()
     statement = (f"pre-registered design (every size below the target, p = 1, the family's cut): median ARE "
-                 f"{_pct(s['value'])} over {s['n_sources']} sources ({s['n_families']} families; quartiles "
-                 f"{_pct(s['spread'][0])}-{_pct(s['spread'][1])}), {_pct(s['value_without_bound'])} without the "
-                 f"{_pct(s['share_at_bound'])} of cells at a bound; chosen leave-one-source-out: "
-                 f"{_pct(lofo['value'])} ({lofo['n_sources']} sources); naive baselines on the same cells: "
-                 f"best-loss-seen {_pct(base['best']['value'])}, largest-compute {_pct(base['compute']['value'])}; "
+                 f"{_pct(s.value)} over {s.n_sources} sources ({s.n_families} families; quartiles "
+                 f"{_pct(s.spread[0])}-{_pct(s.spread[1])}), {_pct(s.value_without_bound)} without the "
+                 f"{_pct(s.share_at_bound)} of cells at a bound; chosen leave-one-source-out: "
+                 f"{_pct(lofo.value)} ({lofo.n_sources} sources); naive baselines on the same cells: "
+                 f"best-loss-seen {_pct(base['best'].value)}, largest-compute {_pct(base['compute'].value)}; "
                  + count.text(f"the law is useful (<= {_pct(PAPER_USEFUL_ARE)}) and beats both baselines")
                  + f". For reference only, the per-family minimum over all designs (chosen on the test set) is "
                  f"{_pct(_median(selected))}")
-    return Verdict(1, "Target accuracy", claim, statement, count.outcome, s["value"], s["value_without_bound"],
-                   s["n_families"], s["n_sources"], s["spread"], s["share_at_bound"], pool.excluded,
-                   {**count.numbers, "lofo_are": lofo["value"], "baseline_best_are": base["best"]["value"],
-                    "baseline_compute_are": base["compute"]["value"], "test_set_minimum_are": _median(selected)})
+    return _Found(statement, count.outcome, s, pool.excluded,
+                  {**count.numbers, "lofo_are": lofo.value, "baseline_best_are": base["best"].value,
+                    "baseline_compute_are": base["compute"].value, "test_set_minimum_are": _median(selected)})
 
 
-def _leave_one_source_out(grid: pd.DataFrame, sources: Mapping[str, str]) -> dict[str, object]:
+def _leave_one_source_out(grid: pd.DataFrame, sources: Mapping[str, str]) -> Measured:
     """For each source, the design (k, p, cut) with the lowest median ARE over the *other*
     sources' families (among designs that source has), then that source's ARE with it."""
     per = grid.groupby(["family", "k", "p", "cut_tokens"])["are"].median().reset_index()
@@ -325,11 +365,10 @@ def _leave_one_source_out(grid: pd.DataFrame, sources: Mapping[str, str]) -> dic
         best = by_design.loc[candidates, "are"].idxmin()
         out[src] = float(have.loc[[best], "are"].median())
     values = pd.Series(out, dtype=float)
-    return {"value": _median(values), "n_sources": len(values)}
+    return Measured(value=_median(values), n_sources=len(values))
 
 
-def _v2(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "Fits on whole training curves beat fits on the end of each curve."
+def _intermediate_checkpoints(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["trajectory"])
     t = pool.cells
     t = t[t["k"] == t.groupby("family")["k"].transform("max")]
@@ -348,21 +387,18 @@ def _v2(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     n_end_bound = int((ends["status"] == "at_bound").sum())
     statement = (f"end-of-trajectory experiment (the k smallest sizes, all below the target; training window "
                  f"[m x 70%, 70%) of each run past the family's cut; same runs, same compute): whole curve "
-                 f"(m = 0) median ARE {_pct(s['value'])} ({_pct(s['value_without_bound'])} without cells at a "
-                 f"bound, {_pct(s['share_at_bound'])} of them) vs the last half of it or less (m >= 0.5) "
-                 f"{_pct(e['value'])} ({_pct(e['value_without_bound'])} without; {n_end_bound} of its "
+                 f"(m = 0) median ARE {_pct(s.value)} ({_pct(s.value_without_bound)} without cells at a "
+                 f"bound, {_pct(s.share_at_bound)} of them) vs the last half of it or less (m >= 0.5) "
+                 f"{_pct(e.value)} ({_pct(e.value_without_bound)} without; {n_end_bound} of its "
                  f"{len(ends)} fits at a bound); " + count.text("the whole curve is better") + f"; {len(fams)} "
                  f"families. Final checkpoints of runs sharing one token budget cannot identify "
                  "the D term at all: that is a tautology, not evidence, and is not counted")
-    return Verdict(2, "Use intermediate checkpoints", claim, statement, count.outcome,
-                   s["value"], s["value_without_bound"], s["n_families"], s["n_sources"], s["spread"],
-                   s["share_at_bound"], pool.excluded,
-                   {**count.numbers, "end_only_are": e["value"], "end_only_are_without_bound": e["value_without_bound"],
+    return _Found(statement, count.outcome, s, pool.excluded,
+                  {**count.numbers, "end_only_are": e.value, "end_only_are_without_bound": e.value_without_bound,
                     "end_cells_at_bound": n_end_bound, "end_cells": len(ends)})
 
 
-def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "Discarding checkpoints before about 10B tokens improves fits (OPT, Pythia: >15% vs <10% ARE)."
+def _drop_early_checkpoints(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["grid"])
     g = pool.cells
     m = g[g["cut_tokens"] > 0].merge(g[g["cut_tokens"] == 0], on=["family", "k", "p"], suffixes=("_c", "_n"))
@@ -387,10 +423,10 @@ def _v3(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
                  + f"; median change per source {_median(per) * 100:+.1f} points ({unbounded * 100:+.1f} without "
                  f"the {_pct(share)} of pairs with a fit at a bound)" + (f" ({named})" if named else "")
                  + f"; per source: {per_source}")
-    return Verdict(3, "Drop early checkpoints", claim, statement, count.outcome, _median(per), unbounded, len(fam),
-                   len(per), (float(per.quantile(0.25)), float(per.quantile(0.75))) if len(per) else (math.nan, math.nan),
-                   share, pool.excluded,
-                   {**count.numbers,
+    measured = Measured(value=_median(per), value_without_bound=unbounded, n_families=len(fam), n_sources=len(per),
+                        spread=_spread(per), share_at_bound=share)
+    return _Found(statement, count.outcome, measured, pool.excluded,
+                  {**count.numbers,
                     "cut_are": _median(_by_source(fam["are_c"], sources)),
                     "no_cut_are": _median(_by_source(fam["are_n"], sources))})
 
@@ -412,8 +448,7 @@ def _matched_pairs(cells: pd.DataFrame) -> pd.DataFrame:
             else pd.DataFrame(columns=["family", "are_more", "are_fewer", "status"]))
 
 
-def _v4(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "More models of different sizes beat fewer larger ones; five models is a safe start."
+def _number_of_models(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["grid", "windows"])
     c = _family_cut(pool.cells)
     pairs = _matched_pairs(c)
@@ -437,12 +472,11 @@ def _v4(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
                  f"{by_src.index[0] if len(by_src) else 'n/a'}): " + count.text("more, smaller models beat fewer, larger ones")
                  + f" (median ARE {_pct(_median(fam['are_more']))} vs {_pct(_median(fam['are_fewer']))}); "
                  f"not matched in compute, the 5 smallest sizes beat the 3 or 4 smallest in {int(wins5.sum())} of "
-                 f"{len(wins5)} sources ({_pct(s['value'])} vs {_pct(_median(_by_source(both['k34'], sources)))}, p = 1; "
-                 f"{_pct(s['value_without_bound'])} without the {_pct(s['share_at_bound'])} of k = 5 cells at a bound)")
-    return Verdict(4, "Number and size of models", claim, statement, count.outcome,
-                   s["value"], s["value_without_bound"], len(fam), len(count.holds), s["spread"], s["share_at_bound"],
-                   pool.excluded,
-                   {**count.numbers, "matched_pairs": len(pairs), "largest_source_share_of_pairs": top_share,
+                 f"{len(wins5)} sources ({_pct(s.value)} vs {_pct(_median(_by_source(both['k34'], sources)))}, p = 1; "
+                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of k = 5 cells at a bound)")
+    # the headline is the k = 5 design's; its n counts the matched pairs' families and sources
+    return _Found(statement, count.outcome, replace(s, n_families=len(fam), n_sources=len(count.holds)), pool.excluded,
+                  {**count.numbers, "matched_pairs": len(pairs), "largest_source_share_of_pairs": top_share,
                     "sources_k5_better": int(wins5.sum()), "sources_k5_compared": len(wins5)})
 
 
@@ -451,8 +485,7 @@ def _within(threshold: float, sources: Mapping[str, str]) -> Callable[[pd.DataFr
     return lambda cells: _by_source(cells.groupby("family")["are"].median(), sources) <= threshold
 
 
-def _v5(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "Training the target to about 30% of its tokens and fitting within its size predicts its final loss well."
+def _partial_training(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["partial"])
     p30 = pool.cells[np.isclose(pool.cells["p"], 0.3)]
     own_cells, sib_cells = p30[p30["k"] == 1], p30[p30["k"] > 1]
@@ -460,21 +493,17 @@ def _v5(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
     own, sib = _summary(own_cells, sources), _summary(sib_cells, sources)
     sib_count = _count(_within(GOOD_ARE, sources), sib_cells)
     statement = (f"target trained to 30% of its tokens, tested on its last 70% it never trained on, alone with A, "
-                 f"alpha borrowed: median ARE {_pct(own['value'])} ({own['n_sources']} sources, {own['n_families']} "
-                 f"families; {_pct(own['value_without_bound'])} without the {_pct(own['share_at_bound'])} of cells "
+                 f"alpha borrowed: median ARE {_pct(own.value)} ({own.n_sources} sources, {own.n_families} "
+                 f"families; {_pct(own.value_without_bound)} without the {_pct(own.share_at_bound)} of cells "
                  f"at a bound); " + count.text(f"within {_pct(GOOD_ARE)}") + f"; with its smaller siblings added "
-                 f"{_pct(sib['value'])} ({_pct(sib['value_without_bound'])} without the {_pct(sib['share_at_bound'])} "
+                 f"{_pct(sib.value)} ({_pct(sib.value_without_bound)} without the {_pct(sib.share_at_bound)} "
                  f"at a bound), " + sib_count.text(f"within {_pct(GOOD_ARE)}"))
-    return Verdict(5, "Partial training of the target", claim, statement, count.outcome, own["value"],
-                   own["value_without_bound"], own["n_families"], own["n_sources"], own["spread"],
-                   own["share_at_bound"], pool.excluded,
-                   {**count.numbers, "siblings_are": sib["value"], "siblings_are_without_bound": sib["value_without_bound"],
+    return _Found(statement, count.outcome, own, pool.excluded,
+                  {**count.numbers, "siblings_are": sib.value, "siblings_are_without_bound": sib.value_without_bound,
                     **{f"siblings_{k}": v for k, v in sib_count.numbers.items()}})
 
 
-def _v6(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> Verdict:
-    claim = ("One run plus A, alpha borrowed works for most decoder families (OLMo 1B -> 7B within ~1%), fails for "
-             "T5-Pile; errors grow with the extrapolation ratio.")
+def _borrow_parameters(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["borrow"])
     b = pool.cells[np.isclose(pool.cells["p"], 1.0)]
     arch = dict(zip(families["family"], families["arch"]))
@@ -487,17 +516,16 @@ def _v6(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) ->
         if len(b) > 2 else math.nan
     olmo = dec.loc[dec["family"] == "olmo", "are"]
     t5 = "t5-pile" in set(df["family"])
-    statement = (f"the size just below the target, fully trained, Muennighoff A, alpha: median ARE {_pct(s['value'])} "
-                 f"over decoder families ({s['n_sources']} sources, {s['n_families']} families; "
-                 f"{_pct(s['value_without_bound'])} without the {_pct(s['share_at_bound'])} of cells at a bound); "
+    statement = (f"the size just below the target, fully trained, Muennighoff A, alpha: median ARE {_pct(s.value)} "
+                 f"over decoder families ({s.n_sources} sources, {s.n_families} families; "
+                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of cells at a bound); "
                  + count.text(f"within {_pct(GOOD_ARE)}")
                  + (f"; OLMo {_pct(float(olmo.iloc[0]))}" if len(olmo) else "")
                  + f"; Spearman correlation of ARE with the extrapolation ratio {rho:.2f} (all sizes)"
                  + ("; T5-Pile is not testable here: its loss is on another scale than the borrowed LM values and no "
                     "family shares its metric" if t5 else ""))
-    return Verdict(6, "Borrow family parameters", claim, statement, count.outcome, s["value"], s["value_without_bound"],
-                   s["n_families"], s["n_sources"], s["spread"], s["share_at_bound"], pool.excluded,
-                   {**count.numbers, "spearman_are_vs_ratio": rho,
+    return _Found(statement, count.outcome, s, pool.excluded,
+                  {**count.numbers, "spearman_are_vs_ratio": rho,
                     **({"olmo_are": float(olmo.iloc[0])} if len(olmo) else {})})
 
 
@@ -506,11 +534,9 @@ def _structure_outcome(p_values: Mapping[str, float]) -> str:
     return "supported" if all(sig) else "not supported" if not any(sig) else "mixed"
 
 
-def _v7(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> Verdict:
+def _fewer_degrees_of_freedom(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     from toolkit.guidelines import structure
 
-    claim = ("Across families A correlates with alpha and B with beta; three principal components explain almost "
-             "all the variance.")
     refs = families[["family", "n_ref", "d_ref"]]
     eligible = df[df["why_ineligible"] == ""]
     table = structure.parameter_table(eligible, refs)
@@ -531,8 +557,7 @@ def _v7(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) ->
     try:
         test = structure.structure_test(use)
     except DataError as exc:
-        return Verdict(7, "Fewer degrees of freedom", claim, f"cannot be measured: {exc}", "not testable here",
-                       excluded=excluded)
+        return _Found(f"cannot be measured: {exc}", "not testable here", Measured(), excluded)
     unbounded_table = structure.parameter_table(_unbounded(eligible), refs)
     try:
         free = structure.structure_test(unbounded_table[unbounded_table["dropped"] == ""])
@@ -573,32 +598,59 @@ def _v7(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) ->
                     {"n_families_without_bound": free.n_families,
                      **{f"without_bound_{k}": float(v) for k, v in free.observed.items()},
                      **{f"without_bound_p_{k}": float(v) for k, v in free.p_value.items()}})
-    return Verdict(7, "Fewer degrees of freedom", claim, statement, outcome, float(o["corr_n_term_alpha"]),
-                   float(free.observed["corr_n_term_alpha"]) if free is not None else math.nan,
-                   test.n_families, n_sources, (math.nan, math.nan), at_bound, excluded,
-                   {"corr_n_term_alpha_without_most_influential": without,
+    measured = Measured(value=float(o["corr_n_term_alpha"]),
+                        value_without_bound=float(free.observed["corr_n_term_alpha"]) if free is not None else math.nan,
+                        n_families=test.n_families, n_sources=n_sources, share_at_bound=at_bound)
+    return _Found(statement, outcome, measured, excluded,
+                  {"corr_n_term_alpha_without_most_influential": without,
                     **{f"observed_{k}": float(v) for k, v in o.items()},
                     **{f"null_{k}": float(v) for k, v in null.items()},
                     **{f"p_{k}": float(v) for k, v in p.items()}, **free_numbers})
 
 
-def _v8(df: pd.DataFrame, sources: Mapping[str, str]) -> Verdict:
-    claim = "A law fitted on the largest models also predicts the smallest, given about 30-40% of their training."
+def _scale_down(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataFrame) -> _Found:
     pool = _pool(df, ["scale_down"])
     sd = pool.cells[np.isclose(pool.cells["p"], 0.3) | np.isclose(pool.cells["p"], 0.4)]
     count = _count(_within(GOOD_ARE, sources), sd)
     s = _summary(sd, sources)
     full = _summary(pool.cells[np.isclose(pool.cells["p"], 1.0)], sources)
-    statement = (f"the k largest sizes on 30-40% of their tokens predict the smallest: median ARE {_pct(s['value'])} "
-                 f"({s['n_sources']} sources, {s['n_families']} families; full training {_pct(full['value'])}); "
-                 f"{_pct(s['value_without_bound'])} without the {_pct(s['share_at_bound'])} of cells at a bound; "
+    statement = (f"the k largest sizes on 30-40% of their tokens predict the smallest: median ARE {_pct(s.value)} "
+                 f"({s.n_sources} sources, {s.n_families} families; full training {_pct(full.value)}); "
+                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of cells at a bound; "
                  + count.text(f"within {_pct(GOOD_ARE)}"))
-    return Verdict(8, "Scale down", claim, statement, count.outcome, s["value"], s["value_without_bound"],
-                   s["n_families"], s["n_sources"], s["spread"], s["share_at_bound"], pool.excluded,
-                   {**count.numbers, "full_training_are": full["value"]})
+    return _Found(statement, count.outcome, s, pool.excluded,
+                  {**count.numbers, "full_training_are": full.value})
 
 
-_RULES: tuple[Callable[..., Verdict], ...] = (_v1, _v2, _v3, _v4, _v5)
+#: The guidelines of METHOD.md section 4, each with the paper's claim and the rule that re-measures it.
+GUIDELINES: tuple[Guideline, ...] = (
+    Guideline(1, "Target accuracy",
+              "About 4% ARE is the best achievable; up to 20% is useful; naive baselines average about 18%.",
+              _target_accuracy),
+    Guideline(2, "Use intermediate checkpoints",
+              "Fits on whole training curves beat fits on the end of each curve.",
+              _intermediate_checkpoints),
+    Guideline(3, "Drop early checkpoints",
+              "Discarding checkpoints before about 10B tokens improves fits (OPT, Pythia: >15% vs <10% ARE).",
+              _drop_early_checkpoints),
+    Guideline(4, "Number and size of models",
+              "More models of different sizes beat fewer larger ones; five models is a safe start.",
+              _number_of_models),
+    Guideline(5, "Partial training of the target",
+              "Training the target to about 30% of its tokens and fitting within its size predicts its final loss well.",
+              _partial_training),
+    Guideline(6, "Borrow family parameters",
+              "One run plus A, alpha borrowed works for most decoder families (OLMo 1B -> 7B within ~1%), fails for "
+              "T5-Pile; errors grow with the extrapolation ratio.",
+              _borrow_parameters),
+    Guideline(7, "Fewer degrees of freedom",
+              "Across families A correlates with alpha and B with beta; three principal components explain almost "
+              "all the variance.",
+              _fewer_degrees_of_freedom),
+    Guideline(8, "Scale down",
+              "A law fitted on the largest models also predicts the smallest, given about 30-40% of their training.",
+              _scale_down),
+)
 
 
 def verdicts(study: StudyResult) -> list[Verdict]:
@@ -616,8 +668,7 @@ def verdicts(study: StudyResult) -> list[Verdict]:
     why = ineligible(df[["family", "source", "loss_unit"]].drop_duplicates("family"))
     df = df.assign(why_ineligible=df["family"].map(lambda f: why.get(f, "")))
     sources = dict(zip(fams["family"], fams["source"]))
-    return [*(rule(df, sources) for rule in _RULES), _v6(df, sources, fams), _v7(df, sources, fams),
-            _v8(df, sources)]
+    return [g.verdict(df, sources, fams) for g in GUIDELINES]
 
 
 def format_verdicts(items: Sequence[Verdict]) -> str:
@@ -635,5 +686,5 @@ def findings_table(items: Sequence[Verdict]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ("INCOMPARABLE_SCALE", "OUTCOMES", "Verdict", "findings_table", "format_verdicts", "ineligible",
+__all__ = ("GUIDELINES", "INCOMPARABLE_SCALE", "OUTCOMES", "Guideline", "Measured", "Verdict", "findings_table", "format_verdicts", "ineligible",
            "outcome_of", "verdicts")

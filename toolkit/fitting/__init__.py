@@ -19,7 +19,8 @@ from __future__ import annotations
 from toolkit.fitting.batch import FitProblem, fit_many
 from toolkit.fitting.engine import fit, fit_arrays
 from toolkit.fitting.objectives import DEFAULT_DELTA, OBJECTIVES
-from toolkit.fitting.result import IDENTIFIED, PREDICTING, Comparison, FitResult, Status, Summary
+from toolkit.fitting.report import Comparison, Summary
+from toolkit.fitting.result import IDENTIFIED, PREDICTING, FitResult, Status
 from toolkit.fitting.spec import FitSpec
 from toolkit.fitting.uncertainty import BootstrapResult, bootstrap
 

@@ -29,7 +29,6 @@ written by ``scaling-toolkit calibrate`` from the study; it records what it was 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -41,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError, FitError
-from toolkit.storage import atomic_write, read_json
+from toolkit.storage import atomic_write, read_json, to_json
 from toolkit.units import FLOPS_PER_PARAM_TOKEN
 
 #: Columns of a feature frame (:func:`features`), in the order of the scale model's weights
@@ -258,7 +257,7 @@ class ErrorModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the model as JSON to ``path``."""
-        return atomic_write(path, json.dumps(self.to_dict()) + "\n")
+        return atomic_write(path, to_json(self.to_dict()) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> ErrorModel:

@@ -50,7 +50,7 @@ def fit_generic(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, ob
     def objective_of(z: np.ndarray) -> float:
         v = from_z(z)
         with np.errstate(all="ignore"):
-            f = objective_value(objective, y, law._predict(v, n, law.effective_data(v, d, u)), delta, weights)
+            f = objective_value(objective, y, law.evaluate(v, n, d, u), delta, weights)
         return f if math.isfinite(f) else 1e300
 
     bounds = [(log_bound(p[k].lower) if logscale[k] else p[k].lower,

@@ -33,8 +33,7 @@ def prediction_jacobian(law: ScalingLaw, names: Sequence[str], n: np.ndarray, d:
         up, down = dict(v), dict(v)
         up[k] += h
         down[k] -= h
-        cols.append((law._predict(up, n, law.effective_data(up, d, unique))
-                     - law._predict(down, n, law.effective_data(down, d, unique))) / (2 * h))
+        cols.append((law.evaluate(up, n, d, unique) - law.evaluate(down, n, d, unique)) / (2 * h))
     return np.column_stack(cols) if cols else np.zeros((len(n), 0))
 
 

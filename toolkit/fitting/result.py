@@ -1,8 +1,10 @@
-"""The outcome of a fit: :class:`FitResult`, its :class:`Status` and its :class:`Summary`.
+"""The outcome of a fit: :class:`FitResult`, its :class:`Status` and the points it was fitted to.
 
 In the spirit of statsmodels' results: ``params``, ``bse``, ``conf_int(level)``,
 ``residuals``, ``fitted_values``, ``predict(N, D, interval=level)``, ``summary()``, and a JSON
-round trip of everything (``to_dict``/``from_dict``, ``save``/``load``).
+round trip of everything (``to_dict``/``from_dict``, ``save``/``load``). The result holds the
+data and thin methods: the inference lives in :mod:`toolkit.fitting._inference` and the
+rendering (:class:`Summary`, :class:`Comparison`) in :mod:`toolkit.fitting.report`.
 
 Standard errors come from the Gauss-Newton covariance at the optimum: s^2 (J^T J)^-1 with J
 the Jacobian of the prediction with respect to the free parameters that are not at a bound,
@@ -14,8 +16,6 @@ errors; checkpoints of one run are correlated, so for honest intervals bootstrap
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,14 +25,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from toolkit.errors import DataError, FitError, one_line
+from toolkit.fitting import _inference, report
+from toolkit.fitting._inference import (
+    GaussNewton,
+    check_grid,
+    check_level,
+    delta_interval,
+    gauss_newton,
+    standard_errors,
+)
 from toolkit.fitting.calibration import default_error_model, features_of_fit
 from toolkit.fitting.collinear import terms_trade
-from toolkit.fitting.jacobian import prediction_jacobian
+from toolkit.fitting.report import Comparison, Summary
 from toolkit.fitting.spec import FitSpec
 from toolkit.laws import ScalingLaw
+from toolkit.storage import atomic_write, jsonable, read_json, to_json
 
 
 class Status(StrEnum):
@@ -69,38 +78,6 @@ MAX_CONDITION = 1e10
 DEFAULT_LEVEL = 0.9
 
 
-def check_level(level: object) -> float:
-    """``level`` as a float in (0, 1), or a FitError."""
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < float(level) < 1:
-        raise FitError(f"level must be a number strictly between 0 and 1 (e.g. 0.9), got {level!r}")
-    return float(level)
-
-
-def check_grid(num_params: object, tokens: object) -> tuple[np.ndarray, np.ndarray]:
-    """(N, D) broadcast against each other as float arrays; FitError for values that are not
-    finite and > 0."""
-    out = []
-    for name, x in (("num_params", num_params), ("tokens", tokens)):
-        try:
-            arr = np.asarray(x, dtype=float)
-        except (TypeError, ValueError):
-            raise FitError(f"{name} must be numbers, got {x!r:.80}") from None
-        bad = ~(np.isfinite(arr) & (arr > 0))
-        if bad.any():
-            raise FitError(f"{name} must be finite and > 0 to predict, got {arr[bad].ravel()[0]:g}")
-        out.append(arr)
-    try:
-        n, d = np.broadcast_arrays(*out)
-    except ValueError:
-        raise FitError(f"num_params (shape {out[0].shape}) and tokens (shape {out[1].shape}) do not "
-                       "broadcast together") from None
-    return n, d
-
-
-def _json_float(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
 def _from_json_float(x: float | None) -> float:
     return math.nan if x is None else float(x)
 
@@ -132,61 +109,6 @@ class Points:
         arr = {k: (None if data.get(k) is None else np.asarray(data[k], dtype=float))
                for k in ("num_params", "tokens", "loss", "unique_tokens", "weights")}
         return cls(**arr)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A fit's summary: a header and a parameter table, as text or HTML (statsmodels-style).
-
-    ``print(summary)`` shows the text; Jupyter renders the HTML.
-    """
-
-    title: str
-    header: tuple[tuple[str, str], ...]
-    table: pd.DataFrame
-    notes: tuple[str, ...] = ()
-
-    def as_text(self) -> str:
-        width = 78
-        lines = ["=" * width, f"{self.title:^{width}}", "=" * width]
-        pairs = list(self.header)
-        for i in range(0, len(pairs), 2):
-            left = f"{pairs[i][0] + ':':<13}{pairs[i][1]:<26}"
-            right = f"{pairs[i + 1][0] + ':':<13}{pairs[i + 1][1]}" if i + 1 < len(pairs) else ""
-            lines.append((left + right).rstrip())
-        lines.append("-" * width)
-        with pd.option_context("display.width", width, "display.max_columns", 20):
-            lines.append(self.table.to_string(float_format=lambda x: f"{x:.6g}", na_rep=""))
-        lines.append("=" * width)
-        lines += [f"Note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def as_html(self) -> str:
-        head = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                       f"{html.escape(v)}</td></tr>" for k, v in self.header)
-        notes = "".join(f"<p><em>Note:</em> {html.escape(n)}</p>" for n in self.notes)
-        table = self.table.to_html(float_format=lambda x: f"{x:.6g}", na_rep="", border=0)
-        return f"<div><strong>{html.escape(self.title)}</strong><table>{head}</table>{table}{notes}</div>"
-
-    def _repr_html_(self) -> str:
-        return self.as_html()
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Two fits side by side: ``params`` (param, this, other, difference, relative) and
-    ``predictions`` on a grid (num_params, tokens, this, other, difference, relative; nats per
-    token), with interval columns where the results carry bootstraps."""
-
-    params: pd.DataFrame
-    predictions: pd.DataFrame
-
-    def _repr_html_(self) -> str:
-        return ("<strong>Parameters</strong>" + self.params.to_html(index=False, border=0)
-                + "<strong>Predictions (nats/token)</strong>" + self.predictions.to_html(index=False, border=0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,8 +206,7 @@ class FitResult:
         return self.points.loss - self.fitted_values
 
     def _predict_raw(self, n: np.ndarray, d: np.ndarray, unique: np.ndarray | None = None) -> np.ndarray:
-        law = self.law
-        return law._predict(law.values, n, law.effective_data(law.values, d, unique))
+        return self.law.evaluate(self.law.values, n, d, unique)
 
     # ------------------------------------------------------------------ uncertainty
     def _estimated(self) -> list[str]:
@@ -299,62 +220,29 @@ class FitResult:
                 out.append(k)
         return out
 
-    def _gauss_newton(self) -> tuple[list[str], np.ndarray, float, int]:
-        """(names, covariance, residual variance, degrees of freedom) of the estimated parameters."""
-        if "gn" in self._cache:
-            return self._cache["gn"]
-        names = self._estimated() if self.fitted else []
-        pts = self.points
-        cov = np.full((len(names), len(names)), math.nan)
-        dof = self.n_points - len(names)
-        s2 = math.nan
-        if names and dof > 0:
-            with np.errstate(all="ignore"):
-                d_eff = pts.tokens
-                jac = prediction_jacobian(self.law, names, pts.num_params, d_eff, pts.unique_tokens)
-                lhat = self.fitted_values
-                if self.objective == "mse":
-                    r = pts.loss - lhat
-                else:
-                    jac = jac / lhat[:, None]
-                    r = np.log(pts.loss) - np.log(lhat)
-                w = np.ones_like(r) if pts.weights is None else pts.weights
-                s2 = float(np.sum(w * r * r) / dof)
-                jw = jac * np.sqrt(w)[:, None]
-                try:
-                    cov = s2 * np.linalg.inv(jw.T @ jw)
-                except np.linalg.LinAlgError:
-                    pass
-        self._cache["gn"] = (names, cov, s2, dof)
+    def _gauss_newton(self) -> GaussNewton:
+        """The Gauss-Newton covariance of the estimated parameters, computed once."""
+        if "gn" not in self._cache:
+            self._cache["gn"] = gauss_newton(self.law, self._estimated() if self.fitted else [], self.points,
+                                             self.objective)
         return self._cache["gn"]
 
     def cov_params(self) -> pd.DataFrame:
         """Gauss-Newton covariance of the estimated parameters (free and not at a bound)."""
-        names, cov, _, _ = self._gauss_newton()
-        return pd.DataFrame(cov, index=names, columns=names)
+        gn = self._gauss_newton()
+        return pd.DataFrame(gn.cov, index=gn.names, columns=gn.names)
 
     @property
     def bse(self) -> pd.Series:
         """Standard errors (Gauss-Newton), NaN for fixed parameters, parameters at a bound and
         fits without parameters."""
-        names, cov, _, _ = self._gauss_newton()
-        out = pd.Series(math.nan, index=list(self.law.params), name="std_err", dtype=float)
-        for i, k in enumerate(names):
-            out[k] = math.sqrt(cov[i, i]) if cov[i, i] >= 0 else math.nan
-        return out
+        return standard_errors(self.law, self._gauss_newton())
 
     def conf_int(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """Confidence intervals of the parameters (Student t on the Gauss-Newton standard errors,
         clipped to each parameter's bounds): DataFrame index=param, columns lower, upper."""
         level = check_level(level)
-        _, _, _, dof = self._gauss_newton()
-        q = student_t.ppf(0.5 + level / 2, max(dof, 1))
-        est, se = self.params, self.bse
-        lo = [max(est[k] - q * se[k], p.lower) if math.isfinite(se[k]) else math.nan
-              for k, p in self.law.params.items()]
-        hi = [min(est[k] + q * se[k], p.upper) if math.isfinite(se[k]) else math.nan
-              for k, p in self.law.params.items()]
-        return pd.DataFrame({"lower": lo, "upper": hi}, index=pd.Index(list(self.law.params), name="param"))
+        return _inference.conf_int(self.law, self.params, self.bse, self._gauss_newton().dof, level)
 
     # ------------------------------------------------------------------ prediction
     def predict(self, num_params: np.ndarray | float, tokens: np.ndarray | float, *,
@@ -410,20 +298,7 @@ class FitResult:
             return pd.DataFrame({"num_params": n.ravel(), "tokens": d.ravel(), "loss": np.ravel(loss),
                                  "lower": lower, "upper": upper, "level": level, "kind": kind,
                                  "bias_corrected": bias_correct})
-        names, cov, _, dof = self._gauss_newton()
-        if names and np.all(np.isfinite(cov)):
-            flat_u = None if u is None else u.ravel()
-            jac = prediction_jacobian(self.law, names, n.ravel(), d.ravel(), flat_u)
-            if self.objective == "huber-log":
-                jac = jac / loss.ravel()[:, None]
-            se = np.sqrt(np.maximum(np.einsum("pi,ij,pj->p", jac, cov, jac), 0.0)).reshape(n.shape)
-            q = student_t.ppf(0.5 + level / 2, max(dof, 1))
-            if self.objective == "huber-log":
-                lower, upper = loss * np.exp(-q * se), loss * np.exp(q * se)
-            else:
-                lower, upper = loss - q * se, loss + q * se
-        else:
-            lower = upper = np.full(n.shape, math.nan)
+        lower, upper = delta_interval(self.law, self._gauss_newton(), self.objective, n, d, u, loss, level)
         return pd.DataFrame({"num_params": n.ravel(), "tokens": d.ravel(), "loss": np.ravel(loss),
                              "lower": np.ravel(lower), "upper": np.ravel(upper), "level": level, "kind": kind,
                              "bias_corrected": bias_correct})
@@ -446,32 +321,7 @@ class FitResult:
         with standard errors and ``level`` intervals (Gauss-Newton, or the percentile
         intervals of ``bootstrap``, a :class:`BootstrapResult` of this fit), bounds and
         fixed flags."""
-        level = check_level(level)
-        obj = self.objective + (f" (delta={self.delta:g})" if self.objective == "huber-log" else "")
-        ds = self.data_summary
-        header = (("Law", self.law.name), ("Objective", obj), ("Status", str(self.status)),
-                  ("Value", f"{self.objective_value:.6g}"), ("Points", str(ds["n_points"])),
-                  ("Sizes (N)", str(ds["n_sizes"])),
-                  ("Tokens", f"{ds['tokens_min']:.3g} .. {ds['tokens_max']:.3g}"),
-                  ("Loss", f"{ds['loss_min']:.4g} .. {ds['loss_max']:.4g} nats"))
-        pct = f"{100 * level:g}%"
-        if bootstrap is not None:
-            iv = bootstrap.intervals(level).set_index("param")
-            se = bootstrap.samples.std(ddof=1).reindex(list(self.law.params))
-            lower, upper = iv["lower"], iv["upper"]
-            source = (f"intervals and std errors from {bootstrap.n_used} bootstrap resamples over runs "
-                      f"({bootstrap.n_dropped} dropped)")
-        else:
-            ci = self.conf_int(level)
-            se, lower, upper = self.bse, ci["lower"], ci["upper"]
-            source = "std errors and intervals: Gauss-Newton covariance (independent errors assumed)"
-        p = self.law.params
-        table = pd.DataFrame({
-            "value": self.params, "std err": se, f"{pct} lower": lower, f"{pct} upper": upper,
-            "min": [p[k].lower for k in p], "max": [p[k].upper for k in p],
-            "fixed": ["yes" if p[k].fixed else "" for k in p]}, index=pd.Index(list(p), name="param"))
-        notes = tuple(n for n in (self.reason, source if self.fitted else "") if n)
-        return Summary("Scaling-law fit", header, table, notes)
+        return report.fit_summary(self, bootstrap, check_level(level))
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
@@ -490,26 +340,7 @@ class FitResult:
         """
         if not isinstance(other, FitResult):
             raise FitError(f"compare needs another FitResult, got {type(other).__name__}")
-        mine, theirs = self.params, other.params
-        names = list(dict.fromkeys([*mine.index, *theirs.index]))
-        a, b = mine.reindex(names), theirs.reindex(names)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            params = pd.DataFrame({"param": names, "this": a.to_numpy(), "other": b.to_numpy(),
-                                   "difference": (b - a).to_numpy(), "relative": ((b - a) / a.abs()).to_numpy()})
-        if num_params is None:
-            lo = min(self.points.num_params.min(), other.points.num_params.min())
-            hi = max(self.points.num_params.max(), other.points.num_params.max())
-            num_params = np.geomspace(lo, 10 * hi, 5)
-        if tokens is None:
-            tokens = [min(self.tokens_range[0], other.tokens_range[0]),
-                      max(self.tokens_range[1], other.tokens_range[1])]
-        n, d = (g.ravel() for g in np.meshgrid(np.asarray(num_params, float), np.asarray(tokens, float)))
-        check_grid(n, d)
-        this = self.predict(n, d) if self.fitted else np.full(len(n), math.nan)
-        that = other.predict(n, d) if other.fitted else np.full(len(n), math.nan)
-        preds = pd.DataFrame({"num_params": n, "tokens": d, "this": this, "other": that,
-                              "difference": that - this, "relative": (that - this) / this})
-        return Comparison(params, preds)
+        return report.compare(self, other, num_params, tokens)
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -520,9 +351,8 @@ class FitResult:
             "kind": "toolkit.FitResult", "version": SAVE_VERSION,
             "law": self.law.to_dict(), "spec": self.spec.to_dict(), "status": str(self.status),
             "reason": self.reason, "objective": self.objective,
-            "objective_value": _json_float(self.objective_value), "fitted": self.fitted,
-            "params": {k: _json_float(v) for k, v in self.params.items()},
-            "bse": {k: _json_float(v) for k, v in self.bse.items()},
+            "objective_value": jsonable(self.objective_value), "fitted": self.fitted,
+            "params": jsonable(self.params.to_dict()), "bse": jsonable(self.bse.to_dict()),
             "data_summary": self.data_summary, "points": self.points.to_dict(),
         }
 
@@ -579,16 +409,12 @@ class FitResult:
 
         Raises ``OutputError`` naming the path when it cannot be written (a directory, a
         missing or read-only folder)."""
-        from toolkit.storage import atomic_write
-
-        return atomic_write(path, json.dumps(self.to_dict(), indent=1))
+        return atomic_write(path, to_json(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> FitResult:
         """Read a result :meth:`save` wrote; every problem (unreadable, not JSON, another kind
         or version, inconsistent content) is one ``FitError`` naming the file."""
-        from toolkit.storage import read_json
-
         path = Path(path)
         try:
             return cls.from_dict(read_json(path, "fit"))  # type: ignore[arg-type]

@@ -118,8 +118,9 @@ class BootstrapResult:
         flat = ~has_spread(lo, hi)
         return np.where(flat, math.nan, lo), np.where(flat, math.nan, hi)
 
-    def intervals(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
-        """Percentile intervals of the parameters over the identified resamples.
+    def conf_int(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+        """Percentile intervals of the parameters over the identified resamples (the name of
+        :meth:`FitResult.conf_int`, as in statsmodels).
 
         Columns ``param``, ``estimate`` (full-data fit), ``lower``, ``upper``, ``level`` and
         ``n_used`` (resamples behind the interval; ``n_dropped`` were left out).
@@ -165,7 +166,7 @@ class BootstrapResult:
     def _sample_predictions(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Predictions (nats per token) of every identified resample at points (n, d): (samples, points)."""
         law = self.fit.law
-        return np.array([law._predict(row, n, law.effective_data(row, d)) for row in
+        return np.array([law.evaluate(row, n, d) for row in
                          self.samples.to_dict("records")]).reshape(-1, len(n))
 
     def compare(self, other: BootstrapResult, level: float = DEFAULT_LEVEL,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from toolkit import units
+from toolkit.catalog import FileSet
 from toolkit.runs import COLUMNS
 
 #: Columns a parser may leave out: ``loss_unit`` is nats per token unless the parser
@@ -35,3 +39,12 @@ def nats_from_perplexity(df: pd.DataFrame) -> pd.DataFrame:
     out = df[keep].copy()
     out["loss"] = units.nats_from_perplexity(ppl[keep])
     return out
+
+
+def lm_eval_zero_shot(files: FileSet, path: str) -> dict[str, Any] | None:
+    """The lm-evaluation-harness result file ``path`` (its ``config`` and ``results``), or
+    ``None`` when it was not run zero-shot (``config.num_fewshot`` != 0): the parsers read
+    zero-shot numbers only, whatever the file's name says."""
+    with open(files.path(path)) as f:
+        result = json.load(f)
+    return result if result["config"]["num_fewshot"] == 0 else None

@@ -33,8 +33,8 @@ import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
-from toolkit.runs import parse_size
 from toolkit.sources._common import rows
+from toolkit.units import parse_size
 
 CURVES = "sources/IBM-ColPret/raw_data/gpt3/extracted.csv"
 METADATA = "sources/IBM-ColPret/raw_data/gpt3/gpt3_metadata.xlsx"

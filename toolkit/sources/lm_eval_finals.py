@@ -22,14 +22,13 @@ checkpoints exist.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
 
 from toolkit.catalog import FileSet
-from toolkit.runs import parse_size
-from toolkit.sources._common import nats_from_perplexity, rows
+from toolkit.sources._common import lm_eval_zero_shot, nats_from_perplexity, rows
+from toolkit.units import parse_size
 
 METRIC = "lambada_openai/ppl"
 _ROOT = "sources/EleutherAI-pythia/evals"
@@ -68,9 +67,8 @@ def parse(files: FileSet) -> pd.DataFrame:
         m = _NAME.match(path.rsplit("/", 1)[-1])
         if m is None:
             continue
-        with open(files.path(path)) as f:
-            result = json.load(f)
-        if result["config"]["num_fewshot"] != 0:
+        result = lm_eval_zero_shot(files, path)
+        if result is None:
             continue
         family, size = m["family"], m["size"]
         records.append({

@@ -40,18 +40,13 @@ import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
-from toolkit.runs import parse_size
 from toolkit.sources._common import nats_from_perplexity, rows
+from toolkit.units import format_size, parse_size
 
 PATH = "sources/IBM-ColPret/raw_data/IBM_MoE.csv"
 
 #: Training data set of a series -> suffix of its family and model ids.
 _DATA_SUFFIX = {"Pile": "", "IBM Pile": "-ibm-pile"}
-
-
-def _size_label(num_params: float) -> str:
-    """'4b', '16.7b' for model ids."""
-    return f"{num_params / 1e9:g}b"
 
 
 def parse(files: FileSet) -> pd.DataFrame:
@@ -67,7 +62,7 @@ def parse(files: FileSet) -> pd.DataFrame:
     num_params = df["Params"].map(parse_size)
     out = pd.DataFrame({
         "family": "moduleformer-" + variant + suffix,
-        "model": variant + "-" + num_params.map(_size_label) + suffix,
+        "model": variant + "-" + num_params.map(format_size).str.lower() + suffix,
         "num_params": num_params.round(),  # 16.7 * 1e9 is not an exact float
         "tokens": tokens,
         "metric_value": df["wikitext ppl"],

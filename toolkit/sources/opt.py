@@ -26,8 +26,8 @@ import pandas as pd
 
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
-from toolkit.runs import parse_size
 from toolkit.sources._common import nats_from_perplexity, rows
+from toolkit.units import parse_size
 
 PATH = "sources/IBM-ColPret/aggregated_eval/opt_trajectories.csv"
 

@@ -30,13 +30,14 @@ Pitfalls handled:
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
 from toolkit.catalog import FileSet
-from toolkit.sources._common import nats_from_perplexity, rows
+from toolkit.sources._common import lm_eval_zero_shot, nats_from_perplexity, rows
 
 #: Training tokens per optimizer step: 1024 sequences x 2048 tokens (mirror README, section 1a).
 TOKENS_PER_STEP = 1024 * 2048
@@ -65,35 +66,34 @@ _MODEL_DIR = re.compile(r"^pythia-(?P<size>[\d.]+[mb])(?P<variant>-deduped|-bf16
 _REVISION = re.compile(r"revision=step(\d+)")
 
 
+def _zero_shot_checkpoints(files: FileSet) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every zero-shot result file of a trained step of the suite: (family, model, num_params,
+    tokens) and the lm-eval result."""
+    for path in files.glob(f"{_ROOT}/*/zero-shot/*.json"):
+        m = _MODEL_DIR.match(path.split("/")[-3])
+        if m is None:
+            continue
+        result = lm_eval_zero_shot(files, path)
+        if result is None:
+            continue
+        step = int(_REVISION.search(result["config"]["model_args"]).group(1))
+        if step in UNTRAINED_STEPS:
+            continue
+        deduped, size = m["variant"] == "-deduped", m["size"]
+        yield ({"family": "pythia-deduped" if deduped else "pythia",
+                "model": f"pythia-{size}-deduped" if deduped else f"pythia-{size}",
+                "num_params": NUM_PARAMS[size], "tokens": float(step * TOKENS_PER_STEP)}, result)
+
+
 def parse(files: FileSet) -> pd.DataFrame:
     """Zero-shot LAMBADA log-perplexity of the 16 Pythia models at every trained step.
 
     Returns the Runs columns; ``tokens`` is tokens seen (step x 2,097,152), ``loss`` is
     ln(perplexity) in nats, ``metric_value`` the perplexity.
     """
-    records = []
-    for path in files.glob(f"{_ROOT}/*/zero-shot/*.json"):
-        model_dir = path.split("/")[-3]
-        m = _MODEL_DIR.match(model_dir)
-        if m is None:
-            continue
-        with open(files.path(path)) as f:
-            result = json.load(f)
-        if result["config"]["num_fewshot"] != 0:
-            continue
-        step = int(_REVISION.search(result["config"]["model_args"]).group(1))
-        if step in UNTRAINED_STEPS:
-            continue
-        deduped = m["variant"] == "-deduped"
-        size = m["size"]
-        records.append({
-            "family": "pythia-deduped" if deduped else "pythia",
-            "model": f"pythia-{size}-deduped" if deduped else f"pythia-{size}",
-            "num_params": NUM_PARAMS[size],
-            "tokens": float(step * TOKENS_PER_STEP),
-            "metric_value": float(result["results"]["lambada_openai"]["ppl"]),
-            "data": "pile-deduped" if deduped else "pile",
-        })
+    records = [{**ids, "metric_value": float(result["results"]["lambada_openai"]["ppl"]),
+                "data": "pile-deduped" if ids["family"] == "pythia-deduped" else "pile"}
+               for ids, result in _zero_shot_checkpoints(files)]
     df = nats_from_perplexity(pd.DataFrame.from_records(records))
     df = df.sort_values(["family", "num_params", "tokens"])
     return rows(df, arch="dec", metric=METRIC, seed=0, source=SOURCE)
@@ -113,16 +113,7 @@ def parse_tasks(files: FileSet) -> pd.DataFrame:
     loss. Same files, steps and pitfalls as :func:`parse`.
     """
     records = []
-    for path in files.glob(f"{_ROOT}/*/zero-shot/*.json"):
-        m = _MODEL_DIR.match(path.split("/")[-3])
-        if m is None:
-            continue
-        with open(files.path(path)) as f:
-            result = json.load(f)
-        step = int(_REVISION.search(result["config"]["model_args"]).group(1))
-        if result["config"]["num_fewshot"] != 0 or step in UNTRAINED_STEPS:
-            continue
-        deduped = m["variant"] == "-deduped"
+    for ids, result in _zero_shot_checkpoints(files):
         res = result["results"]
         mmlu = [v for k, v in res.items() if k.startswith("hendrycksTest-")]
         scores = {t: (res[t]["acc"], res[t]["acc_stderr"]) for t in TASK_CHANCE if t in res}
@@ -130,9 +121,6 @@ def parse_tasks(files: FileSet) -> pd.DataFrame:
             scores["mmlu"] = (sum(v["acc"] for v in mmlu) / len(mmlu),
                               (sum(v["acc_stderr"] ** 2 for v in mmlu) / len(mmlu)) ** 0.5 / len(mmlu) ** 0.5)
         for task, (acc, stderr) in scores.items():
-            records.append({"family": "pythia-deduped" if deduped else "pythia",
-                            "model": f"pythia-{m['size']}-deduped" if deduped else f"pythia-{m['size']}",
-                            "num_params": NUM_PARAMS[m["size"]], "tokens": float(step * TOKENS_PER_STEP),
-                            "seed": 0, "task": task, "metric": "acc", "value": float(acc),
+            records.append({**ids, "seed": 0, "task": task, "metric": "acc", "value": float(acc),
                             "chance": TASK_CHANCE[task], "stderr": float(stderr), "source": SOURCE})
     return pd.DataFrame.from_records(records)

@@ -36,15 +36,9 @@ import pandas as pd
 from toolkit.catalog import FileSet
 from toolkit.errors import DataError
 from toolkit.sources._common import rows
+from toolkit.units import format_size
 
 PATH = "sources/IBM-ColPret/aggregated_eval/revisiting_lang.csv"
-
-
-def _size_label(num_params: float) -> str:
-    """'16.8m', '1.07b' for model ids."""
-    if num_params >= 1e9:
-        return f"{num_params / 1e9:.3g}b"
-    return f"{num_params / 1e6:.3g}m"
 
 
 def parse(files: FileSet) -> pd.DataFrame:
@@ -58,7 +52,7 @@ def parse(files: FileSet) -> pd.DataFrame:
                         f"disagree on Loss")
     num_params = pd.to_numeric(lm["Model"], errors="raise")
     out = pd.DataFrame({
-        "model": num_params.map(_size_label),
+        "model": num_params.map(format_size).str.lower(),
         "num_params": num_params.round().astype("int64"),
         "tokens": lm["Seen Examples"].astype(float),
         "loss": lm["Loss"].astype(float),
