@@ -35,6 +35,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 import toolkit
 from toolkit import widgets
 from toolkit.findings import record, summaries
+from toolkit.guidelines.borrow import borrow_designs
 from toolkit.study import run_study
 from toolkit.units import parse_quantity
 
@@ -53,9 +54,8 @@ panel.show(interactive)
 
 # %%
 shown = panel.numbers()
-closest = summaries.closest_borrowed(widgets.borrow_designs(study.table, study.families, p=1.0), shown,
-                                     panel.controls["family"].value, toolkit.charts.size_label(shown["train_params"]),
-                                     same_scale=widgets.SAME_SCALE)
+closest = summaries.closest_borrowed(borrow_designs(study.table, study.families, p=1.0), shown,
+                                     panel.controls["family"].value)
 closest
 
 # %%

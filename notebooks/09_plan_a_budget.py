@@ -51,7 +51,7 @@ panel.show(interactive)
 
 # %%
 summaries.budget_sweep(study.table, parse_quantity(target_params), parse_quantity(target_tokens),
-                       min_families=min_families, describe=widgets.describe_design)
+                       min_families=min_families)
 
 # %%
 record(panel)

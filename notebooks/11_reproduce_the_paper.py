@@ -33,7 +33,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 import toolkit
 from toolkit import widgets
 from toolkit.findings import record, summaries
-from toolkit.study import compare_protocols, departure_effects, reference_cells, run_study
+from toolkit.study import compare_protocols, departure_effects, protocol_frame, reference_cells, run_study
 
 runs = toolkit.load_collection(progress=False)
 runs = runs.select(families=families) if families else runs
@@ -61,7 +61,7 @@ reference.round(2)
 from IPython.display import display
 
 display(departure_effects(comparison, corrected, runs).round(3))
-differences = summaries.protocol_differences(widgets.protocol_frame(comparison, reference))
+differences = summaries.protocol_differences(protocol_frame(comparison, reference))
 differences
 
 # %%

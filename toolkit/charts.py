@@ -33,10 +33,6 @@ import pandas as pd
 from toolkit.errors import DataError
 from toolkit.units import format_size
 
-#: The size labeller under its former name: widgets.py still calls it (the integrator switches
-#: it to units.format_size, then this alias goes).
-size_label = format_size
-
 #: Default size of a single chart, pixels (fits two side by side on a 1366 px laptop screen).
 WIDTH: int = 430
 HEIGHT: int = 280
@@ -651,7 +647,6 @@ __all__ = (
     "prediction",
     "protocol_comparison",
     "residuals",
-    "size_label",
     "thin",
 )
 

@@ -50,10 +50,6 @@ def test_thin_keeps_ends_and_caps_rows():
     assert out["tokens"].min() == df["tokens"].min() and out["tokens"].max() == df["tokens"].max()
 
 
-def test_size_label():
-    assert [charts.size_label(x) for x in (7.04e7, 1.4e9, 1.75e11, 2e12, 512)] == ["70.4M", "1.4B", "175B", "2T", "512"]
-
-
 def test_loss_curves_log_log_with_fit_layer():
     chart = charts.loss_curves(checkpoints(), curves(), title="demo: loss vs tokens")
     spec = check_common(chart)

@@ -8,6 +8,7 @@ import pytest
 
 from toolkit.evaluation import COLUMNS
 from toolkit.findings import planner, summaries
+from toolkit.guidelines.borrow import OTHER_SCALE, SAME_SCALE
 from toolkit.units import flops
 
 
@@ -34,7 +35,7 @@ def test_budget_sweep_recommends_what_the_planner_recommends():
         options = planner.plan(table, 1e12, 2e13, budget_flops=fraction * float(flops(1e12, 2e13)), min_families=3)
         best = options[options["recommended"]].iloc[0]
         assert row["expected ARE (%)"] == round(100 * best["expected_are"], 2) and row["families"] == 3
-        assert row["recommended design"] == ", ".join(f"{k} {best[k]}" for k in planner.DESIGN_KEY)
+        assert row["recommended design"] == planner.describe_design(best)
     # more compute never expects a larger error
     assert sweep["expected ARE (%)"].dropna().is_monotonic_decreasing
 
@@ -53,9 +54,9 @@ def test_protocol_differences_counts_cells_and_reasons():
 def test_closest_borrowed_takes_each_familys_nearest_design():
     designs = pd.DataFrame({"family": ["a", "a", "b", "c"], "train_params": [1e8, 1e9, 1e9, 1e9],
                             "target_params": [7e9, 7e9, 7e9, 7e9], "extrapolation": [70.0, 7.0, 7.0, 7.0],
-                            "are": [0.3, 0.02, 0.08, 0.5], "group": ["same", "same", "same", "other"]})
-    here = {"study_spearman": 0.61, "study_n_designs": 4, "testable": True, "are": 0.02, "extrapolation": 7.0}
-    s = summaries.closest_borrowed(designs, here, "a", "1B", same_scale="same")
+                            "are": [0.3, 0.02, 0.08, 0.5], "group": [SAME_SCALE] * 3 + [OTHER_SCALE]})
+    here = {"train_params": 1e9, "study_spearman": 0.61, "study_n_designs": 4, "testable": True, "are": 0.02, "extrapolation": 7.0}
+    s = summaries.closest_borrowed(designs, here, "a")
     assert list(s.tables[0]["family"]) == ["a", "b", "c"] and list(s.tables[0]["are_pct"]) == [2.0, 8.0, 50.0]
     assert s.numbers == {"closest_median_are": pytest.approx(0.05), "closest_n_families": 2,
                          "closest_n_not_testable": 1}

@@ -43,27 +43,11 @@ def test_meta_analysis_heatmap_intervals_from_the_studys_draws():
     rng = np.random.default_rng(0)
     # 20 draws per cell scattered +-10% around its ARE; macro = mean over the two families
     draws = pd.DataFrame(table["are"].to_numpy()[:, None] * (1 + 0.1 * rng.uniform(-1, 1, (len(table), 20))))
-    cells = widgets.grid_cells(table, widgets.MACRO, 1e10, draws=draws)
-    ok = cells.dropna(subset=["are"])
-    assert (ok["are_q05"] < ok["are"]).all() and (ok["are"] < ok["are_q95"]).all()
-    assert (ok["are_q95"] <= 1.1 * ok["are"] + 1e-12).all()
-    one = widgets.grid_cells(table, "fam-b", 1e10, draws=draws)
-    row = one[(one["k"] == 3) & np.isclose(one["p"], 1.0)].iloc[0]
-    i = table.index[(table["family"] == "fam-b") & (table["k"] == 3) & np.isclose(table["p"], 1.0)
-                    & (table["cut_tokens"] == 1e10)][0]
-    assert row["are_q05"] == pytest.approx(np.quantile(draws.loc[i], 0.05))
     panel = widgets.MetaAnalysisPanel(table, draws=draws)
     heat = spec_of(panel, "heatmap")
     assert any("90% bootstrap interval" in s for s in heat["title"]["subtitle"])
     with pytest.raises(Exception, match="resampled_are"):
         widgets.MetaAnalysisPanel(table, draws=draws.iloc[:5])
-
-
-def test_grid_cells_macro_counts_families():
-    cells = widgets.grid_cells(study_table(), widgets.MACRO, 1e10)
-    row = cells[(cells["k"] == 3) & np.isclose(cells["p"], 1.0)].iloc[0]
-    assert row["n_families"] == 2
-    assert row["are"] == pytest.approx(np.mean([0.02 * 3, 0.02 * 1]))
 
 
 # ---------------------------------------------------------------------------------------------- 03

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from widget_helpers import check_controls, live
 
-from toolkit import charts, widgets
+from toolkit import widgets
 from toolkit.errors import DataError
+from toolkit.units import format_size
 
 
 def test_explore_panel_family_switch(runs):
@@ -48,7 +49,7 @@ def test_compute_optimal_panel_budget_moves_without_refit(runs):
     assert panel.table_view in panel.view.children
     table = panel.table()
     assert list(table["budget (FLOPs)"]) == ["1.0e+22", "1.0e+23", "1.0e+24"] and table.shape == (3, 5)
-    assert table.iloc[1, 1].startswith(charts.size_label(after["optimal_params"]) + " (")
+    assert table.iloc[1, 1].startswith(format_size(after["optimal_params"]) + " (")
     assert "1.0e+24" in panel.table_view.value
 
     panel.controls["family"].value = "beta-fam"

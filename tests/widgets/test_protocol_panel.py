@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from widget_helpers import check_controls, comparison, rows
 
 from toolkit import widgets
-
-
-def test_protocol_frame_reason_cell_and_reference():
-    ref = pd.DataFrame({"family": ["opt"], "k": [3], "p": [1.0], "cut_tokens": [0.0], "paper_figure": [15.48]})
-    frame = widgets.protocol_frame(comparison(), ref)
-    assert frame["reason"].iloc[0] == "loss: raw perplexity"
-    assert frame["paper_figure"].notna().sum() == 1
-    assert frame["cell"].iloc[0] == "k=2 p=50% cut none"
 
 
 def test_protocol_panel_family_cut_and_p():

@@ -20,7 +20,7 @@ from scipy.stats import t as student_t
 from toolkit.errors import DataError
 from toolkit.evaluation import NO_DATA, NO_TEST, NOT_IDENTIFIABLE
 from toolkit.fitting import PREDICTING
-from toolkit.units import flops
+from toolkit.units import flops, format_size
 
 #: Experiments whose target is the family's largest size (designs for predicting a larger
 #: model); scale-down predicts the smallest, the end-of-trajectory grid and the baselines are
@@ -228,16 +228,6 @@ def plan(
 
 
 # ------------------------------------------------------------------ the options in words
-def _size(n: float) -> str:
-    """A size as people write it: ``70M``, ``1.4B`` (tokens too); the rule of
-    ``charts.size_label``, which sits above the findings."""
-    n = float(n)
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= scale:
-            return f"{n / scale:.3g}{suffix}"
-    return f"{n:.3g}"
-
-
 def _nth(rank: int, what: str) -> str:
     """``the size just below the target`` (rank 1), ``the 3rd size below the target``."""
     if rank <= 1:
@@ -249,7 +239,7 @@ def _nth(rank: int, what: str) -> str:
 def describe_design(row: Mapping) -> str:
     """A design (a row of :func:`designs` or :func:`plan`) in words, e.g. ``3 smallest sizes, 40%
     of their tokens, checkpoints past 10B tokens``."""
-    cut = f", checkpoints past {_size(row['cut_tokens'])} tokens" if row["cut_tokens"] else ""
+    cut = f", checkpoints past {format_size(row['cut_tokens'])} tokens" if row["cut_tokens"] else ""
     p = f"{row['p']:.0%} of their tokens"
     kind, k = row["experiment"], int(row["k"])
     sizes = f"{k} smallest size{'s' if k != 1 else ''}"
@@ -275,7 +265,7 @@ def plan_table(results: pd.DataFrame, target_params: float, target_tokens: float
     options = plan(results, target_params, target_tokens, budget_flops=budget_flops, min_families=min_families,
                    designs_table=designs)
     return options.assign(design=[describe_design(r) for r in options.to_dict("records")],
-                          sizes=[", ".join(_size(n) for n in ns) for ns in options["suggested_params"]])
+                          sizes=[", ".join(format_size(n) for n in ns) for ns in options["suggested_params"]])
 
 
 #: Columns of :func:`readable`.
@@ -296,8 +286,8 @@ def readable(options: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "": np.where(o["recommended"].astype(bool), "recommended", ""),
         "design": [describe_design(r) for r in o.to_dict("records")],
-        "model sizes": [", ".join(_size(n) for n in ns) for ns in o["suggested_params"]],
-        "tokens per run": [_size(t) for t in o["tokens_per_run"]],
+        "model sizes": [", ".join(format_size(n) for n in ns) for ns in o["suggested_params"]],
+        "tokens per run": [format_size(t) for t in o["tokens_per_run"]],
         "cost (FLOPs)": [f"{v:.2e}" for v in o["cost_flops"]],
         "share of the target's compute": [f"{v:.2%}" for v in o["cost_fraction"]],
         "expected ARE (%)": [f"{100 * v:.1f}" for v in o["expected_are"]],

@@ -37,6 +37,8 @@ import pandas as pd
 from toolkit.errors import DataError, one_line
 from toolkit.findings.parameters import QUICK_FAMILIES, quick_parameters
 from toolkit.findings.recorder import ENV_DIR, ENV_NOTEBOOK, load_records
+from toolkit.fitting.batch import N_JOBS_ENV
+from toolkit.storage import to_json
 
 #: The kernel every notebook runs on (the environment's own Python).
 KERNEL: str = "python3"
@@ -142,6 +144,8 @@ def _execute(name: str, source: Path, target: Path, parameters: Mapping[str, Any
     os.environ[ENV_DIR] = str(records_dir)
     os.environ[ENV_NOTEBOOK] = str(source)  # record() takes the name and parameter list from it
     os.environ.setdefault("SCALING_TOOLKIT_PROGRESS", "0")
+    # the fits a notebook starts (n_jobs=None) take the study's workers, as the study does
+    os.environ.setdefault(N_JOBS_ENV, str(STUDY_JOBS))
     start = time.perf_counter()
     extra = {"kernel_manager_class": _ipc_kernel_manager()} if os.name == "posix" else {}
     try:
@@ -269,7 +273,7 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
         records_dir.mkdir()
         verdict_items = _study(tmp, quick, bootstrap, progress) if study else []
         if verdict_items:
-            (tmp / "verdicts.json").write_text(json.dumps(verdict_items, indent=1) + "\n")
+            (tmp / "verdicts.json").write_text(to_json(verdict_items, indent=1) + "\n")
         outcomes = _run_notebooks(names, nb_dir, tmp, records_dir, bootstrap=bootstrap, quick=quick,
                                   n_jobs=n_jobs, parameters=parameters or {}, progress=progress)
         ordered = tuple(outcomes[n] for n in names)
@@ -283,7 +287,7 @@ def run_findings(out: str | Path = "findings", *, notebooks_dir: str | Path | No
                         raise
         records = load_records(records_dir)
         charts = render_charts(records_dir, tmp / "charts")
-        (tmp / "findings.json").write_text(json.dumps(records, indent=1) + "\n")
+        (tmp / "findings.json").write_text(to_json(records, indent=1) + "\n")
         from toolkit.findings.report import write_report
 
         seconds = time.perf_counter() - start

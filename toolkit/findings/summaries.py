@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.findings.planner import DESIGN_KEY, designs, plan
-from toolkit.units import flops
+from toolkit.findings.planner import describe_design, designs, plan
+from toolkit.guidelines.borrow import SAME_SCALE
+from toolkit.units import flops, format_size
 
 #: Budgets of :func:`budget_sweep`: 0.1% to 100% of the target's own compute, 13 steps.
 SWEEP_FRACTIONS: tuple[float, ...] = tuple(float(f) for f in np.geomspace(1e-3, 1.0, 13))
@@ -71,31 +72,29 @@ def allocation_numbers(allocation: pd.DataFrame) -> dict[str, float]:
             "optimal_loss_nats": best["loss"]}
 
 
-def closest_borrowed(borrow_designs: pd.DataFrame, here: Mapping[str, Any], family: str, train_label: str,
-                     same_scale: str) -> Summary:
+def closest_borrowed(borrow_designs: pd.DataFrame, here: Mapping[str, Any], family: str) -> Summary:
     """Each family's borrowed design closest to its target, and how well the shown one does.
 
     Parameters
     ----------
     borrow_designs
         One row per borrowed design of the study (family, train_params, target_params,
-        extrapolation, are, group), as ``widgets.borrow_designs`` returns it.
+        extrapolation, are, group), as :func:`toolkit.guidelines.borrow.borrow_designs` returns it.
     here
-        The panel's numbers (study_spearman, study_n_designs, testable, are, extrapolation).
-    family, train_label
-        The family shown and its training size as written (``1B``).
-    same_scale
-        The group label of families whose loss is on the borrowed parameters' scale.
+        The panel's numbers (train_params, study_spearman, study_n_designs, testable, are,
+        extrapolation).
+    family
+        The family shown.
     """
     closest = borrow_designs.loc[borrow_designs.groupby("family")["extrapolation"].idxmin()].sort_values("are")
-    same = closest[closest["group"] == same_scale]
+    same = closest[closest["group"] == SAME_SCALE]
     statement = (
         f"With the size just below the target, the median ARE over the **{len(same)} families on the same scale** is "
         f"**{100 * same['are'].median():.1f}%** (within 10% in {int((same['are'] <= 0.1).sum())} of them); "
         f"{len(closest) - len(same)} families are on another scale or another loss unit and are not a test. "
         f"Across all sizes, the Spearman correlation of ARE with the extrapolation ratio is "
         f"**{here['study_spearman']:.2f}** ({int(here['study_n_designs'])} designs). "
-        f"Here, {family} from one {train_label} run: "
+        f"Here, {family} from one {format_size(here['train_params'])} run: "
         + ("not testable (another scale)." if not here["testable"] else f"ARE **{100 * here['are']:.2f}%** "
            f"extrapolating {here['extrapolation']:.3g}x in N."))
     table = closest.assign(are_pct=100 * closest["are"]).round({"are_pct": 2, "extrapolation": 2})[
@@ -162,13 +161,9 @@ def collinear_laws(table: pd.DataFrame, families: pd.DataFrame, n_null: int = 10
     return Summary(statement, (swaps, labellings.round(3)), numbers)
 
 
-def _design_words(row: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {row[k]}" for k in DESIGN_KEY)
-
-
 def budget_sweep(results: pd.DataFrame, target_params: float, target_tokens: float, *, min_families: int = 5,
                  fractions: Sequence[float] = SWEEP_FRACTIONS,
-                 describe: Callable[[Mapping[str, Any]], str] = _design_words) -> pd.DataFrame:
+                 describe: Callable[[Mapping[str, Any]], str] = describe_design) -> pd.DataFrame:
     """The recommended design (:func:`toolkit.findings.planner.plan`) as the budget grows.
 
     Parameters
@@ -182,7 +177,7 @@ def budget_sweep(results: pd.DataFrame, target_params: float, target_tokens: flo
     fractions
         Budgets as fractions of the target's compute 6 N D (:func:`toolkit.units.flops`).
     describe
-        Words for a design row (``widgets.describe_design`` in the notebook).
+        Words for a design row.
 
     Returns
     -------
@@ -207,7 +202,7 @@ def budget_sweep(results: pd.DataFrame, target_params: float, target_tokens: flo
 def protocol_differences(frame: pd.DataFrame) -> Summary:
     """How far the paper's protocol is from the corrected one over every cell.
 
-    ``frame`` is the comparison as ``widgets.protocol_frame`` returns it (are_paper,
+    ``frame`` is the comparison as :func:`toolkit.study.protocol_frame` returns it (are_paper,
     are_corrected, status_paper, reason). The table counts the cells each first reason
     explains; the numbers are the cell counts and the median |difference| in points of ARE.
     """

@@ -677,7 +677,7 @@ def format_verdicts(items: Sequence[Verdict]) -> str:
 
 
 def findings_table(items: Sequence[Verdict]) -> str:
-    """The verdicts as the README's Markdown table (guideline, outcome, measurement, n)."""
+    """The verdicts as docs/findings.md's Markdown table (guideline, outcome, measurement, n)."""
     lines = ["| guideline (the paper's claim) | verdict | measured on the collection | n (sources / families) |",
              "|---|---|---|---|"]
     for v in items:

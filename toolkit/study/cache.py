@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit._version import __version__
 from toolkit.evaluation import (
     COLUMNS,
     FamilyArrays,
@@ -94,8 +95,6 @@ def code_hash() -> str:
 def block_key(fam: FamilyArrays, experiment: str, config: StudyConfig, code: str) -> str:
     """The cache key of one (family, experiment) block: its arrays, the experiment, the config,
     the toolkit's version and :func:`code_hash` (24 hex digits)."""
-    from toolkit import __version__
-
     h = hashlib.sha256()
     for array in (fam.num_params, fam.tokens, fam.loss, fam.run):
         h.update(np.ascontiguousarray(array).tobytes())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,7 +21,7 @@ from toolkit.evaluation import (
 from toolkit.evaluation.cells import DTYPES
 from toolkit.evaluation.resampling import BOOT_COLUMNS
 from toolkit.fitting import FitSpec, Status
-from toolkit.storage import atomic_write, read_json
+from toolkit.storage import atomic_write, read_json, to_json
 
 PROTOCOLS: tuple[str, ...] = ("corrected", "paper")
 
@@ -125,7 +124,7 @@ class StudyResult:
             atomic_write(out / "resampled_are.parquet", self.resampled_are.rename(columns=str).to_parquet())
         meta = {"kind": SAVED_KIND, "version": SAVED_VERSION, "config": self.config.to_dict(),
                 "n_fitted": self.n_fitted, "n_cached": self.n_cached, "code": self.code}
-        atomic_write(out / "config.json", json.dumps(meta, indent=1) + "\n")
+        atomic_write(out / "config.json", to_json(meta, indent=1) + "\n")
         return out
 
     @classmethod

@@ -21,6 +21,7 @@ from toolkit.runs import Runs
 from toolkit.study.config import StudyResult
 from toolkit.study.experiments import build_cells, paper_families
 from toolkit.study.run import run_study
+from toolkit.units import format_size
 
 _KEY = ["family", "experiment", "k", "p", "cut_tokens"]
 #: Differences of ARE below this many points are not attributed to a departure.
@@ -176,7 +177,7 @@ def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = No
     """:func:`compare_protocols` as the charts read it: adds ``cell`` (``k=3 p=100% cut 10B``),
     ``reason`` (the first departure that explains the difference) and, where the paper
     printed the cell, ``paper_figure`` (ARE %, from ``reference``: :func:`reference_cells`)."""
-    out = comparison.assign(cell=[f"k={int(k)} p={p:.0%} cut {_tokens_label(c) if c else 'none'}"
+    out = comparison.assign(cell=[f"k={int(k)} p={p:.0%} cut {format_size(c) if c else 'none'}"
                                   for k, p, c in zip(comparison["k"], comparison["p"], comparison["cut_tokens"])],
                             reason=[str(r).split(";")[0] for r in comparison["explained_by"]])
     if reference is not None and len(reference):
@@ -185,13 +186,6 @@ def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = No
     else:
         out = out.assign(paper_figure=np.nan)
     return out
-
-
-def _tokens_label(tokens: float) -> str:
-    """A token count as the charts write it (``10B``, ``1.4T``; charts.size_label's format)."""
-    scale, suffix = next(((s, u) for s, u in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")) if tokens >= s),
-                         (1.0, ""))
-    return f"{tokens / scale:.3g}{suffix}"
 
 
 def _median_or_nan(x: pd.Series) -> float:

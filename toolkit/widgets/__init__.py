@@ -20,23 +20,14 @@ Panels expose, for tests and for :func:`toolkit.findings.record`:
 - ``numbers()``: the key numbers of the current state (floats, units in the names);
 - ``view``: the assembled widget; ``show(interactive)`` displays it or the static charts.
 
-The analysis the notebooks also call lives with the science and is re-exported here for them:
-the borrow designs and the other-scale rule (:mod:`toolkit.guidelines.borrow`), the structure
-analysis (:mod:`toolkit.guidelines.structure`), the readable plan
-(:mod:`toolkit.findings.planner`).
+The analysis behind the panels lives with the science: the notebooks call it there (the
+borrow designs in :mod:`toolkit.guidelines.borrow`, the structure analysis in
+:mod:`toolkit.guidelines.structure`, the readable plan in :mod:`toolkit.findings.planner`,
+the heatmap cells and the protocol comparison in :mod:`toolkit.study`).
 """
 
 from __future__ import annotations
 
-from toolkit.findings.planner import describe_design, plan_table
-from toolkit.guidelines.borrow import (
-    OTHER_SCALE,
-    OTHER_UNIT,
-    SAME_SCALE,
-    borrow_designs,
-    borrowed_term_exceeds,
-)
-from toolkit.guidelines.structure import explained_curves, family_laws, random_laws, structure_table
 from toolkit.widgets._controls import CUTS
 from toolkit.widgets._panel import Panel, Update, static_svg
 from toolkit.widgets._parameters import (
@@ -47,7 +38,6 @@ from toolkit.widgets._parameters import (
     load_runs,
     parse_target,
 )
-from toolkit.widgets._study_views import MACRO, grid_cells, protocol_frame
 from toolkit.widgets.allocation import FLOPS_RANGE, ComputeOptimalPanel
 from toolkit.widgets.borrow import MUENNIGHOFF_LABEL, BorrowPanel
 from toolkit.widgets.calibration import ALL_SOURCES, CalibrationPanel
@@ -89,23 +79,7 @@ __all__ = (
     "ALL_SOURCES",
     "CUTS",
     "FLOPS_RANGE",
-    "MACRO",
     "MUENNIGHOFF_LABEL",
     "PAIRS",
     "PARTIAL_DESIGNS",
-    # views of the study's table (until the study package offers them)
-    "grid_cells",
-    "protocol_frame",
-    # the science the notebooks call, from its own modules
-    "OTHER_SCALE",
-    "OTHER_UNIT",
-    "SAME_SCALE",
-    "borrow_designs",
-    "borrowed_term_exceeds",
-    "describe_design",
-    "explained_curves",
-    "family_laws",
-    "plan_table",
-    "random_laws",
-    "structure_table",
 )

@@ -13,11 +13,11 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from toolkit.charts import size_label
 from toolkit.errors import DataError
 from toolkit.runs import Runs
+from toolkit.study import MACRO
+from toolkit.units import format_size
 from toolkit.widgets._parameters import check_fraction, check_objective, check_parameter
-from toolkit.widgets._study_views import MACRO
 
 #: Early-checkpoint cuts offered by the fit's slider (label -> tokens).
 CUTS: dict[str, float] = {"none": 0.0, "100M": 1e8, "1B": 1e9, "3B": 3e9, "10B": 1e10, "30B": 3e10}
@@ -62,7 +62,7 @@ def p_slider(value: float, description: str = "fraction of each run's tokens (p)
 
 def cut_label(cut: float) -> str:
     """An early-checkpoint cut as the toggles and titles say it: ``no cut``, ``cut 10B tokens``."""
-    return "no cut" if cut == 0 else f"cut {size_label(cut)} tokens"
+    return "no cut" if cut == 0 else f"cut {format_size(cut)} tokens"
 
 
 def cut_toggle(cuts: Sequence[float], value: float, *, source: str = "the study") -> W.ToggleButtons:
@@ -80,7 +80,7 @@ def cut_slider(cuts: Sequence[float], value: float, *, allowed: str) -> W.Select
     which must be one of them (``allowed`` says so in the error)."""
     cuts = sorted({float(c) for c in cuts})
     check_parameter("cut", value, value in cuts, allowed)
-    return W.SelectionSlider(options=[("none" if c == 0 else size_label(c), c) for c in cuts], value=float(value),
+    return W.SelectionSlider(options=[("none" if c == 0 else format_size(c), c) for c in cuts], value=float(value),
                              description="drop checkpoints below (tokens)", continuous_update=False)
 
 

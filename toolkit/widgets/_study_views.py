@@ -1,25 +1,18 @@
-"""Views of the study's table that the panels draw: the heatmap's cells and the protocol
-comparison's rows, and the per-family medians the study panels plot.
-
-They stay here until the study package offers them (``study.aggregate`` and
-``study.protocols``, issue 20); then the panels import them from there.
+"""Small views of the study's table that only the panels draw: one family's rows, the cells
+whose fit predicts, per-family medians and the windows lined up by their gap to the target.
+The heatmap's cells and the protocol comparison are the study's own
+(:func:`toolkit.study.heatmap_cells`, :func:`toolkit.study.protocol_frame`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from toolkit.charts import size_label
-from toolkit.errors import DataError
 from toolkit.fitting import PREDICTING
-from toolkit.fitting.uncertainty import has_spread
-
-#: The family choice that averages over every family.
-MACRO = "all families (macro-average)"
+from toolkit.study import MACRO
 
 
 def family_rows(table: pd.DataFrame, family: str) -> pd.DataFrame:
@@ -52,67 +45,4 @@ def windows_by_gap(windows: pd.DataFrame, k: int) -> pd.DataFrame:
     return w.assign(gap=w.groupby("family")["ratio"].rank(method="first").astype(int) - 1)
 
 
-def grid_cells(table: pd.DataFrame, family: str, cut: float, experiment: str = "grid",
-               draws: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The (k, p) cells of one experiment at one cut, for a family or macro-averaged.
-
-    Per family: the cell's ARE where its fit predicts (``ok``/``at_bound``), NaN otherwise.
-    Macro (``family == MACRO``): per (k, p), the mean over families of each family's ARE, with
-    ``n_families`` (families with a law in that cell; a cell averages only those).
-
-    With ``draws`` (:attr:`toolkit.study.StudyResult.resampled_are`, aligned with ``table``)
-    each cell also gets ``are_q05`` / ``are_q95``: the 5% and 95% quantiles over the bootstrap
-    draws of the same statistic (the family's ARE, or the mean over the families with a law
-    in that draw), NaN where fewer than half of the draws have one.
-    """
-    df = family_rows(table[(table["experiment"] == experiment) & np.isclose(table["cut_tokens"], cut)], family)
-    if df.empty:
-        raise DataError(f"no {experiment} cells for {family!r} at cut {cut:g} tokens")
-    df = df.assign(are=df["are"].where(df["status"].isin(PREDICTING)))
-    per_fam = df.groupby(["family", "k", "p"], as_index=False).agg(are=("are", "median"),
-                                                                  cost_fraction=("cost_fraction", "median"))
-    cells = per_fam.groupby(["k", "p"], as_index=False).agg(
-        are=("are", "mean"), cost_fraction=("cost_fraction", "median"), n_families=("are", "count"))
-    if draws is not None:
-        cells[["are_q05", "are_q95"]] = _draw_quantiles(df, draws.loc[df.index].to_numpy(), cells)
-    return cells
-
-
-def _draw_quantiles(df: pd.DataFrame, draws: np.ndarray, cells: pd.DataFrame) -> np.ndarray:
-    """(len(cells), 2) 5%/95% quantiles of each (k, p) cell's statistic over the draws."""
-    out = np.full((len(cells), 2), math.nan)
-    where = {(k, p): i for i, (k, p) in enumerate(zip(cells["k"], cells["p"]))}
-    keep = df["status"].isin(PREDICTING).to_numpy()
-    rows = df.loc[keep, ["family", "k", "p"]].reset_index(drop=True)
-    draws = draws[keep]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)       # draws without any law: NaN
-        for (k, p), cell in rows.groupby(["k", "p"]):
-            per_family = [np.nanmedian(draws[fam.index], axis=0) for _, fam in cell.groupby("family")]
-            stat = np.nanmean(per_family, axis=0)
-            stat = stat[np.isfinite(stat)]
-            q05, q95 = np.quantile(stat, [0.05, 0.95]) if len(stat) else (math.nan, math.nan)
-            # no spread (one run per size: the same points reweighted) is no interval
-            if len(stat) >= 0.5 * draws.shape[1] and has_spread(q05, q95):
-                out[where[k, p]] = (q05, q95)
-    return out
-
-
-def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`toolkit.study.compare_protocols` as the charts read it: adds ``cell``
-    (``k=3 p=100%``), ``reason`` (the first departure that explains the difference) and, where
-    the paper printed the cell, ``paper_figure`` (ARE %, from ``reference``:
-    :func:`toolkit.study.reference_cells`)."""
-    out = comparison.assign(cell=[f"k={int(k)} p={p:.0%} cut {size_label(c) if c else 'none'}"
-                                  for k, p, c in zip(comparison["k"], comparison["p"], comparison["cut_tokens"])],
-                            reason=[str(r).split(";")[0] for r in comparison["explained_by"]])
-    if reference is not None and len(reference):
-        ref = reference[["family", "k", "p", "cut_tokens", "paper_figure"]]
-        out = out.merge(ref, on=["family", "k", "p", "cut_tokens"], how="left")
-    else:
-        out = out.assign(paper_figure=np.nan)
-    return out
-
-
-__all__ = ("MACRO", "at", "family_rows", "grid_cells", "median_are", "predicting", "protocol_frame",
-           "windows_by_gap")
+__all__ = ("at", "family_rows", "median_are", "predicting", "windows_by_gap")

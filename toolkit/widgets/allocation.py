@@ -14,6 +14,7 @@ from toolkit.errors import DataError
 from toolkit.fitting import PREDICTING, BootstrapResult, FitResult, bootstrap, fit
 from toolkit.fitting.treatments import REFERENCE, default_treatment, treatments_for
 from toolkit.runs import Runs
+from toolkit.units import format_size
 from toolkit.widgets._controls import families_with_sizes, family_dropdown
 from toolkit.widgets._panel import Panel, Update, labelled
 from toolkit.widgets._parameters import check_interval_settings, check_parameter
@@ -117,7 +118,7 @@ class ComputeOptimalPanel(Panel):
                 "n_points": float(self.result.n_points), "bootstrap_used": float(self.boot.n_used)}
 
     def _status(self, family: str, treatment: str, at: pd.Series, budget: float) -> str:
-        name, result = charts.size_label, self.result
+        name, result = format_size, self.result
         return (f"{family}, {treatments_for(family)[treatment].description} (fit status <b>{result.status}</b>, "
                 f"{result.n_points} points, {result.n_sizes} sizes): "
                 f"at {budget:.2e} FLOPs train <b>N* = {name(at['num_params'])}</b> parameters "
@@ -151,7 +152,7 @@ class ComputeOptimalPanel(Panel):
             return f"<br>{recipe.description}: no usable law (status {result.status})."
         at = result.law.optimal_allocation(budget).iloc[0]
         return (f"<br>For comparison, <i>{recipe.description}</i> gives {at['tokens_per_param']:.3g} tokens per parameter "
-                f"(N* = {charts.size_label(at['num_params'])}; beta = {result.params['beta']:.2f} against "
+                f"(N* = {format_size(at['num_params'])}; beta = {result.params['beta']:.2f} against "
                 f"{self.result.params['beta']:.2f} here). The reference is {REFERENCE[family].citation}: "
                 f"{REFERENCE[family].why} (docs/method.md, section 8).")
 
@@ -173,8 +174,8 @@ class ComputeOptimalPanel(Panel):
 
         pct = f"{100 * self.level:.0f}%"
         return pd.DataFrame({"budget (FLOPs)": [f"{c:.1e}" for c in t["flops"]],
-                             f"N* parameters ({pct} interval)": est("num_params", charts.size_label),
-                             f"D* tokens ({pct} interval)": est("tokens", charts.size_label),
+                             f"N* parameters ({pct} interval)": est("num_params", format_size),
+                             f"D* tokens ({pct} interval)": est("tokens", format_size),
                              "tokens per parameter": est("tokens_per_param", lambda v: f"{v:.3g}"),
                              "loss at the optimum (nats/token)": est("loss", lambda v: f"{v:.3f}")})
 

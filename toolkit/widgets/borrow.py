@@ -20,6 +20,7 @@ from toolkit.guidelines.borrow import (
 from toolkit.guidelines.structure import family_laws
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
+from toolkit.units import format_size
 from toolkit.widgets._controls import families_with_sizes, family_dropdown, p_slider
 from toolkit.widgets._design import law_curves, roles
 from toolkit.widgets._panel import Panel, Update
@@ -72,7 +73,7 @@ class BorrowPanel(Panel):
 
     def _sizes(self, family: str) -> list[tuple[str, float]]:
         sizes = sorted(self.runs.family(family).frame["num_params"].unique())[:-1]
-        return [(charts.size_label(s), float(s)) for s in reversed(sizes)]
+        return [(format_size(s), float(s)) for s in reversed(sizes)]
 
     def _source_names(self, family: str) -> list[str]:
         unit = str(self._meta.loc[family, "loss_unit"]) if family in self._meta.index else "nats/token"
@@ -97,7 +98,7 @@ class BorrowPanel(Panel):
         designs = borrow_designs(self.table, self.families, run.p)
         study = {f"study_{k}": v for k, v in same_scale_summary(designs).items()}
         src = "Muennighoff et al." if c["source"] == MUENNIGHOFF_LABEL else c["source"]
-        title = f"{c['family']}: one {charts.size_label(run.train_params)} run, A and alpha from {src}"
+        title = f"{c['family']}: one {format_size(run.train_params)} run, A and alpha from {src}"
         return Update({"fit": charts.loss_curves(shown, curves, title=title),
                        "extrapolation": charts.are_vs_extrapolation(
                            designs, highlight=c["family"], groups=(SAME_SCALE, OTHER_SCALE, OTHER_UNIT),
@@ -122,7 +123,7 @@ class BorrowPanel(Panel):
             verdict = (f"<b>not testable</b>: the borrowed N term A/N^alpha = {run.n_term:.3f} nats already exceeds the "
                        f"family's lowest loss ({run.min_loss:.3f} nats): its metric is on another scale (METHOD.md 4a)")
         elif run.evaluation is not None:
-            verdict = (f"<b>ARE on the {charts.size_label(run.target_params)} target {100 * run.evaluation.are:.2f}%</b> "
+            verdict = (f"<b>ARE on the {format_size(run.target_params)} target {100 * run.evaluation.are:.2f}%</b> "
                        f"(signed {100 * run.evaluation.signed_error:+.2f}%), extrapolating {run.extrapolation:.3g}x in N")
         else:
             verdict = "no law to evaluate" + (f" ({run.result.reason})" if run.result.reason else "")

@@ -16,6 +16,8 @@ from toolkit.evaluation import DEFAULT_CUT
 from toolkit.fitting import PREDICTING
 from toolkit.guidelines.checkpoints import cut_effect
 from toolkit.runs import Runs
+from toolkit.study import MACRO, heatmap_cells
+from toolkit.units import format_size
 from toolkit.widgets._controls import (
     cut_label,
     cut_slider,
@@ -29,10 +31,8 @@ from toolkit.widgets._design import fit_design
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter, is_count
 from toolkit.widgets._study_views import (
-    MACRO,
     at,
     family_rows,
-    grid_cells,
     median_are,
     predicting,
     windows_by_gap,
@@ -79,7 +79,7 @@ class MetaAnalysisPanel(Panel):
     def _compute(self) -> Update:
         family, cut = self.controls["family"].value, float(self.controls["cut"].value)
         label = _label(family, "macro-average")
-        cells = grid_cells(self.table, family, cut, draws=self.draws)
+        cells = heatmap_cells(self.table, family, cut, draws=self.draws)
         cells = cells[cells["k"] <= self.max_k]
         full = family_rows(predicting(self.table, "grid"), family)
         full = full[np.isclose(full["cut_tokens"], cut) & np.isclose(full["p"], 1.0) & (full["k"] <= self.max_k)]
@@ -144,7 +144,7 @@ class ChooseModelsPanel(Panel):
         numbers = {**{f"are_median_k{k}": float(med.get(k, math.nan)) for k in (2, 3, 4, 5)},
                    "n_families": float(by_k["family"].nunique()), "window": float(c["window"]),
                    "are_median_window_nearest": float(nearest), "are_median_window_smallest": float(smallest)}
-        text = (f"{label}, p = {c['p']:.0%}, " + ("no cut" if not c["cut"] else f"cut {charts.size_label(c['cut'])}")
+        text = (f"{label}, p = {c['p']:.0%}, " + ("no cut" if not c["cut"] else f"cut {format_size(c['cut'])}")
                 + ": median ARE " + ", ".join(f"k = {k}: {100 * v:.1f}%" for k, v in med.items() if k <= 6)
                 + f" ({by_k['family'].nunique()} families with a law)")
         return Update({"are_vs_k": charts.are_vs(by_k, "k", x_title="training sizes (k smallest models)",
@@ -167,7 +167,7 @@ class CutPanel(Panel):
     chart_names = ("are_vs_cut", "loss_curves")
 
     def __init__(self, runs: Runs, family: str | None = None, *, cuts: Sequence[float] = (0.0, 1e9, 3e9, 1e10, 3e10),
-                 cut: float = DEFAULT_CUT, n_jobs: int = 2) -> None:
+                 cut: float = DEFAULT_CUT, n_jobs: int | None = None) -> None:
         super().__init__()
         cuts = sorted({float(c) for c in cuts})
         cut_control = cut_slider(cuts, float(cut), allowed=f"one of the cuts compared ({', '.join(f'{c:g}' for c in cuts)})")
@@ -210,7 +210,7 @@ class CutPanel(Panel):
         fam = self.runs.family(family)
         design = fit_design(fam, fam.frame["num_params"].nunique() - 1, 1.0, cut, "mse")
         self.result, ev = design.result, design.evaluation
-        drawn = ("0" if cut == 0 else charts.size_label(cut))
+        drawn = ("0" if cut == 0 else format_size(cut))
         fit_text = f"ARE {100 * ev.are:.2f}% (fit {design.result.status})" if ev is not None \
             else f"no law ({design.result.status})"
         return self._comparison.then(Update(

@@ -16,7 +16,7 @@ from toolkit.downstream.data import INTERMEDIATES, intermediate_of
 from toolkit.downstream.evaluate import split_ladder
 from toolkit.downstream.methods import final_points, link_points
 from toolkit.errors import DataError
-from toolkit.units import flops
+from toolkit.units import flops, format_size
 from toolkit.widgets._controls import family_dropdown
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter
@@ -71,7 +71,7 @@ class DownstreamPanel(Panel):
         f = self.data.tasks.select(families=family).frame
         smallest_target = f.loc[f["model"].isin(self.data.family_targets(family)), "num_params"].min()
         sizes = sorted(int(n) for n in f["num_params"].unique() if n < smallest_target)
-        return [(charts.size_label(n), n) for n in sizes]
+        return [(format_size(n), n) for n in sizes]
 
     def _refill(self, family: str) -> None:
         """A new family: its tasks (the first chosen) and every ladder size."""

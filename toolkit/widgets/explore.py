@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from toolkit import charts
 from toolkit.runs import Runs
+from toolkit.units import format_size
 from toolkit.widgets._controls import families_with_sizes, family_dropdown
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter, is_count
@@ -39,8 +40,8 @@ class ExplorePanel(Panel):
                    "family_n_sizes": float(row["n_sizes"]), "family_max_tokens": float(row["max_tokens"])}
         text = (f"{len(s)} families, {int(s['n_models'].sum())} runs, {int(s['n_checkpoints'].sum())} checkpoints; "
                 f"{int((s['n_sizes'] >= 3).sum())} families with at least 3 sizes. <b>{family}</b>: "
-                f"{int(row['n_sizes'])} sizes from {charts.size_label(row['min_params'])} to "
-                f"{charts.size_label(row['max_params'])}, up to {charts.size_label(row['max_tokens'])} tokens; "
+                f"{int(row['n_sizes'])} sizes from {format_size(row['min_params'])} to "
+                f"{format_size(row['max_params'])}, up to {format_size(row['max_tokens'])} tokens; "
                 f"loss from {row['metric']}")
         frame = self.runs.family(family).frame.assign(role="checkpoint")
         return Update({"overview": self._overview,

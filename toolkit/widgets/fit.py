@@ -15,6 +15,7 @@ from toolkit.errors import DataError
 from toolkit.evaluation import default_cut, evaluate, split
 from toolkit.fitting import PREDICTING, BootstrapResult, FitResult, bootstrap, fit
 from toolkit.runs import Runs
+from toolkit.units import format_size
 from toolkit.widgets._controls import (
     CUTS,
     OBJECTIVES,
@@ -145,7 +146,7 @@ class FitPanel(Panel):
             return status
         return (f"{status}; {result.n_points} training checkpoints from {design.parts.k} sizes; "
                 f"<b>ARE on the target {100 * ev.are:.2f}%</b> (signed {100 * ev.signed_error:+.2f}%, "
-                f"{ev.n_test} held-out checkpoints of N = {charts.size_label(design.parts.target_params)})")
+                f"{ev.n_test} held-out checkpoints of N = {format_size(design.parts.target_params)})")
 
     @staticmethod
     def _no_law(family: str, design: Design, numbers: dict[str, float], status: str) -> Update:
@@ -157,7 +158,7 @@ class FitPanel(Panel):
                       numbers, status + "; no law to draw")
 
     def _prediction_chart(self, family: str, target: float, band: pd.DataFrame, observed: pd.DataFrame) -> alt.Chart:
-        return charts.prediction(band, observed, title=f"{family}: prediction of the {charts.size_label(target)} target")
+        return charts.prediction(band, observed, title=f"{family}: prediction of the {format_size(target)} target")
 
     def _follow_up(self) -> Update | None:
         """The bootstrap interval of the prediction (cached by design)."""

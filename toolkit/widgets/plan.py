@@ -8,7 +8,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.findings.planner import PLAN_LEVEL, READABLE_COLUMNS, describe_design, designs, plan_table, readable
-from toolkit.units import flops, parse_quantity
+from toolkit.units import flops, format_size, parse_quantity
 from toolkit.widgets._panel import LAYOUT_WRAP, Panel, Update
 
 
@@ -60,7 +60,7 @@ class PlanPanel(Panel):
         self.options = plan_table(self.results, n, d, budget, min_families=int(c["min_families"]), designs=summary)
         self.table_view.value = self.table().to_html(index=False, escape=True) if len(self.options) else ""
         target_cost = float(flops(n, d))
-        label = f"{charts.size_label(n)} parameters on {charts.size_label(d)} tokens"
+        label = f"{format_size(n)} parameters on {format_size(d)} tokens"
         every = charts.cost_frontier(
             summary.assign(are=summary["are_median"], design=[describe_design(r) for r in summary.to_dict("records")]),
             budget=budget / target_cost, title="Every design the study measured (median over families)")

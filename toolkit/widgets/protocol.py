@@ -9,9 +9,9 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError
+from toolkit.study import protocol_frame
 from toolkit.widgets._controls import cut_label, cut_toggle, family_dropdown, p_slider
 from toolkit.widgets._panel import Panel, Update
-from toolkit.widgets._study_views import protocol_frame
 
 
 class ProtocolPanel(Panel):
