@@ -57,25 +57,13 @@ def clean() -> Runs:
     return simulate.family()
 
 
-#: Slow tests in modules other sessions were editing when the ``slow`` marker came (mark them in
-#: place with ``@pytest.mark.slow`` when next touched, and drop them here): a README example, a
-#: Dask cluster, notebook runs. Each took 20 s or more serially on an idle 2-core machine.
-SLOW = (
-    "tests/fitting/test_fit_readme.py::test_readme_fitting_example_prints_what_it_says",
-    "tests/test_study_bootstrap.py::test_dask_local_cluster_gives_the_local_table",
-    "tests/test_notebooks.py::test_notebook_runs_headless",
-    "tests/test_notebooks.py::test_notebook_runs_on_a_users_csv",
-)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers from what a test uses: the ``mirror`` fixture marks it ``mirror``; a CLI test on the
-    collection (tests/test_cli.py with the mirror: one interpreter loading it, 30-70 s) and the
-    tests of :data:`SLOW` are ``slow``. ``pytest -m "not slow"`` is the quick loop."""
+    collection (tests/test_cli.py with the mirror: one interpreter loading it, 30-70 s) is
+    ``slow``, like the tests marked so in their files. ``pytest -m "not slow"`` is the quick loop."""
     for item in items:
         uses = getattr(item, "fixturenames", ())
         if "mirror" in uses:
             item.add_marker(pytest.mark.mirror)
-        node = item.nodeid.split("[")[0]
-        if node.startswith(SLOW) or (node.startswith("tests/test_cli.py::") and "mirror" in uses):
+        if item.nodeid.startswith("tests/test_cli.py::") and "mirror" in uses:
             item.add_marker(pytest.mark.slow)

@@ -143,6 +143,7 @@ def _sanity(name: str, numbers: dict) -> None:
             assert v is None or v >= 0, f"{key} = {v}"
 
 
+@pytest.mark.slow
 @pytest.mark.mirror
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_headless(name, mirror, tmp_path):
@@ -174,6 +175,7 @@ def _law_runs(path: Path) -> pd.DataFrame:
     return df
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in NAMES if n.startswith(("02", "10"))])
 def test_notebook_runs_on_a_users_csv(name, tmp_path):
     csv = tmp_path / "my_runs.csv"

@@ -30,6 +30,7 @@ def test_readme_first_fit_is_the_tested_example() -> None:
     assert [line for line in first.splitlines() if line not in tested] == []
 
 
+@pytest.mark.slow
 def test_readme_fitting_example_prints_what_it_says(mirror: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALING_TOOLKIT_MIRROR", str(mirror))

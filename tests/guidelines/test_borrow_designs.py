@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from synth import TRUE, make_family
 
+from toolkit import simulate
 from toolkit.errors import DataError
 from toolkit.guidelines import borrow
 from toolkit.laws import MUENNIGHOFF
@@ -52,17 +52,17 @@ def test_borrow_designs_group_the_tiny_metric_and_other_units_apart():
 
 
 def test_borrow_one_run_with_the_true_n_term_predicts_the_target():
-    fam = make_family(d_max=1e11)
-    run = borrow.borrow_one_run(fam, 700e6, 1.0, TRUE)
+    fam = simulate.family()
+    run = borrow.borrow_one_run(fam, 700e6, 1.0, simulate.TRUE)
     assert run.testable and run.target_params == 1.6e9 and run.extrapolation == pytest.approx(1.6e9 / 700e6)
     assert run.evaluation is not None and run.evaluation.are < 1e-3
     assert set(run.train.frame["num_params"]) == {700e6} and set(run.test.frame["num_params"]) == {1.6e9}
     assert run.cut == 1e10 and (run.train.frame["tokens"] > run.cut).all()
-    assert run.n_term == pytest.approx(TRUE["A"] * 700e6 ** -TRUE["alpha"])
+    assert run.n_term == pytest.approx(simulate.TRUE["A"] * 700e6 ** -simulate.TRUE["alpha"])
 
 
 def test_borrow_one_run_on_another_scale_is_no_test_and_too_few_points_an_error():
-    tiny = make_family(params={"E": 0.02, "A": 2.0, "B": 4.0, "alpha": 0.3, "beta": 0.25})
+    tiny = simulate.family({"E": 0.02, "A": 2.0, "B": 4.0, "alpha": 0.3, "beta": 0.25})
     assert not borrow.borrow_one_run(tiny, 700e6).testable          # Muennighoff's N term exceeds its loss
     with pytest.raises(DataError, match="checkpoint\\(s\\) of the N = 7e\\+08 run past the cut"):
-        borrow.borrow_one_run(make_family(d_max=1.2e10, n_ckpt=5), 700e6, 0.1)
+        borrow.borrow_one_run(simulate.family(tokens=np.geomspace(1e8, 1.2e10, 5)), 700e6, 0.1)

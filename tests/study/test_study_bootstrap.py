@@ -162,6 +162,7 @@ def test_a_resample_keeps_whole_runs_and_counts_lost_sizes(runs):
     assert not enough_sizes(1, {"alpha": 0.34})
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_local_table(runs, boot):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
