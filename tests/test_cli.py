@@ -357,13 +357,13 @@ def test_missing_mirror_directory_is_an_error(tmp_path):
 
 
 def test_an_internal_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
-    from toolkit import cli
+    from toolkit.cli import data
 
     def broken(args):
         raise IndexError("list index out of range")
 
     _sweep(tmp_path / "mine.csv")
-    monkeypatch.setattr(cli, "_cmd_runs", broken)
+    monkeypatch.setattr(data, "_cmd_runs", broken)
     assert main(["runs", "--csv", str(tmp_path / "mine.csv")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error (IndexError" in err and "SCALING_TOOLKIT_DEBUG" in err
