@@ -17,7 +17,7 @@ PACKAGE = Path(toolkit.__file__).resolve().parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("toolkit._version", "toolkit.errors", "toolkit.units", "toolkit._progress", "toolkit._csvread", "toolkit.storage"),
     ("toolkit.catalog",),
-    ("toolkit.runs", "toolkit.logs"),
+    ("toolkit.runs", "toolkit._schema", "toolkit._validation", "toolkit.logs"),
     ("toolkit.runs", "toolkit.task_metrics"),
     ("toolkit.sources",),
     ("toolkit.collection",),

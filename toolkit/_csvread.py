@@ -6,7 +6,7 @@ shift the row numbers, a file in another encoding fails with a traceback. Here t
 is read once as bytes, decompressed by suffix, decoded (a byte-order mark picks UTF-8 or
 UTF-16; otherwise UTF-8 unless told), split with the ``csv`` module on a delimiter
 detected from the header, and every row must have exactly the header's fields.
-Values stay text; :mod:`toolkit.runs` converts them without rounding.
+Values stay text; :mod:`toolkit._validation` converts them without rounding.
 """
 
 from __future__ import annotations
