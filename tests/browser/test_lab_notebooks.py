@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from papermill.iorw import load_notebook_node
@@ -28,6 +29,10 @@ def parameterize(root: Path, name: str, **parameters) -> str:
     path = root / name
     notebook = parameterize_notebook(load_notebook_node(str(path)), parameters)
     nbformat.write(notebook, path)
+    # Its jupytext twin follows, as saving in JupyterLab does: JupyterLab with jupytext refuses a
+    # notebook whose paired script has other inputs ("File Load Error ... is more recent").
+    config = jupytext.config.load_jupytext_configuration_file(str(root / "jupytext.toml"))
+    path.with_suffix(".py").write_text(jupytext.writes(notebook, fmt="py:percent", config=config))
     return name
 
 
