@@ -31,8 +31,8 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 
 # %%
 from toolkit import widgets
-from toolkit.findings import record
-from toolkit.study import aggregate, run_study
+from toolkit.findings import record, summaries
+from toolkit.study import run_study
 
 study = run_study(families=families or None, bootstrap=bootstrap, progress=False)
 panel = widgets.MetaAnalysisPanel(study.table, family=family, cut=cut, max_k=max_k, draws=study.resampled_are)
@@ -41,18 +41,16 @@ panel.show(interactive)
 # %% [markdown]
 # ## Macro-averages: each family weighs the same
 # Per design, the median ARE within each family, then averaged over the families that have a
-# law in that cell (`n_families`). Rows that average different sets of families are not
+# law in that cell (`n_families`), at the cut of the heatmap above: the table is its cells. Rows that average different sets of families are not
 # comparable with each other. These are descriptive: every predicting law counts, the collinear
 # `openlm-grid` laws (D = 20 N: predictions determined, parameters not) included. The verdicts
 # apply a stricter rule set (identified laws only, one list of comparable loss scales, counts
 # per source with and without fits at a bound; docs/method.md section 5).
 
 # %%
-macro = aggregate(study)
-macro = macro[(macro["scope"] == "macro") & (macro["experiment"] == "grid")]
-table = macro.pivot_table(index="k", columns="p", values="are_mean").loc[lambda t: t.index <= max_k]
-table.style.format("{:.1%}").set_caption("macro-average ARE (rows: k, columns: p), cut "
-                                         + ("10B tokens" if cut else "none"))
+macro = summaries.macro_are_table(study.table, cut, max_k)
+macro.style.format("{:.1%}", na_rep="no law").set_caption(
+    "macro-average ARE (rows: k, columns: p), cut " + ("10B tokens" if cut else "none"))
 
 # %%
 record(panel, {"n_families": study.table["family"].nunique(), "n_study_cells": len(study.table)})

@@ -75,3 +75,16 @@ def test_numbers_of_a_prediction_an_allocation_and_the_paper_cells():
                               "are_paper": [0.2], "are_corrected": [0.05]})
     assert summaries.reference_numbers(reference) == {"paper_protocol_opt_k3_p1_cut_10B": 0.2,
                                                       "corrected_opt_k3_p1_cut_10B": 0.05}
+
+
+def test_macro_are_table_is_the_heatmap_at_one_cut():
+    """Notebook 08's table averaged the no-cut and 10B-cut rows (106.6% where the heatmap gave
+    8.2%): it is the heatmap's cells at the cut shown, never a mix of cuts."""
+    table = _study_table()
+    no_cut = table.assign(cut_tokens=0.0, are=table["are"] * 20)   # early checkpoints: much worse
+    both = pd.concat([table, no_cut], ignore_index=True)
+    shown = summaries.macro_are_table(both, 1e10)
+    assert list(shown.columns) == ["100%"] and list(shown.index) == [2, 3, 4, 5]
+    assert shown.loc[3, "100%"] == pytest.approx(np.mean([0.12 * s for s in (1.0, 1.4, 0.7)]))
+    assert summaries.macro_are_table(both, 0.0).loc[3, "100%"] == pytest.approx(20 * shown.loc[3, "100%"])
+    assert list(summaries.macro_are_table(both, 1e10, max_k=3).index) == [2, 3]

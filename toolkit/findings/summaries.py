@@ -18,6 +18,7 @@ import pandas as pd
 
 from toolkit.findings.planner import describe_design, designs, plan
 from toolkit.guidelines.borrow import SAME_SCALE
+from toolkit.study import MACRO, heatmap_cells
 from toolkit.units import flops, format_size
 
 #: Budgets of :func:`budget_sweep`: 0.1% to 100% of the target's own compute, 13 steps.
@@ -217,6 +218,20 @@ def protocol_differences(frame: pd.DataFrame) -> Summary:
     return Summary(statement, (frame["reason"].value_counts().rename("cells").to_frame(),), numbers)
 
 
+def macro_are_table(results: pd.DataFrame, cut: float, max_k: int | None = None) -> pd.DataFrame:
+    """The macro-average ARE (fraction) of the study's ``grid`` designs at one early-checkpoint
+    ``cut`` (tokens), rows k and columns p (labelled ``10%`` ... ``100%``): the cells of the
+    notebook's heatmap (:func:`toolkit.study.heatmap_cells`), NaN where no family has a law.
+    ``max_k``: the largest k shown (default all)."""
+    cells = heatmap_cells(results, MACRO, cut)
+    if max_k is not None:
+        cells = cells[cells["k"] <= max_k]
+    table = cells.pivot(index="k", columns="p", values="are").sort_index().sort_index(axis=1)
+    table.columns = [f"{p:.0%}" for p in table.columns]
+    table.columns.name = "p"
+    return table
+
+
 def reference_numbers(reference: pd.DataFrame) -> dict[str, float]:
     """The paper's printed cells as recomputed: ``paper_protocol_<cell>`` and
     ``corrected_<cell>`` (ARE, fractions) for each row of ``study.reference_cells``."""
@@ -226,5 +241,5 @@ def reference_numbers(reference: pd.DataFrame) -> dict[str, float]:
 
 
 __all__ = ("SWEEP_FRACTIONS", "Summary", "allocation_numbers", "bound_sensitivity", "budget_sweep",
-           "closest_borrowed", "collinear_laws", "objective_numbers", "prediction_numbers", "protocol_differences",
+           "closest_borrowed", "collinear_laws", "macro_are_table", "objective_numbers", "prediction_numbers", "protocol_differences",
            "reference_numbers")
