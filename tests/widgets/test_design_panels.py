@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from widget_helpers import check_controls, design_table, drawn_rows, live, spec_of, study_table
+from study_tables import study_table
+from widget_helpers import check_controls, design_table, drawn_rows, live, spec_of
 
 from toolkit import widgets
 from toolkit.errors import DataError

@@ -51,20 +51,6 @@ def five_families() -> Runs:
     return Runs.from_frame(pd.DataFrame(rows))
 
 
-def study_table() -> pd.DataFrame:
-    """Grid cells of two families whose ARE falls with k and p and rises without the cut."""
-    rows = []
-    for family, n_sizes in (("fam-a", 6), ("fam-b", 4)):
-        for cut in (0.0, 1e10):
-            for k in range(2, n_sizes):
-                for p in np.round(np.arange(0.1, 1.01, 0.1), 1):
-                    are = 0.02 * (n_sizes - k) + 0.05 * (1 - p) + (0.1 if cut == 0 else 0.0)
-                    rows.append({"family": family, "experiment": "grid", "k": k, "p": p, "cut_tokens": cut,
-                                 "are": are, "status": "not_identifiable" if k == 2 and p < 0.3 else "ok",
-                                 "cost_fraction": 0.02 * k * p, "signed_error": are})
-    return pd.DataFrame(rows)
-
-
 def design_table() -> pd.DataFrame:
     """Grid, windows and partial cells of two families with known ARE patterns."""
     rows = []
