@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from widget_helpers import design_table, study_table
+from study_tables import study_table
+from widget_helpers import design_table
 
 from toolkit import widgets
 from toolkit.errors import DataError
