@@ -98,5 +98,8 @@ def test_law_file_errors(tmp_path: Path, capsys) -> None:
     bare.write_text(json.dumps(LAW.to_dict()))
     assert main(["allocate", "--law", str(bare), "--flops", "1e21", "--json"]) == 0
     capsys.readouterr()
+    # a level asked of a law without intervals is refused, not silently ignored
+    assert main(["allocate", "--law", str(bare), "--flops", "1e21", "--level", "0.5"]) == 2
+    assert "--level needs a saved fit" in capsys.readouterr().err
     assert main(["predict", "--law", str(bare), "--params", "1B", "--tokens", "1T", "--interval", "0.9"]) == 2
     assert "need a saved fit" in capsys.readouterr().err

@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_fit_options(s, saved_law=True)
     s.add_argument("--flops", type=_positive, nargs="+", required=True, metavar="C",
                    help="training budgets in FLOPs, e.g. 1e21 5.76e23")
-    s.add_argument("--level", type=_level, default=0.9,
-                   help="level of the intervals (default 0.9): the loss's calibrated, N* and D*'s with --bootstrap")
+    s.add_argument("--level", type=_level, default=None,
+                   help="level of the intervals (default 0.9): the loss's calibrated, N* and D*'s with --bootstrap; "
+                        "a bare law has none")
     s.set_defaults(func=_cmd_allocate)
 
 
@@ -85,19 +86,24 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_allocate(args: argparse.Namespace) -> int:
     from toolkit.fitting import FitResult
+    from toolkit.laws import ScalingLaw
 
     answer = _answering_fit(args, "allocate")
     if answer is None:
         return 1
     source, law, boot = answer
+    if isinstance(source, ScalingLaw) and args.level is not None:
+        raise _UsageError(f"{PROG} allocate: --level needs a saved fit (`{PROG} fit --save`): a bare law has no "
+                          "interval to give a level to")
+    level = 0.9 if args.level is None else args.level
     try:
         if boot is not None:
-            table = boot.allocation(args.flops, level=args.level)
+            table = boot.allocation(args.flops, level=level)
         else:
             table = law.optimal_allocation(args.flops)
             if isinstance(source, FitResult):
                 table["loss_lower"], table["loss_upper"] = source.calibrated_bounds(
-                    table["num_params"].to_numpy(), table["tokens"].to_numpy(), args.level, table["loss"].to_numpy())
+                    table["num_params"].to_numpy(), table["tokens"].to_numpy(), level, table["loss"].to_numpy())
     except ToolkitError as exc:
         print(f"{PROG} allocate: {one_line(exc, 300)}", file=sys.stderr)
         return 1
@@ -109,7 +115,7 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
         if with_interval:
             rec["intervals"] = {k: [row[f"{k}_lower"], row[f"{k}_upper"]] for k in with_interval}
             rec["interval_kinds"] = {k: ("calibrated" if k == "loss" else "bootstrap") for k in with_interval}
-            rec["level"] = args.level
+            rec["level"] = level
         records.append(rec)
     if args.json:
         _print_json(records)
@@ -118,10 +124,10 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
         shown = table.drop(columns=[c for c in ("allocation_interval", "loss_interval") if c in table.columns])
         print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if boot is not None:
-        note = (f"; {100 * args.level:g}% intervals: N*, D*, D*/N* over {boot.n_used} bootstrap resamples of runs "
+        note = (f"; {100 * level:g}% intervals: N*, D*, D*/N* over {boot.n_used} bootstrap resamples of runs "
                 "(the fit's spread), the loss calibrated on held-out targets")
     elif "loss_lower" in table.columns:
-        note = (f"; the loss's {100 * args.level:g}% interval is calibrated on held-out targets (N*, D* get "
+        note = (f"; the loss's {100 * level:g}% interval is calibrated on held-out targets (N*, D* get "
                 "intervals with --bootstrap B)")
     else:
         note = "; intervals need the fit (--family, --csv or a saved fit), not a bare law"
