@@ -30,3 +30,21 @@ def test_structure_panel_analysis_unpacks_as_notebook_07_reads_it(study):
     assert isinstance(analysis, StructureAnalysis) and used is analysis.used and test is analysis.test
     assert set(analysis.points["set"]) == {0, 1, 2} and len(analysis.null) == 20
     assert panel.analysis(False, True) is analysis
+
+
+def test_the_units_checkbox_is_greyed_when_it_can_change_nothing(study):
+    # every family of the synthetic study is in nats/token: the checkbox has nobody to add
+    panel = widgets.StructurePanel(study.table, study.families, n_null=20, n_points=3)
+    assert panel.controls["all_units"].disabled and "none" in panel.controls["all_units"].description
+
+
+def test_the_units_checkbox_adds_the_families_in_other_units(study):
+    other = sorted(study.table["family"].unique())[0]
+    table = study.table.assign(loss_unit=study.table["loss_unit"].astype(str).where(study.table["family"] != other,
+                                                                                   "bits/token"))
+    panel = widgets.StructurePanel(table, study.families, n_null=20, n_points=3)
+    box = panel.controls["all_units"]
+    assert not box.disabled and other in box.description
+    before = panel.numbers()["n_families"]
+    box.value = True
+    assert panel.numbers()["n_families"] == before + 1

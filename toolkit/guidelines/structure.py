@@ -393,6 +393,15 @@ def structure_table(results: pd.DataFrame, families: pd.DataFrame, *, all_units:
     return laws[why == ""].reset_index(drop=True), dropped.sort_values("family").reset_index(drop=True)
 
 
+def unit_dropped(results: pd.DataFrame, families: pd.DataFrame, *, exclude_at_bound: bool = False) -> list[str]:
+    """The families that :func:`structure_table` leaves out for their loss unit alone (not in
+    nats/token), i.e. those that ``all_units=True`` adds; empty when every family whose loss is
+    in other units is out for another reason too (on the collection: revisiting-lm, whose E is 0)."""
+    narrow, _ = structure_table(results, families, exclude_at_bound=exclude_at_bound)
+    wide, _ = structure_table(results, families, all_units=True, exclude_at_bound=exclude_at_bound)
+    return sorted(set(wide["family"]) - set(narrow["family"]))
+
+
 def explained_curves(table: pd.DataFrame, null: pd.DataFrame) -> pd.DataFrame:
     """Cumulative variance explained per number of components: the families raw (the paper's
     unstandardised PCA), raw standardised, centred standardised, and the median over the
@@ -467,6 +476,7 @@ __all__ = (
     "random_laws",
     "references",
     "structure_table",
+    "unit_dropped",
     "structure_test",
     "swapped_laws",
 )

@@ -6,7 +6,7 @@ import ipywidgets as W
 import pandas as pd
 
 from toolkit import charts
-from toolkit.guidelines.structure import StructureAnalysis, analyse
+from toolkit.guidelines.structure import StructureAnalysis, analyse, unit_dropped
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter, is_count
 
@@ -40,8 +40,13 @@ class StructurePanel(Panel):
         self.n_null, self.n_points, self.seed = int(n_null), int(n_points), int(seed)
         self._cache: dict[tuple[bool, bool], StructureAnalysis] = {}
         self._add("pair", W.ToggleButtons(options=list(PAIRS), value=pair, description="relation"))
-        self._add("all_units", W.Checkbox(value=bool(all_units), description="include families whose loss is not in nats/token"))
-        self._add("exclude_at_bound", W.Checkbox(value=bool(exclude_at_bound),
+        # a checkbox that can change nothing is shown greyed with the reason, not left to do nothing
+        units = unit_dropped(table, families)
+        self._add("all_units", W.Checkbox(
+            value=bool(all_units), disabled=not units, indent=False, layout=W.Layout(width="auto"),
+            description="include families whose loss is not in nats/token" + (
+                f" ({', '.join(units)})" if units else " (none: each is left out for another reason)")))
+        self._add("exclude_at_bound", W.Checkbox(value=bool(exclude_at_bound), indent=False, layout=W.Layout(width="auto"),
                                                  description="leave out laws with an exponent at its bound"))
         self.update()
 
