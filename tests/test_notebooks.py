@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -143,15 +145,29 @@ def _sanity(name: str, numbers: dict) -> None:
             assert v is None or v >= 0, f"{key} = {v}"
 
 
+@pytest.fixture(scope="module")
+def quick_findings(mirror, tmp_path_factory) -> tuple[Path, str]:
+    """``scaling-toolkit findings --quick`` once, from an empty cache, as a user would run it: the
+    quick study, then every notebook through papermill. Returns the output directory and stderr."""
+    root = tmp_path_factory.mktemp("findings-quick")
+    env = {**os.environ, "XDG_CACHE_HOME": str(root / "empty-cache"), "SCALING_TOOLKIT_MIRROR": str(mirror)}
+    out = root / "findings"
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "findings", "--quick", "--quiet", "--out", str(out)],
+                          env=env, capture_output=True, text=True, check=False)
+    assert (out / "findings.json").is_file(), f"findings --quick wrote no report (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+    return out, proc.stderr
+
+
+# One worker runs them all: the fixture (the whole quick run, ~4 CPU-minutes) is computed once.
 @pytest.mark.slow
 @pytest.mark.mirror
+@pytest.mark.xdist_group("findings-quick")
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_headless(name, mirror, tmp_path):
-    out = tmp_path / "findings"
-    result = run_findings(out, notebooks_dir=NOTEBOOKS, only=[name], quick=True, study=False, n_jobs=1,
-                          progress=False)
-    assert not result.failed, result.failed[0].error
-    record = result.records[name]
+def test_notebook_runs_headless(name, quick_findings):
+    out, stderr = quick_findings
+    failed = [line for line in stderr.splitlines() if line.startswith(f"FAILED {name}:")]
+    assert not failed, failed[0]
+    record = json.loads((out / "findings.json").read_text())[name]
     assert record["parameters"], "the parameters are recorded"
     charts = sorted(p.stem for p in (out / "charts" / name).glob("*.png"))
     assert charts == sorted(record["charts"]) and charts, "every chart rendered as PNG"
@@ -161,6 +177,17 @@ def test_notebook_runs_headless(name, mirror, tmp_path):
     assert svgs, "the static charts are in the executed notebook"
     _sanity(name, record["numbers"])
     _golden_check(name, record["numbers"])
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+@pytest.mark.xdist_group("findings-quick")
+def test_quick_findings_write_the_study_and_its_verdicts(quick_findings):
+    out, _ = quick_findings
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert verdicts, "the quick study gives verdicts"
+    assert any((out / "study").iterdir()), "the study's tables are written"
+    assert "<html" in (out / "index.html").read_text().lower()
 
 
 def _law_runs(path: Path) -> pd.DataFrame:
