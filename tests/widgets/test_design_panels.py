@@ -68,6 +68,19 @@ def test_choose_models_panel_p_and_window():
     assert "fam-b" in live(panel, "are_vs_k").spec["title"]["text"]
 
 
+def test_choose_models_windows_follow_p_and_say_why_when_empty():
+    """The windows chart draws the windows at the p and cut shown (it drew the median over every p
+    and both cuts whatever the controls said); where the study has none, its subtitle says why."""
+    panel = widgets.ChooseModelsPanel(design_table(), p=1.0, window=3)
+    drawn = spec_of(panel, "windows")
+    assert "p = 100%" in drawn["title"]["text"] and panel.numbers()["are_median_window_nearest"] == pytest.approx(0.01)
+    panel.controls["p"].value = 0.5  # the table's windows are all at p = 100%
+    empty = spec_of(panel, "windows")
+    assert "p = 50%" in empty["title"]["text"]
+    assert any(s.startswith("nothing to draw: the study has no windows at p = 50%") for s in empty["title"]["subtitle"])
+    assert np.isnan(panel.numbers()["are_median_window_nearest"])
+
+
 def test_study_panels_share_the_cut_toggle():
     """One cut toggle: the same buttons, labelled as the charts' titles say it."""
     choose = widgets.ChooseModelsPanel(design_table())

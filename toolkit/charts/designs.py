@@ -115,11 +115,13 @@ def are_heatmap(cells: pd.DataFrame, *, title: str = "ARE by design",
 
 
 def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool = False,
-           reference: float | None = None, reference_label: str = "", percent_x: bool = False) -> alt.LayerChart:
+           reference: float | None = None, reference_label: str = "", percent_x: bool = False,
+           empty: str = "no cell of the study has a law under these settings") -> alt.LayerChart:
     """ARE (in percent) against one design knob, one line per family plus their median.
 
     ``frame``: ``family``, ``are`` (fraction) and the column ``x``. ``reference``: an optional
     ARE (fraction) drawn as a dashed rule (e.g. the paper's 4%, or the no-cut design).
+    ``empty``: what the subtitle says when there is nothing to draw (why, in the user's words).
     """
     df = frame.dropna(subset=["are"]).copy()
     n_bad = 0
@@ -157,7 +159,8 @@ def are_vs(frame: pd.DataFrame, x: str, *, x_title: str, title: str, log_x: bool
         layers.append(alt.Chart(pd.DataFrame({"ref": [100 * reference], "what": [reference_label]}))
                       .mark_rule(color="gray", strokeDash=[6, 4]).encode(y="ref:Q", tooltip=["what:N"]))
     return _finish(_sized(alt.layer(*layers)), title,
-                   _note("thick black line: median over families" + (" (where 3 or more have a value)" if need == 3 else "")
+                   _note("nothing to draw: " + empty if df.empty else "",
+                         "thick black line: median over families" + (" (where 3 or more have a value)" if need == 3 else "")
                          + (f"; dashed: {reference_label}" if reference_label else ""),
                          f"{n_over} value{'s' * (n_over > 1)} above {top:.0f}% drawn at the top edge" if n_over else "",
                          _dropped(n_bad, "rows")),

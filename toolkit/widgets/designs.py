@@ -137,22 +137,34 @@ class ChooseModelsPanel(Panel):
         label = _label(c["family"])
         g = family_rows(self.grid, c["family"])
         by_k = median_are(g[np.isclose(g["cut_tokens"], c["cut"]) & np.isclose(g["p"], c["p"])], "k")
-        w = windows_by_gap(family_rows(self.windows, c["family"]), c["window"])
+        windows = family_rows(self.windows, c["family"])
+        w = windows_by_gap(windows[np.isclose(windows["cut_tokens"], c["cut"]) & np.isclose(windows["p"], c["p"])],
+                           c["window"])
         med = by_k.groupby("k")["are"].median()
         nearest = w.loc[w.groupby("family")["ratio"].idxmin(), "are"].median() if len(w) else math.nan
         smallest = w.loc[w.groupby("family")["ratio"].idxmax(), "are"].median() if len(w) else math.nan
         numbers = {**{f"are_median_k{k}": float(med.get(k, math.nan)) for k in (2, 3, 4, 5)},
                    "n_families": float(by_k["family"].nunique()), "window": float(c["window"]),
                    "are_median_window_nearest": float(nearest), "are_median_window_smallest": float(smallest)}
-        text = (f"{label}, p = {c['p']:.0%}, " + ("no cut" if not c["cut"] else f"cut {format_size(c['cut'])}")
+        text = (f"{label}, p = {c['p']:.0%}, {cut_label(c['cut'])}"
                 + ": median ARE " + ", ".join(f"k = {k}: {100 * v:.1f}%" for k, v in med.items() if k <= 6)
                 + f" ({by_k['family'].nunique()} families with a law)")
         return Update({"are_vs_k": charts.are_vs(by_k, "k", x_title="training sizes (k smallest models)",
                                                  title=f"ARE vs number of models: {label}, p = {c['p']:.0%}",
                                                  reference=PAPER_BEST, reference_label=_PAPER_BEST_LABEL),
                        "windows": charts.are_vs(w, "gap", x_title="sizes between the window and the target (0: just below)",
-                                                title=f"Windows of {c['window']} consecutive sizes: {label}")},
+                                                title=f"Windows of {c['window']} consecutive sizes: {label}, "
+                                                      f"p = {c['p']:.0%}, {cut_label(c['cut'])}",
+                                                empty=self._no_windows(windows, c["cut"], c["p"]))},
                       numbers, text)
+
+    @staticmethod
+    def _no_windows(windows: pd.DataFrame, cut: float, p: float) -> str:
+        """Why no window has a law at ``cut`` and ``p``: the settings the study has windows at."""
+        have = windows.loc[np.isclose(windows["p"], p), "cut_tokens"].unique()
+        if not len(have):
+            return f"the study has no windows at p = {p:.0%}"
+        return f"at p = {p:.0%} the study's windows are fitted with {' or '.join(cut_label(c) for c in sorted(have))}"
 
 
 # ============================================================================ 04: drop early checkpoints
