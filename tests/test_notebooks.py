@@ -214,3 +214,27 @@ def test_notebook_runs_on_a_users_csv(name, tmp_path):
     numbers = result.records[name]["numbers"]
     if "are" in numbers:
         assert numbers["are"] < 0.01  # a noiseless law is recovered
+
+
+@pytest.mark.slow
+def test_a_loggers_export_is_one_line_of_advice_then_runs_with_columns(tmp_path):
+    """A logger's column names: without ``columns`` the notebook stops on one line naming what is
+    missing (it printed a 41-line traceback of toolkit internals); with them it runs."""
+    csv = tmp_path / "export.csv"
+    _law_runs(csv).rename(columns={"model": "run", "num_params": "params", "tokens": "tokens_seen",
+                                   "loss": "val_loss"}).to_csv(csv, index=False)
+    name = next(n for n in NAMES if n.startswith("02"))
+    params = {"runs_csv": str(csv), "family": "", "cut": 0.0}
+    bad = run_findings(tmp_path / "bad", notebooks_dir=NOTEBOOKS, only=[name], quick=True, study=False, n_jobs=1,
+                       progress=False, parameters={name: params})
+    (failed,) = bad.failed
+    assert "DataError" in failed.error and "loss" in failed.error
+    executed = nbformat.read(tmp_path / "bad" / "notebooks" / f"{name}.ipynb", as_version=4)
+    (error,) = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if o.get("output_type") == "error"]
+    assert len(error["traceback"]) == 1 and "DataError" in error["traceback"][0]
+    columns = {"run": "model", "params": "num_params", "tokens_seen": "tokens", "val_loss": "loss"}
+    good = run_findings(tmp_path / "good", notebooks_dir=NOTEBOOKS, only=[name], quick=True, study=False, n_jobs=1,
+                        progress=False, parameters={name: {**params, "columns": columns}})
+    assert not good.failed, good.failed[0].error
+    assert good.records[name]["numbers"]["are"] < 0.01

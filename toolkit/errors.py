@@ -24,6 +24,11 @@ class ToolkitError(Exception):
     def __init__(self, message: object = "", *args: Any) -> None:
         super().__init__(one_line(message), *args)
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows what this returns instead of the traceback: in a notebook a bad input is
+        # its one line (a user's CSV without a loss column gave 41 lines of toolkit internals)
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class DataError(ToolkitError, ValueError):
     """Input data (a file, a column, some rows) is not usable as it stands.
