@@ -8,7 +8,7 @@ import ipywidgets as W
 import pytest
 from widget_helpers import check_controls, live, spec_of
 
-from toolkit import widgets
+from toolkit import simulate, widgets
 from toolkit.errors import DataError
 from toolkit.widgets import fit as fit_module
 
@@ -100,3 +100,12 @@ def test_fit_panel_family_change_recomputes_once(runs, monkeypatch):
     monkeypatch.setattr(panel, "_compute", lambda: calls.append(1) or original())
     panel.controls["family"].value = "beta-fam"
     assert len(calls) == 1 and panel.numbers()["k"] == 3
+
+
+def test_no_law_advice_names_the_notebooks_controls_not_fit_arguments():
+    """Runs with one size below the target: the status advises what the notebook offers (it said
+    "e.g. fixed={'A': ..., 'alpha': ...}", an argument the notebook has no control for)."""
+    runs = simulate.family(sizes=(2e7, 8e8), name="mine")
+    panel = widgets.FitPanel(runs, cut=0.0, n_bootstrap=5)
+    status = panel.status.value
+    assert "too_few_sizes" in status and "fixed=" not in status and "notebook 06" in status

@@ -30,6 +30,16 @@ from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_interval_settings, check_parameter, is_count
 
 
+#: What a notebook user can do when the design gives no law, in the notebook's controls (the
+#: fit's own reason advises arguments of ``fit()``, e.g. ``fixed=``, that the notebook has no control for).
+NO_LAW_ADVICE: dict[str, str] = {
+    "too_few_sizes": "one model size below the target cannot pin the N term: train on more sizes (k), add a "
+                     "size to your runs, or borrow A and alpha from a related family (notebook 06)",
+    "not_identifiable": "these checkpoints cannot separate the law's terms: train on more sizes (k), raise p, "
+                        "or lower the cut",
+}
+
+
 def finite(x: float | None) -> float:
     """``x`` as a float, NaN for None or a non-finite value."""
     return float(x) if x is not None and math.isfinite(float(x)) else math.nan
@@ -138,7 +148,8 @@ class FitPanel(Panel):
 
     def _status(self, design: Design) -> str:
         result, ev = design.result, design.evaluation
-        status = f"fit status <b>{result.status}</b>" + (f" ({result.reason})" if result.reason else "")
+        reason = NO_LAW_ADVICE.get(str(result.status), result.reason)
+        status = f"fit status <b>{result.status}</b>" + (f" ({reason})" if reason else "")
         family, _, _, cut, _ = self._key()
         if self.cut_note and family == self._first_family and cut == self._default_cut:
             status = f"{self.cut_note}<br>{status}"
