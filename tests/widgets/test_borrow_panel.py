@@ -9,7 +9,9 @@ from widget_helpers import check_controls, rows
 
 from toolkit import widgets
 from toolkit.errors import DataError
+from toolkit.guidelines.borrow import borrow_one_run
 from toolkit.laws import MUENNIGHOFF
+from toolkit.runs import Runs
 
 
 def test_borrow_panel_controls_recompute_in_place(five, study):
@@ -58,3 +60,20 @@ def test_borrow_panel_sources_share_the_loss_unit(five, study):
         widgets.BorrowPanel(five, study.table, study.families, family="fam-b", source="no-such-family")
     with pytest.raises(DataError, match="parameter train_size = 5 is not allowed"):
         widgets.BorrowPanel(five, study.table, study.families, family="fam-b", train_params=5)
+
+
+def test_borrow_panel_offers_only_runs_it_can_fit(five, study):
+    """A run that ends before the family's cut cannot be fitted at any p: it is not offered (it
+    was, and then the panel advised "raise p" with p already at 100%)."""
+    frame = five.frame
+    fam_a = frame[frame["family"] == "fam-a"]
+    short = float(fam_a["num_params"].min())
+    cut_short = (frame["family"] == "fam-a") & (frame["num_params"] == short) & (frame["tokens"] > 1e10)
+    runs = Runs.from_frame(frame[~cut_short])
+    panel = widgets.BorrowPanel(runs, study.table, study.families, family="fam-a")
+    offered = [v for _, v in panel.controls["train"].options]
+    assert short not in offered and len(offered) == fam_a["num_params"].nunique() - 2
+    with pytest.raises(DataError, match=r"p = 100%: pick a larger run$"):
+        borrow_one_run(runs.family("fam-a"), short, 1.0)
+    with pytest.raises(DataError, match=r"p = 50%: raise p or pick a larger run$"):
+        borrow_one_run(runs.family("fam-a"), short, 0.5)

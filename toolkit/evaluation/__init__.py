@@ -50,7 +50,7 @@ from toolkit.evaluation.designs import (
     k_values,
 )
 from toolkit.evaluation.metrics import Evaluation, are, evaluate, signed_error
-from toolkit.evaluation.partition import Split, split
+from toolkit.evaluation.partition import Split, more_checkpoints, split
 
 __all__ = [
     "BASELINES",
@@ -84,6 +84,7 @@ __all__ = [
     "identification",
     "identified",
     "k_values",
+    "more_checkpoints",
     "run_cells",
     "run_designs",
     "signed_error",

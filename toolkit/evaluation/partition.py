@@ -77,4 +77,11 @@ def split(runs: Runs, k: int, p: float = 1.0, cut: float = DEFAULT_CUT) -> Split
                  tuple(int(s) for s in train_sizes), k, p, float(cut))
 
 
-__all__ = ("Split", "split")
+def more_checkpoints(p: float, cut: float) -> str:
+    """How a design keeps more training checkpoints, in the words of the notebooks' controls:
+    "lower the cut", "raise p", or both; only the moves still open (at p = 100% there is no p to
+    raise, with no cut none to lower); "" when neither is."""
+    return " or ".join(move for move, open_ in (("lower the cut", cut > 0), ("raise p", p < 1)) if open_)
+
+
+__all__ = ("Split", "more_checkpoints", "split")

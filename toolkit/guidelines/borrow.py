@@ -30,6 +30,7 @@ from toolkit.evaluation import (
     evaluate,
     evaluate_designs,
     family_cut,
+    more_checkpoints,
     run_cells,
 )
 from toolkit.evaluation.cells import DEFAULT_SPEC
@@ -45,6 +46,8 @@ _PARAMS: tuple[str, ...] = ("E", "A", "B", "alpha", "beta")
 #: Groups of the borrow designs (:func:`borrow_designs`): the borrowed N term below the
 #: family's lowest loss, above it (another metric scale: not a test), or a loss not in nats.
 SAME_SCALE, OTHER_SCALE, OTHER_UNIT = ("same scale", "another scale: not testable", "loss not in nats/token")
+#: Fewest checkpoints of the one run that :func:`borrow_one_run` fits (E, B and beta are free).
+MIN_ONE_RUN_POINTS: int = 3
 
 
 def borrow_fit(
@@ -280,6 +283,14 @@ class OneRun:
         return self.target_params / self.train_params
 
 
+def one_run_sizes(fam: FamilyArrays) -> list[float]:
+    """The sizes (N, parameters) below the family's largest whose run :func:`borrow_one_run` can
+    fit: at least :data:`MIN_ONE_RUN_POINTS` checkpoints past the family's cut at p = 1, ascending
+    (``FamilyArrays.all(runs)`` gives every family's arrays at once)."""
+    cut = family_cut(fam)
+    return [float(n) for n in fam.sizes[:-1] if fam.train_mask([n], 1.0, cut).sum() >= MIN_ONE_RUN_POINTS]
+
+
 def borrow_one_run(
     family: Runs,
     train_params: float,
@@ -294,9 +305,11 @@ def borrow_one_run(
     cut = family_cut(fam)
     target = float(fam.sizes[-1])
     train_mask, test_mask = fam.train_mask([train_params], p, cut), fam.test_mask(target)
-    if train_mask.sum() < 3:
+    if train_mask.sum() < MIN_ONE_RUN_POINTS:
+        # the family's cut is not the user's to move: only p (when below 100%) and the run are
+        remedy = " or ".join(filter(None, (more_checkpoints(p, 0.0), "pick a larger run")))
         raise DataError(f"{fam.name}: {int(train_mask.sum())} checkpoint(s) of the N = {train_params:.3g} run past "
-                        f"the cut ({cut:g} tokens) at p = {p:.0%}: raise p or pick a larger run")
+                        f"the cut ({cut:g} tokens) at p = {p:.0%}: {remedy}")
     train, test = family.where(train_mask), family.where(test_mask)
     result = borrow_fit(train, source_params, fix)
     evaluation = evaluate(result, test) if result.status in PREDICTING else None
@@ -341,6 +354,7 @@ def same_scale_summary(designs: pd.DataFrame) -> dict[str, float]:
 
 __all__ = (
     "DEFAULT_FIX",
+    "MIN_ONE_RUN_POINTS",
     "MUENNIGHOFF_SOURCE",
     "OTHER_SCALE",
     "OTHER_UNIT",
@@ -354,6 +368,7 @@ __all__ = (
     "borrowed_n_term",
     "borrowed_term_exceeds",
     "family_params",
+    "one_run_sizes",
     "same_scale_summary",
     "transfer_matrix",
 )

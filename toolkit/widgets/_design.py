@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import DataError
-from toolkit.evaluation import Evaluation, Split, evaluate, split
+from toolkit.evaluation import Evaluation, Split, evaluate, more_checkpoints, split
 from toolkit.fitting import PREDICTING, FitResult, fit
 from toolkit.runs import Runs
 
@@ -74,7 +74,7 @@ def fit_design(fam: Runs, k: int, p: float, cut: float, objective: str) -> Desig
     parts = split(fam, int(k), float(p), float(cut))
     if len(parts.train) < 2:
         raise DataError(f"{fam.frame['family'].iloc[0]}: {len(parts.train)} training checkpoint(s) left with "
-                        f"k = {k}, p = {p:.0%}, cut {cut:g} tokens: lower the cut or raise p")
+                        f"k = {k}, p = {p:.0%}, cut {cut:g} tokens: {more_checkpoints(p, cut) or 'train on more sizes (k)'}")
     target = fam.frame["num_params"] == fam.frame["num_params"].max()
     role = roles(fam.frame, {"train": parts.train, "target, before the test region": fam.where(target.to_numpy()),
                              "held-out target": parts.test})

@@ -8,6 +8,7 @@ import ipywidgets as W
 import pandas as pd
 
 from toolkit import charts
+from toolkit.errors import DataError
 from toolkit.guidelines.borrow import (
     OTHER_SCALE,
     OTHER_UNIT,
@@ -15,13 +16,15 @@ from toolkit.guidelines.borrow import (
     OneRun,
     borrow_designs,
     borrow_one_run,
+    one_run_sizes,
     same_scale_summary,
 )
+from toolkit.evaluation import FamilyArrays
 from toolkit.guidelines.structure import family_laws
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs
 from toolkit.units import format_size
-from toolkit.widgets._controls import families_with_sizes, family_dropdown, p_slider
+from toolkit.widgets._controls import family_dropdown, p_slider
 from toolkit.widgets._design import law_curves, roles
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter, is_number
@@ -45,8 +48,13 @@ class BorrowPanel(Panel):
     def __init__(self, runs: Runs, table: pd.DataFrame, families: pd.DataFrame, family: str | None = None, *,
                  train_params: float | None = None, p: float = 1.0, source: str = MUENNIGHOFF_LABEL) -> None:
         super().__init__()
-        names = families_with_sizes(runs, 2, "BorrowPanel")
-        family_control = family_dropdown(names, family, eligible="a family with at least 2 sizes")
+        # only the runs the design can fit are offered (a run ending before the cut cannot be, at any p)
+        self._runs_of = {a.name: sizes for a in FamilyArrays.all(runs) if (sizes := one_run_sizes(a))}
+        if not self._runs_of:
+            raise DataError("BorrowPanel needs a family with a run below its largest that has 3 checkpoints past "
+                            f"its cut; got {', '.join(runs.families) or 'no rows'}")
+        family_control = family_dropdown(list(self._runs_of), family,
+                                         eligible="a family with a run below its largest that has 3 checkpoints past its cut")
         family = family_control.value
         self.runs, self.table, self.families = runs, table, families
         self._meta = families.set_index("family")
@@ -72,8 +80,7 @@ class BorrowPanel(Panel):
         self.update()
 
     def _sizes(self, family: str) -> list[tuple[str, float]]:
-        sizes = sorted(self.runs.family(family).frame["num_params"].unique())[:-1]
-        return [(format_size(s), float(s)) for s in reversed(sizes)]
+        return [(format_size(s), s) for s in reversed(self._runs_of[family])]
 
     def _source_names(self, family: str) -> list[str]:
         unit = str(self._meta.loc[family, "loss_unit"]) if family in self._meta.index else "nats/token"
