@@ -47,3 +47,14 @@ def test_bench_points_quick_prints_per_point_cost() -> None:
                          check=False, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("us/point") == 4 and "peak RSS" in out.stdout, out.stdout
+
+
+def test_bench_runs_quick_prints_the_reading_row_and_the_views(mirror: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path),
+           "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_runs.py"), "--quick", "--repeat", "1"],
+                         check=False, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines() if line.split()[:1] == ["20,000"]]
+    assert len(rows) == 1 and rows[0][4].endswith("x"), out.stdout
+    assert "Runs(frame) (full validation)" in out.stdout and "runs.final()" in out.stdout, out.stdout

@@ -7,6 +7,11 @@ is read once as bytes, decompressed by suffix, decoded (a byte-order mark picks 
 UTF-16; otherwise UTF-8 unless told), split with the ``csv`` module on a delimiter
 detected from the header, and every row must have exactly the header's fields.
 Values stay text; :mod:`toolkit._validation` converts them without rounding.
+
+:func:`read_frame` splits the common case, an ASCII file without quotes, blank lines or
+lone carriage returns, with Arrow's CSV reader into string columns (one pass in C, no
+Python object per field); on anything else, or any row Arrow refuses, it reads the file
+as :func:`read_table` does, so the rules and messages are those of the ``csv`` module.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from toolkit.errors import DataError
 
@@ -113,14 +124,37 @@ def _is_comment(line: str) -> bool:
 
 def _blank_leading_comments(text: str) -> str:
     """``text`` with the comment lines before the header emptied (line numbers stay as in the
-    file; a quote inside a comment cannot confuse the CSV reader)."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
+    file; a quote inside a comment cannot confuse the CSV reader). Only the lines up to the
+    header are looked at: a file without comments is returned as it is."""
+    lines: list[str] = []
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
         if _is_comment(line):
-            lines[i] = ""
+            lines.append("")
         elif line.strip():
             break
-    return "\n".join(lines)
+        else:
+            lines.append(line)
+        start = len(text) + 1 if end < 0 else end + 1
+    if all(lines):
+        return text
+    return "\n".join([*lines, text[start:]]) if start <= len(text) else "\n".join(lines)
+
+
+def _first_line(text: str) -> str:
+    """The first line of ``text`` with something on it, as ``str.splitlines`` cuts lines, read
+    from a prefix of the text that grows until that line is whole."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        found = next((i for i, line in enumerate(lines) if line.strip()), None)
+        if size >= len(text):
+            return "" if found is None else lines[found]
+        if found is not None and found < len(lines) - 1:
+            return lines[found]
+        size *= 4
 
 
 def _delimiter(text: str, name: str, sep: str | None) -> str:
@@ -131,7 +165,7 @@ def _delimiter(text: str, name: str, sep: str | None) -> str:
             raise DataError(f"{name}: the delimiter must be one character other than a quote or newline, "
                             f"got {sep!r}")
         return sep
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = _first_line(text)
     if "," in header:
         return ","
     counts = {d: header.count(d) for d in DELIMITERS[1:]}
@@ -150,8 +184,12 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str | None = Non
     file and the problem: unreadable, not really compressed, wrong encoding, rows with
     more or fewer fields than the header, an empty or repeated column name.
     """
-    name = path.name
-    text = _decode(_read_bytes(path), name, encoding)
+    return _csv_table(_read_bytes(path), path.name, sep, encoding, index_column)
+
+
+def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
+               ) -> tuple[list[str], list[list[str | None]], list[int]]:
+    text = _decode(raw, name, encoding)
     text = _blank_leading_comments(text)
     delimiter = _delimiter(text, name, sep)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(delimiter, repr(delimiter))
@@ -205,3 +243,74 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str | None = Non
         raise DataError(f"{name}: " + "; ".join(parts) + f"{hint}; delimiter {shown} (set another with "
                         f"sep= / --sep)")
     return header, rows, lines
+
+
+def read_frame(path: Path, *, sep: str | None = None, encoding: str | None = None
+               ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The file as :func:`read_table` reads it, as a frame of text columns (stripped; empty fields
+    missing) and each row's number (int64), with the same rules and errors."""
+    raw = _read_bytes(path)
+    fast = _arrow_frame(raw, path.name, sep, encoding)
+    if fast is not None:
+        return fast
+    header, rows, lines = _csv_table(raw, path.name, sep, encoding, False)
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    return frame, np.asarray(lines, dtype=np.int64)
+
+
+#: Bytes Python's ``str.strip`` removes and Arrow's ASCII trim does not.
+_PYTHON_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def _arrow_frame(raw: bytes, name: str, sep: str | None, encoding: str | None
+                 ) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The fast reading of :func:`read_frame`, or ``None`` when the file is not one it reads
+    exactly as the ``csv`` module would (then the caller reads it that way)."""
+    if encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii"):
+        return None
+    if not raw.isascii() or b"\x00" in raw or b'"' in raw or any(b in raw for b in _PYTHON_ONLY_SPACES):
+        return None
+    start, number = 0, 0
+    while True:   # the header: the first line that is neither a comment nor empty
+        end = raw.find(b"\n", start)
+        if end < 0:
+            return None
+        line = raw[start:end].decode("ascii").removesuffix("\r")
+        number += 1
+        start = end + 1
+        if "\r" in line or len(line.splitlines()) > 1:
+            return None
+        if line.strip() and not _is_comment(line):
+            break
+        if line and not _is_comment(line):
+            return None
+    header = [h.strip() for h in line.split(_delimiter(line, name, sep))]
+    stop = len(raw)
+    while stop > start and raw[stop - 1] in b"\r\n":
+        stop -= 1
+    body = memoryview(raw)[start:stop]
+    if len(header) < 2 or "" in header or len(set(header)) < len(header) or not len(body) \
+            or b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n") or raw.find(b"\n\n", start, stop) >= 0 \
+            or raw.find(b"\n\r\n", start, stop) >= 0 or raw.startswith((b"\n", b"\r\n"), start):
+        return None
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pcsv.ReadOptions(column_names=names),
+            parse_options=pcsv.ParseOptions(delimiter=_delimiter(line, name, sep), quote_char=False,
+                                            double_quote=False, escape_char=False, newlines_in_values=False,
+                                            ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, check_utf8=False))
+    except pa.ArrowInvalid:
+        return None
+    columns = {}
+    for h, f in zip(header, names, strict=True):
+        text = table.column(f)
+        if len(text) and pc.max(pc.binary_length(text)).as_py() > csv.field_size_limit():
+            return None
+        trimmed = pc.ascii_trim_whitespace(text)
+        columns[h] = pd.arrays.ArrowStringArray(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()),
+                                                           trimmed))
+    return pd.DataFrame(columns), np.arange(1, table.num_rows + 1, dtype=np.int64)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from toolkit._schema import COLUMNS, ORDER, REQUIRED, SCHEMA
+from toolkit._schema import COLUMNS, ORDER, REQUIRED, SCHEMA, Column
 from toolkit.errors import DataError
 from toolkit.units import exact_quantity, nats_from_bits, nats_from_perplexity
 
@@ -33,6 +35,12 @@ _MAX_VALUE = 40
 PERPLEXITY_LIKE = 20.0
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+#: _NUMBER with ASCII digits only, for Arrow's RE2: a text it matches, _NUMBER matches too, so
+#: a cell converted in bulk is one the cell-by-cell rule would have read the same way.
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+#: Below this, a whole float is exactly the whole number written (above it, text such as
+#: 12345678901234567 rounds on the way to float64, so those cells are read exactly one by one).
+_FLOAT_EXACT = 2.0**53
 _NONFINITE = re.compile(r"^[+-]?(?:nan|inf|infinity)$", re.IGNORECASE)
 
 
@@ -66,6 +74,17 @@ def names_text(names: Iterable[object]) -> str:
     return ", ".join(out[:40]) + (f" (+{len(out) - 40} more)" if len(out) > 40 else "")
 
 
+Values = Callable[[np.ndarray], Iterable[object]] | Iterable[object]
+
+
+def _objects(items: Iterable[object]) -> np.ndarray:
+    """A 1-d object array holding ``items`` as they are (no numpy coercion of numbers or tuples)."""
+    items = list(items)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
 class _Problems:
     """Problems found while validating: messages plus a ``failures`` frame for DataError."""
 
@@ -74,16 +93,20 @@ class _Problems:
         self.messages: list[str] = []
         self.frames: list[pd.DataFrame] = []
 
-    def rows(self, labels: np.ndarray, mask: np.ndarray, column: str, values: Iterable[object],
+    def rows(self, labels: np.ndarray, mask: np.ndarray, column: str, values: Values,
              problem: str, shown: Iterable[object] | None = None) -> None:
+        """Record ``problem`` at the rows of ``mask``; ``values`` are the column's values, or a
+        function giving them at given positions (so a valid column is never turned into objects)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        values = np.asarray(list(values), dtype=object)[mask]
+        where = np.flatnonzero(mask)
+        values = _objects(values(where)) if callable(values) else _objects(values)[where]
+        rows = _objects(labels[where].tolist())
         listed = _values_text(values if shown is None else shown)
-        self.messages.append(f"{_rows_text(labels[mask])}: {column} {problem}"
+        self.messages.append(f"{_rows_text(rows)}: {column} {problem}"
                              + (f" (got {listed})" if listed else ""))
-        self.frames.append(pd.DataFrame({"row": labels[mask], "column": column, "value": values,
+        self.frames.append(pd.DataFrame({"row": rows, "column": column, "value": values,
                                          "problem": problem}))
 
     def table(self, message: str) -> None:
@@ -103,72 +126,122 @@ def _is_bad_scalar(v: object) -> bool:
                           pd.Timedelta, np.datetime64, np.timedelta64)) or hasattr(v, "isoformat")
 
 
-def _numbers(values: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Convert a column to numbers without rounding or wrapping.
+def _number(v: object, kind: str) -> tuple[float, object, bool]:
+    """One value as ``(float, exact, bad)``: the rule every bulk conversion below agrees with.
 
-    Returns ``(floats, exact, bad)``: float64 values (NaN where missing or bad), the exact
-    values as Python numbers (object array, for whole-number and range checks), and the
-    mask of entries that are not numbers at all (text, booleans, dates, complex).
+    ``exact`` is the value without rounding (a Python int when the value is whole and below
+    2**64, else a float; ``None`` when missing); ``bad`` marks text, booleans, dates, complex.
     """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return math.nan, None, False
+    if _is_bad_scalar(v):
+        return math.nan, None, True
+    if isinstance(v, (int, np.integer)):
+        return float(v), int(v), False
+    if isinstance(v, (float, np.floating)):
+        return (math.nan, None, False) if math.isnan(v) else (float(v), float(v), False)
+    text = str(v).strip()
+    if text == "":
+        return math.nan, None, False
+    if _NONFINITE.match(text):
+        return float(text), float(text), False
+    number = exact_quantity(text) if kind == "size" else Decimal(text) if _NUMBER.match(text) else None
+    if number is None:
+        return math.nan, None, True
+    whole = number == number.to_integral_value() and abs(number) < 2**64
+    return float(number), int(number) if whole else float(number), False
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """A column converted to numbers without rounding or wrapping.
+
+    ``floats`` are float64 (NaN where missing or bad), ``bad`` marks entries that are not numbers
+    at all, ``empty`` the missing ones; ``exact(positions)`` gives the exact values there (for
+    messages, and for whole numbers too large for float64 to hold exactly).
+    """
+
+    floats: np.ndarray
+    bad: np.ndarray
+    empty: np.ndarray
+    exact: Callable[[np.ndarray], list[object]]
+
+
+def _text_array(values: pd.Series) -> pa.ChunkedArray | pa.Array | None:
+    """The column as Arrow strings (missing as null) when every value is text, else ``None``."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return pa.array(values.array, type=pa.string())
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return None
+
+
+def _text_numbers(text: pa.ChunkedArray | pa.Array, kind: str) -> _Numbers:
+    """Numbers from text in bulk: plain decimal numbers (the cells ``_PLAIN_NUMBER`` matches once
+    trimmed of ASCII spaces) go through Arrow's correctly rounded parser; the others (sizes such as
+    2.8B, words, other whitespace) and whole numbers beyond 2**53 are read one by one by
+    :func:`_number`."""
+    trimmed = pc.ascii_trim_whitespace(text)
+    plain = pc.fill_null(pc.match_substring_regex(trimmed, _PLAIN_NUMBER), False).to_numpy(zero_copy_only=False)
+    empty = pc.fill_null(pc.equal(trimmed, ""), True).to_numpy(zero_copy_only=False)
+    floats = pc.cast(pc.if_else(plain, trimmed, pa.scalar(None, pa.string())), pa.float64()) \
+        .to_numpy(zero_copy_only=False).astype(float, copy=True)
+    bad = np.zeros(len(floats), dtype=bool)
+    exact_cells = ~plain & ~empty | plain & ~(np.abs(floats) < _FLOAT_EXACT)
+    odd = np.flatnonzero(exact_cells)
+
+    def exact(where: np.ndarray) -> list[object]:
+        return [_number(v, kind)[1] for v in text.take(pa.array(where)).to_pylist()]
+
+    if len(odd):
+        cells = text.take(pa.array(odd)).to_pylist()
+        for i, v in zip(odd, cells, strict=True):
+            floats[i], value, bad[i] = _number(v, kind)
+            empty[i] = value is None and not bad[i]
+    return _Numbers(floats, bad, empty & ~bad, exact)
+
+
+def _numbers(values: pd.Series, kind: str) -> _Numbers:
+    """Convert a column to numbers without rounding or wrapping (see :class:`_Numbers`)."""
     n = len(values)
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) \
             or pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
             or isinstance(dtype, pd.PeriodDtype):
         missing = values.isna().to_numpy()
-        return np.full(n, np.nan), np.full(n, None, dtype=object), ~missing
+        return _Numbers(np.full(n, np.nan), ~missing, missing, lambda where: [None] * len(where))
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        exact = np.empty(n, dtype=object)
-        exact[:] = values.tolist()
-        return values.to_numpy().astype(float), exact, np.zeros(n, dtype=bool)
+        ints = values.to_numpy()
+        return _Numbers(ints.astype(float), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
+                        lambda where: ints[where].tolist())
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         floats = values.to_numpy(dtype=float)
-        exact = floats.astype(object)
-        exact[np.isnan(floats)] = None
-        return floats, exact, np.zeros(n, dtype=bool)
-    floats = np.full(n, np.nan)
-    exact = np.full(n, None, dtype=object)
-    bad = np.zeros(n, dtype=bool)
-    for i, v in enumerate(values.to_numpy(dtype=object)):
-        if v is None or v is pd.NA or v is pd.NaT:
-            continue
-        if _is_bad_scalar(v):
-            bad[i] = True
-            continue
-        if isinstance(v, (int, np.integer)):
-            exact[i], floats[i] = int(v), float(v)
-            continue
-        if isinstance(v, (float, np.floating)):
-            if not math.isnan(v):
-                exact[i], floats[i] = float(v), float(v)
-            continue
-        text = str(v).strip()
-        if text == "":
-            continue
-        if _NONFINITE.match(text):
-            exact[i] = floats[i] = float(text)
-            continue
-        number = exact_quantity(text) if kind == "size" else Decimal(text) if _NUMBER.match(text) else None
-        if number is None:
-            bad[i] = True
-            continue
-        floats[i] = float(number)
-        exact[i] = int(number) if number == number.to_integral_value() and abs(number) < 2**64 else float(number)
-    return floats, exact, bad
+        return _Numbers(floats, np.zeros(n, dtype=bool), np.isnan(floats),
+                        lambda where: [None if math.isnan(v) else v for v in floats[where].tolist()])
+    text = _text_array(values)
+    if text is not None:
+        return _text_numbers(text, kind)
+    cells = [_number(v, kind) for v in values.to_numpy(dtype=object)]
+    floats = np.array([c[0] for c in cells], dtype=float)
+    exact = _objects(c[1] for c in cells)
+    bad = np.array([c[2] for c in cells], dtype=bool)
+    return _Numbers(floats, bad, np.array([e is None for e in exact], dtype=bool) & ~bad,
+                    lambda where: list(exact[where]))
 
 
-def _integers(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _integers(numbers: _Numbers, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """int64 values of the entries where ``ok``, and the masks of those that are not whole
     numbers and of those outside int64 (never rounded, never wrapped)."""
-    ints = np.zeros(len(exact), dtype=np.int64)
-    fraction = np.zeros(len(exact), dtype=bool)
-    huge = np.zeros(len(exact), dtype=bool)
-    for i in np.flatnonzero(ok):
-        v = exact[i]
+    floats = numbers.floats
+    ints = np.zeros(len(floats), dtype=np.int64)
+    whole = ok & (np.floor(floats) == floats)
+    fraction = ok & ~whole
+    huge = np.zeros(len(floats), dtype=bool)
+    small = whole & (np.abs(floats) < _FLOAT_EXACT)
+    ints[small] = floats[small].astype(np.int64)
+    large = np.flatnonzero(whole & ~small)
+    for i, v in zip(large, numbers.exact(large), strict=True):
         if not isinstance(v, int):
-            if not float(v).is_integer():
-                fraction[i] = True
-                continue
             if not -(2.0**63) <= v < 2.0**63:
                 huge[i] = True
                 continue
@@ -184,7 +257,6 @@ def _integers(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray
 class _Rounded:
     """What rounding a size column did: how many values, how far at most (absolute and relative)."""
 
-    original: np.ndarray
     below_one: np.ndarray
     count: int
     largest: float
@@ -197,26 +269,52 @@ class _Rounded:
                 f"figure are often fractional")
 
 
-def _round_sizes(exact: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, _Rounded]:
+def _round_sizes(numbers: _Numbers, ok: np.ndarray) -> tuple[_Numbers, _Rounded]:
     """Sizes (parameters) rounded half up to whole numbers where they are not whole: a size is a
     count, and one computed (FLOPs / 6D) or digitised from a figure is off by far more than the
     rounding. Values that round to 0 are flagged in ``below_one``."""
-    out = exact.copy()
-    below_one = np.zeros(len(exact), dtype=bool)
-    count, largest, relative = 0, 0.0, 0.0
-    for i in np.flatnonzero(ok):
-        v = exact[i]
-        if isinstance(v, int) or float(v).is_integer() or not math.isfinite(v):
-            continue
-        whole = math.floor(v + 0.5)
-        if whole < 1:
-            below_one[i] = True
-            continue
-        out[i] = int(whole)
-        count += 1
-        largest = max(largest, abs(whole - v))
-        relative = max(relative, abs(whole - v) / abs(v))
-    return out, _Rounded(exact, below_one, count, largest, relative)
+    floats = numbers.floats
+    fractional = ok & (np.floor(floats) != floats)
+    whole = np.floor(floats + 0.5)
+    below_one = fractional & (whole < 1)
+    rounded = fractional & ~below_one
+    off = np.abs(whole - floats)[rounded]
+    largest = float(off.max()) if len(off) else 0.0
+    relative = float((off / np.abs(floats[rounded])).max()) if len(off) else 0.0
+    out = _Numbers(np.where(rounded, whole, floats), numbers.bad, numbers.empty, numbers.exact)
+    return out, _Rounded(below_one, int(rounded.sum()), largest, relative)
+
+
+def _text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A text column stripped, as ``(bad, codes, distinct)``: the value of row i is
+    ``distinct[codes[i]]`` ("" where missing), ``bad`` marks values that are not text (booleans,
+    dates, complex). Each distinct value is stripped once, not once per row."""
+    text = _text_array(values)
+    if text is None:
+        missing = values.isna().to_numpy()
+        obj = values.to_numpy(dtype=object)
+        bad = np.array([not missing[i] and _is_bad_scalar(v) for i, v in enumerate(obj)], dtype=bool)
+        text = pa.array(["" if missing[i] else str(v) for i, v in enumerate(obj)], type=pa.string())
+    else:
+        bad = np.zeros(len(values), dtype=bool)
+    codes, uniques = pd.factorize(pd.Series(text, dtype=pd.ArrowDtype(pa.string())), use_na_sentinel=True)
+    distinct = [u.strip() for u in uniques.to_numpy(dtype=object)] + [""]
+    return bad, np.where(codes < 0, len(distinct) - 1, codes), distinct
+
+
+def _texts(col: Column, codes: np.ndarray, values: list[str]) -> pd.Categorical | pd.arrays.ArrowStringArray:
+    """``values[codes]`` in the dtype of ``col``: a text column as strings, a category column as
+    codes into its choices (a value outside them is missing; validation refuses it first)."""
+    if col.kind == "category":
+        where = np.array([col.choices.index(v) if v in col.choices else -1 for v in values], dtype=np.int64)
+        return pd.Categorical.from_codes(where[codes], dtype=col.dtype)
+    return _strings(codes, values)
+
+
+def _strings(codes: np.ndarray, values: list[str]) -> pd.arrays.ArrowStringArray:
+    """``values[codes]`` as an Arrow string array, without a Python object per row."""
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(values, type=pa.string()))
+    return pd.arrays.ArrowStringArray(dictionary.cast(pa.string()))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -261,7 +359,7 @@ def validate(
                         f"(columns present: {names_text(df.columns) or 'none'})")
     if len(df) == 0:
         raise DataError(f"{name}: no rows")
-    labels = np.asarray(list(row_labels) if row_labels is not None else df.index, dtype=object)
+    labels = _labels(row_labels, df.index)
     if len(labels) != len(df):
         raise DataError(f"{name}: {len(labels)} row labels for {len(df)} rows")
     raw = df.reset_index(drop=True)
@@ -269,58 +367,60 @@ def validate(
     problems = _Problems(name)
     notes: list[str] = []
 
+    n = len(raw)
     for col in SCHEMA:
         if col.name not in raw.columns:
             if col.name == "family" and family is not None:
-                out[col.name] = np.full(len(raw), str(family), dtype=object)
+                out[col.name] = _strings(np.zeros(n, dtype=np.int64), [str(family)])
             elif col.default is not None:
-                out[col.name] = np.full(len(raw), col.default, dtype=object if col.kind != "integer" else np.int64)
+                out[col.name] = np.full(n, col.default, dtype=np.int64) if col.kind == "integer" \
+                    else _texts(col, np.zeros(n, dtype=np.int64), [col.default])
             elif col.name == "metric_value":
                 out[col.name] = None  # filled from loss below
             else:
-                out[col.name] = np.full(len(raw), np.nan)
+                out[col.name] = np.full(n, np.nan)
             continue
         values = raw[col.name]
+        given = _given(values)
         if col.kind in ("text", "category"):
-            missing_mask = values.isna().to_numpy()
-            obj = values.to_numpy(dtype=object)
-            bad = np.array([not missing_mask[i] and _is_bad_scalar(v) for i, v in enumerate(obj)], dtype=bool)
-            problems.rows(labels, bad, col.name, obj, "must be text")
-            text = np.array(["" if missing_mask[i] else str(v).strip() for i, v in enumerate(obj)], dtype=object)
-            blank = text == ""
+            bad, codes, distinct = _text(values)
+            problems.rows(labels, bad, col.name, given, "must be text")
+            blank = (np.array(distinct, dtype=object) == "")[codes]
             if col.required or col.name == "family":
-                problems.rows(labels, blank, col.name, obj, "must not be empty", shown=[])
+                problems.rows(labels, blank, col.name, given, "must not be empty", shown=[])
             elif col.default is not None:
-                text[blank] = col.default
+                distinct = [t or col.default for t in distinct]
             if col.choices:
-                unknown = ~np.isin(text, list(col.choices)) & ~blank
-                problems.rows(labels, unknown, col.name, text,
-                              f"must be one of {', '.join(col.choices)}", shown=pd.unique(text[unknown]))
-            out[col.name] = text
+                unknown = np.array([t not in col.choices for t in distinct], dtype=bool)[codes] & ~blank
+                problems.rows(labels, unknown, col.name, lambda where, d=distinct, c=codes: [d[i] for i in c[where]],
+                              f"must be one of {', '.join(col.choices)}",
+                              shown=pd.unique(np.array(distinct, dtype=object)[codes[unknown]]))
+            out[col.name] = _texts(col, codes, distinct)
             continue
-        floats, exact, bad = _numbers(values, col.kind)
-        problems.rows(labels, bad, col.name, values.to_numpy(dtype=object), "must be a number")
-        empty = np.array([e is None for e in exact], dtype=bool) & ~bad
+        numbers = _numbers(values, col.kind)
+        problems.rows(labels, numbers.bad, col.name, given, "must be a number")
+        empty, floats = numbers.empty, numbers.floats
         if col.required:
-            problems.rows(labels, empty, col.name, exact, "is empty", shown=[])
-        present = ~empty & ~bad
+            problems.rows(labels, empty, col.name, numbers.exact, "is empty", shown=[])
+        present = ~empty & ~numbers.bad
         nonfinite = present & ~np.isfinite(floats)
-        problems.rows(labels, nonfinite, col.name, exact, "must be finite")
+        problems.rows(labels, nonfinite, col.name, numbers.exact, "must be finite")
         ok = present & ~nonfinite
         if col.positive:
             nonpos = ok & (floats <= 0)
-            problems.rows(labels, nonpos, col.name, exact, "must be > 0")
+            problems.rows(labels, nonpos, col.name, numbers.exact, "must be > 0")
             ok &= ~nonpos
         if col.kind in ("size", "integer"):
             if col.kind == "size":
-                exact, rounded = _round_sizes(exact, ok)
-                problems.rows(labels, rounded.below_one, col.name, rounded.original, "must be at least 1 once rounded")
+                original = numbers.exact
+                numbers, rounded = _round_sizes(numbers, ok)
+                problems.rows(labels, rounded.below_one, col.name, original, "must be at least 1 once rounded")
                 ok &= ~rounded.below_one
                 if rounded.count:
                     notes.append(rounded.note(col.name))
-            ints, fraction, huge = _integers(exact, ok)
-            problems.rows(labels, fraction, col.name, exact, "must be a whole number")
-            problems.rows(labels, huge, col.name, exact, f"must be at most {_INT64_MAX} in size (int64)")
+            ints, fraction, huge = _integers(numbers, ok)
+            problems.rows(labels, fraction, col.name, numbers.exact, "must be a whole number")
+            problems.rows(labels, huge, col.name, numbers.exact, f"must be at most {_INT64_MAX} in size (int64)")
             if col.kind == "integer":
                 ints[empty] = col.default or 0
             out[col.name] = ints
@@ -335,7 +435,7 @@ def validate(
             out["metric_value"] = value.copy()
             out["loss"] = nats_from_perplexity(value) if metric == "ppl" else nats_from_bits(value)
             if "metric" not in raw.columns:
-                out["metric"] = np.full(len(raw), "perplexity" if metric == "ppl" else "bits", dtype=object)
+                out["metric"] = _strings(np.zeros(n, dtype=np.int64), ["perplexity" if metric == "ppl" else "bits"])
     problems.raise_if_any()
     for note in notes:
         warnings.warn(f"{name}: {note}", UserWarning, stacklevel=3)
@@ -360,9 +460,10 @@ def validate(
             clash = pd.MultiIndex.from_frame(frame[key]).isin(pd.MultiIndex.from_frame(clashing[key]))
             differ = [c for c in COLUMNS if c not in key
                       and clashing.groupby(key, observed=True)[c].nunique(dropna=False).gt(1).any()]
-            raise DataError(f"{name} {_rows_text(labels[clash])}: the same model and tokens appear with "
+            rows = _objects(labels[clash].tolist())
+            raise DataError(f"{name} {_rows_text(rows)}: the same model and tokens appear with "
                             f"different {differ[0]} values",
-                            failures=pd.DataFrame({"row": labels[clash], "column": differ[0],
+                            failures=pd.DataFrame({"row": rows, "column": differ[0],
                                                    "value": frame.loc[clash, differ[0]].to_numpy(),
                                                    "problem": "same model and tokens, different values"}))
         frame = frame.drop_duplicates(key)
@@ -371,6 +472,24 @@ def validate(
         warnings.warn(f"{name}: the median loss is {frame['loss'].median():g}: that looks like a perplexity, "
                       f"not nats per token; if so, pass metric='ppl' (--metric ppl)", UserWarning, stacklevel=3)
     return frame.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
+
+
+def _labels(row_labels: Iterable[object] | None, index: pd.Index) -> np.ndarray:
+    """Row labels for messages: an integer array as given (row numbers of a CSV), the positions
+    of a default index, else the labels as objects."""
+    if isinstance(row_labels, np.ndarray) and row_labels.dtype.kind in "iu":
+        return row_labels
+    if row_labels is None and isinstance(index, pd.RangeIndex):
+        return np.asarray(index)
+    return np.asarray(list(row_labels) if row_labels is not None else index, dtype=object)
+
+
+def _given(values: pd.Series) -> Callable[[np.ndarray], np.ndarray]:
+    """The values of a column as given, at some positions (for messages; a missing text value as
+    ``None``, as the CSV reader gives it)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return lambda where: values.iloc[where].to_numpy(dtype=object, na_value=None)
+    return lambda where: values.iloc[where].to_numpy(dtype=object)
 
 
 def _cast(frame: pd.DataFrame) -> pd.DataFrame:

@@ -158,12 +158,11 @@ class Runs:
         ``sep`` is given; the encoding is UTF-8 (a byte-order mark selects UTF-8 or
         UTF-16) unless ``encoding`` is given. See :meth:`from_frame` for the columns.
         """
-        from toolkit._csvread import read_table
+        from toolkit._csvread import read_frame
 
         path = Path(path)
-        header, rows, lines = read_table(path, sep=sep, encoding=encoding)
-        df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
-        renamed = [dict(columns).get(h, h) if isinstance(columns, Mapping) else h for h in header]
+        df, lines = read_frame(path, sep=sep, encoding=encoding)
+        renamed = [dict(columns).get(h, h) if isinstance(columns, Mapping) else h for h in df.columns]
         if family is None and "family" not in renamed:
             family = path.name.split(".")[0] or path.name
         return cls.from_frame(df, columns=columns, family=family, name=path.name,
