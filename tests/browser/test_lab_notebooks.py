@@ -22,6 +22,7 @@ def check_panel(panel) -> None:
     assert labels and all(labels), f"a control without a label: {labels}"
     assert not panel.short_sliders(), f"sliders without room to drag at 1366 px: {panel.short_sliders()}"
     assert not panel.cut_off_charts(), f"charts cut off at 1366 px: {panel.cut_off_charts()}"
+    assert not panel.clipped_boxes(), f"values cut off in their boxes: {panel.clipped_boxes()}"
 
 
 def parameterize(root: Path, name: str, **parameters) -> str:

@@ -4,7 +4,7 @@ code), its budget slider redrawing the allocation, with no network."""
 from __future__ import annotations
 
 import pytest
-from test_lab_notebooks import check_panel
+from test_lab_notebooks import check_panel, parameterize
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -24,3 +24,18 @@ def test_voila_app_plans_a_smaller_budget(mirror, open_app, shot):
     shot("1e21 FLOPs")
     assert any("compute (FLOPs): 1e20;" in label for label in after.aria)
     assert "at 1.00e+21 FLOPs" in app.text(".st-status")
+
+
+def test_voila_planner_shows_every_value_whole(mirror, notebook_root, open_app, shot):
+    """Notebook 09 as a dashboard: the budget box showed "5.88e21" as ".88e21" and the slider no
+    value; every box and readout now holds its text."""
+    name = parameterize(notebook_root, "09_plan_a_budget.ipynb", families=["pythia", "opt", "gpt3"], min_families=3)
+    app = open_app(name)
+    app.reveal("compute budget for the fits (FLOPs)")
+    before = app.chart(0)
+    app.type_into("compute budget for the fits (FLOPs)", "5.88e21")
+    app.wait_for_chart_change(before)
+    shot("budget 5.88e21")
+    check_panel(app)
+    assert app.slider_value("families a design was measured on, at least") == "3"
+    assert "5.88e+21 FLOPs" in app.text(".st-status")

@@ -166,6 +166,16 @@ class Surface:
             .filter(s => (s.querySelector('.noUi-target')?.getBoundingClientRect().width ?? 0) < least)
             .map(s => s.querySelector('.widget-label')?.textContent.trim() || '(unlabelled)')""", track_px)
 
+    def clipped_boxes(self) -> list[str]:
+        """Text boxes and slider readouts too narrow for what they hold (a budget of "5.88e21"
+        read ".88e21"): their labels and text."""
+        return self.root.evaluate("""(root) => [...root.querySelectorAll(
+                '.widget-text input, .widget-readout')]
+            .filter(e => e.offsetParent !== null)
+            .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().width < 8)
+            .map(e => (e.closest('.widget-inline-hbox')?.querySelector('.widget-label')?.textContent.trim()
+                       || '(unlabelled)') + ': ' + (e.value ?? e.textContent))""")
+
     def reveal(self, label: str) -> None:
         """Scroll so that the control labelled ``label`` is at the top of the view."""
         self.control(label).evaluate("e => e.scrollIntoView({block: 'start'})")

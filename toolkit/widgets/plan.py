@@ -110,7 +110,10 @@ class PlanPanel(Panel):
     def view(self) -> W.Widget:
         """A dashboard: labelled controls, the recommendation, the chart and the options table."""
         if self._view is None:
-            controls = W.VBox(list(self.controls.values()), layout=W.Layout(width="430px"))
+            # wide enough for the long labels plus a whole "5.88e21" and a slider with its readout
+            for control in self.controls.values():
+                control.layout.width = "100%"
+            controls = W.VBox(list(self.controls.values()), layout=W.Layout(width="540px"))
             self._view = W.VBox([W.HBox([controls, self._slot("options")], layout=LAYOUT_WRAP), self.status,
                                  self.table_view, self._slot("frontier")])
             self._view.add_class("st-panel-PlanPanel")
