@@ -70,6 +70,8 @@ def _spread(options: Sequence[Any], current: Any, n: int) -> list[Any]:
 
 def _values(widget: Any) -> list[Any]:
     """Every value a widget offers (option values, or its slider's range)."""
+    if isinstance(widget.value, bool):
+        return [not widget.value]
     if hasattr(widget, "options"):
         return [o[1] if isinstance(o, tuple) else o for o in widget.options]
     if not hasattr(widget, "step"):
