@@ -15,6 +15,7 @@ from toolkit import charts
 from toolkit.errors import DataError
 from toolkit.fitting import PREDICTING, BootstrapResult, FitResult, bootstrap, fit
 from toolkit.fitting.treatments import REFERENCE, default_treatment, treatments_for
+from toolkit.guidelines.allocation import allocation_warnings
 from toolkit.runs import Runs
 from toolkit.units import format_size
 from toolkit.widgets._controls import families_with_sizes, family_dropdown
@@ -178,17 +179,18 @@ class ComputeOptimalPanel(Panel):
                 f"<b>D* = {name(at['tokens'])}</b> tokens ({at['tokens_per_param']:.3g} tokens per parameter"
                 f"{spread('tokens_per_param', lambda v: f'{v:.3g}', ', ')}), "
                 f"loss {at['loss']:.3f} nats/token; compute x10 makes the model <b>{result.law.growth(10.0):.2f}x</b> "
-                f"bigger. {self._intervals_note()}" + self._bound_warning(result)
+                f"bigger. {self._intervals_note()}" + self._fitness_warning(at)
                 + self._other_treatment(family, treatment, budget))
 
-    @staticmethod
-    def _bound_warning(result: FitResult) -> str:
-        """A warning when the law sits at a bound: its optimum then follows the bound, not the data."""
-        if result.status != "at_bound":
+    def _fitness_warning(self, at: pd.Series) -> str:
+        """A warning when the law is not fit for the allocation at the budget
+        (:func:`toolkit.guidelines.allocation.allocation_warnings` says why)."""
+        why = allocation_warnings(self.result, pd.DataFrame([at]))
+        if not why:
             return ""
-        return (f"<br><b>Warning: this law is not fit for allocation.</b> A parameter sits at a bound ({result.reason}); "
-                "the optimum then follows the bound, not the data (e.g. a vanishing term makes one of N or D "
-                "worthless). Try the cut of early checkpoints or another fit.")
+        text = "; ".join(why)
+        return (f"<br><b>Warning: this law is not fit for allocation.</b> {text[:1].upper()}{text[1:]}. "
+                "Try the cut of early checkpoints or another fit.")
 
     def _other_treatment(self, family: str, treatment: str, budget: float) -> str:
         """One sentence on what the family's other default recipe gives at ``budget`` and why
