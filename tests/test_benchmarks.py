@@ -47,3 +47,14 @@ def test_bench_points_quick_prints_per_point_cost() -> None:
                          check=False, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("us/point") == 4 and "peak RSS" in out.stdout, out.stdout
+
+
+def test_bench_widgets_quick_moves_every_panel(mirror: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_widgets.py"), "--quick",
+                          "--only", "FitPanel", "--only", "PlanPanel"], check=False, capture_output=True, text=True,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    for figure in ("== FitPanel (notebook 02)", "== PlanPanel (notebook 09)", "min_families", "objective",
+                   "slowest move per panel"):
+        assert figure in out.stdout, out.stdout
