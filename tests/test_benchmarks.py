@@ -58,3 +58,14 @@ def test_bench_runs_quick_prints_the_reading_row_and_the_views(mirror: Path, tmp
     rows = [line.split() for line in out.stdout.splitlines() if line.split()[:1] == ["20,000"]]
     assert len(rows) == 1 and rows[0][4].endswith("x"), out.stdout
     assert "Runs(frame) (full validation)" in out.stdout and "runs.final()" in out.stdout, out.stdout
+
+
+def test_bench_widgets_quick_moves_every_panel(mirror: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SCALING_TOOLKIT_MIRROR": str(mirror), "SCALING_TOOLKIT_DATA": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_widgets.py"), "--quick",
+                          "--only", "FitPanel", "--only", "PlanPanel"], check=False, capture_output=True, text=True,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    for figure in ("== FitPanel (notebook 02)", "== PlanPanel (notebook 09)", "min_families", "objective",
+                   "slowest move per panel"):
+        assert figure in out.stdout, out.stdout

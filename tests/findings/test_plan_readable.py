@@ -83,6 +83,20 @@ def test_plan_with_precomputed_designs_is_the_same():
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_designs_summarised_once_and_filtered_by_families_equal_a_fresh_summary():
+    table = _table()
+    table = table[~(table["family"].isin(["f3", "f4"]) & (table["k"] == 5))]   # k = 5 measured on 3 families
+    once = planner.designs(table, min_families=1)
+    assert sorted(set(once["n_families"])) == [3, 5]
+    for m in range(1, 7):
+        fresh = planner.designs(table, min_families=m)
+        # no design left (m = 6): the same empty frame, its column types from no row
+        pd.testing.assert_frame_equal(planner.measured_on(once, m), fresh, check_dtype=len(fresh) > 0)
+        planned = planner.plan(table, 7e9, 2e12, budget_fraction=1.0, min_families=m)
+        pd.testing.assert_frame_equal(planner.plan(table, 7e9, 2e12, budget_fraction=1.0, min_families=m,
+                                                   designs_table=once), planned, check_dtype=len(planned) > 0)
+
+
 def test_readable_marks_the_recommendation_and_writes_every_number_once():
     plan = planner.plan(_table(), 7e9, 1e12, budget_fraction=1.0, min_families=3)
     table = planner.readable(plan)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from widget_helpers import check_controls, live
+from widget_helpers import check_controls, live, spec_of
 
 from toolkit import widgets
 from toolkit.errors import DataError
@@ -88,3 +90,27 @@ def test_compute_optimal_warns_when_the_law_sits_at_a_bound(mirror, monkeypatch)
     ok = widgets.ComputeOptimalPanel(chinchilla, "chinchilla", n_bootstrap=5)
     assert ok.result.status == "ok" and "not fit for allocation" not in ok.status.value
     assert 19 < ok.numbers()["tokens_per_param"] < 21 and "For comparison" in ok.status.value
+
+
+def test_live_compute_optimal_panel_says_what_it_fits_then_adds_the_bootstrap_in_the_background(runs, monkeypatch):
+    from toolkit.widgets import allocation as allocation_module
+
+    panel = widgets.ComputeOptimalPanel(runs, "alpha-fam", budget_flops=1e21, n_bootstrap=6)
+    _ = panel.view                           # on screen: the bootstrap goes to the background
+    seen, release = [], threading.Event()
+    real_fit, real_boot = allocation_module.fit, allocation_module.bootstrap
+    monkeypatch.setattr(allocation_module, "fit", lambda *a, **k: seen.append(panel.status.value) or real_fit(*a, **k))
+    monkeypatch.setattr(allocation_module, "bootstrap", lambda *a, **k: release.wait(60) and real_boot(*a, **k))
+    panel.controls["family"].value = "beta-fam"
+    assert seen and seen[0].startswith("<i>fitting beta-fam (")   # said before the fit ran
+    # the fit is shown while the bootstrap waits: the loss's calibrated interval, N* without one yet
+    assert "computing the bootstrap (6 resamples" in panel.status.value and "N* = " in panel.status.value
+    assert "interval computing" in panel.table_view.value
+    assert "optimal_params_lower" not in panel._state.numbers
+    assert panel._state.numbers["optimal_loss_lower_nats"] < panel._state.numbers["optimal_loss_upper_nats"]
+    release.set()
+    numbers = panel.numbers()
+    fresh = widgets.ComputeOptimalPanel(runs, "beta-fam", budget_flops=1e21, n_bootstrap=6)
+    assert numbers == fresh.numbers() and panel.status.value == fresh.status.value
+    assert panel.table_view.value == fresh.table_view.value
+    assert spec_of(panel, "allocation") == spec_of(fresh, "allocation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import ipywidgets as W
 import pytest
@@ -78,13 +79,70 @@ def test_fit_panel_shows_the_fit_first_then_its_interval_and_remembers_it(runs, 
     panel.controls["k"].value = 3
     # first the fit with its calibrated interval (the status says the bootstrap's spread is
     # coming), then the interval widened where the bootstrap's is wider
-    assert [s[1] for s in swaps] == [False, True] and "adding the spread of 8 resamples" in swaps[0][0]
+    assert [s[1] for s in swaps] == [False, True] and "computing the bootstrap (8 resamples" in swaps[0][0]
+    assert "band for now: 90% interval calibrated" in swaps[0][0]
     assert all("calibrated on held-out targets" in str(s[2]) for s in swaps)
     assert "calibrated on held-out targets" in swaps[1][0]
     assert panel.numbers()["predicted_final_lower_nats"] < panel.numbers()["predicted_final_upper_nats"]
     swaps.clear()
     panel.controls["k"].value = 5            # back to the first design: its interval is remembered
-    assert len(calls) == 1 and [s[1] for s in swaps] == [False, True] and "adding the spread" not in swaps[0][0]
+    assert len(calls) == 1 and [s[1] for s in swaps] == [False, True] and "computing" not in swaps[0][0]
+
+
+def test_fit_panel_says_what_it_fits_before_it_fits(runs, monkeypatch):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=5)
+    seen, real = [], fit_module.fit_design
+    monkeypatch.setattr(fit_module, "fit_design", lambda *a: seen.append(panel.status.value) or real(*a))
+    panel.controls["k"].value = 3
+    assert seen == ["<i>fitting alpha-fam (k = 3, p = 100%, cut 10B tokens, mse) ...</i>"]
+    panel.controls["k"].value = 5            # a design fitted before is not fitted again
+    assert len(seen) == 1
+
+
+def test_fit_panel_remembered_designs_show_what_a_fresh_panel_shows(runs):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=6)
+    panel.controls["objective"].value = "huber-log"
+    panel.controls["objective"].value = "mse"     # back: the remembered fit and bootstrap
+    fresh = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=6)
+    assert panel.numbers() == fresh.numbers() and panel.status.value == fresh.status.value
+    assert spec_of(panel, "prediction") == spec_of(fresh, "prediction")
+
+
+def test_live_fit_panel_shows_the_fit_and_computes_the_bootstrap_in_the_background(runs, monkeypatch):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=6)
+    _ = panel.view                           # on screen: slow parts go to the background
+    started, release = threading.Event(), threading.Event()
+    real = fit_module.bootstrap
+
+    def held(*args, **kwargs):
+        started.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "bootstrap", held)
+    panel.controls["k"].value = 3            # returns while the bootstrap waits
+    assert started.wait(60)
+    assert "3 sizes" in panel.status.value and "computing the bootstrap (6 resamples" in panel.status.value
+    assert "predicted_final_lower_nats" not in panel._state.numbers
+    release.set()
+    numbers = panel.numbers()                # waits for the bootstrap
+    assert "computing" not in panel.status.value and "widened where the bootstrap" in panel.status.value
+    fresh = widgets.FitPanel(runs, "alpha-fam", k=3, cut=1e10, n_bootstrap=6)
+    assert numbers == fresh.numbers() and spec_of(panel, "prediction") == spec_of(fresh, "prediction")
+
+
+def test_live_fit_panel_drops_the_slow_part_of_a_move_overtaken_by_the_next(runs, monkeypatch):
+    panel = widgets.FitPanel(runs, "alpha-fam", cut=1e10, n_bootstrap=6)
+    _ = panel.view
+    release = threading.Event()
+    real = fit_module.bootstrap
+    monkeypatch.setattr(fit_module, "bootstrap", lambda *a, **k: release.wait(60) and real(*a, **k))
+    panel.controls["k"].value = 3
+    panel.controls["k"].value = 4            # before k = 3's bootstrap is in
+    release.set()
+    assert panel.numbers()["k"] == 4.0 and "4 sizes" in panel.status.value
+    fresh = widgets.FitPanel(runs, "alpha-fam", k=4, cut=1e10, n_bootstrap=6)
+    assert panel.numbers() == fresh.numbers() and panel.status.value == fresh.status.value
 
 
 def test_static_svg_has_the_title(runs):

@@ -39,3 +39,17 @@ def test_plan_panel_dashboard_swaps_charts_in_place(study):
     (now,) = panel._slots["options"].children
     assert now is panel._views["options"] is not before and before.comm is None
     assert now.chart is panel.charts()["options"] and "3.0e+22" in now.chart.to_dict()["title"]["text"]
+
+
+def test_plan_panel_summarises_the_study_once_and_every_families_setting_equals_a_fresh_summary(study, monkeypatch):
+    from toolkit.widgets import plan as plan_module
+
+    calls, real = [], plan_module.designs
+    monkeypatch.setattr(plan_module, "designs", lambda *a, **k: calls.append(k) or real(*a, **k))
+    panel = widgets.PlanPanel(study.table, budget_flops="1e23", min_families=2)
+    for m in (3, 4, 5, 2):
+        panel.controls["min_families"].value = m
+        fresh = widgets.PlanPanel(study.table, budget_flops="1e23", min_families=m)
+        assert panel.numbers() == fresh.numbers() and panel.status.value == fresh.status.value
+        assert panel.options.equals(fresh.options)
+    assert calls[0] == {"min_families": 2} and len(calls) == 1 + 4   # one per panel built, none per move

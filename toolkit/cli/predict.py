@@ -86,6 +86,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_allocate(args: argparse.Namespace) -> int:
     from toolkit.fitting import FitResult
+    from toolkit.guidelines.allocation import allocation_warnings
     from toolkit.laws import ScalingLaw
 
     answer = _answering_fit(args, "allocate")
@@ -107,6 +108,9 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     except ToolkitError as exc:
         print(f"{PROG} allocate: {one_line(exc, 300)}", file=sys.stderr)
         return 1
+    if isinstance(source, FitResult):
+        for why in allocation_warnings(source, table):
+            print(f"{PROG} allocate: warning: this law is not fit for allocation: {why}", file=sys.stderr)
     keys = ("flops", "num_params", "tokens", "tokens_per_param", "loss")
     records = []
     for row in table.to_dict(orient="records"):

@@ -117,6 +117,14 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
                                              "are_q75", "are_lower", "are_upper", "cost_fraction", "size_ratios"])
 
 
+def measured_on(designs_table: pd.DataFrame, min_families: int) -> pd.DataFrame:
+    """The rows of a :func:`designs` table measured on at least ``min_families`` families: for a
+    table of ``designs(results, m)`` with ``m <= min_families``, the same frame as
+    ``designs(results, min_families)`` (a dashboard summarises the study once for every value
+    of its slider)."""
+    return designs_table[designs_table["n_families"] >= min_families].reset_index(drop=True)
+
+
 def _size_ratios(ok: pd.DataFrame, k: int) -> tuple[float, ...]:
     """The median ratio of each training size of a k-size design to the target, smallest first:
     position-wise median of log ratios over the families that trained all k sizes. A cut can
@@ -188,8 +196,9 @@ def plan(
     budget_flops, budget_fraction
         The budget, in FLOPs or as a fraction of the target's cost 6 N D (exactly one).
     designs_table
-        ``designs(results, min_families)`` computed beforehand (a dashboard re-plans for many
-        targets and budgets without summarising the study again).
+        ``designs(results, m)`` computed beforehand with any ``m <= min_families`` (a dashboard
+        re-plans for many targets, budgets and ``min_families`` without summarising the study
+        again); its designs measured on fewer than ``min_families`` families are left out.
 
     Returns
     -------
@@ -211,7 +220,7 @@ def plan(
     limit = float(budget_fraction) if budget_fraction is not None else float(budget_flops) / target_cost
     if limit <= 0:
         raise DataError(f"the budget must be > 0, got {budget_flops if budget_flops is not None else budget_fraction}")
-    d = designs(results, min_families=min_families) if designs_table is None else designs_table
+    d = designs(results, min_families=min_families) if designs_table is None else measured_on(designs_table, min_families)
     d = d[(d["cost_fraction"] <= limit) & (d["failure_rate"] <= max_failure_rate)]
     front = pareto(d, "cost_fraction", "are_median")
     front = front.rename(columns={"are_median": "expected_are"})
@@ -297,4 +306,4 @@ def readable(options: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ("DESIGN_EXPERIMENTS", "DESIGN_KEY", "PLAN_LEVEL", "READABLE_COLUMNS", "describe_design", "designs",
-           "new_family_interval", "pareto", "plan", "plan_coverage", "plan_table", "readable")
+           "measured_on", "new_family_interval", "pareto", "plan", "plan_coverage", "plan_table", "readable")

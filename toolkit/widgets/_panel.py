@@ -4,12 +4,20 @@ A panel's :meth:`Panel._compute` reads its controls, makes one library call and 
 :class:`Update` (charts, numbers, status); :meth:`Panel.update` shows it and swaps each live
 chart. A control that refills others (a new family offers its own sizes) does so inside
 :meth:`Panel.adjusting`, so that the charts are recomputed once, not once per control.
+
+An update whose work takes a while says so on the status line before it starts
+(:meth:`Panel._announce`). Its slow part (:attr:`Update.later`, a bootstrap) runs after the
+fast part is on screen: in the same call headless, and on a background thread once the live
+view is shown, so that a user's move shows its labelled result within a CPU-second and the next
+move is not held up; :meth:`Panel.numbers` and :meth:`Panel.charts` wait for it.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +26,7 @@ import altair as alt
 import ipywidgets as W
 
 from toolkit.errors import ToolkitError
+from toolkit.fitting.blas import pin
 
 #: Controls and charts wrap on narrow screens.
 LAYOUT_WRAP = W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
@@ -35,11 +44,15 @@ class Update:
         The key numbers of the state (floats, units in the names): what ``record`` keeps.
     status
         The status line (HTML).
+    later
+        The slow part of this update, shown after it (charts to replace, numbers to add, status),
+        or None. It reads nothing of the panel that a later move changes: it may run after one.
     """
 
     charts: Mapping[str, alt.TopLevelMixin] = field(default_factory=dict)
     numbers: Mapping[str, float] = field(default_factory=dict)
     status: str = ""
+    later: Callable[[], Update] | None = field(default=None, compare=False)
 
     def then(self, later: Update) -> Update:
         """This update with a later, slower one on top: its charts replace, its numbers add."""
@@ -73,7 +86,8 @@ class Panel:
     """Base of the panels: a row of controls, a status line, and charts that wrap on narrow screens.
 
     Subclasses set :attr:`chart_names`, add their controls with :meth:`_add` and implement
-    :meth:`_compute` (and, for a slow part shown a moment later, :meth:`_follow_up`).
+    :meth:`_compute` (with :attr:`Update.later` for a slow part shown a moment later, and
+    :meth:`_announce` for work that takes a while).
     """
 
     #: Chart names in display order (subclasses set it).
@@ -91,14 +105,21 @@ class Panel:
         self._refills: dict[str, Callable[[Any], None]] = {}
         # set while controls are changed from code (adjusting), so that the charts are recomputed once
         self._quiet = False
+        # Slow parts run here once the live view exists; one worker, so they finish in order.
+        self._worker: ThreadPoolExecutor | None = None
+        self._last: Future | None = None
+        # Each update's number: a slow part shows only if no update started after its own.
+        self._generation = 0
+        self._lock = threading.RLock()
 
     # -- subclass interface
     def _compute(self) -> Update:
         raise NotImplementedError
 
-    def _follow_up(self) -> Update | None:
-        """The slow part of an update (charts to replace, numbers to add, status), or None."""
-        return None
+    def _announce(self) -> str:
+        """What the coming update computes when it takes a while (shown on the status line before
+        the work starts, e.g. ``fitting pythia ...``), or "" for an instant one."""
+        return ""
 
     # -- controls
     def _add(self, name: str, widget: W.Widget, *, refill: Callable[[Any], None] | None = None) -> W.Widget:
@@ -155,18 +176,57 @@ class Panel:
     def update(self) -> None:
         """Recompute from the controls and swap every chart's spec in place.
 
-        A panel with slow parts (a bootstrap) shows the fast result first and then the slow
-        one (:meth:`_follow_up`): the frontend receives the first charts while the second are
-        computed, and when ``update`` returns both are done (headless, numbers are complete)."""
+        The status line says what a long update computes before it starts. A panel with a
+        slow part (:attr:`Update.later`, a bootstrap) shows the fast result first and then the
+        slow one: headless both are done when ``update`` returns; live (once :attr:`view`
+        exists) the slow part runs on a background thread, and :meth:`wait` waits for it."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            announced = self._announce()
+            if announced:
+                self.status.value = f"<i>{announced}</i>"
         try:
             now = self._compute()
-            self._swap(now)
-            later = self._follow_up()
         except ToolkitError as exc:  # a bad combination of controls is a message, not a traceback
             self.status.value = f"<b>cannot draw:</b> {exc}"
             return
-        if later is not None:
-            self._swap(now.then(later), names=list(later.charts))
+        with self._lock:
+            self._swap(now)
+        if now.later is None:
+            return
+        if self._view is None:
+            self._finish(now, generation)
+            return
+        if self._worker is None:
+            # The fits of a slow part run beside the main thread's; BLAS's thread limit is
+            # process-wide, and a fit's own limit restored on one thread while the other fits
+            # would change it under that fit: one thread for the process (toolkit.fitting.blas).
+            pin()
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{type(self).__name__}-slow-part")
+        self._last = self._worker.submit(self._finish, now, generation)
+
+    def _finish(self, now: Update, generation: int) -> None:
+        """Compute ``now``'s slow part and show it, unless a later update started meanwhile."""
+        if generation != self._generation:
+            return
+        try:
+            later = now.later()
+        except Exception as exc:
+            with self._lock:
+                if generation == self._generation:
+                    self.status.value = f"<b>cannot draw:</b> {exc}"
+            if isinstance(exc, ToolkitError):
+                return
+            raise   # a bug: wait() raises it
+        with self._lock:
+            if generation == self._generation:
+                self._swap(now.then(later), names=list(later.charts))
+
+    def wait(self) -> None:
+        """Wait until the slow part of the last update (if any runs in the background) is shown."""
+        if self._last is not None:
+            self._last.result()
 
     def _swap(self, update: Update, names: Sequence[str] | None = None) -> None:
         self._state = update
@@ -181,11 +241,13 @@ class Panel:
                 old.close()
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
-        """The current charts, name -> Altair chart."""
+        """The current charts, name -> Altair chart (once the slow part of the last update is in)."""
+        self.wait()
         return dict(self._state.charts)
 
     def numbers(self) -> dict[str, float]:
-        """The key numbers of the current state."""
+        """The key numbers of the current state (once the slow part of the last update is in)."""
+        self.wait()
         return dict(self._state.numbers)
 
     # -- display
@@ -220,6 +282,7 @@ class Panel:
         if interactive:
             display(self.view)
             return
+        self.wait()
         display(HTML(self.status.value))
         for extra in self._below_status():
             display(HTML(extra.value))

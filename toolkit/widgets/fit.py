@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from toolkit.units import format_size
 from toolkit.widgets._controls import (
     CUTS,
     OBJECTIVES,
+    cut_label,
     cut_slider,
     families_with_sizes,
     family_dropdown,
@@ -47,7 +49,7 @@ def finite(x: float | None) -> float:
 
 @dataclass(frozen=True)
 class _Pending:
-    """What the bootstrap of the current design needs (the slow part of an update)."""
+    """What the bootstrap of one design needs (the slow part of its update)."""
 
     key: tuple
     train: Runs
@@ -87,9 +89,9 @@ class FitPanel(Panel):
         self.runs = runs
         self._first_family, self._default_cut = family, cut
         self.n_bootstrap, self.level, self.seed = int(n_bootstrap), float(level), int(seed)
-        # bootstraps by design, so that going back to a design shows its interval at once
+        # fits and bootstraps by design, so that going back to a design shows it at once
+        self._designs: dict[tuple, Design] = {}
         self._boots: dict[tuple, BootstrapResult] = {}
-        self._pending: _Pending | None = None
         self._add("family", dropdown, refill=self._refill)
         self._add("k", W.IntSlider(value=min(k or n_below, n_below), min=1, max=max(n_below, 1),
                                    description="training sizes (k smallest)", continuous_update=False))
@@ -113,10 +115,23 @@ class FitPanel(Panel):
         c = self.values()
         return c["family"], c["k"], c["p"], c["cut"], c["objective"]
 
-    def _compute(self) -> Update:
-        self._pending = None
+    def _announce(self) -> str:
         family, k, p, cut, objective = key = self._key()
-        design = fit_design(self.runs.family(family), k, p, cut, objective)
+        if key in self._designs:
+            return ""
+        return f"fitting {family} (k = {k}, p = {p:.0%}, {cut_label(cut)}, {objective}) ..."
+
+    def _design(self, key: tuple) -> Design:
+        """The design of ``key`` (family, k, p, cut, objective) fitted (cached: a fit is
+        deterministic, so the cached design is the one a fresh fit gives)."""
+        if key not in self._designs:
+            family, k, p, cut, objective = key
+            self._designs[key] = fit_design(self.runs.family(family), k, p, cut, objective)
+        return self._designs[key]
+
+    def _compute(self) -> Update:
+        family, k, p, cut, objective = key = self._key()
+        design = self._design(key)
         self.result = design.result
         numbers, status = self._numbers(design), self._status(design)
         if design.curves is None or design.evaluation is None:
@@ -125,16 +140,18 @@ class FitPanel(Panel):
         tgt = design.frame[design.frame["num_params"] == target]
         tokens = np.geomspace(max(design.start, float(tgt["tokens"].min())), float(tgt["tokens"].max()), 40)
         observed = tgt[tgt["tokens"] >= design.start][["tokens", "loss", "role"]]
-        self._pending = _Pending(key, design.parts.train, target, tokens, observed, status)
-        if key not in self._boots:   # the fit and its calibrated interval now, widened by the bootstrap's next
-            status += f"; adding the spread of {self.n_bootstrap} resamples of the runs ..."
+        pending = _Pending(key, design.parts.train, target, tokens, observed, status)
+        # the fit and its calibrated interval now, widened by the bootstrap's next
         band = self._band(self._boots.get(key, design.result), target, tokens)
+        if key not in self._boots:
+            status += self._pending_note(band)
         train = design.parts.train.frame
         fitted = design.result.predict(train["num_params"].to_numpy(float), train["tokens"].to_numpy(float))
         return Update({"loss_curves": charts.loss_curves(design.frame, design.curves, title=f"{family}: loss vs tokens"),
                        "residuals": charts.residuals(train.assign(fitted=np.asarray(fitted)),
                                                      title=f"{family}: residuals of the fit"),
-                       "prediction": self._prediction_chart(family, target, band, observed)}, numbers, status)
+                       "prediction": self._prediction_chart(family, target, band, observed)}, numbers, status,
+                      later=functools.partial(self._interval, pending))
 
     def _numbers(self, design: Design) -> dict[str, float]:
         _, k, p, cut, _ = self._key()
@@ -171,11 +188,8 @@ class FitPanel(Panel):
     def _prediction_chart(self, family: str, target: float, band: pd.DataFrame, observed: pd.DataFrame) -> alt.Chart:
         return charts.prediction(band, observed, title=f"{family}: prediction of the {format_size(target)} target")
 
-    def _follow_up(self) -> Update | None:
-        """The bootstrap interval of the prediction (cached by design)."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return None
+    def _interval(self, pending: _Pending) -> Update:
+        """The bootstrap interval of the prediction (cached by design): the slow part."""
         if pending.key not in self._boots:
             self._boots[pending.key] = bootstrap(pending.train, n=self.n_bootstrap, seed=self.seed,
                                                  objective=pending.key[-1])
@@ -208,6 +222,14 @@ class FitPanel(Panel):
                 "bootstrap": f"; band: {self.level:.0%} bootstrap interval over runs (the fit is not identified, so "
                              "no calibrated interval)"}.get(kind, "; no interval: the fit is not identified")
 
+    def _pending_note(self, band: pd.DataFrame) -> str:
+        """What the band shows until the bootstrap is in, and that the bootstrap is computing."""
+        computing = f"<i>computing the bootstrap ({self.n_bootstrap} resamples of the runs)"
+        if str(band["kind"].iloc[-1]) == "calibrated":
+            return (f"; band for now: {self.level:.0%} interval calibrated on held-out targets of the collection; "
+                    f"{computing} to widen it where the fit's spread is wider ...</i>")
+        return f"; no band yet (the fit is not identified, so no calibrated interval); {computing} ...</i>"
+
     def predict_at(self, num_params: float, tokens: float) -> pd.DataFrame:
         """The current law's loss (nats per token) for a model of ``num_params`` parameters
         trained on ``tokens`` tokens (one the runs need not contain), with the current design's
@@ -216,6 +238,7 @@ class FitPanel(Panel):
         ``num_params``, ``tokens``, ``loss``, ``lower``, ``upper``, ``level``, ``kind``.
 
         Raises ``DataError`` when the current design has no law."""
+        self.wait()
         boot = self._boots.get(self._key())
         if boot is None:
             raise DataError(f"no law for the current design (fit status {self.result.status}): nothing to predict; "

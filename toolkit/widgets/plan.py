@@ -7,7 +7,15 @@ import ipywidgets as W
 import pandas as pd
 
 from toolkit import charts
-from toolkit.findings.planner import PLAN_LEVEL, READABLE_COLUMNS, describe_design, designs, plan_table, readable
+from toolkit.findings.planner import (
+    PLAN_LEVEL,
+    READABLE_COLUMNS,
+    describe_design,
+    designs,
+    measured_on,
+    plan_table,
+    readable,
+)
 from toolkit.units import flops, format_size, parse_quantity
 from toolkit.widgets._panel import LAYOUT_WRAP, Panel, Update
 
@@ -18,7 +26,7 @@ class PlanPanel(Panel):
     Controls (text, e.g. ``7B``, ``2T``, ``1e22``): target size, its training tokens, the
     compute budget; and the minimum number of families a design must be measured on. The
     study's designs are summarised once (:func:`toolkit.findings.planner.designs`); moving a
-    control only rescales them. Chart: ``options`` (cost against expected ARE with its spread,
+    control only rescales them (the families slider filters them). Chart: ``options`` (cost against expected ARE with its spread,
     the recommendation in red, the budget dashed) and ``frontier`` (every measured design, cost
     as a share of the target's compute); ``table()`` lists the options
     (:func:`toolkit.findings.planner.readable`).
@@ -30,7 +38,7 @@ class PlanPanel(Panel):
                  budget_flops: str | float = "1e22", min_families: int = 5) -> None:
         super().__init__()
         self.results = results
-        self._designs: dict[int, pd.DataFrame] = {}
+        self._designs: pd.DataFrame | None = None
         self.options = pd.DataFrame()
         self._add("target_params", W.Text(value=str(target_params), description="target model size (parameters)",
                                           continuous_update=False))
@@ -46,10 +54,11 @@ class PlanPanel(Panel):
         self.update()
 
     def _summary(self, min_families: int) -> pd.DataFrame:
-        """The study's designs measured on at least ``min_families`` families (cached)."""
-        if min_families not in self._designs:
-            self._designs[min_families] = designs(self.results, min_families=min_families)
-        return self._designs[min_families]
+        """The study's designs measured on at least ``min_families`` families: the study is
+        summarised once, at the slider's least value, and filtered for every other."""
+        if self._designs is None:
+            self._designs = designs(self.results, min_families=self.controls["min_families"].min)
+        return measured_on(self._designs, min_families)
 
     def _compute(self) -> Update:
         c = self.values()
