@@ -9,6 +9,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError
+from toolkit.evaluation import FamilyArrays
 from toolkit.guidelines.borrow import (
     OTHER_SCALE,
     OTHER_UNIT,
@@ -19,7 +20,6 @@ from toolkit.guidelines.borrow import (
     one_run_sizes,
     same_scale_summary,
 )
-from toolkit.evaluation import FamilyArrays
 from toolkit.guidelines.structure import family_laws
 from toolkit.laws import MUENNIGHOFF
 from toolkit.runs import Runs

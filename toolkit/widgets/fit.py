@@ -31,7 +31,6 @@ from toolkit.widgets._design import Design, fit_design
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_interval_settings, check_parameter, is_count
 
-
 #: What a notebook user can do when the design gives no law, in the notebook's controls (the
 #: fit's own reason advises arguments of ``fit()``, e.g. ``fixed=``, that the notebook has no control for).
 NO_LAW_ADVICE: dict[str, str] = {
