@@ -10,7 +10,8 @@
 #
 # **What to look at.**
 # - *Loss vs tokens* (log-log): squares trained the law, triangles are the target's held-out
-#   checkpoints, circles were not used (before the cut, or beyond the fraction $p$). Lines are
+#   checkpoints, diamonds the target's earlier checkpoints, circles were not used (before the
+#   cut, or beyond the fraction $p$). Lines are
 #   the fitted law. Click a size in the legend to highlight it.
 # - *Residuals*: a good fit leaves no trend with tokens.
 # - *Prediction of the target*: the law along the target's tokens with a *calibrated*

@@ -65,6 +65,17 @@ def test_loss_curves_log_log_with_fit_layer():
     assert spec["title"]["text"] == "demo: loss vs tokens"
 
 
+@pytest.mark.parametrize("first", ["train", "held-out target"])
+def test_loss_curves_give_each_role_its_marker_whatever_comes_first(first):
+    """Notebook 02 says squares trained the law and triangles are held out: the shapes follow the
+    role, not the order the rows come in (train was a circle when the held-out rows came first)."""
+    df = checkpoints()
+    df = pd.concat([df[df["role"] == first], df[df["role"] != first]])
+    shape = layers(charts.loss_curves(df, None).to_dict())[0]["encoding"]["shape"]
+    assert dict(zip(shape["scale"]["domain"], shape["scale"]["range"])) == {"train": "square",
+                                                                            "held-out target": "triangle-up"}
+
+
 def test_loss_curves_drop_nonpositive_and_say_so():
     chart = charts.loss_curves(checkpoints(bad=3), None)
     spec = check_common(chart)

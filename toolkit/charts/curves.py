@@ -21,6 +21,22 @@ from toolkit.charts._base import (
 )
 
 
+#: The marker of each checkpoint role, fixed so that the notebooks' words match the legend
+#: (Vega's default assigns shapes by order of appearance: "train" was a circle or a square by
+#: chance). Any other role is a cross.
+ROLE_SHAPES: dict[str, str] = {
+    "train": "square",
+    "the one training run": "square",
+    "held-out target": "triangle-up",
+    "target, before the test region": "diamond",
+    "not used": "circle",
+}
+
+
+def _role_shapes(roles: list[str]) -> alt.Scale:
+    return alt.Scale(domain=roles, range=[ROLE_SHAPES.get(r, "cross") for r in roles])
+
+
 def loss_curves(points: pd.DataFrame, curves: pd.DataFrame | None = None, *, title: str = "Loss vs tokens",
                 max_points: int = 40) -> alt.LayerChart:
     """Loss against tokens per model size on log-log axes, with an optional fitted law.
@@ -47,7 +63,7 @@ def loss_curves(points: pd.DataFrame, curves: pd.DataFrame | None = None, *, tit
         x=alt.X(**_log_axis("tokens", _TEXT["tokens"], values=pts["tokens"])),
         y=alt.Y("loss:Q", title=_TEXT["loss"], scale=alt.Scale(type="log", zero=False)),
         color=color,
-        shape=alt.Shape("role:N", title="checkpoint", sort=roles),
+        shape=alt.Shape("role:N", title="checkpoint", sort=roles, scale=_role_shapes(roles)),
         opacity=alt.condition(size_pick, alt.value(0.85), alt.value(0.08)),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("size:N", title="N"),
                  alt.Tooltip("tokens:Q", format=".3s", title="tokens"),
@@ -126,8 +142,9 @@ def prediction(interval: pd.DataFrame, observed: pd.DataFrame | None = None, *,
         obs, n_obs_bad = positive(observed, ["tokens", "loss"])
         obs = thin(obs, ["role"] if "role" in obs.columns else [], max_points=60) if "role" in obs.columns else obs
         layers.append(alt.Chart(obs).mark_point(filled=True, color="black", size=30).encode(
-            x="tokens:Q", y="loss:Q", shape=alt.Shape("role:N", title="observed") if "role" in obs.columns
-            else alt.value("circle"),
+            x="tokens:Q", y="loss:Q",
+            shape=alt.Shape("role:N", title="observed", scale=_role_shapes(list(dict.fromkeys(obs["role"]))))
+            if "role" in obs.columns else alt.value("circle"),
             tooltip=[alt.Tooltip("tokens:Q", format=".3s"), alt.Tooltip("loss:Q", format=".4f", title="observed")]))
     band_text = ("" if not np.isfinite(level) else
                  {"calibrated": f"band: {level:.0%} interval calibrated on held-out targets",
@@ -139,4 +156,4 @@ def prediction(interval: pd.DataFrame, observed: pd.DataFrame | None = None, *,
                    f"{title}: predicted loss with its interval and the observed checkpoints")
 
 
-__all__ = ("loss_curves", "prediction", "residuals")
+__all__ = ("ROLE_SHAPES", "loss_curves", "prediction", "residuals")
