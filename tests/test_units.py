@@ -14,6 +14,7 @@ from toolkit.units import (
     FLOPS_PER_PARAM_TOKEN,
     exact_quantity,
     flops,
+    format_percent,
     format_size,
     nats_from_bits,
     nats_from_perplexity,
@@ -85,3 +86,8 @@ def test_flops_and_tokens() -> None:
 def test_loss_conversions() -> None:
     assert float(nats_from_perplexity(math.e ** 2)) == pytest.approx(2.0)
     assert float(nats_from_bits(1.0)) == pytest.approx(math.log(2))
+
+
+def test_format_percent_says_na_not_nan():
+    assert format_percent(0.0823) == "8.2%" and format_percent(-0.01, signed=True) == "-1.0%"
+    assert format_percent(float("nan")) == format_percent(None) == "n/a"

@@ -128,3 +128,11 @@ def format_size(value: float, *, digits: int = 3) -> str:
         if n >= scale:
             return f"{n / scale:.{digits}g}{suffix}"
     return f"{n:.{digits}g}"
+
+
+def format_percent(fraction: float | None, *, digits: int = 1, signed: bool = False) -> str:
+    """A fraction as a percentage for people (``0.082`` -> ``8.2%``); ``n/a`` where there is no
+    value (None or NaN: a cell without a law), never ``nan%``."""
+    if fraction is None or not math.isfinite(float(fraction)):
+        return "n/a"
+    return f"{100 * float(fraction):{'+' if signed else ''}.{digits}f}%"

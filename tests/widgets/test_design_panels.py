@@ -81,6 +81,12 @@ def test_choose_models_windows_follow_p_and_say_why_when_empty():
     assert np.isnan(panel.numbers()["are_median_window_nearest"])
 
 
+def test_a_median_without_a_value_reads_n_a_not_nan_percent():
+    cells = pd.DataFrame({"k": [2, 3], "p": [1.0, 1.0], "are": [np.nan, np.nan]})
+    _, text = widgets.MetaAnalysisPanel._summary(cells, "pythia, no cut")
+    assert text == "pythia, no cut: 0 of 2 cells with a law; median ARE n/a"
+
+
 def test_study_panels_share_the_cut_toggle():
     """One cut toggle: the same buttons, labelled as the charts' titles say it."""
     choose = widgets.ChooseModelsPanel(design_table())

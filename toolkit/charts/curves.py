@@ -20,7 +20,6 @@ from toolkit.charts._base import (
     thin,
 )
 
-
 #: The marker of each checkpoint role, fixed so that the notebooks' words match the legend
 #: (Vega's default assigns shapes by order of appearance: "train" was a circle or a square by
 #: chance). Any other role is a cross.

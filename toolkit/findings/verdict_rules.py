@@ -120,10 +120,6 @@ class Verdict(Measured):
 
 
 # ============================================================================ the rule set
-def _pct(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
-
-
 def _families(n: int) -> str:
     return f"{n} family" if n == 1 else f"{n} families"
 

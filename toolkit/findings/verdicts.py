@@ -63,7 +63,6 @@ from toolkit.findings.verdict_rules import (
     _family_cut,
     _Found,
     _median,
-    _pct,
     _pool,
     _spread,
     _summary,
@@ -73,6 +72,7 @@ from toolkit.findings.verdict_rules import (
 )
 from toolkit.fitting import PREDICTING
 from toolkit.study import StudyResult
+from toolkit.units import format_percent
 
 
 # ============================================================================ the verdicts
@@ -100,14 +100,14 @@ def _target_accuracy(df: pd.DataFrame, sources: Mapping[str, str], families: pd.
     lofo = _leave_one_source_out(pool.cells[pool.cells["experiment"] == "grid"], sources)
     selected = pool.cells[pool.cells["experiment"] == "grid"].groupby("family")["are"].min()
     statement = (f"pre-registered design (every size below the target, p = 1, the family's cut): median ARE "
-                 f"{_pct(s.value)} over {s.n_sources} sources ({s.n_families} families; quartiles "
-                 f"{_pct(s.spread[0])}-{_pct(s.spread[1])}), {_pct(s.value_without_bound)} without the "
-                 f"{_pct(s.share_at_bound)} of cells at a bound; chosen leave-one-source-out: "
-                 f"{_pct(lofo.value)} ({lofo.n_sources} sources); naive baselines on the same cells: "
-                 f"best-loss-seen {_pct(base['best'].value)}, largest-compute {_pct(base['compute'].value)}; "
-                 + count.text(f"the law is useful (<= {_pct(PAPER_USEFUL_ARE)}) and beats both baselines")
+                 f"{format_percent(s.value)} over {s.n_sources} sources ({s.n_families} families; quartiles "
+                 f"{format_percent(s.spread[0])}-{format_percent(s.spread[1])}), {format_percent(s.value_without_bound)} without the "
+                 f"{format_percent(s.share_at_bound)} of cells at a bound; chosen leave-one-source-out: "
+                 f"{format_percent(lofo.value)} ({lofo.n_sources} sources); naive baselines on the same cells: "
+                 f"best-loss-seen {format_percent(base['best'].value)}, largest-compute {format_percent(base['compute'].value)}; "
+                 + count.text(f"the law is useful (<= {format_percent(PAPER_USEFUL_ARE)}) and beats both baselines")
                  + f". For reference only, the per-family minimum over all designs (chosen on the test set) is "
-                 f"{_pct(_median(selected))}")
+                 f"{format_percent(_median(selected))}")
     return _Found(statement, count.outcome, s, pool.excluded,
                   {**count.numbers, "lofo_are": lofo.value, "baseline_best_are": base["best"].value,
                     "baseline_compute_are": base["compute"].value, "test_set_minimum_are": _median(selected)})
@@ -152,9 +152,9 @@ def _intermediate_checkpoints(df: pd.DataFrame, sources: Mapping[str, str], fami
     n_end_bound = int((ends["status"] == "at_bound").sum())
     statement = (f"end-of-trajectory experiment (the k smallest sizes, all below the target; training window "
                  f"[m x 70%, 70%) of each run past the family's cut; same runs, same compute): whole curve "
-                 f"(m = 0) median ARE {_pct(s.value)} ({_pct(s.value_without_bound)} without cells at a "
-                 f"bound, {_pct(s.share_at_bound)} of them) vs the last half of it or less (m >= 0.5) "
-                 f"{_pct(e.value)} ({_pct(e.value_without_bound)} without; {n_end_bound} of its "
+                 f"(m = 0) median ARE {format_percent(s.value)} ({format_percent(s.value_without_bound)} without cells at a "
+                 f"bound, {format_percent(s.share_at_bound)} of them) vs the last half of it or less (m >= 0.5) "
+                 f"{format_percent(e.value)} ({format_percent(e.value_without_bound)} without; {n_end_bound} of its "
                  f"{len(ends)} fits at a bound); " + count.text("the whole curve is better") + f"; {len(fams)} "
                  f"families. Final checkpoints of runs sharing one token budget cannot identify "
                  "the D term at all: that is a tautology, not evidence, and is not counted")
@@ -179,14 +179,14 @@ def _drop_early_checkpoints(df: pd.DataFrame, sources: Mapping[str, str], famili
     per = change(m)
     fam = m.groupby("family")[["are_c", "are_n"]].median()
     per_source = ", ".join(f"{s}: {'better' if c < 0 else 'worse'} ({c * 100:+.1f} points)" for s, c in per.items())
-    named = "; ".join(f"{f}: {_pct(r.are_c)} with vs {_pct(r.are_n)} without" for f, r in fam.iterrows()
+    named = "; ".join(f"{f}: {format_percent(r.are_c)} with vs {format_percent(r.are_n)} without" for f, r in fam.iterrows()
                       if f in ("opt", "pythia"))
     unbounded = _median(change(_unbounded(m)))
     share = float((m["status"] == "at_bound").mean()) if len(m) else math.nan
     statement = ("paired designs (same family, k, p; identified fits only) where the cut removes checkpoints: "
                  + count.text("the cut lowers the ARE") + f"; {len(fam)} families"
                  + f"; median change per source {_median(per) * 100:+.1f} points ({unbounded * 100:+.1f} without "
-                 f"the {_pct(share)} of pairs with a fit at a bound)" + (f" ({named})" if named else "")
+                 f"the {format_percent(share)} of pairs with a fit at a bound)" + (f" ({named})" if named else "")
                  + f"; per source: {per_source}")
     measured = Measured(value=_median(per), value_without_bound=unbounded, n_families=len(fam), n_sources=len(per),
                         spread=_spread(per), share_at_bound=share)
@@ -233,12 +233,12 @@ def _number_of_models(df: pd.DataFrame, sources: Mapping[str, str], families: pd
     wins5 = _by_source(both["k5"] - both["k34"], sources) < 0
     s = _summary(g[(g["k"] == 5) & g["family"].isin(both.index)], sources)
     statement = (f"at matched compute (cost within x{COMPUTE_MATCH}; k smallest and windows of consecutive sizes, "
-                 f"every p, the family's cut; {len(pairs)} pairs of designs, {_pct(top_share)} of them from "
+                 f"every p, the family's cut; {len(pairs)} pairs of designs, {format_percent(top_share)} of them from "
                  f"{by_src.index[0] if len(by_src) else 'n/a'}): " + count.text("more, smaller models beat fewer, larger ones")
-                 + f" (median ARE {_pct(_median(fam['are_more']))} vs {_pct(_median(fam['are_fewer']))}); "
+                 + f" (median ARE {format_percent(_median(fam['are_more']))} vs {format_percent(_median(fam['are_fewer']))}); "
                  f"not matched in compute, the 5 smallest sizes beat the 3 or 4 smallest in {int(wins5.sum())} of "
-                 f"{len(wins5)} sources ({_pct(s.value)} vs {_pct(_median(_by_source(both['k34'], sources)))}, p = 1; "
-                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of k = 5 cells at a bound)")
+                 f"{len(wins5)} sources ({format_percent(s.value)} vs {format_percent(_median(_by_source(both['k34'], sources)))}, p = 1; "
+                 f"{format_percent(s.value_without_bound)} without the {format_percent(s.share_at_bound)} of k = 5 cells at a bound)")
     # the headline is the k = 5 design's; its n counts the matched pairs' families and sources
     return _Found(statement, count.outcome, replace(s, n_families=len(fam), n_sources=len(count.holds)), pool.excluded,
                   {**count.numbers, "matched_pairs": len(pairs), "largest_source_share_of_pairs": top_share,
@@ -258,11 +258,11 @@ def _partial_training(df: pd.DataFrame, sources: Mapping[str, str], families: pd
     own, sib = _summary(own_cells, sources), _summary(sib_cells, sources)
     sib_count = _count(_within(GOOD_ARE, sources), sib_cells)
     statement = (f"target trained to 30% of its tokens, tested on its last 70% it never trained on, alone with A, "
-                 f"alpha borrowed: median ARE {_pct(own.value)} ({own.n_sources} sources, {own.n_families} "
-                 f"families; {_pct(own.value_without_bound)} without the {_pct(own.share_at_bound)} of cells "
-                 f"at a bound); " + count.text(f"within {_pct(GOOD_ARE)}") + f"; with its smaller siblings added "
-                 f"{_pct(sib.value)} ({_pct(sib.value_without_bound)} without the {_pct(sib.share_at_bound)} "
-                 f"at a bound), " + sib_count.text(f"within {_pct(GOOD_ARE)}"))
+                 f"alpha borrowed: median ARE {format_percent(own.value)} ({own.n_sources} sources, {own.n_families} "
+                 f"families; {format_percent(own.value_without_bound)} without the {format_percent(own.share_at_bound)} of cells "
+                 f"at a bound); " + count.text(f"within {format_percent(GOOD_ARE)}") + f"; with its smaller siblings added "
+                 f"{format_percent(sib.value)} ({format_percent(sib.value_without_bound)} without the {format_percent(sib.share_at_bound)} "
+                 f"at a bound), " + sib_count.text(f"within {format_percent(GOOD_ARE)}"))
     return _Found(statement, count.outcome, own, pool.excluded,
                   {**count.numbers, "siblings_are": sib.value, "siblings_are_without_bound": sib.value_without_bound,
                     **{f"siblings_{k}": v for k, v in sib_count.numbers.items()}})
@@ -281,11 +281,11 @@ def _borrow_parameters(df: pd.DataFrame, sources: Mapping[str, str], families: p
         if len(b) > 2 else math.nan
     olmo = dec.loc[dec["family"] == "olmo", "are"]
     t5 = "t5-pile" in set(df["family"])
-    statement = (f"the size just below the target, fully trained, Muennighoff A, alpha: median ARE {_pct(s.value)} "
+    statement = (f"the size just below the target, fully trained, Muennighoff A, alpha: median ARE {format_percent(s.value)} "
                  f"over decoder families ({s.n_sources} sources, {s.n_families} families; "
-                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of cells at a bound); "
-                 + count.text(f"within {_pct(GOOD_ARE)}")
-                 + (f"; OLMo {_pct(float(olmo.iloc[0]))}" if len(olmo) else "")
+                 f"{format_percent(s.value_without_bound)} without the {format_percent(s.share_at_bound)} of cells at a bound); "
+                 + count.text(f"within {format_percent(GOOD_ARE)}")
+                 + (f"; OLMo {format_percent(float(olmo.iloc[0]))}" if len(olmo) else "")
                  + f"; Spearman correlation of ARE with the extrapolation ratio {rho:.2f} (all sizes)"
                  + ("; T5-Pile is not testable here: its loss is on another scale than the borrowed LM values and no "
                     "family shares its metric" if t5 else ""))
@@ -333,12 +333,12 @@ def _fewer_degrees_of_freedom(df: pd.DataFrame, sources: Mapping[str, str], fami
     outcome = full if free is None or _structure_outcome(free.p_value) == full else "mixed"
     n_sources = len({sources.get(f, f) for f in use["family"]})
     statement = (f"raw parameters: corr(ln A, alpha) {o['corr_a_alpha']:.2f}, corr(ln B, beta) {o['corr_b_beta']:.2f}, "
-                 f"3 PCs {_pct(o['pca3_raw'])} (unstandardised) - but independent random laws give "
-                 f"{null['corr_a_alpha']:.2f}, {null['corr_b_beta']:.2f} and {_pct(null['pca3_raw'])} (ln A = "
+                 f"3 PCs {format_percent(o['pca3_raw'])} (unstandardised) - but independent random laws give "
+                 f"{null['corr_a_alpha']:.2f}, {null['corr_b_beta']:.2f} and {format_percent(null['pca3_raw'])} (ln A = "
                  f"ln(A N^-alpha) + alpha ln N with ln N about 20). Centred at each family's own reference N, D: "
                  f"corr(ln A N^-alpha, alpha) {o['corr_n_term_alpha']:.2f} (null p = {p['corr_n_term_alpha']:.3f}), "
                  f"corr(ln B D^-beta, beta) {o['corr_d_term_beta']:.2f} (p = {p['corr_d_term_beta']:.3f}); 3 PCs of the "
-                 f"standardised centred parameters {_pct(o['pca3_centred'])} (null {_pct(null['pca3_centred'])}, "
+                 f"standardised centred parameters {format_percent(o['pca3_centred'])} (null {format_percent(null['pca3_centred'])}, "
                  f"p = {p['pca3_centred']:.3f}); {test.n_families} families, {n_sources} sources"
                  + (f"; without the laws at a bound ({free.n_families} families): {free.observed['corr_n_term_alpha']:.2f} "
                     f"(p = {free.p_value['corr_n_term_alpha']:.3f}) and {free.observed['corr_d_term_beta']:.2f} "
@@ -379,10 +379,10 @@ def _scale_down(df: pd.DataFrame, sources: Mapping[str, str], families: pd.DataF
     count = _count(_within(GOOD_ARE, sources), sd)
     s = _summary(sd, sources)
     full = _summary(pool.cells[np.isclose(pool.cells["p"], 1.0)], sources)
-    statement = (f"the k largest sizes on 30-40% of their tokens predict the smallest: median ARE {_pct(s.value)} "
-                 f"({s.n_sources} sources, {s.n_families} families; full training {_pct(full.value)}); "
-                 f"{_pct(s.value_without_bound)} without the {_pct(s.share_at_bound)} of cells at a bound; "
-                 + count.text(f"within {_pct(GOOD_ARE)}"))
+    statement = (f"the k largest sizes on 30-40% of their tokens predict the smallest: median ARE {format_percent(s.value)} "
+                 f"({s.n_sources} sources, {s.n_families} families; full training {format_percent(full.value)}); "
+                 f"{format_percent(s.value_without_bound)} without the {format_percent(s.share_at_bound)} of cells at a bound; "
+                 + count.text(f"within {format_percent(GOOD_ARE)}"))
     return _Found(statement, count.outcome, s, pool.excluded,
                   {**count.numbers, "full_training_are": full.value})
 

@@ -17,7 +17,7 @@ from toolkit.fitting import PREDICTING
 from toolkit.guidelines.checkpoints import cut_effect
 from toolkit.runs import Runs
 from toolkit.study import MACRO, heatmap_cells
-from toolkit.units import format_size
+from toolkit.units import format_percent, format_size
 from toolkit.widgets._controls import (
     cut_label,
     cut_slider,
@@ -96,7 +96,7 @@ class MetaAnalysisPanel(Panel):
         numbers = {"n_cells": float(len(cells)), "n_cells_with_law": float(len(have)),
                    "are_median": float(have["are"].median()) if len(have) else math.nan,
                    "are_k_max_p1": float(full["are"].iloc[-1]) if len(full) else math.nan}
-        text = f"{label}: {len(have)} of {len(cells)} cells with a law; median ARE {100 * numbers['are_median']:.1f}%"
+        text = f"{label}: {len(have)} of {len(cells)} cells with a law; median ARE {format_percent(numbers['are_median'])}"
         if len(have):
             best = have.loc[have["are"].idxmin()]
             text += (f"; lowest {100 * best['are']:.1f}% at k = {int(best['k'])}, p = {best['p']:.0%} (chosen on the "
@@ -147,7 +147,7 @@ class ChooseModelsPanel(Panel):
                    "n_families": float(by_k["family"].nunique()), "window": float(c["window"]),
                    "are_median_window_nearest": float(nearest), "are_median_window_smallest": float(smallest)}
         text = (f"{label}, p = {c['p']:.0%}, {cut_label(c['cut'])}"
-                + ": median ARE " + ", ".join(f"k = {k}: {100 * v:.1f}%" for k, v in med.items() if k <= 6)
+                + ": median ARE " + ", ".join(f"k = {k}: {format_percent(v)}" for k, v in med.items() if k <= 6)
                 + f" ({by_k['family'].nunique()} families with a law)")
         return Update({"are_vs_k": charts.are_vs(by_k, "k", x_title="training sizes (k smallest models)",
                                                  title=f"ARE vs number of models: {label}, p = {c['p']:.0%}",
@@ -211,8 +211,8 @@ class CutPanel(Panel):
                    "families_paired": float(len(both)),
                    "best_cut_tokens": float(medians.idxmin()) if len(medians) else math.nan}
         text = (f"10B cut better than none in <b>{int(numbers['families_cut_10b_better'])} of {len(both)}</b> families; "
-                f"median ARE {100 * numbers['are_median_no_cut']:.1f}% without a cut, "
-                f"{100 * numbers['are_median_cut_10b']:.1f}% with 10B.")
+                f"median ARE {format_percent(numbers['are_median_no_cut'])} without a cut, "
+                f"{format_percent(numbers['are_median_cut_10b'])} with 10B.")
         chart = charts.are_vs_cut(t[["family", "cut_tokens", "are"]], reference=ref,
                                   title="ARE vs early-checkpoint cut, all sizes below the target")
         return Update({"are_vs_cut": chart}, numbers, text)
@@ -267,8 +267,8 @@ class PartialPanel(Panel):
         numbers = {"are_median_p10": at(med, 0.1), "are_median_p30": at(med, 0.3), "are_median_p50": at(med, 0.5),
                    "n_families": float(by_p["family"].nunique())}
         text = (f"{label}, {PARTIAL_DESIGNS[design]}: median ARE with 10% of the target trained "
-                f"{100 * numbers['are_median_p10']:.1f}%, 30%: <b>{100 * numbers['are_median_p30']:.1f}%</b>, 50%: "
-                f"{100 * numbers['are_median_p50']:.1f}% ({by_p['family'].nunique()} families)")
+                f"{format_percent(numbers['are_median_p10'])}, 30%: <b>{format_percent(numbers['are_median_p30'])}</b>, 50%: "
+                f"{format_percent(numbers['are_median_p50'])} ({by_p['family'].nunique()} families)")
         return Update({"are_vs_p": charts.are_vs(by_p, "p", x_title="fraction of the target's tokens trained (p)",
                                                  title=f"Partial training of the target: {label}, {design}",
                                                  percent_x=True, reference=PAPER_BEST,
