@@ -56,7 +56,7 @@ panel.show(interactive)
 # on its bound, e.g. $E = 0$: the law still predicts, but read its parameters with care).
 
 # %%
-print(panel.result.summary())
+panel.follow(lambda p: p.result.summary(), interactive)
 
 # %% [markdown]
 # ## A model you have not trained

@@ -46,11 +46,9 @@ panel.show(interactive)
 # ## Which families enter, which are left out and why
 
 # %%
-from IPython.display import display
-
-used, dropped = panel.analysis(all_units, exclude_at_bound)[:2]
-display(used[["family", "loss_unit", "E", "A", "B", "alpha", "beta", "n_term", "d_term"]].round(3))
-dropped
+columns = ["family", "loss_unit", "E", "A", "B", "alpha", "beta", "n_term", "d_term"]
+panel.follow(lambda p: p.current().used[columns].round(3), interactive)
+panel.follow(lambda p: p.current().dropped, interactive)
 
 # %% [markdown]
 # ## Collinear designs: laws whose N and D terms trade

@@ -38,6 +38,7 @@ study = run_study(families=families or None, bootstrap=bootstrap, progress=False
 panel = widgets.MetaAnalysisPanel(study.table, family=family, cut=cut, max_k=max_k, draws=study.resampled_are)
 panel.show(interactive)
 
+
 # %% [markdown]
 # ## Macro-averages: each family weighs the same
 # Per design, the median ARE within each family, then averaged over the families that have a
@@ -48,9 +49,13 @@ panel.show(interactive)
 # per source with and without fits at a bound; docs/method.md section 5).
 
 # %%
-macro = summaries.macro_are_table(study.table, cut, max_k)
-macro.style.format("{:.1%}", na_rep="no law").set_caption(
-    "macro-average ARE (rows: k, columns: p), cut " + ("10B tokens" if cut else "none"))
+def macro_table(p):
+    shown = p.controls["cut"].value  # the cut the heatmap shows
+    return summaries.macro_are_table(study.table, shown, max_k).style.format("{:.1%}", na_rep="no law").set_caption(
+        "macro-average ARE (rows: k, columns: p), cut " + ("10B tokens" if shown else "none"))
+
+
+panel.follow(macro_table, interactive)
 
 # %%
 record(panel, {"n_families": study.table["family"].nunique(), "n_study_cells": len(study.table)})

@@ -65,6 +65,22 @@ def test_a_control_recomputes_once_and_a_refill_too():
     assert panel.charts()["squares"].to_dict()["title"] == "50 squares"
 
 
+def test_a_followed_table_shows_the_state_after_every_move(capsys):
+    """A table under a live panel follows it (computed once, it kept showing the first state);
+    headless it is shown once."""
+    panel = Squares()
+    panel.follow(lambda p: pd.DataFrame({"n": [p.controls["n"].value]}))
+    panel.follow(lambda p: f"{p.controls['n'].value} squares, as text")
+    capsys.readouterr()  # outside a kernel, display() prints the two Output widgets
+    table, text = panel._followers[0][0], panel._followers[1][0]
+    assert "<td>3</td>" in table.outputs[0]["data"]["text/html"] and text.outputs[0]["text"] == "3 squares, as text\n"
+    panel.controls["n"].value = 5
+    assert len(table.outputs) == 1 and "<td>5</td>" in table.outputs[0]["data"]["text/html"]
+    assert text.outputs == ({"output_type": "stream", "name": "stdout", "text": "5 squares, as text\n"},)
+    Squares().follow(lambda p: f"{p.controls['n'].value} squares", interactive=False)
+    assert capsys.readouterr().out == "3 squares\n"
+
+
 def test_adjusting_recomputes_once_at_the_end_and_not_after_an_error():
     panel = Squares()
     with panel.adjusting():

@@ -75,6 +75,16 @@ def _emptied(change: Mapping) -> bool:
     return change.get("new") is None and change.get("old") is not None
 
 
+def _fill(out: W.Output, shown: Any) -> None:
+    """Replace what ``out`` shows (appending, not capturing: it works from the background thread
+    that finishes a slow part too)."""
+    out.outputs = ()
+    if isinstance(shown, str):
+        out.append_stdout(shown + "\n")
+    else:
+        out.append_display_data(shown)
+
+
 def static_svg(chart: alt.TopLevelMixin) -> str:
     """The chart as an SVG string, rendered by vl-convert (no browser, no network)."""
     import vl_convert as vlc
@@ -108,6 +118,8 @@ class Panel:
         # Slow parts run here once the live view exists; one worker, so they finish in order.
         self._worker: ThreadPoolExecutor | None = None
         self._last: Future | None = None
+        # outputs that re-render after every update (follow), with their renderers
+        self._followers: list[tuple[W.Output, Callable[[Panel], Any]]] = []
         # Each update's number: a slow part shows only if no update started after its own.
         self._generation = 0
         self._lock = threading.RLock()
@@ -231,6 +243,8 @@ class Panel:
     def _swap(self, update: Update, names: Sequence[str] | None = None) -> None:
         self._state = update
         self.status.value = update.status
+        for out, render in self._followers:
+            _fill(out, render(self))
         for name in update.charts if names is None else names:
             if name in self._slots:
                 # A new JupyterChart per spec, not a new spec in the old one: the frontend
@@ -288,6 +302,26 @@ class Panel:
             display(HTML(extra.value))
         for name in self.chart_names:
             display(SVG(static_svg(self._state.charts[name])))
+
+    def follow(self, render: Callable[[Panel], Any], interactive: bool = True) -> None:
+        """Display ``render(panel)`` (a table, a Styler, text) below the panel and, live, again after
+        every update: a table computed once under a live panel kept showing the first state while
+        the charts moved on. ``interactive=False`` (papermill) displays it once."""
+        from IPython.display import display
+
+        if not interactive:
+            self.wait()
+            shown = render(self)
+            if isinstance(shown, str):
+                print(shown)
+            else:
+                display(shown)
+            return
+        out = W.Output()
+        out.add_class("st-follow")
+        self._followers.append((out, render))
+        _fill(out, render(self))
+        display(out)
 
     def _below_status(self) -> list[W.HTML]:
         """Read-only widgets (tables) shown between the status line and the charts."""

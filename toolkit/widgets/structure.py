@@ -60,8 +60,12 @@ class StructurePanel(Panel):
                                        n_null=self.n_null, n_points=self.n_points, seed=self.seed)
         return self._cache[key]
 
+    def current(self) -> StructureAnalysis:
+        """The analysis at the controls' settings (what the charts show)."""
+        return self.analysis(self.controls["all_units"].value, self.controls["exclude_at_bound"].value)
+
     def _compute(self) -> Update:
-        a = self.analysis(self.controls["all_units"].value, self.controls["exclude_at_bound"].value)
+        a = self.current()
         raw, centred, expo, raw_title, centred_title = PAIRS[self.controls["pair"].value]
         term = "A" if expo == "alpha" else "B"
         points = pd.concat([a.used.assign(kind="family"), a.points.assign(kind="random-law null", family="random law")],
