@@ -6,15 +6,15 @@ shift the row numbers, a file in another encoding fails with a traceback. Here t
 is read once as bytes, decompressed by suffix, decoded (a byte-order mark picks UTF-8 or
 UTF-16; otherwise UTF-8 unless told), split with the ``csv`` module on a delimiter
 detected from the header, and every row must have exactly the header's fields.
-:func:`read_table` gives the fields as text; :mod:`toolkit._validation` converts them
+:func:`read_frame` gives the fields as text or numbers; :mod:`toolkit._validation` converts them
 without rounding.
 
 :func:`read_frame` reads the common case, an ASCII file without quotes, blank lines or
 lone carriage returns, with Arrow's CSV reader in one pass in C: text columns as
 dictionaries (each distinct value stripped once), the columns the caller reads as numbers
 straight to float64 (Arrow's parser is correctly rounded: the float Python's ``float()``
-gives). On anything else, or any row Arrow refuses, it reads the file as :func:`read_table`
-does, so the rules and messages are those of the ``csv`` module.
+gives). On anything else, or any row Arrow refuses, it reads the file with the ``csv``
+module (:func:`_csv_table`), so the rules and messages are those of the ``csv`` module.
 """
 
 from __future__ import annotations
@@ -180,22 +180,18 @@ def _delimiter(text: str, name: str, sep: str | None) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: Path, *, sep: str | None = None, encoding: str | None = None, index_column: bool = False
+def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
                ) -> tuple[list[str], list[list[str | None]], list[int]]:
-    """The header, the data rows (empty fields as ``None``) and each row's number.
+    """The header, the data rows (empty fields as ``None``) and each row's number, split by the
+    ``csv`` module.
 
     A row's number is its line in the file minus the header's line, so row 4 is the
     fifth line even when blank lines precede it. Blank and ``#`` comment lines before the
     header are skipped. With ``index_column``, a first column without a name (the index
-    ``DataFrame.to_csv`` writes by default) is read as a column named ``"(index)"``. Raises ``DataError`` naming the
-    file and the problem: unreadable, not really compressed, wrong encoding, rows with
-    more or fewer fields than the header, an empty or repeated column name.
+    ``DataFrame.to_csv`` writes by default) is read as a column named ``"(index)"``. Raises
+    ``DataError`` naming the file and the problem: not decodable, rows with more or fewer fields
+    than the header, an empty or repeated column name.
     """
-    return _csv_table(_read_bytes(path), path.name, sep, encoding, index_column)
-
-
-def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
-               ) -> tuple[list[str], list[list[str | None]], list[int]]:
     text = _decode(raw, name, encoding)
     text = _blank_leading_comments(text)
     delimiter = _delimiter(text, name, sep)
@@ -268,7 +264,7 @@ class CsvFrame:
     ``Categorical`` when Arrow read the file, object otherwise), numbers (float64, NaN where
     empty; only finite values, each the float Python's ``float()`` gives its text) or, for a
     skipped column, all missing. ``lines`` holds each row's number (int64, counted as
-    :func:`read_table` counts them). ``cells`` gives the fields of a column read as numbers as
+    :func:`_csv_table` counts them). ``cells`` gives the fields of a column read as numbers as
     they are written, reading the file again (``None`` when no column was read as numbers).
     """
 
@@ -278,20 +274,21 @@ class CsvFrame:
 
 
 def read_frame(path: Path, *, sep: str | None = None, encoding: str | None = None,
-               read_as: ReadAs | None = None) -> CsvFrame:
-    """The file as :func:`read_table` reads it, with the same rules and errors.
+               read_as: ReadAs | None = None, index_column: bool = False) -> CsvFrame:
+    """A CSV file read strictly: every problem is one ``DataError`` (see :func:`_csv_table`).
 
-    ``read_as`` names the columns to read as numbers or to skip (by default all are text). A
+    ``read_as`` names the columns to read as numbers or to skip (by default all are text);
+    ``index_column`` is that of :func:`_csv_table`. A
     plain file (see :func:`_plain_layout`) is split and converted by Arrow's CSV reader in one
     pass in C; a column to read as numbers where Arrow refuses a cell, or reads a non-finite
     value (its grammar for those is wider than Python's), is read as text instead. Any other
     file is read by the ``csv`` module, every column as text.
     """
     raw = _read_bytes(path)
-    layout = _plain_layout(raw, path.name, sep, encoding)
+    layout = _plain_layout(raw, path.name, sep, encoding, index_column)
     fast = None if layout is None else _arrow_frame(raw, layout, read_as or (lambda _: "text"))
     if fast is None:
-        header, rows, lines = _csv_table(raw, path.name, sep, encoding, False)
+        header, rows, lines = _csv_table(raw, path.name, sep, encoding, index_column)
         frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
         return CsvFrame(frame, np.asarray(lines, dtype=np.int64))
     frame, numbers = fast
@@ -317,7 +314,8 @@ class _Layout:
     stop: int
 
 
-def _plain_layout(raw: bytes, name: str, sep: str | None, encoding: str | None) -> _Layout | None:
+def _plain_layout(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
+                  ) -> _Layout | None:
     """The layout of a file Arrow splits exactly as the ``csv`` module would, else ``None``: ASCII
     without NUL bytes or quotes, lines ending in LF or CRLF, a header of at least two distinct
     names, no line as long as the ``csv`` module's field limit. Each check is one scan in C;
@@ -342,6 +340,8 @@ def _plain_layout(raw: bytes, name: str, sep: str | None, encoding: str | None) 
             return None
     delimiter = _delimiter(line, name, sep)
     header = [h.strip() for h in line.split(delimiter)]
+    if index_column and header[0] == "":
+        header[0] = "(index)"
     stop = len(raw)
     while stop > start and raw[stop - 1] in b"\r\n":
         stop -= 1
