@@ -1,4 +1,4 @@
-"""Reading a user's CSV into text fields, strictly: every problem is one ``DataError``.
+"""Reading a user's CSV, strictly: every problem is one ``DataError``.
 
 pandas' reader guesses where the toolkit must not: a row with one field more than the
 header makes the first column the index and shifts every value one place, blank lines
@@ -6,12 +6,15 @@ shift the row numbers, a file in another encoding fails with a traceback. Here t
 is read once as bytes, decompressed by suffix, decoded (a byte-order mark picks UTF-8 or
 UTF-16; otherwise UTF-8 unless told), split with the ``csv`` module on a delimiter
 detected from the header, and every row must have exactly the header's fields.
-Values stay text; :mod:`toolkit._validation` converts them without rounding.
+:func:`read_frame` gives the fields as text or numbers; :mod:`toolkit._validation` converts them
+without rounding.
 
-:func:`read_frame` splits the common case, an ASCII file without quotes, blank lines or
-lone carriage returns, with Arrow's CSV reader into string columns (one pass in C, no
-Python object per field); on anything else, or any row Arrow refuses, it reads the file
-as :func:`read_table` does, so the rules and messages are those of the ``csv`` module.
+:func:`read_frame` reads the common case, an ASCII file without quotes, blank lines or
+lone carriage returns, with Arrow's CSV reader in one pass in C: text columns as
+dictionaries (each distinct value stripped once), the columns the caller reads as numbers
+straight to float64 (Arrow's parser is correctly rounded: the float Python's ``float()``
+gives). On anything else, or any row Arrow refuses, it reads the file with the ``csv``
+module (:func:`_csv_table`), so the rules and messages are those of the ``csv`` module.
 """
 
 from __future__ import annotations
@@ -22,10 +25,14 @@ import csv
 import gzip
 import io
 import lzma
+import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -173,22 +180,18 @@ def _delimiter(text: str, name: str, sep: str | None) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: Path, *, sep: str | None = None, encoding: str | None = None, index_column: bool = False
+def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
                ) -> tuple[list[str], list[list[str | None]], list[int]]:
-    """The header, the data rows (empty fields as ``None``) and each row's number.
+    """The header, the data rows (empty fields as ``None``) and each row's number, split by the
+    ``csv`` module.
 
     A row's number is its line in the file minus the header's line, so row 4 is the
     fifth line even when blank lines precede it. Blank and ``#`` comment lines before the
     header are skipped. With ``index_column``, a first column without a name (the index
-    ``DataFrame.to_csv`` writes by default) is read as a column named ``"(index)"``. Raises ``DataError`` naming the
-    file and the problem: unreadable, not really compressed, wrong encoding, rows with
-    more or fewer fields than the header, an empty or repeated column name.
+    ``DataFrame.to_csv`` writes by default) is read as a column named ``"(index)"``. Raises
+    ``DataError`` naming the file and the problem: not decodable, rows with more or fewer fields
+    than the header, an empty or repeated column name.
     """
-    return _csv_table(_read_bytes(path), path.name, sep, encoding, index_column)
-
-
-def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
-               ) -> tuple[list[str], list[list[str | None]], list[int]]:
     text = _decode(raw, name, encoding)
     text = _blank_leading_comments(text)
     delimiter = _delimiter(text, name, sep)
@@ -245,38 +248,89 @@ def _csv_table(raw: bytes, name: str, sep: str | None, encoding: str | None, ind
     return header, rows, lines
 
 
-def read_frame(path: Path, *, sep: str | None = None, encoding: str | None = None
-               ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The file as :func:`read_table` reads it, as a frame of text columns (stripped; empty fields
-    missing) and each row's number (int64), with the same rules and errors."""
+#: How :func:`read_frame` reads a column, given its name in the header: as text, as numbers
+#: (float64, when every cell is one), or not at all (its fields are still counted and checked).
+ReadAs = Callable[[str], Literal["text", "number", "skip"]]
+#: The fields of column ``i`` at some row positions, as written (for messages quoting them).
+Cells = Callable[[int, np.ndarray], list[str]]
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+@dataclass(frozen=True)
+class CsvFrame:
+    """A CSV file read for validation.
+
+    ``frame`` has the header's columns, each either text (stripped, empty fields missing; a
+    ``Categorical`` when Arrow read the file, object otherwise), numbers (float64, NaN where
+    empty; only finite values, each the float Python's ``float()`` gives its text) or, for a
+    skipped column, all missing. ``lines`` holds each row's number (int64, counted as
+    :func:`_csv_table` counts them). ``cells`` gives the fields of a column read as numbers as
+    they are written, reading the file again (``None`` when no column was read as numbers).
+    """
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    cells: Cells | None = None
+
+
+def read_frame(path: Path, *, sep: str | None = None, encoding: str | None = None,
+               read_as: ReadAs | None = None, index_column: bool = False) -> CsvFrame:
+    """A CSV file read strictly: every problem is one ``DataError`` (see :func:`_csv_table`).
+
+    ``read_as`` names the columns to read as numbers or to skip (by default all are text);
+    ``index_column`` is that of :func:`_csv_table`. A
+    plain file (see :func:`_plain_layout`) is split and converted by Arrow's CSV reader in one
+    pass in C; a column to read as numbers where Arrow refuses a cell, or reads a non-finite
+    value (its grammar for those is wider than Python's), is read as text instead. Any other
+    file is read by the ``csv`` module, every column as text.
+    """
     raw = _read_bytes(path)
-    fast = _arrow_frame(raw, path.name, sep, encoding)
-    if fast is not None:
-        return fast
-    header, rows, lines = _csv_table(raw, path.name, sep, encoding, False)
-    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
-    return frame, np.asarray(lines, dtype=np.int64)
+    layout = _plain_layout(raw, path.name, sep, encoding, index_column)
+    fast = None if layout is None else _arrow_frame(raw, layout, read_as or (lambda _: "text"))
+    if fast is None:
+        header, rows, lines = _csv_table(raw, path.name, sep, encoding, index_column)
+        frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+        return CsvFrame(frame, np.asarray(lines, dtype=np.int64))
+    frame, numbers = fast
+    del raw
+
+    def cells(i: int, where: np.ndarray) -> list[str]:
+        column = _arrow_read(_read_bytes(path), layout, {i: pa.string()}).column(0)
+        if len(column) != len(frame):
+            raise DataError(f"{path.name}: the file changed while it was read; read it again")
+        return column.take(pa.array(where)).to_pylist()
+
+    return CsvFrame(frame, np.arange(1, len(frame) + 1, dtype=np.int64), cells if numbers else None)
 
 
-#: Bytes Python's ``str.strip`` removes and Arrow's ASCII trim does not.
-_PYTHON_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+@dataclass(frozen=True)
+class _Layout:
+    """Where the rows of a plain file are: the header's names, the delimiter, and the body
+    (``raw[start:stop]``, the lines after the header without trailing line breaks)."""
+
+    header: list[str]
+    delimiter: str
+    start: int
+    stop: int
 
 
-def _arrow_frame(raw: bytes, name: str, sep: str | None, encoding: str | None
-                 ) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """The fast reading of :func:`read_frame`, or ``None`` when the file is not one it reads
-    exactly as the ``csv`` module would (then the caller reads it that way)."""
+def _plain_layout(raw: bytes, name: str, sep: str | None, encoding: str | None, index_column: bool
+                  ) -> _Layout | None:
+    """The layout of a file Arrow splits exactly as the ``csv`` module would, else ``None``: ASCII
+    without NUL bytes or quotes, lines ending in LF or CRLF, a header of at least two distinct
+    names, no line as long as the ``csv`` module's field limit. Each check is one scan in C;
+    blank lines in the body are found after Arrow's reading (:func:`_arrow_frame`)."""
     if encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii"):
         return None
-    if not raw.isascii() or b"\x00" in raw or b'"' in raw or any(b in raw for b in _PYTHON_ONLY_SPACES):
+    if not raw.isascii() or b"\x00" in raw or b'"' in raw or b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None
-    start, number = 0, 0
+    limit = csv.field_size_limit()
+    start = 0
     while True:   # the header: the first line that is neither a comment nor empty
         end = raw.find(b"\n", start)
-        if end < 0:
+        if end < 0 or end - start >= limit:
             return None
         line = raw[start:end].decode("ascii").removesuffix("\r")
-        number += 1
         start = end + 1
         if "\r" in line or len(line.splitlines()) > 1:
             return None
@@ -284,33 +338,81 @@ def _arrow_frame(raw: bytes, name: str, sep: str | None, encoding: str | None
             break
         if line and not _is_comment(line):
             return None
-    header = [h.strip() for h in line.split(_delimiter(line, name, sep))]
+    delimiter = _delimiter(line, name, sep)
+    header = [h.strip() for h in line.split(delimiter)]
+    if index_column and header[0] == "":
+        header[0] = "(index)"
     stop = len(raw)
     while stop > start and raw[stop - 1] in b"\r\n":
         stop -= 1
-    body = memoryview(raw)[start:stop]
-    if len(header) < 2 or "" in header or len(set(header)) < len(header) or not len(body) \
-            or b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n") or raw.find(b"\n\n", start, stop) >= 0 \
-            or raw.find(b"\n\r\n", start, stop) >= 0 or raw.startswith((b"\n", b"\r\n"), start):
+    # a line at least `limit` long holds two whole windows of limit // 3 bytes, the first ending before `stop`
+    width = max(1, limit // 3)
+    if len(header) < 2 or "" in header or len(set(header)) < len(header) or stop == start \
+            or any(raw.find(b"\n", i, i + width) < 0 for i in range(start, stop - width, width)):
         return None
-    names = [f"f{i}" for i in range(len(header))]
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pcsv.ReadOptions(column_names=names),
-            parse_options=pcsv.ParseOptions(delimiter=_delimiter(line, name, sep), quote_char=False,
-                                            double_quote=False, escape_char=False, newlines_in_values=False,
-                                            ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                strings_can_be_null=False, check_utf8=False))
-    except pa.ArrowInvalid:
+    return _Layout(header, delimiter, start, stop)
+
+
+def _arrow_read(raw: bytes, layout: _Layout, types: Mapping[int, pa.DataType]) -> pa.Table:
+    """The columns at the positions of ``types``, in file order, as Arrow's CSV reader converts
+    the body to those types (empty fields null for numbers, ``""`` for text). Raises
+    ``pa.ArrowInvalid`` on a row with another number of fields or a field it cannot convert."""
+    names = [f"f{i}" for i in range(len(layout.header))]
+    return pcsv.read_csv(
+        pa.py_buffer(memoryview(raw)[layout.start:layout.stop]),
+        # one thread: a fraction of the CPU time of several, and the machine's other cores stay free
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pcsv.ParseOptions(delimiter=layout.delimiter, quote_char=False, double_quote=False,
+                                        escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pcsv.ConvertOptions(column_types={names[i]: t for i, t in types.items()},
+                                            include_columns=[names[i] for i in sorted(types)], null_values=[""],
+                                            strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                            check_utf8=False))
+
+
+def _arrow_frame(raw: bytes, layout: _Layout, read_as: ReadAs) -> tuple[pd.DataFrame, bool] | None:
+    """The frame of :func:`read_frame` read by Arrow, and whether a column holds numbers; ``None``
+    when the file is not one Arrow reads as the ``csv`` module would (a blank line, a row with
+    another number of fields)."""
+    kinds = [read_as(h) for h in layout.header]
+    numbers = {i for i, kind in enumerate(kinds) if kind == "number"}
+    read = sorted(i for i, kind in enumerate(kinds) if kind != "skip")
+    if not read:
         return None
-    columns = {}
-    for h, f in zip(header, names, strict=True):
-        text = table.column(f)
-        if len(text) and pc.max(pc.binary_length(text)).as_py() > csv.field_size_limit():
-            return None
-        trimmed = pc.ascii_trim_whitespace(text)
-        columns[h] = pd.arrays.ArrowStringArray(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()),
-                                                           trimmed))
-    return pd.DataFrame(columns), np.arange(1, table.num_rows + 1, dtype=np.int64)
+    while True:
+        try:
+            table = _arrow_read(raw, layout, {i: pa.float64() if i in numbers else _TEXT for i in read})
+        except pa.ArrowInvalid as exc:
+            refused = re.match(r"In CSV column #(\d+): ", str(exc))
+            if refused is None or int(refused[1]) not in numbers:
+                return None
+            numbers.discard(int(refused[1]))
+            continue
+        columns = dict(zip(read, table.unify_dictionaries().columns, strict=True))
+        nonfinite = {i for i in numbers if pc.all(pc.is_finite(columns[i])).as_py() is False}
+        if not nonfinite:
+            break
+        numbers -= nonfinite
+    # Arrow reads a blank line as a row of empty fields, the csv module skips it: look for one
+    # only when every column read has an empty field (a valid file has none in required columns)
+    if all(columns[i].null_count if i in numbers else pc.any(pc.equal(columns[i].chunk(0).dictionary, "")).as_py()
+           for i in read) and (raw.find(b"\n\n", layout.start - 1, layout.stop) >= 0
+                               or raw.find(b"\n\r\n", layout.start - 1, layout.stop) >= 0):
+        return None
+    n = table.num_rows
+    frame = {h: columns[i].to_numpy() if i in numbers else _stripped(columns[i]) if i in columns
+             else pd.arrays.ArrowExtensionArray(pa.nulls(n)) for i, h in enumerate(layout.header)}
+    return pd.DataFrame(frame, copy=False), bool(numbers)
+
+
+def _stripped(column: pa.ChunkedArray) -> pd.Categorical:
+    """Text read as a dictionary, each distinct value stripped as ``str.strip`` strips it (once,
+    not once per row); empty values missing."""
+    dictionary = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
+    indices = np.concatenate([c.indices.to_numpy() for c in column.chunks]) if column.num_chunks \
+        else np.zeros(0, dtype=np.int32)
+    stripped = [v.strip() for v in dictionary]
+    categories = list(dict.fromkeys(v for v in stripped if v))
+    position = {v: i for i, v in enumerate(categories)}
+    codes = np.array([position.get(v, -1) for v in stripped], dtype=np.int32)
+    return pd.Categorical.from_codes(codes[indices], categories=categories)

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toolkit._csvread import Cells
 from toolkit._schema import COLUMNS, ORDER, REQUIRED, SCHEMA, Column
 from toolkit.errors import DataError
 from toolkit.units import exact_quantity, nats_from_bits, nats_from_perplexity
@@ -167,6 +168,15 @@ class _Numbers:
     exact: Callable[[np.ndarray], list[object]]
 
 
+def _categories(values: pd.Series) -> np.ndarray | None:
+    """The categories of a categorical column of text (objects), else ``None``: such a column
+    is converted one distinct value at a time."""
+    if isinstance(values.dtype, pd.CategoricalDtype) \
+            and pd.api.types.infer_dtype(values.cat.categories, skipna=True) in ("string", "empty"):
+        return values.cat.categories.to_numpy(dtype=object)
+    return None
+
+
 def _text_array(values: pd.Series) -> pa.ChunkedArray | pa.Array | None:
     """The column as Arrow strings (missing as null) when every value is text, else ``None``."""
     if isinstance(values.dtype, pd.StringDtype):
@@ -201,8 +211,9 @@ def _text_numbers(text: pa.ChunkedArray | pa.Array, kind: str) -> _Numbers:
     return _Numbers(floats, bad, empty & ~bad, exact)
 
 
-def _numbers(values: pd.Series, kind: str) -> _Numbers:
-    """Convert a column to numbers without rounding or wrapping (see :class:`_Numbers`)."""
+def _numbers(values: pd.Series, kind: str, cells: Callable[[np.ndarray], list[str]] | None = None) -> _Numbers:
+    """Convert a column to numbers without rounding or wrapping (see :class:`_Numbers`). ``cells``
+    gives the text a float column was read from (a CSV's), so exact values are those of the text."""
     n = len(values)
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) \
@@ -217,7 +228,14 @@ def _numbers(values: pd.Series, kind: str) -> _Numbers:
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         floats = values.to_numpy(dtype=float)
         return _Numbers(floats, np.zeros(n, dtype=bool), np.isnan(floats),
-                        lambda where: [None if math.isnan(v) else v for v in floats[where].tolist()])
+                        (lambda where: [None if math.isnan(v) else v for v in floats[where].tolist()])
+                        if cells is None else lambda where: [_number(v, kind)[1] for v in cells(where)] if len(where) else [])
+    categories = _categories(values)
+    if categories is not None:
+        each = _text_numbers(pa.array([*categories, ""], type=pa.string()), kind)
+        codes = values.cat.codes.to_numpy()
+        at = np.where(codes < 0, len(categories), codes)
+        return _Numbers(each.floats[at], each.bad[at], each.empty[at], lambda where: each.exact(at[where]))
     text = _text_array(values)
     if text is not None:
         return _text_numbers(text, kind)
@@ -275,6 +293,8 @@ def _round_sizes(numbers: _Numbers, ok: np.ndarray) -> tuple[_Numbers, _Rounded]
     rounding. Values that round to 0 are flagged in ``below_one``."""
     floats = numbers.floats
     fractional = ok & (np.floor(floats) != floats)
+    if not fractional.any():
+        return numbers, _Rounded(fractional, 0, 0.0, 0.0)
     whole = np.floor(floats + 0.5)
     below_one = fractional & (whole < 1)
     rounded = fractional & ~below_one
@@ -289,6 +309,9 @@ def _text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A text column stripped, as ``(bad, codes, distinct)``: the value of row i is
     ``distinct[codes[i]]`` ("" where missing), ``bad`` marks values that are not text (booleans,
     dates, complex). Each distinct value is stripped once, not once per row."""
+    uniques = _categories(values)
+    if uniques is not None:
+        return _distinct(np.zeros(len(values), dtype=bool), values.cat.codes.to_numpy(), uniques)
     text = _text_array(values)
     if text is None:
         missing = values.isna().to_numpy()
@@ -298,7 +321,12 @@ def _text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     else:
         bad = np.zeros(len(values), dtype=bool)
     codes, uniques = pd.factorize(pd.Series(text, dtype=pd.ArrowDtype(pa.string())), use_na_sentinel=True)
-    distinct = [u.strip() for u in uniques.to_numpy(dtype=object)] + [""]
+    return _distinct(bad, codes, uniques.to_numpy(dtype=object))
+
+
+def _distinct(bad: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(bad, codes, distinct)`` of :func:`_text` from codes into ``uniques`` (-1 where missing)."""
+    distinct = [u.strip() for u in uniques] + [""]
     return bad, np.where(codes < 0, len(distinct) - 1, codes), distinct
 
 
@@ -313,8 +341,8 @@ def _texts(col: Column, codes: np.ndarray, values: list[str]) -> pd.Categorical 
 
 def _strings(codes: np.ndarray, values: list[str]) -> pd.arrays.ArrowStringArray:
     """``values[codes]`` as an Arrow string array, without a Python object per row."""
-    dictionary = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(values, type=pa.string()))
-    return pd.arrays.ArrowStringArray(dictionary.cast(pa.string()))
+    # a take: several times faster than casting a dictionary array; large_string is what pandas holds
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()).take(pa.array(codes)))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -329,8 +357,10 @@ def validate(
     name: str = "frame",
     row_labels: Iterable[object] | None = None,
     metric: Metric = "nats",
+    cells: Cells | None = None,
 ) -> pd.DataFrame:
-    """Check ``df`` against :data:`SCHEMA`; return the cast, sorted, deduplicated frame."""
+    """Check ``df`` against :data:`SCHEMA`; return the cast, sorted, deduplicated frame.
+    ``cells`` gives the text of the float columns of a CSV (:class:`toolkit._csvread.CsvFrame`)."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
     if columns is not None:
@@ -364,6 +394,7 @@ def validate(
         raise DataError(f"{name}: {len(labels)} row labels for {len(df)} rows")
     raw = df.reset_index(drop=True)
     out: dict[str, Any] = {}
+    texts: dict[str, tuple[np.ndarray, list[str]]] = {}
     problems = _Problems(name)
     notes: list[str] = []
 
@@ -371,10 +402,11 @@ def validate(
     for col in SCHEMA:
         if col.name not in raw.columns:
             if col.name == "family" and family is not None:
-                out[col.name] = _strings(np.zeros(n, dtype=np.int64), [str(family)])
+                texts[col.name] = np.zeros(n, dtype=np.int64), [str(family)]
+            elif col.kind == "integer":
+                out[col.name] = np.full(n, col.default, dtype=np.int64)
             elif col.default is not None:
-                out[col.name] = np.full(n, col.default, dtype=np.int64) if col.kind == "integer" \
-                    else _texts(col, np.zeros(n, dtype=np.int64), [col.default])
+                texts[col.name] = np.zeros(n, dtype=np.int64), [col.default]
             elif col.name == "metric_value":
                 out[col.name] = None  # filled from loss below
             else:
@@ -395,9 +427,10 @@ def validate(
                 problems.rows(labels, unknown, col.name, lambda where, d=distinct, c=codes: [d[i] for i in c[where]],
                               f"must be one of {', '.join(col.choices)}",
                               shown=pd.unique(np.array(distinct, dtype=object)[codes[unknown]]))
-            out[col.name] = _texts(col, codes, distinct)
+            texts[col.name] = codes, distinct
             continue
-        numbers = _numbers(values, col.kind)
+        position = raw.columns.get_loc(col.name)
+        numbers = _numbers(values, col.kind, None if cells is None else lambda where, i=position: cells(i, where))
         problems.rows(labels, numbers.bad, col.name, given, "must be a number")
         empty, floats = numbers.empty, numbers.floats
         if col.required:
@@ -435,23 +468,84 @@ def validate(
             out["metric_value"] = value.copy()
             out["loss"] = nats_from_perplexity(value) if metric == "ppl" else nats_from_bits(value)
             if "metric" not in raw.columns:
-                out["metric"] = _strings(np.zeros(n, dtype=np.int64), ["perplexity" if metric == "ppl" else "bits"])
+                texts["metric"] = np.zeros(n, dtype=np.int64), ["perplexity" if metric == "ppl" else "bits"]
     problems.raise_if_any()
     for note in notes:
         warnings.warn(f"{name}: {note}", UserWarning, stacklevel=3)
 
     if out["metric_value"] is None:
         out["metric_value"] = out["loss"]
-    frame = pd.DataFrame(out, columns=list(COLUMNS))
-    frame = _cast(frame)
+    order = _order(out, texts)
+    frame = _assemble(out, texts, order)
+    if order is None:
+        frame = _one_size_no_clash(frame, name, labels).sort_values(list(ORDER), kind="stable").reset_index(drop=True)
+    if metric == "nats" and frame["loss"].median() > PERPLEXITY_LIKE:
+        warnings.warn(f"{name}: the median loss is {frame['loss'].median():g}: that looks like a perplexity, "
+                      f"not nats per token; if so, pass metric='ppl' (--metric ppl)", UserWarning, stacklevel=3)
+    return frame
 
+
+#: The columns no two rows share (a repeat of all of a row is dropped; of only these, an error).
+_KEY = ("family", "model", "tokens")
+
+
+def _ranks(codes: np.ndarray, distinct: list[str]) -> np.ndarray:
+    """Each row's text (``distinct[codes]``) as its rank among the texts: equal where the texts are
+    equal, and sorted as they sort."""
+    _, rank = np.unique(np.array(distinct, dtype=object), return_inverse=True)
+    return rank[codes]
+
+
+def _order(numbers: Mapping[str, np.ndarray], texts: Mapping[str, tuple[np.ndarray, list[str]]]) -> np.ndarray | None:
+    """The positions of the rows sorted by :data:`ORDER` (stable), or ``None`` when a model has
+    several sizes or rows share :data:`_KEY` (then :func:`_one_size_no_clash` names the problem
+    or drops the repeats). On codes and ranks: no text is compared, hashed or copied per row."""
+    family, model = _ranks(*texts["family"]), _ranks(*texts["model"])
+    run, runs = pd.factorize(family * (model.max() + 1) + model)
+    first = np.empty(len(runs), dtype=np.int64)
+    first[run[::-1]] = np.arange(len(run))[::-1]
+    sizes, tokens = numbers["num_params"], numbers["tokens"]
+    if (sizes[first][run] != sizes).any():
+        return None
+    # ORDER is family, num_params, model (one value per run), then tokens: sort the runs, then
+    # the rows by their run's rank and tokens
+    keys = {"family": family[first], "num_params": sizes[first], "model": model[first]}
+    rank = np.empty(len(runs), dtype=np.int64)
+    rank[np.lexsort([keys[c] for c in reversed(ORDER[:-1])])] = np.arange(len(runs))
+    rank = rank[run]
+    step, rise = np.diff(rank), np.diff(tokens) > 0
+    if (step >= 0).all() and (rise | (step > 0)).all():   # already in order (a log as written), no repeats
+        return np.arange(len(rank))
+    order = np.lexsort((tokens, rank))
+    rank, tokens = rank[order], tokens[order]
+    repeated = (rank[1:] == rank[:-1]) & (tokens[1:] == tokens[:-1])
+    return None if repeated.any() else order
+
+
+def _assemble(numbers: Mapping[str, np.ndarray], texts: Mapping[str, tuple[np.ndarray, list[str]]],
+              order: np.ndarray | None) -> pd.DataFrame:
+    """The Runs frame of the validated columns, its rows in ``order`` (as they came when ``None``)."""
+    columns = {}
+    for col in SCHEMA:
+        if col.name in texts:
+            codes, distinct = texts[col.name]
+            columns[col.name] = _texts(col, codes if order is None else codes[order], distinct)
+        else:
+            columns[col.name] = numbers[col.name] if order is None else numbers[col.name][order]
+    # taken rows are new arrays; rows as they came may be the caller's, and are copied
+    return _cast(pd.DataFrame(columns, copy=order is None))
+
+
+def _one_size_no_clash(frame: pd.DataFrame, name: str, labels: np.ndarray) -> pd.DataFrame:
+    """``frame`` without repeated rows; raises ``DataError`` naming the models with several sizes,
+    or the rows sharing :data:`_KEY` with different values."""
     sizes = frame.groupby(["family", "model"], sort=False)["num_params"].nunique()
     several = sizes[sizes > 1]
     if len(several):
         listed = names_text(f"{f}/{m}" for f, m in several.index[:_MAX_LISTED])
         raise DataError(f"{name}: each model needs one num_params, but {listed} "
                         f"{'has' if len(several) == 1 else 'have'} several")
-    key = ["family", "model", "tokens"]
+    key = list(_KEY)
     dup_rows = frame.duplicated(key, keep=False).to_numpy()
     if dup_rows.any():
         distinct = frame[dup_rows].drop_duplicates(list(COLUMNS))
@@ -467,11 +561,7 @@ def validate(
                                                    "value": frame.loc[clash, differ[0]].to_numpy(),
                                                    "problem": "same model and tokens, different values"}))
         frame = frame.drop_duplicates(key)
-
-    if metric == "nats" and frame["loss"].median() > PERPLEXITY_LIKE:
-        warnings.warn(f"{name}: the median loss is {frame['loss'].median():g}: that looks like a perplexity, "
-                      f"not nats per token; if so, pass metric='ppl' (--metric ppl)", UserWarning, stacklevel=3)
-    return frame.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
+    return frame
 
 
 def _labels(row_labels: Iterable[object] | None, index: pd.Index) -> np.ndarray:

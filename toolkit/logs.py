@@ -29,7 +29,7 @@ import math
 import numbers
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,8 +123,10 @@ def _missing_extra(extra: str, module: str) -> DataError:
                      f"pip install 'scaling-toolkit[{extra}]'")
 
 
-def _numeric(values: Iterable[object], where: str, what: str) -> np.ndarray:
-    series = pd.Series(list(values), dtype=object)
+def _numeric(values: pd.Series, where: str, what: str) -> np.ndarray:
+    if values.dtype == float:   # read as numbers by the CSV reader: nothing else in it
+        return values.to_numpy()
+    series = pd.Series(values.to_numpy(dtype=object), dtype=object)
     out = pd.to_numeric(series.replace({"": None}), errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(np.isnan(out) & series.notna().to_numpy() & (series != "").to_numpy())
     if len(bad):
@@ -185,10 +187,10 @@ def _size(spec: LogSpec, run: str, found: object, where: str) -> object:
 
 
 # ----------------------------------------------------------------------------- tables of rows
-def _table_run(header: list[str], rows: list[list[Any]], run: str, spec: LogSpec, where: str,
-               gathered: _Gathered) -> None:
+def _table_run(frame: pd.DataFrame, run: str, spec: LogSpec, where: str, gathered: _Gathered) -> None:
     """One run's rows (a CSV file, a W&B history): columns by name."""
-    col = {h: i for i, h in enumerate(header)}
+    header = [str(h) for h in frame.columns]
+    col = set(header)
     if spec.loss not in col:
         raise DataError(f"{where}: no column {spec.loss!r} for the loss (columns: {', '.join(header[:20])}); "
                         f"set loss=... (--loss-key)")
@@ -197,7 +199,7 @@ def _table_run(header: list[str], rows: list[list[Any]], run: str, spec: LogSpec
         raise DataError(f"{where}: no step column {spec.step!r} (columns: {', '.join(header[:20])})")
 
     def column(name: str) -> np.ndarray:
-        return _numeric((r[col[name]] for r in rows), where, name)
+        return _numeric(frame[name], where, name)
 
     loss = column(spec.loss)
     tokens = column(spec.tokens) if spec.tokens and spec.tokens in col else None
@@ -206,10 +208,11 @@ def _table_run(header: list[str], rows: list[list[Any]], run: str, spec: LogSpec
     steps = column(step_name) if step_name else None
     size = None
     if spec.num_params in col:
-        values = {r[col[spec.num_params]] for r in rows if r[col[spec.num_params]] not in (None, "")}
+        given = frame[spec.num_params].dropna()
+        values = pd.unique(given[given.astype(object) != ""].to_numpy(dtype=object))
         if len(values) > 1:
             raise DataError(f"{where}: run {run!r} has several {spec.num_params} values ({', '.join(map(str, values))})")
-        size = values.pop() if values else None
+        size = values[0] if len(values) else None
     gathered.add(run, _size(spec, run, size, where), steps, tokens, loss, spec, where)
 
 
@@ -218,12 +221,24 @@ def _run_name(path: Path) -> str:
     return re.sub(r"\.(csv|tsv|json|jsonl)(\.(gz|bz2|xz))?$", "", path.name, flags=re.IGNORECASE)
 
 
+def _read_log_csv(path: Path, spec: LogSpec) -> pd.DataFrame:
+    """A log CSV as strictly as ``Runs.from_csv`` reads it, the columns that hold the loss, tokens or
+    steps as numbers (W&B's index column named ``(index)``)."""
+    from toolkit._csvread import read_frame
+
+    def read_as(header: str) -> str:
+        wide = _WIDE.match(header)
+        numeric = header in (spec.loss, spec.tokens, spec.step, "step", WANDB_STEP, "Step", "global_step") \
+            or wide is not None and not wide["agg"] and wide["metric"] == spec.loss
+        return "number" if numeric else "text"
+
+    return read_frame(path, read_as=read_as, index_column=True).frame
+
+
 def read_csv_dir(directory: str | Path, spec: LogSpec = LogSpec()):
     """Runs from a directory holding one CSV per run (the OLMo ladder's layout): the run is the
     file's name without its suffix. Each file is read as strictly as ``Runs.from_csv`` (one
     ``DataError`` naming the file and rows)."""
-    from toolkit._csvread import read_table
-
     d = Path(directory)
     if not d.is_dir():
         raise DataError(f"{d}: not a directory of per-run CSV files")
@@ -232,8 +247,7 @@ def read_csv_dir(directory: str | Path, spec: LogSpec = LogSpec()):
         raise DataError(f"{d}: no CSV files ({', '.join(CSV_SUFFIXES)})")
     gathered = _Gathered()
     for f in files:
-        header, rows, _ = read_table(f, index_column=True)
-        _table_run(header, rows, _run_name(f), spec, f.name, gathered)
+        _table_run(_read_log_csv(f, spec), _run_name(f), spec, f.name, gathered)
     return gathered.runs(spec, d.name)
 
 
@@ -241,12 +255,9 @@ def read_csv_dir(directory: str | Path, spec: LogSpec = LogSpec()):
 _WIDE = re.compile(r"^(?P<run>.+) - (?P<metric>.+?)(?P<agg>__MIN|__MAX)?$")
 
 
-def _wandb_records(path: Path) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows of a W&B history export: CSV (``run.history().to_csv``, a chart's
-    "Export CSV"), a JSON list of rows (``run.history(pandas=False)``) or JSON lines
-    (``run.scan_history()``)."""
-    from toolkit._csvread import read_table
-
+def _wandb_records(path: Path, spec: LogSpec) -> pd.DataFrame:
+    """The rows of a W&B history export: CSV (``run.history().to_csv``, a chart's "Export CSV"),
+    a JSON list of rows (``run.history(pandas=False)``) or JSON lines (``run.scan_history()``)."""
     name = path.name.lower()
     if name.endswith((".json", ".jsonl")):
         try:
@@ -259,28 +270,28 @@ def _wandb_records(path: Path) -> tuple[list[str], list[list[Any]]]:
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise DataError(f"{path.name}: a W&B history export is a list of rows (objects)")
         header = list(dict.fromkeys(k for r in records for k in r))
-        return header, [[r.get(h) for h in header] for r in records]
-    header, rows, _ = read_table(path, index_column=True)  # run.history().to_csv(path) writes the index
-    return header, rows
+        return pd.DataFrame([[r.get(h) for h in header] for r in records], columns=header, dtype=object)
+    return _read_log_csv(path, spec)  # run.history().to_csv(path) writes the index
 
 
 def _wandb_file(path: Path, spec: LogSpec, gathered: _Gathered) -> None:
-    header, rows = _wandb_records(path)
+    frame = _wandb_records(path, spec)
+    header = [str(h) for h in frame.columns]
     wide = {}
     for i, h in enumerate(header):
         m = _WIDE.match(h)
         if m and not m["agg"] and m["metric"] == spec.loss:
             wide[m["run"]] = i
     if spec.loss in header or not wide:
-        _table_run(header, rows, _run_name(path), spec, path.name, gathered)
+        _table_run(frame, _run_name(path), spec, path.name, gathered)
         return
     # a chart's "Export CSV": Step, "<run> - <metric>", "<run> - <metric>__MIN", "__MAX"
     step_name = spec.step or "Step"
     if step_name not in header:
         raise DataError(f"{path.name}: a W&B chart export without its {step_name!r} column")
-    steps = _numeric((r[header.index(step_name)] for r in rows), path.name, step_name)
+    steps = _numeric(frame[step_name], path.name, step_name)
     for run, i in wide.items():
-        loss = _numeric((r[i] for r in rows), path.name, header[i])
+        loss = _numeric(frame.iloc[:, i], path.name, header[i])
         gathered.add(run, _size(spec, run, None, path.name), steps, None, loss, spec, path.name)
 
 

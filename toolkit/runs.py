@@ -161,12 +161,18 @@ class Runs:
         from toolkit._csvread import read_frame
 
         path = Path(path)
-        df, lines = read_frame(path, sep=sep, encoding=encoding)
-        renamed = [dict(columns).get(h, h) if isinstance(columns, Mapping) else h for h in df.columns]
-        if family is None and "family" not in renamed:
+        rename = dict(columns) if isinstance(columns, Mapping) else {}
+
+        def read_as(header: str) -> str:
+            target = rename.get(header, header)
+            col = BY_NAME.get(target) if isinstance(target, str) else None
+            return "skip" if col is None else "text" if col.kind in ("text", "category") else "number"
+
+        read = read_frame(path, sep=sep, encoding=encoding, read_as=read_as)
+        if family is None and "family" not in [rename.get(h, h) for h in read.frame.columns]:
             family = path.name.split(".")[0] or path.name
-        return cls.from_frame(df, columns=columns, family=family, name=path.name,
-                              row_labels=lines, metric=metric)
+        return cls._trusted(validate(read.frame, columns=columns, family=family, name=path.name,
+                                     row_labels=read.lines, metric=metric, cells=read.cells))
 
     # ----------------------------------------------------------------- training logs
     @classmethod
