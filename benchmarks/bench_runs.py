@@ -5,8 +5,9 @@ file): a seeded training-log export written into a temporary directory (families
 row per checkpoint: ``family``, ``run``, ``params``, ``step``, ``tokens_seen``, ``val_loss``,
 read with ``columns={"run": "model", "params": "num_params", "tokens_seen": "tokens",
 "val_loss": "loss"}``, as ``runs --csv FILE --columns ...`` reads it). Prints the CPU time of
-pandas' own ``read_csv`` of the same file (the baseline, in the same process), of
-``Runs.from_csv``, their ratio, and the peak RSS of each, measured in a fresh subprocess per
+pandas' own ``read_csv`` of the same file, of ``read_csv`` plus the toolkit's vectorised
+validation of that frame (``Runs.from_frame``: the baseline the reader must match), of
+``Runs.from_csv``, the ratio of the last two, and the peak RSS of each, measured in a fresh subprocess per
 measurement (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that child, bytes). ``--cli`` also
 times ``scaling-toolkit runs --csv`` and ``fit --csv`` on the 10^6-row file (CPU time of the
 subprocess, ``RUSAGE_CHILDREN``).
@@ -47,6 +48,13 @@ if what == "pandas":
     import pandas as pd
     start = time.process_time()
     pd.read_csv(path)
+elif what == "pandas+validation":
+    import pandas as pd
+    from toolkit.runs import Runs
+    start = time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Runs.from_frame(pd.read_csv(path).rename(columns=columns))
 else:
     from toolkit.runs import Runs
     start = time.process_time()
@@ -98,15 +106,17 @@ def _cli_cpu(args: Sequence[str]) -> float:
 
 def reading(sizes: Sequence[int], cli: bool) -> None:
     """Print one row per size: pandas' read_csv, Runs.from_csv, their ratio, peak RSS of each."""
-    print(f"{'rows':>10} {'MB':>7} {'pandas s':>9} {'toolkit s':>10} {'ratio':>7} {'pandas RSS':>11} "
-          f"{'toolkit RSS':>12}   (CPU-seconds; peak RSS of a fresh process per read, MB)")
+    print(f"{'rows':>10} {'MB':>7} {'pandas s':>9} {'+valid. s':>10} {'toolkit s':>10} {'ratio':>7} "
+          f"{'pandas RSS':>11} {'+valid. RSS':>12} {'toolkit RSS':>12}   (CPU-seconds; ratio: toolkit / "
+          "(pandas read_csv + the toolkit's vectorised validation of its frame), the target <= 1; peak RSS of a "
+          "fresh process per read, MB)")
     with tempfile.TemporaryDirectory() as tmp:
         for rows in sizes:
             path = write_logs(Path(tmp) / f"logs-{rows}.csv", rows)
-            base, ours = _measure(path, "pandas"), _measure(path, "toolkit")
-            print(f"{rows:>10,} {path.stat().st_size / 2**20:>7.1f} {base['cpu']:>9.2f} {ours['cpu']:>10.2f} "
-                  f"{ours['cpu'] / base['cpu']:>6.1f}x {base['rss'] / 2**20:>11.0f} {ours['rss'] / 2**20:>12.0f}",
-                  flush=True)
+            base, valid, ours = (_measure(path, what) for what in ("pandas", "pandas+validation", "toolkit"))
+            print(f"{rows:>10,} {path.stat().st_size / 2**20:>7.1f} {base['cpu']:>9.2f} {valid['cpu']:>10.2f} "
+                  f"{ours['cpu']:>10.2f} {ours['cpu'] / valid['cpu']:>6.2f}x {base['rss'] / 2**20:>11.0f} "
+                  f"{valid['rss'] / 2**20:>12.0f} {ours['rss'] / 2**20:>12.0f}", flush=True)
             if cli and rows == 10**6:
                 mapping = ",".join(f"{k}={v}" for k, v in COLUMNS.items())
                 for command in ("runs", "fit"):

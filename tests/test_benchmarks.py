@@ -56,7 +56,7 @@ def test_bench_runs_quick_prints_the_reading_row_and_the_views(mirror: Path, tmp
                          check=False, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines() if line.split()[:1] == ["20,000"]]
-    assert len(rows) == 1 and rows[0][4].endswith("x"), out.stdout
+    assert len(rows) == 1 and rows[0][5].endswith("x"), out.stdout
     assert "Runs(frame) (full validation)" in out.stdout and "runs.final()" in out.stdout, out.stdout
 
 

@@ -23,6 +23,7 @@ def check_panel(panel) -> None:
     assert not panel.short_sliders(), f"sliders without room to drag at 1366 px: {panel.short_sliders()}"
     assert not panel.cut_off_charts(), f"charts cut off at 1366 px: {panel.cut_off_charts()}"
     assert not panel.clipped_boxes(), f"values cut off in their boxes: {panel.clipped_boxes()}"
+    assert not panel.truncated_labels(), f"labels cut off: {panel.truncated_labels()}"
 
 
 def parameterize(root: Path, name: str, **parameters) -> str:

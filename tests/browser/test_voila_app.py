@@ -39,3 +39,15 @@ def test_voila_planner_shows_every_value_whole(mirror, notebook_root, open_app, 
     check_panel(app)
     assert app.slider_value("families a design was measured on, at least") == "3"
     assert "5.88e+21 FLOPs" in app.text(".st-status")
+
+
+@pytest.mark.parametrize(("notebook", "families", "control"), [
+    ("06_borrow_parameters.ipynb", ["pythia", "opt", "olmo"], "borrow A, alpha from"),
+    ("07_parameter_structure.ipynb", ["pythia", "opt", "gpt3", "chinchilla", "overtrain-c4"], "relation"),
+])
+def test_voila_labels_and_choices_read_whole(mirror, notebook_root, open_app, shot, notebook, families, control):
+    """Notebooks 06 and 07 cut checkbox, toggle and dropdown labels off at a laptop's width."""
+    app = open_app(parameterize(notebook_root, notebook, families=families))
+    app.reveal(control)
+    shot("first state")
+    check_panel(app)

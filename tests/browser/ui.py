@@ -176,6 +176,20 @@ class Surface:
             .map(e => (e.closest('.widget-inline-hbox')?.querySelector('.widget-label')?.textContent.trim()
                        || '(unlabelled)') + ': ' + (e.value ?? e.textContent))""")
 
+    def truncated_labels(self) -> list[str]:
+        """Labels, checkbox descriptions, toggle buttons and dropdown choices cut off (an ellipsis
+        or hidden overflow): their full text."""
+        return self.root.evaluate("""(root) => [...root.querySelectorAll(
+                '.widget-label, .widget-label-basic, .widget-toggle-button, .widget-dropdown select')]
+            .filter(e => e.offsetParent !== null)
+            .filter(e => e.tagName === 'SELECT'
+                ? (() => { const c = document.createElement('canvas').getContext('2d');
+                           c.font = getComputedStyle(e).font;
+                           const text = e.options[e.selectedIndex]?.text ?? '';
+                           return c.measureText(text).width > e.clientWidth - 20; })()
+                : e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.tagName === 'SELECT' ? e.options[e.selectedIndex]?.text : e.textContent.trim())""")
+
     def reveal(self, label: str) -> None:
         """Scroll so that the control labelled ``label`` is at the top of the view."""
         self.control(label).evaluate("e => e.scrollIntoView({block: 'start'})")
