@@ -68,6 +68,9 @@ def labelled(widget: W.Widget, name: str) -> W.Widget:
     if isinstance(widget, W.IntSlider | W.FloatSlider | W.FloatLogSlider | W.SelectionSlider):
         # ipywidgets gives a slider 300 px in all: a long description would leave no track to drag.
         widget.layout.min_width = "480px"
+    elif isinstance(widget, W.Dropdown):
+        # and a dropdown 300 px: "Muennighoff et al. (the paper's choice)" showed as "Muennighoff et al. (the"
+        widget.layout.min_width = "460px"
     return widget
 
 
