@@ -123,3 +123,31 @@ def test_a_noiseless_law_is_recovered_through_the_fast_paths() -> None:
     assert result.status == "ok"
     for k, v in truth.values.items():
         assert result.params[k] == pytest.approx(v, rel=1e-5)
+
+
+def test_a_dask_executor_is_asked_for_impure_tasks_and_others_for_nothing() -> None:
+    from concurrent.futures import Executor, ThreadPoolExecutor
+
+    from toolkit.fitting.batch import map_chunks, submit_options
+
+    distributed = pytest.importorskip("distributed")
+    assert submit_options(object.__new__(distributed.cfexecutor.ClientExecutor)) == {"pure": False}
+    with ThreadPoolExecutor(2) as pool:
+        assert submit_options(pool) == {}
+
+    class Recording(Executor):
+        """Runs chunks inline and records what ``submit`` was given (as a dask client would)."""
+
+        __module__ = "distributed.fake"
+        given: list = []
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            from concurrent.futures import Future
+
+            self.given.append(kwargs)
+            future: Future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    assert map_chunks(abs, range(-40, 0), executor=Recording(), chunksize=10) == list(range(40, 0, -1))
+    assert Recording.given == [{"pure": False}] * 4
