@@ -2,11 +2,13 @@
 
 From a warm data cache (the parsed collection is loaded once before timing), in one run:
 
-1. laws per second on one sample of the study's cells: one at a time in this process
-   (``fit_arrays`` in a loop) against the batch path (``fit_many``) on 1 and 2 local worker
-   processes and on a Dask ``LocalCluster`` of 1 and 2 worker processes (127.0.0.1, always
-   closed): the 1 -> 2 worker speed-ups; then bootstrap resamples fitted from scratch against
-   warm-started at their cell's optimum (what the study does);
+1. laws per second and CPU per law on one sample of the study's cells: one at a time in this
+   process (``fit_arrays`` in a loop) against the batch path (``fit_many``) on 1, 2 and 4 local
+   worker processes and on a Dask ``LocalCluster`` of 1, 2 and 4 worker processes (127.0.0.1,
+   always closed): the 1 -> 2 -> 4 worker speed-ups (wall) and Dask's CPU over the process
+   pool's on the same work (CPU of this process, its threads and every worker process, so the
+   client's serialisation and the scheduler count); then bootstrap resamples fitted from
+   scratch against warm-started at their cell's optimum (what the study does);
 2. the wall time of the whole study with B = 0 from a cold study cache, then of its bootstrap
    with ``--bootstrap B`` (the B = 0 blocks come from the cache, so this is the bootstrap alone)
    and the laws per second of both;
@@ -19,17 +21,22 @@ asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is
 the tests to keep the script working.
 
 Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
-[--families F ...] [--no-dask]``
+[--families F ...] [--no-dask] [--laws-only]``
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import resource
 import sys
 import tempfile
 import time
+
+#: Worker counts of section 1 (on 2 cores, 4 workers cannot beat 2: the row says what it costs).
+WORKERS = (1, 2, 4)
 
 
 def _peak_mib(who: int) -> float:
@@ -78,14 +85,42 @@ def _resamples(runs, n_cells: int, seed: int = 0) -> tuple[list, list]:
     return plan.problems, [replace(p, start=None) for p in plan.problems]
 
 
-def _rate(label: str, problems: list, run) -> float:
-    run(problems[:2])       # warm up: workers import the toolkit outside the timing
-    t0 = time.perf_counter()
+def _cpu_seconds() -> float:
+    """CPU-seconds so far of this process (all its threads) and of its live descendants (worker
+    processes, a Dask cluster's nannies and workers); NaN for the descendants without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return math.nan
+    total = time.process_time()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:      # exited meanwhile: its CPU is lost, as a worker's would be
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _idle_cpu_rate(seconds: float = 3.0) -> float:
+    """CPU-seconds per wall second this process and its workers spend doing nothing (a Dask
+    cluster's heartbeats, memory monitors and profilers): a cost that grows with wall time, so
+    a busy machine, which stretches the wall time of the same work, multiplies it."""
+    c0, t0 = _cpu_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    return (_cpu_seconds() - c0) / (time.perf_counter() - t0)
+
+
+def _rate(label: str, problems: list, run) -> tuple[float, float]:
+    """Wall and CPU seconds (this process and its workers) of ``run(problems)``, printed."""
+    run(problems[:8])       # warm up: every worker starts and imports the toolkit outside the timing
+    c0, t0 = _cpu_seconds(), time.perf_counter()
     results = run(problems)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     assert len(results) == len(problems)
-    print(f"  {label:<38s} {len(problems) / wall:8.1f} laws/s  ({wall:6.2f} s)")
-    return wall
+    print(f"  {label:<40s} {len(problems) / wall:8.1f} laws/s  ({wall:6.2f} s wall, "
+          f"{1000 * cpu / len(problems):6.2f} ms CPU per law)")
+    return wall, cpu
 
 
 def main() -> None:
@@ -97,6 +132,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=None, help="laws in the worker comparison (default 400)")
     ap.add_argument("--families", nargs="*", default=None)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
+    ap.add_argument("--laws-only", action="store_true", help="stop after section 1 (the per-law figures)")
     args = ap.parse_args()
     boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 100)
     sample = args.sample or (16 if args.quick else 400)
@@ -118,35 +154,49 @@ def main() -> None:
     problems = _sample(runs, sample)
     print(f"\n1. {len(problems)} laws from the study's grid, windows and borrow designs:")
     one = _rate("one at a time (fit_arrays loop)", problems, lambda ps: [fit_problem(p) for p in ps])
-    walls = {}
-    for workers in (1, 2):
+    runs_of: dict[tuple[str, int], tuple[float, float]] = {}
+    idle: dict[int, float] = {}
+    for workers in WORKERS:
         with ProcessPoolExecutor(workers) as pool:
-            walls[("local", workers)] = _rate(f"fit_many, {workers} local process(es)", problems,
-                                              lambda ps, pool=pool, w=workers: fit_many(
-                                                  ps, executor=pool, n_jobs=w, progress=False))
+            runs_of[("local", workers)] = _rate(f"fit_many, {workers} local process(es)", problems,
+                                                lambda ps, pool=pool, w=workers: fit_many(
+                                                    ps, executor=pool, n_jobs=w, progress=False))
     if not args.no_dask:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
             print("  (dask.distributed not installed: pip install 'scaling-toolkit[dask]')")
         else:
-            for workers in (1, 2):
+            for workers in WORKERS:
                 with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster, Client(cluster) as client:
                     client.run(importlib.import_module, "toolkit.fitting.batch")    # every worker warm
+                    idle[workers] = _idle_cpu_rate()
                     executor = client.get_executor()
-                    walls[("dask", workers)] = _rate(f"fit_many, Dask LocalCluster {workers} worker(s)", problems,
-                                                     lambda ps, ex=executor, w=workers: fit_many(
-                                                         ps, executor=ex, n_jobs=w, progress=False))
-    print(f"  batch path on 1 process vs one at a time: {one / walls[('local', 1)]:.2f}x")
+                    runs_of[("dask", workers)] = _rate(f"fit_many, Dask LocalCluster {workers} worker(s)", problems,
+                                                       lambda ps, ex=executor, w=workers: fit_many(
+                                                           ps, executor=ex, n_jobs=w, progress=False))
+    print(f"  batch path on 1 process vs one at a time: {one[0] / runs_of[('local', 1)][0]:.2f}x wall, "
+          f"CPU per law {1000 * one[1] / len(problems):.2f} ms one at a time")
+    for workers in WORKERS:
+        if ("dask", workers) in runs_of:
+            wall, cpu = runs_of[("dask", workers)]
+            local = runs_of[("local", workers)][1]
+            print(f"  Dask vs process pool, {workers} worker(s): CPU {cpu / local:.2f}x; the idle cluster burns "
+                  f"{idle[workers]:.2f} CPU-s per wall second, without that over the run's wall time "
+                  f"{(cpu - idle[workers] * wall) / local:.2f}x")
     warm, cold = _resamples(runs, max(4, sample // 5))
     print(f"  bootstrap resamples ({len(warm)} problems, one process):")
-    t_cold = _rate("from scratch", cold, lambda ps: fit_many(ps, n_jobs=1, progress=False))
-    t_warm = _rate("warm-started at the cell's optimum", warm, lambda ps: fit_many(ps, n_jobs=1, progress=False))
+    t_cold, _ = _rate("from scratch", cold, lambda ps: fit_many(ps, n_jobs=1, progress=False))
+    t_warm, _ = _rate("warm-started at the cell's optimum", warm, lambda ps: fit_many(ps, n_jobs=1, progress=False))
     print(f"  warm start: {t_cold / t_warm:.2f}x")
     for kind in ("local", "dask"):
-        if (kind, 2) in walls:
-            print(f"  1 -> 2 workers ({kind}): {walls[(kind, 1)] / walls[(kind, 2)]:.2f}x speed-up")
+        if (kind, 1) in runs_of:
+            base = runs_of[(kind, 1)][0]
+            print(f"  1 -> 2 workers ({kind}): {base / runs_of[(kind, 2)][0]:.2f}x speed-up, 1 -> 4 workers: "
+                  f"{base / runs_of[(kind, 4)][0]:.2f}x (wall; {os.cpu_count()} cores)")
+    if args.laws_only:
+        return
 
     print(f"\n2. the whole study ({args.n_jobs} local workers):")
     with tempfile.TemporaryDirectory() as cache:

@@ -209,10 +209,14 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
     if pre is not None:
         return _unfitted(spec, pre[0], pre[1], pts)
     objective, delta = spec.objective, spec.delta
+    # The engine tells a singular or overflowing system by its values (a NaN solution, an
+    # infinite sum of squares: toolkit.fitting.small_linalg, toolkit.fitting.bvls) and says so in
+    # the status, not in RuntimeWarnings; one errstate here spares one per small solve.
+    quiet = {"all": "ignore"}
     valley = on_valley(law, n)
     note = ""
     try:
-        with np.errstate(over="ignore", under="ignore"), one_thread():
+        with np.errstate(**quiet), one_thread():
             two = fit_two_sizes(law, n, d, y, objective, delta, w) if valley and law.separable else None
             if two is not None:
                 values, value, note = two
@@ -222,7 +226,7 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
         if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
             return _unfitted(spec, Status.FAILED, "the optimiser returned non-finite values", pts)
-        with np.errstate(over="ignore", under="ignore"), one_thread():
+        with np.errstate(**quiet), one_thread():
             d_valley = law.separable and two is None and flat_in_beta(law, values, n, d, y, objective, delta,
                                                                        value, w)
         return _finalise(law, spec, values, value, pts, note, valley, d_valley)

@@ -21,7 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter
 
-from toolkit.fitting.bvls import SINGULAR_DET, Problem, batched_bvls, face_solutions, normal_equations, solve_face
+from toolkit.fitting.bvls import (
+    SINGULAR_DET,
+    Problem,
+    batched_bvls,
+    face_solutions,
+    first_face_feasible,
+    normal_equations,
+    solve_face,
+)
+from toolkit.fitting.small_linalg import solve
 from toolkit.laws import MUENNIGHOFF, ScalingLaw
 
 #: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
@@ -56,8 +65,7 @@ def mark_dead(pb: Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
 def normal_matrices(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Normal equations G (P, 3, 3) and b (P, 3) of the weighted columns at exponent vectors
     ``theta`` (P, m)."""
-    w2 = pb.w * pb.w
-    yw2 = pb.yw * pb.w
+    w2, yw2 = pb.w2, pb.yw2
     X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
     X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
     return normal_equations(w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ X2**2, w2 @ (X1 * X2),
@@ -81,8 +89,7 @@ def exponent_grid(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     m = len(pb.exp_names)
     axes = [grid_axis(pb, i) if pb.exp_free[i] else np.array([pb.exp_val[i]]) for i in range(m)]
-    w2 = pb.w * pb.w
-    yw2 = pb.yw * pb.w
+    w2, yw2 = pb.w2, pb.yw2
     X1 = np.exp(-np.outer(pb.ln_n, axes[pb.col_exp[0]]))   # (n, Ga) N^-alpha
     X2 = np.exp(-np.outer(pb.ln_d, axes[pb.col_exp[1]]))   # (n, Gb) D^-beta
     s1, s2 = w2 @ X1, w2 @ X2
@@ -121,8 +128,9 @@ def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[tuple[np.nda
                          for j in range(flat.shape[1])])
     starts: list[tuple[np.ndarray, float]] = []
     seen: set[bytes] = set()
-    for i in idx:
-        key = np.nan_to_num(flat[i], nan=-1.0).tobytes()
+    keys = np.nan_to_num(flat[idx], nan=-1.0)
+    for i, key in zip(idx, keys):
+        key = key.tobytes()
         if key not in seen:
             seen.add(key)
             # An irrelevant exponent restarts from the middle of its range.
@@ -132,7 +140,7 @@ def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[tuple[np.nda
     return starts
 
 
-@dataclass
+@dataclass(slots=True)
 class Projection:
     theta: np.ndarray          # full exponent vector
     c: np.ndarray              # (3,) E, A, B
@@ -151,6 +159,27 @@ def weighted_columns(pb: Problem, theta: np.ndarray) -> np.ndarray:
     return X
 
 
+#: Exponent vectors whose columns a problem remembers (the search revisits the last few).
+MEMO_SIZE = 8
+
+
+def normal_system(pb: Problem, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted columns X at exponents ``theta`` and their normal equations X^T X, X^T y.
+
+    Remembered per problem: a search comes back to the same exponents (a step too small to move
+    them, the exact projection at a converged point, a Hessian's base point), about one
+    evaluation in six on the study's cells."""
+    key = theta.tobytes()
+    hit = pb.memo.get(key)
+    if hit is None:
+        X = weighted_columns(pb, theta)
+        hit = (X, X.T @ X, X.T @ pb.yw)
+        if len(pb.memo) >= MEMO_SIZE:
+            pb.memo.clear()
+        pb.memo[key] = hit
+    return hit
+
+
 
 def project(pb: Problem, theta: np.ndarray, guess: int | None = None) -> Projection:
     """Exact bounded least squares in (E, A, B) at exponents ``theta``.
@@ -159,36 +188,33 @@ def project(pb: Problem, theta: np.ndarray, guess: int | None = None) -> Project
     satisfies the KKT conditions (the problem is convex, so that is the optimum); otherwise
     every face is enumerated.
     """
-    X = weighted_columns(pb, theta)
-    G = X.T @ X
-    b = X.T @ pb.yw
+    X, G, b = normal_system(pb, theta)
     tol = 1e-9 * math.sqrt(pb.yy)
     if guess is not None:
         face = solve_face(pb, G, b, guess)
         if face is not None:
             c, ginv = face
-            free = pb.combos_free[guess]
+            free = pb.faces[guess].free
             grad = b - G @ c                  # X^T r: the SSE decreases along +grad
-            bound = ~free & ~pb.lin_fixed
+            bound = ~pb.combos_free[guess] & ~pb.lin_fixed
             at_lo = bound & (c == pb.lin_lo)
             at_hi = bound & (c == pb.lin_hi)
-            norms = np.sqrt(np.diag(G))
-            ok = (np.all(c[free] >= pb.lin_lo[free] - tol / norms[free])
-                  and np.all(c[free] <= pb.lin_hi[free] + tol / norms[free])
-                  and np.all(grad[at_lo] <= tol * norms[at_lo])
-                  and np.all(grad[at_hi] >= -tol * norms[at_hi]))
+            norms = np.sqrt(G.diagonal())
+            ok = ((c[free] >= pb.lin_lo[free] - tol / norms[free]).all()
+                  and (c[free] <= pb.lin_hi[free] + tol / norms[free]).all()
+                  and (grad[at_lo] <= tol * norms[at_lo]).all()
+                  and (grad[at_hi] >= -tol * norms[at_hi]).all())
             if ok:
-                c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+                c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
                 r = pb.yw - X @ c
                 return Projection(theta, c, r, float(r @ r), X, guess, ginv)
-    best, _, _ = batched_bvls(G[None], b[None], pb.yy, pb)
-    combo = int(best[0])
+    combo = 0 if first_face_feasible(pb, G, b) else int(batched_bvls(G[None], b[None], pb.yy, pb)[0][0])
     face = solve_face(pb, G, b, combo)
     if face is None:
         raise np.linalg.LinAlgError("singular least-squares problem at the optimum face")
     c, ginv = face
-    free = pb.combos_free[combo]
-    c[free] = np.clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+    free = pb.faces[combo].free
+    c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
     r = pb.yw - X @ c
     return Projection(theta, c, r, float(r @ r), X, combo, ginv)
 
@@ -199,18 +225,17 @@ def projected_jacobian(pb: Problem, pr: Projection) -> np.ndarray:
     With X_F the solved columns, P = X_F (X_F^T X_F)^-1 X_F^T, and dX the derivative of the
     columns: J = -[(I - P) dX c + X_F (X_F^T X_F)^-1 dX_F^T r].
     """
-    free = pb.combos_free[pr.combo]
+    free = pb.faces[pr.combo].free
     Xf = pr.X[:, free]
-    free_idx = np.flatnonzero(pb.exp_free)
+    free_idx = pb.exp_free_idx
     J = np.empty((len(pr.r), len(free_idx)))
-    logs = (None, pb.ln_n, pb.ln_d)
     for col, i in enumerate(free_idx):
         dX = np.zeros_like(pr.X)
         for j in (1, 2):
             if pb.col_exp[j - 1] == i:
-                dX[:, j] = -logs[j] * pr.X[:, j]
+                dX[:, j] = pb.neg_logs[j - 1] * pr.X[:, j]
         dXc = dX @ pr.c
-        if Xf.shape[1]:
+        if len(free):
             term = dXc - Xf @ (pr.ginv @ (Xf.T @ dXc)) + Xf @ (pr.ginv @ (dX[:, free].T @ pr.r))
         else:
             term = dXc
@@ -226,8 +251,8 @@ def projected_gradient(pb: Problem, pr: Projection) -> tuple[np.ndarray, np.ndar
 
 def on_face(pb: Problem, theta: np.ndarray, combo: int) -> Projection | None:
     """Least squares on one face of the box at ``theta``, bounds unchecked; None if singular."""
-    X = weighted_columns(pb, theta)
-    face = solve_face(pb, X.T @ X, X.T @ pb.yw, combo)
+    X, G, b = normal_system(pb, theta)
+    face = solve_face(pb, G, b, combo)
     if face is None:
         return None
     c, ginv = face
@@ -240,11 +265,11 @@ def face_margin(pb: Problem, pr: Projection | None) -> float:
     -inf for a singular face)."""
     if pr is None:
         return -math.inf
-    free = pb.combos_free[pr.combo]
-    if not free.any():
+    face = pb.faces[pr.combo]
+    if not len(face.free):
         return math.inf
-    c = pr.c[free]
-    return float(np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c)))
+    c = pr.c[face.free]
+    return float(np.minimum(c - face.lo, face.hi - c).min())
 
 
 def pin_face(pb: Problem, pr: Projection) -> int:
@@ -270,8 +295,7 @@ def face_margins(pb: Problem, theta: np.ndarray, combo: int) -> np.ndarray:
     if not free.any():
         return np.full(len(theta), math.inf)
     c = c[:, 0, free]
-    with np.errstate(invalid="ignore"):
-        margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
+    margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
     ok = (np.abs(det[:, 0]) > SINGULAR_DET) & np.isfinite(margin)
     return np.where(ok, margin, -math.inf)
 
@@ -340,7 +364,7 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
     A face converges when the predicted decrease falls below ``rtol`` times the SSE.
     """
     lo, hi = pb.exp_lo[pb.exp_free], pb.exp_hi[pb.exp_free]
-    z = np.clip(z0, lo, hi)
+    z = _clip(z0, lo, hi)
     pr = project(pb, pb.full_exponents(z))
     if not len(z):
         return pr
@@ -356,14 +380,15 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
         act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
         accepted = None
         if act.any():
-            Ha, ga = H[np.ix_(act, act)], g[act]
-            scale = np.diag(JtJ)[act] + 1e-30
+            everywhere = act.all()
+            Ha, ga = (H, g) if everywhere else (H[np.ix_(act, act)], g[act])
+            scale = (JtJ.diagonal() if everywhere else JtJ.diagonal()[act]) + 1e-30
             while lam < 1e16:
-                try:
-                    step = -np.linalg.solve(Ha + lam * np.diag(scale), ga)
-                except np.linalg.LinAlgError:
+                step = solve(Ha + lam * np.diag(scale), ga)
+                if step is None:
                     lam *= 10
                     continue
+                step = -step
                 # Predicted decrease of the SSE (quadratic model); below round-off: converged.
                 predicted = -(2 * ga @ step + step @ Ha @ step)
                 if predicted <= 0:
@@ -371,9 +396,12 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
                     continue
                 if predicted <= rtol * pr.sse:
                     break
-                zn = z.copy()
-                zn[act] += step
-                zn = np.clip(zn, lo, hi)
+                if everywhere:
+                    zn = z + step
+                else:
+                    zn = z.copy()
+                    zn[act] += step
+                zn = _clip(zn, lo, hi)
                 prn = on_face(pb, pb.full_exponents(zn), pr.combo)
                 if face_margin(pb, prn) < 0:
                     zw = wall_point(pb, z, zn, pr.combo)
@@ -407,6 +435,11 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
         pr = project(pb, pr.theta)
     return pr
 
+
+
+def _clip(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    # np.clip's values for float arrays, without its dispatch (10 us a call on the hot path)
+    return np.minimum(np.maximum(x, lo), hi)
 
 
 def projection_problem(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, w: np.ndarray) -> Problem:

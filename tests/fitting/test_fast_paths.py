@@ -1,0 +1,153 @@
+"""The engine's fast paths give the very bits of the reference computations they replace.
+
+A study law's fit is a long chain of tiny solves whose decisions (a step accepted, a face
+kept) amplify any change in the last bit: rewritten in other but equivalent arithmetic (a
+3 x 3 inverse by its adjugate), fits on the study's cells moved by up to 100% in parameters
+that a valley leaves undetermined. So each fast path is checked here for equality, not
+closeness, against the computation it replaces, on synthetic problems with known answers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toolkit.fitting import fit_arrays
+from toolkit.fitting.bvls import Problem, batched_bvls, first_face_feasible, solve_face
+from toolkit.fitting.small_linalg import inv, solve
+from toolkit.fitting.varpro import MEMO_SIZE, normal_system, projection_problem, weighted_columns
+from toolkit.laws import Chinchilla
+
+
+def _problem(rng: np.random.Generator, fixed: dict[str, float] | None = None, n: int = 12) -> Problem:
+    law = Chinchilla().fix(**fixed) if fixed else Chinchilla()
+    num_params = np.exp(rng.uniform(np.log(1e7), np.log(1e10), n))
+    tokens = np.exp(rng.uniform(np.log(1e9), np.log(1e12), n))
+    loss = 1.7 + 400 * num_params ** -0.34 + 1000 * tokens ** -0.28 + rng.normal(0, 0.02, n)
+    return projection_problem(law, num_params, tokens, loss, np.ones(n))
+
+
+def _reference_face(pb: Problem, G: np.ndarray, b: np.ndarray, combo: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """solve_face as it was written before the fast path: boolean masks and numpy.linalg.inv."""
+    free = pb.combos_free[combo]
+    c = pb.combos_val[combo].copy()
+    if not free.any():
+        return c, np.zeros((0, 0))
+    Gff = G[np.ix_(free, free)]
+    s = 1.0 / np.sqrt(np.diag(Gff))
+    try:
+        ginv = np.linalg.inv(Gff * s[:, None] * s[None, :]) * s[:, None] * s[None, :]
+    except np.linalg.LinAlgError:
+        return None
+    c[free] = ginv @ (b[free] - G[np.ix_(free, ~free)] @ c[~free])
+    return c, ginv
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_small_inverse_and_solve_are_numpys_to_the_bit(size: int) -> None:
+    rng = np.random.default_rng(size)
+    for _ in range(200):
+        a = rng.normal(size=(size, size)) * 10.0 ** rng.uniform(-8, 8)
+        v = rng.normal(size=size)
+        assert np.array_equal(inv(a), np.linalg.inv(a))
+        assert np.array_equal(solve(a, v), np.linalg.solve(a, v))
+
+
+def test_a_singular_matrix_is_none_where_numpy_raises() -> None:
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.inv(singular)
+    with np.errstate(invalid="ignore"):
+        assert inv(singular) is None
+        assert solve(singular, np.ones(2)) is None
+        # NaN in the input is passed on, as numpy.linalg does, not taken for a singular matrix
+        assert np.isnan(inv(np.array([[np.nan, 0.0], [0.0, 1.0]]))).any()
+
+
+@pytest.mark.parametrize("fixed", [None, {"E": 1.5}, {"A": 300.0, "alpha": 0.3}, {"B": 900.0}])
+def test_solve_on_faces_is_the_reference_to_the_bit(fixed: dict[str, float] | None) -> None:
+    rng = np.random.default_rng(1)
+    pb = _problem(rng, fixed)
+    for theta in rng.uniform(0.05, 1.5, size=(20, len(pb.exp_names))):
+        X = weighted_columns(pb, theta)
+        G, b = X.T @ X, X.T @ pb.yw
+        for combo in range(len(pb.combos_free)):
+            got, want = solve_face(pb, G, b, combo), _reference_face(pb, G, b, combo)
+            assert (got is None) == (want is None)
+            if got is not None:
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("fixed", [None, {"E": 1.5}, {"A": 300.0, "alpha": 0.3}])
+def test_the_first_face_is_kept_exactly_where_the_batch_keeps_it(fixed: dict[str, float] | None) -> None:
+    rng = np.random.default_rng(2)
+    kept = dropped = 0
+    for trial in range(60):
+        pb = _problem(rng, fixed, n=int(rng.integers(3, 30)))
+        # exponents over the whole box: near 0 the N or D term turns into a second constant and
+        # the unconstrained solution leaves the box (E < 0, A < 0), so both answers occur
+        for theta in rng.uniform(0.0, 3.0, size=(10, len(pb.exp_names))):
+            X = weighted_columns(pb, theta)
+            G, b = X.T @ X, X.T @ pb.yw
+            batch = int(batched_bvls(G[None], b[None], pb.yy, pb)[0][0]) == 0
+            fast = first_face_feasible(pb, G, b)
+            assert fast is None or fast == batch, (trial, theta)
+            kept += bool(fast)
+            dropped += fast is False
+    assert kept > 10 and dropped > 10
+
+
+def test_the_first_face_is_left_to_the_batch_on_non_finite_systems() -> None:
+    pb = _problem(np.random.default_rng(3))
+    G = np.eye(3)
+    G[1, 1] = np.inf
+    assert first_face_feasible(pb, G, np.ones(3)) is None
+
+
+def test_remembered_columns_are_recomputed_ones_and_bounded() -> None:
+    pb = _problem(np.random.default_rng(4))
+    thetas = np.random.default_rng(5).uniform(0.1, 1.0, size=(3 * MEMO_SIZE, 2))
+    for theta in [*thetas, *thetas[:3]]:
+        X, G, b = normal_system(pb, theta)
+        fresh = weighted_columns(pb, theta)
+        assert np.array_equal(X, fresh) and np.array_equal(G, fresh.T @ fresh) and np.array_equal(b, fresh.T @ pb.yw)
+        assert len(pb.memo) <= MEMO_SIZE
+    assert normal_system(pb, thetas[-1])[0] is normal_system(pb, thetas[-1].copy())[0]
+
+
+def test_a_noiseless_law_is_recovered_through_the_fast_paths() -> None:
+    n = np.repeat([1e8, 3e8, 1e9, 3e9], 6)
+    d = np.tile(np.geomspace(2e9, 2e11, 6), 4)
+    truth = Chinchilla(E=1.8, A=520.0, B=1700.0, alpha=0.33, beta=0.29)
+    result = fit_arrays(n, d, truth.predict(n, d))
+    assert result.status == "ok"
+    for k, v in truth.values.items():
+        assert result.params[k] == pytest.approx(v, rel=1e-5)
+
+
+def test_a_dask_executor_is_asked_for_impure_tasks_and_others_for_nothing() -> None:
+    from concurrent.futures import Executor, ThreadPoolExecutor
+
+    from toolkit.fitting.batch import map_chunks, submit_options
+
+    distributed = pytest.importorskip("distributed")
+    assert submit_options(object.__new__(distributed.cfexecutor.ClientExecutor)) == {"pure": False}
+    with ThreadPoolExecutor(2) as pool:
+        assert submit_options(pool) == {}
+
+    class Recording(Executor):
+        """Runs chunks inline and records what ``submit`` was given (as a dask client would)."""
+
+        __module__ = "distributed.fake"
+        given: list = []
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            from concurrent.futures import Future
+
+            self.given.append(kwargs)
+            future: Future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    assert map_chunks(abs, range(-40, 0), executor=Recording(), chunksize=10) == list(range(40, 0, -1))
+    assert Recording.given == [{"pure": False}] * 4
