@@ -34,3 +34,32 @@ def test_a_module_imported_by_name_is_followed(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(cache, "_PACKAGE", pkg)
     assert list(cache.cell_modules(("toolkit.root",))) == ["toolkit.deep", "toolkit.other", "toolkit.root",
                                                            "toolkit.sub", "toolkit.sub.leaf"]
+
+
+def test_the_code_hash_follows_the_source_and_remembers_its_parsing(tmp_path, monkeypatch) -> None:
+    pkg = tmp_path / "toolkit"
+    (pkg / "study").mkdir(parents=True)
+    for init in (pkg / "__init__.py", pkg / "study" / "__init__.py"):
+        init.write_text("")
+    (pkg / "study" / "run.py").write_text('"""Run."""\nfrom toolkit import leaf\n')
+    leaf = pkg / "leaf.py"
+    leaf.write_text("X = 1\n")
+    monkeypatch.setattr(cache, "_PACKAGE", pkg)
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path / "study")
+    monkeypatch.setattr(cache, "_MEMO", {})
+    first = cache.code_hash()
+    assert (tmp_path / "study" / "code-memo").is_file()
+    # a new process parses nothing: the memo on disk knows every module of the closure
+    monkeypatch.setattr(cache, "_MEMO", {})
+    real = cache._normalised_code
+
+    def parses(path):
+        raise AssertionError(f"{path} parsed again")
+
+    monkeypatch.setattr(cache, "_normalised_code", parses)
+    assert cache.code_hash() == first
+    monkeypatch.setattr(cache, "_normalised_code", real)
+    leaf.write_text('"""Reworded."""\nX = 1  # why\n')
+    assert cache.code_hash() == first
+    leaf.write_text("X = 2\n")
+    assert cache.code_hash() != first
