@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from toolkit.study import cache
 
 
@@ -47,6 +49,7 @@ def test_the_code_hash_follows_the_source_and_remembers_its_parsing(tmp_path, mo
     monkeypatch.setattr(cache, "_PACKAGE", pkg)
     monkeypatch.setattr(cache, "cache_root", lambda: tmp_path / "study")
     monkeypatch.setattr(cache, "_MEMO", {})
+    monkeypatch.setattr(cache, "_USED", {})
     first = cache.code_hash()
     assert (tmp_path / "study" / "code-memo").is_file()
     # a new process parses nothing: the memo on disk knows every module of the closure
@@ -63,3 +66,24 @@ def test_the_code_hash_follows_the_source_and_remembers_its_parsing(tmp_path, mo
     assert cache.code_hash() == first
     leaf.write_text("X = 2\n")
     assert cache.code_hash() != first
+
+
+def test_a_cached_frame_is_computed_once_per_code_version_and_inputs(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    calls = []
+
+    def compute() -> pd.DataFrame:
+        calls.append(1)
+        return pd.DataFrame({"value": [0.25, float("nan")], "name": ["x", "y"]})
+
+    inputs = {"scores": pd.DataFrame({"n": [1, 2]}), "families": ["f"]}
+    first = cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
+    again = cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(again, first)
+    cache.cached_frame("t", ("toolkit.study.experiments",), {**inputs, "scores": pd.DataFrame({"n": [1, 3]})}, compute)
+    assert len(calls) == 2                                  # other data
+    monkeypatch.setattr(cache, "code_hash", lambda *args: "0" * 64)
+    cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
+    assert len(calls) == 3                                  # another version of the code
+    assert len(list(tmp_path.glob("t-*.parquet"))) == 1     # only the latest is kept

@@ -96,9 +96,12 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
     again = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                             cache_dir=tmp_path, bootstrap=12, seed=3)
     pd.testing.assert_frame_equal(again.table, boot.table)
+    (intervals,) = tmp_path.glob("code-*/intervals-*.parquet")
+    written = intervals.stat().st_mtime_ns
     cached = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                              cache_dir=tmp_path, bootstrap=12, seed=3)
     assert cached.n_fitted == 0
+    assert intervals.stat().st_mtime_ns == written and not list(tmp_path.glob("code-*/*.part-*"))  # only read
     pd.testing.assert_frame_equal(cached.table, boot.table)
     pd.testing.assert_frame_equal(cached.resampled_are, boot.resampled_are)
     other = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,

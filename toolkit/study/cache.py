@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,9 @@ def _normalised_code(path: Path) -> bytes:
 #: 1.3 CPU-s, more than the rest of a warm study, so it is remembered in this process and in
 #: ``cache_root() / "code-memo"`` (the syntax tree is Python's: the schema names its version).
 _MEMO: dict[str, tuple[str, list[str]]] = {}
+#: The entries of :data:`_MEMO` this process used (what the file keeps: the closures of every
+#: root asked for, so two callers with other roots do not evict each other's entries).
+_USED: dict[str, tuple[str, list[str]]] = {}
 _MEMO_SCHEMA = f"study-code-memo:python-{sys.version_info.major}.{sys.version_info.minor}"
 _MEMO_FILE = "code-memo"
 
@@ -91,14 +94,15 @@ def _module_facts(path: Path, used: dict[str, tuple[str, list[str]]]) -> tuple[s
     return facts
 
 
-def _closure(roots: tuple[str, ...], used: dict[str, tuple[str, list[str]]]) -> dict[str, tuple[Path, str]]:
-    """The import closure of ``roots`` without :data:`NOT_CELL_CODE`: module name -> (file,
-    sha256 of its normalised code)."""
+def _closure(roots: tuple[str, ...], used: dict[str, tuple[str, list[str]]],
+             exclude: frozenset[str] = NOT_CELL_CODE) -> dict[str, tuple[Path, str]]:
+    """The import closure of ``roots`` without ``exclude``: module name -> (file, sha256 of its
+    normalised code)."""
     seen: dict[str, tuple[Path, str]] = {}
     todo = list(roots)
     while todo:
         name = todo.pop()
-        if name in seen or name in NOT_CELL_CODE:
+        if name in seen or name in exclude:
             continue
         path = _module_file(name)
         if path is None:
@@ -114,9 +118,9 @@ def cell_modules(roots: tuple[str, ...] = CELL_CODE_ROOTS) -> dict[str, Path]:
     return {name: path for name, (path, _) in _closure(roots, {}).items()}
 
 
-def code_hash() -> str:
+def code_hash(roots: tuple[str, ...] = CELL_CODE_ROOTS, exclude: frozenset[str] = NOT_CELL_CODE) -> str:
     """SHA-256 of the normalised code of the modules that compute the study's cells
-    (:func:`cell_modules`)."""
+    (:func:`cell_modules`; or of the import closure of other ``roots`` without ``exclude``)."""
     memo = cache_root() / _MEMO_FILE
     if not _MEMO:
         stored = read_cache(memo, _MEMO_SCHEMA)
@@ -125,13 +129,12 @@ def code_hash() -> str:
         except (ValueError, TypeError, IndexError, AttributeError):
             _MEMO.clear()       # a memo of another layout: learned again
     before = len(_MEMO)
-    used: dict[str, tuple[str, list[str]]] = {}
     h = hashlib.sha256()
-    for name, (_, digest) in _closure(CELL_CODE_ROOTS, used).items():
+    for name, (_, digest) in _closure(roots, _USED, exclude).items():
         h.update(name.encode())
         h.update(digest.encode())
     if len(_MEMO) != before and usable_cache_dir(memo.parent) is not None:
-        write_cache(memo, json.dumps(used, sort_keys=True).encode(), _MEMO_SCHEMA)
+        write_cache(memo, json.dumps(_USED, sort_keys=True).encode(), _MEMO_SCHEMA)
     return h.hexdigest()
 
 
@@ -174,6 +177,34 @@ def cache_root() -> Path:
     from toolkit.catalog import default_cache_dir
 
     return default_cache_dir() / "study"
+
+
+def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
+                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()``, cached as one file in the study's cache (``cache_root()``) under the same
+    kind of key as the study: the code of the import closure of ``roots`` (:func:`code_hash`),
+    the toolkit's version and ``inputs`` (frames by their content, other values as JSON). Only
+    the latest file of each ``name`` is kept."""
+    h = hashlib.sha256(code_hash(roots, frozenset()).encode() + __version__.encode())
+    for key, value in sorted(inputs.items()):
+        h.update(key.encode())
+        if isinstance(value, pd.DataFrame):
+            h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+            h.update(json.dumps([list(map(str, value.columns)), list(map(str, value.dtypes))]).encode())
+        else:
+            h.update(json.dumps(value, sort_keys=True, default=str).encode())
+    root = cache_root()
+    path = root / f"{name}-{h.hexdigest()[:24]}.parquet"
+    schema = f"study-frame:{name}"
+    frame = read_frame_cache(path, schema)
+    if frame is not None:
+        return frame
+    frame = compute()
+    if usable_cache_dir(root) is not None and write_frame_cache(path, frame, schema):
+        for old in root.glob(f"{name}-*.parquet"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return frame
 
 
 #: Schema of the study's cached cells (a store's file and its parts; see :class:`BlockStore`).

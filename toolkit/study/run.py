@@ -325,6 +325,8 @@ def _intervals(blocks: Blocks, arrays: Mapping[str, FamilyArrays], config: Study
                        disable=not progress, desc="bootstrap", unit="cell")
 
     def flush(batch: list) -> None:
+        if not batch:
+            return
         # One fit_many for the blocks of a batch: small blocks alone would leave workers idle.
         problems = [p for _, _, _, plan in batch for p in plan.problems]
         fitted = (fit_many(problems, n_jobs=workers.n_jobs, executor=workers.executor(), progress=False)
@@ -337,7 +339,7 @@ def _intervals(blocks: Blocks, arrays: Mapping[str, FamilyArrays], config: Study
             frames.append(pd.concat([res.intervals, pd.DataFrame(res.draws, columns=columns[len(BOOT_COLUMNS):])],
                                     axis=1))
             bar.update(int(block["status"].isin(PREDICTING).sum()))
-        store.add(pd.concat(frames, ignore_index=True) if frames else store.empty,
+        store.add(pd.concat(frames, ignore_index=True),
                   [(key, len(block), block_label(*k)) for k, key, block, _ in batch])
         batch.clear()
 
