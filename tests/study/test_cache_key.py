@@ -70,6 +70,7 @@ def test_the_code_hash_follows_the_source_and_remembers_its_parsing(tmp_path, mo
 
 def test_a_cached_frame_is_computed_once_per_code_version_and_inputs(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    (tmp_path / "code-0").mkdir()
     calls = []
 
     def compute() -> pd.DataFrame:
@@ -86,4 +87,7 @@ def test_a_cached_frame_is_computed_once_per_code_version_and_inputs(tmp_path, m
     monkeypatch.setattr(cache, "code_hash", lambda *args: "0" * 64)
     cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
     assert len(calls) == 3                                  # another version of the code
-    assert len(list(tmp_path.glob("t-*.parquet"))) == 1     # only the latest is kept
+    assert len(list(tmp_path.glob("frames/t-*.parquet"))) == 1     # only the latest is kept
+    cache.prune(tmp_path, tmp_path / "code-0")              # the study's tidying leaves it alone
+    cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
+    assert len(calls) == 3

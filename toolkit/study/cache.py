@@ -184,7 +184,8 @@ def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object]
     """``compute()``, cached as one file in the study's cache (``cache_root()``) under the same
     kind of key as the study: the code of the import closure of ``roots`` (:func:`code_hash`),
     the toolkit's version and ``inputs`` (frames by their content, other values as JSON). Only
-    the latest file of each ``name`` is kept."""
+    the latest file of each ``name`` is kept (in ``cache_root() / "frames"``, apart from the
+    study's versions, which :func:`prune` tidies)."""
     h = hashlib.sha256(code_hash(roots, frozenset()).encode() + __version__.encode())
     for key, value in sorted(inputs.items()):
         h.update(key.encode())
@@ -193,7 +194,7 @@ def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object]
             h.update(json.dumps([list(map(str, value.columns)), list(map(str, value.dtypes))]).encode())
         else:
             h.update(json.dumps(value, sort_keys=True, default=str).encode())
-    root = cache_root()
+    root = cache_root() / "frames"
     path = root / f"{name}-{h.hexdigest()[:24]}.parquet"
     schema = f"study-frame:{name}"
     frame = read_frame_cache(path, schema)
