@@ -14,14 +14,23 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
    and the laws per second of both;
 3. the same study again from the now warm study cache, the paper's protocol (single-start
    ``curve_fit`` per cell, on the same workers) and the cell-by-cell comparison of the two protocols;
-4. peak resident memory of this process and of the largest worker.
+4. peak resident memory of this process and of the largest worker;
+5. the warm paths, in CPU seconds (``time.process_time`` of this process, ``RUSAGE_CHILDREN``
+   of its workers and subprocesses): a warm ``run_study`` from per-block checkpoints (the
+   layout before one file per version) against the one file; the protocol comparison's refits
+   uncached against cached; a warm ``scaling-toolkit study --out DIR`` (the command, run twice
+   on the default study cache, the second timed);
+6. one process pool for the whole study: the cold study on 1 and 2 local workers, wall time,
+   CPU of the main process and of the workers, the main process's share, and the machine's
+   load (``os.getloadavg``) before and after.
 
 Timings on a shared machine are noisy: compare the ratios printed within one run. Nothing is
 asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is run by
 the tests to keep the script working.
 
 Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
-[--families F ...] [--no-dask] [--laws-only]``
+[--families F ...] [--no-dask] [--laws-only] [--study-paths-only]`` (``--laws-only``: section 1;
+``--study-paths-only``: sections 5 and 6)
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import resource
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 #: Worker counts of section 1 (on 2 cores, 4 workers cannot beat 2: the row says what it costs).
 WORKERS = (1, 2, 4)
@@ -133,9 +143,13 @@ def main() -> None:
     ap.add_argument("--families", nargs="*", default=None)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
     ap.add_argument("--laws-only", action="store_true", help="stop after section 1 (the per-law figures)")
+    ap.add_argument("--study-paths-only", action="store_true", help="only the warm paths and the pool (5 and 6)")
     args = ap.parse_args()
     boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 100)
     sample = args.sample or (16 if args.quick else 400)
+    if args.study_paths_only:
+        study_paths(args)
+        return
 
     from concurrent.futures import ProcessPoolExecutor
 
@@ -232,6 +246,112 @@ def main() -> None:
           f"(refits the paper's cells with the global optimiser)")
     print(f"\n4. peak RSS: main {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, largest worker "
           f"{_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
+    study_paths(args)
+
+
+# ============================================================================ 5-6: warm paths, one pool
+def _cpu() -> tuple[float, float, float]:
+    """(CPU-s of this process, CPU-s of its finished children, wall s) so far."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time(), children.ru_utime + children.ru_stime, time.perf_counter()
+
+
+def _since(start: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(main CPU-s, children CPU-s, wall s) since ``start`` (:func:`_cpu`)."""
+    return tuple(b - a for a, b in zip(start, _cpu()))  # type: ignore[return-value]
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def _cold_study(runs, n_jobs: int, cache: str, quick: bool) -> tuple[float, float, float]:
+    from toolkit.study import run_study
+
+    start = _cpu()
+    run_study(runs, n_jobs=n_jobs, progress=not quick, cache_dir=cache)
+    return _since(start)
+
+
+def _block_checkpoints(complete: Path, into: Path) -> int:
+    """Write the blocks of the complete study in ``complete`` (a code version's directory) as
+    one checkpoint part per block into ``into``: the per-block files a study read before its
+    versions became one file. Returns the number of blocks."""
+    from toolkit.evaluation import empty_table
+    from toolkit.storage import read_frame_cache
+    from toolkit.study.cache import BLOCK_SCHEMA, BlockStore
+
+    into.mkdir(parents=True)
+    n = 0
+    for path in complete.glob("cells-*.parquet"):
+        frame = read_frame_cache(path, BLOCK_SCHEMA)
+        store = BlockStore(into, path.stem, BLOCK_SCHEMA, empty_table())
+        start = 0
+        for key, rows, label in frame.attrs.pop("blocks"):
+            store.add(frame.iloc[start:start + rows], [(key, rows, label)])
+            start += rows
+            n += 1
+    return n
+
+
+def study_paths(args: argparse.Namespace) -> None:
+    """Sections 5 and 6: the warm study from one file against per-block checkpoints, the
+    protocol comparison cached, the warm command, and 1 vs 2 workers on one pool."""
+    from toolkit.collection import load_collection
+    from toolkit.study import compare_protocols, run_study
+
+    families = args.families or (["gzip-0.45", "datablations-contour-u12b"] if args.quick else None)
+    runs = load_collection(families, progress=False)
+    print(f"\n6. one process pool for the whole study, cold study cache ({_load()}):")
+    with tempfile.TemporaryDirectory() as tmp:
+        caches = {w: str(Path(tmp) / f"workers-{w}") for w in (1, args.n_jobs)}
+        cold = {w: _cold_study(runs, w, cache, args.quick) for w, cache in caches.items()}
+        for w, (main, workers, wall) in cold.items():
+            print(f"  {w} worker(s): {wall:6.1f} s wall, main process {main:6.1f} CPU-s, workers {workers:6.1f} CPU-s "
+                  f"(main share {main / max(main + workers, 1e-9):.0%})")
+        print(f"  1 -> {args.n_jobs} workers: {cold[1][2] / cold[args.n_jobs][2]:.2f}x in wall time ({_load()})")
+
+        print("\n5. warm paths (CPU seconds):")
+        cache = caches[args.n_jobs]
+        (version,) = Path(cache).glob("code-*")
+        blocks = Path(tmp) / "blocks"
+        n_blocks = _block_checkpoints(version, blocks / version.name)
+        start = _cpu()
+        run_study(runs, progress=False, cache_dir=blocks)
+        from_blocks = _since(start)[0]
+        warm = []
+        for _ in range(3):
+            start = _cpu()
+            result = run_study(runs, progress=False, cache_dir=cache)
+            warm.append(_since(start)[0])
+        print(f"  warm run_study: {from_blocks:.2f} CPU-s from {n_blocks} per-block checkpoints, {min(warm):.2f} from "
+              f"the one file ({from_blocks / min(warm):.0f}x; {result.n_cached} blocks, {len(result.table):,} cells; "
+              "target < 1)")
+        paper = run_study(runs, protocol="paper", n_jobs=args.n_jobs, progress=False, cache_dir=cache)
+        timed = {}
+        for label, use_cache in (("uncached", False), ("first", True), ("cached", True)):
+            start = _cpu()
+            compare_protocols(paper, result, runs, n_jobs=args.n_jobs, use_cache=use_cache, cache_dir=cache)
+            timed[label] = sum(_since(start)[:2])
+        print(f"  compare_protocols: {timed['uncached']:.2f} CPU-s refitting the paper's cells, {timed['cached']:.2f} "
+              f"cached ({timed['uncached'] / max(timed['cached'], 1e-9):.0f}x)")
+    if not args.quick:
+        _warm_command(args.n_jobs)
+
+
+def _warm_command(n_jobs: int) -> None:
+    """A warm ``scaling-toolkit study --out DIR`` on the whole collection: run twice on the
+    default study cache (the first computes what the cache lacks), the second timed."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "toolkit.cli", "study", "--out", str(Path(tmp) / "study"), "--quiet"]
+        env = {**os.environ, "SCALING_TOOLKIT_N_JOBS": str(n_jobs)}
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        start = _cpu()
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        _, cpu, wall = _since(start)
+    print(f"  warm `scaling-toolkit study --out DIR`: {cpu:.2f} CPU-s, {wall:.1f} s wall (target < 3)")
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ def test_curve_fit_recovers_a_clean_law_and_records_failures():
 def test_paper_protocol_study_and_comparison(runs, result, tmp_path):
     paper = study.run_study(runs, protocol="paper", config=FAST, progress=False, cache_dir=tmp_path)
     assert set(paper.table["experiment"]) == {"grid"} and paper.config.protocol == "paper"
-    comparison = study.compare_protocols(paper, result, runs, n_jobs=1)
+    comparison = study.compare_protocols(paper, result, runs, n_jobs=1, cache_dir=tmp_path)
     assert len(comparison) == len(paper.table)
     row = comparison[(comparison["family"] == "five") & (comparison["k"] == 4) & (comparison["p"] == 1.0)
                      & (comparison["cut_tokens"] == 0)].iloc[0]
@@ -238,12 +238,27 @@ def test_paper_protocol_study_and_comparison(runs, result, tmp_path):
     assert set(comparison["main_departure"]) <= {"loss", "training set", "target", "fit", "two training sizes", "none"}
     assert row["main_departure"] == row["explained_by"].split(":")[0]
     assert np.isclose(row["difference"], 100 * (row["are_corrected"] - row["are_paper"]))
-    effects = study.departure_effects(comparison, result, runs, n_jobs=1)
+    effects = study.departure_effects(comparison, result, runs, n_jobs=1, cache_dir=tmp_path)
     # no OPT or GPT-3 here: only the optimiser and the selection rules can differ
     assert list(effects["departure"].str.split(" ").str[0]) == ["single-start", "selection:"]
     assert (effects["n_cells"] > 0).all() and (effects["max_abs_effect"] >= effects["median_abs_effect"]).all()
     with pytest.raises(Exception, match="corrected protocol"):
         verdicts(paper)
+
+
+def test_the_protocol_comparison_is_cached_with_the_code_version(runs, result, tmp_path, monkeypatch):
+    paper = study.run_study(runs, protocol="paper", config=FAST, progress=False, cache_dir=tmp_path)
+    first = study.compare_protocols(paper, result, runs, n_jobs=1, cache_dir=tmp_path)
+    fits = []
+    real = study.run.run_cells
+    monkeypatch.setattr(study.run, "run_cells", lambda cells, fit: fits.append(len(cells)) or real(cells, fit))
+    again = study.compare_protocols(paper, result, runs, n_jobs=1, cache_dir=tmp_path)
+    assert fits == []                       # the paper's cells are not fitted again ...
+    pd.testing.assert_frame_equal(again, first)
+    monkeypatch.setattr(study.run, "code_hash", lambda: "0" * 64)
+    other = study.compare_protocols(paper, result, runs, n_jobs=1, cache_dir=tmp_path)
+    assert fits                             # ... until the code that fits them changes
+    pd.testing.assert_frame_equal(other, first)
 
 
 @pytest.mark.mirror

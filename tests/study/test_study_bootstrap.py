@@ -96,9 +96,12 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
     again = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                             cache_dir=tmp_path, bootstrap=12, seed=3)
     pd.testing.assert_frame_equal(again.table, boot.table)
+    (intervals,) = tmp_path.glob("code-*/intervals-*.parquet")
+    written = intervals.stat().st_mtime_ns
     cached = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                              cache_dir=tmp_path, bootstrap=12, seed=3)
     assert cached.n_fitted == 0
+    assert intervals.stat().st_mtime_ns == written and not list(tmp_path.glob("code-*/*.part-*"))  # only read
     pd.testing.assert_frame_equal(cached.table, boot.table)
     pd.testing.assert_frame_equal(cached.resampled_are, boot.resampled_are)
     other = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
@@ -108,7 +111,8 @@ def test_same_seed_same_table_other_seed_other_table_and_cache(runs, boot, tmp_p
     assert not other.table["are_median"].equals(boot.table["are_median"])   # ... and change the draws
 
 
-def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_path, monkeypatch):
+def test_interrupted_bootstrap_resumes_from_the_finished_batches(runs, boot, tmp_path, monkeypatch):
+    monkeypatch.setattr(study.run, "BATCH_FITS", 1)     # one block per batch
     real = study.run.score_draws
     calls = []
 
@@ -122,12 +126,48 @@ def test_interrupted_bootstrap_resumes_from_the_finished_blocks(runs, boot, tmp_
     with pytest.raises(KeyboardInterrupt):
         study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False, cache_dir=tmp_path,
                         bootstrap=12, seed=3)
-    assert len(list(tmp_path.glob("code-*/*-boot-*.parquet"))) == 2
+    assert len(list(tmp_path.glob("code-*/intervals-*.part-*.parquet"))) == 2
     monkeypatch.setattr(study.run, "score_draws", real)
     resumed = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, n_jobs=1, progress=False,
                               cache_dir=tmp_path, bootstrap=12, seed=3)
     assert 0 < resumed.n_fitted < boot.n_fitted
     pd.testing.assert_frame_equal(resumed.table, boot.table)
+    pd.testing.assert_frame_equal(resumed.resampled_are, boot.resampled_are)
+    assert not list(tmp_path.glob("code-*/*.part-*.parquet"))
+    assert len(list(tmp_path.glob("code-*/intervals-*.parquet"))) == 1
+
+
+def test_one_process_pool_serves_the_whole_study(tmp_path, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from toolkit.fitting import batch
+
+    runs = Runs.from_frame(pd.concat([_family("six", (20e6, 50e6, 100e6, 300e6, 1e9, 3e9), 1, 0.01, 2),
+                                      _family("five", (30e6, 100e6, 300e6, 1e9, 3e9), 1, 0.01, 3)]))
+    config = study.StudyConfig(p_grid=(0.25, 0.5, 0.75, 1.0))
+    made = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            made.append(args or kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(study.run, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(study.run, "BATCH_CELLS", 32)     # several batches of cells, each worth a pool ...
+    monkeypatch.setattr(study.run, "BATCH_FITS", 100)     # ... and of resamples
+    fits = []
+    real = study.run.run_cells
+    monkeypatch.setattr(study.run, "run_cells", lambda cells, fit: fits.append(len(cells)) or real(cells, fit))
+    kwargs = {"experiments": ["grid", "windows"], "config": config, "progress": False, "bootstrap": 4}
+    r = study.run_study(runs, n_jobs=2, cache_dir=tmp_path / "two", **kwargs)
+    assert len(fits) >= 3 and min(fits) >= batch.MIN_PARALLEL and len(made) == 1
+    one = study.run_study(runs, n_jobs=1, cache_dir=tmp_path / "one", **kwargs)
+    assert len(made) == 1                                  # one worker: no pool, fits in this process
+    pd.testing.assert_frame_equal(r.table, one.table)
+    pd.testing.assert_frame_equal(r.resampled_are, one.resampled_are)
+    again = study.run_study(runs, n_jobs=2, cache_dir=tmp_path / "two", **kwargs)
+    assert again.n_fitted == 0 and len(made) == 1          # a warm study starts no pool
 
 
 def test_threads_give_the_same_table(runs, boot, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from toolkit import study
 from toolkit.errors import OutputError
 from toolkit.runs import Runs
-from toolkit.storage import atomic_directory
+from toolkit.storage import atomic_directory, read_frame_cache, write_frame_cache
 
 FAST = study.StudyConfig(p_grid=(0.5, 1.0))
 
@@ -37,30 +38,64 @@ def _run(runs, cache):
     return study.run_study(runs, experiments=["grid"], config=FAST, n_jobs=1, progress=False, cache_dir=cache)
 
 
-def _blocks(cache):
-    return sorted(p for p in cache.glob("code-*/*.parquet") if not p.name.startswith("study-"))
+def _one_files(cache):
+    """The cells of every complete study version: one file each."""
+    return sorted(p for p in cache.glob("code-*/cells-*.parquet") if ".part-" not in p.name)
 
 
-def test_corrupt_block_is_discarded_named_and_rebuilt(runs, tmp_path):
+def _parts(cache):
+    """The checkpoints of unfinished studies: one part per finished batch."""
+    return sorted(cache.glob("code-*/cells-*.part-*.parquet"))
+
+
+def test_a_complete_study_is_one_file_read_in_one_go(runs, tmp_path, monkeypatch):
     first = _run(runs, tmp_path)
-    victim = _blocks(tmp_path)[0]
+    (one,) = _one_files(tmp_path)
+    assert not _parts(tmp_path)
+    reads = []
+    real = study.cache.read_frame_cache
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(study.cache, "read_frame_cache", counted)
+    again = _run(runs, tmp_path)
+    assert reads == [one.name] and again.n_cached == 2 and again.n_fitted == 0
+    pd.testing.assert_frame_equal(again.table, first.table)
+    # a subset of the families is served from the same file
+    four = study.run_study(runs, families=["four"], experiments=["grid"], config=FAST, n_jobs=1, progress=False,
+                           cache_dir=tmp_path)
+    assert reads == [one.name] * 2 and four.n_fitted == 0
+    pd.testing.assert_frame_equal(four.table, first.table[first.table["family"] == "four"].reset_index(drop=True))
+
+
+def test_a_corrupt_study_file_is_discarded_named_and_rebuilt(runs, tmp_path):
+    first = _run(runs, tmp_path)
+    (victim,) = _one_files(tmp_path)
     victim.write_bytes(victim.read_bytes()[:200])
     with pytest.warns(RuntimeWarning, match=f"{victim.name} was discarded"):
         again = _run(runs, tmp_path)
     pd.testing.assert_frame_equal(again.table, first.table)
-    assert again.n_cached == 1 and victim.is_file()
+    assert again.n_cached == 0 and _one_files(tmp_path) == [victim]
 
 
 def test_a_foreign_block_never_replaces_real_cells(runs, tmp_path):
     first = _run(runs, tmp_path)
-    five, four = sorted(_blocks(tmp_path), key=lambda p: not p.name.startswith("five"))
-    four.write_bytes(five.read_bytes())  # a valid cache file, but of another family
-    with pytest.warns(RuntimeWarning, match=f"{four.name} was discarded .*another block"):
+    (one,) = _one_files(tmp_path)
+    schema = study.cache.BLOCK_SCHEMA
+    frame = read_frame_cache(one, schema)
+    (k1, n1, five), (k2, n2, four) = frame.attrs["blocks"]
+    frame.attrs["blocks"] = [[k1, n1, four], [k2, n2, five]]   # a valid cache file, but of other blocks
+    write_frame_cache(one, frame, schema)
+    with pytest.warns(RuntimeWarning, match=f"{one.name} was discarded .*another block"):
         again = _run(runs, tmp_path)
     pd.testing.assert_frame_equal(again.table, first.table)
+    assert again.n_cached == 0
 
 
-def test_an_interrupted_study_resumes_from_finished_blocks(runs, tmp_path, monkeypatch):
+def _interrupted(runs, cache, monkeypatch):
+    """A study stopped by Ctrl-C after its first batch (one block)."""
     monkeypatch.setattr(study.run, "BATCH_CELLS", 1)  # one block per batch
     calls = {"n": 0}
     real = study.run.run_cells
@@ -73,11 +108,27 @@ def test_an_interrupted_study_resumes_from_finished_blocks(runs, tmp_path, monke
 
     monkeypatch.setattr(study.run, "run_cells", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
-        _run(runs, tmp_path)
-    assert len(_blocks(tmp_path)) == 1  # the finished block was kept
+        _run(runs, cache)
     monkeypatch.setattr(study.run, "run_cells", real)
+
+
+def test_an_interrupted_study_resumes_from_finished_batches(runs, tmp_path, monkeypatch):
+    _interrupted(runs, tmp_path, monkeypatch)
+    assert len(_parts(tmp_path)) == 1 and not _one_files(tmp_path)  # the finished batch was kept
     resumed = _run(runs, tmp_path)
     assert resumed.n_cached == 1
+    pd.testing.assert_frame_equal(resumed.table, _run(runs, tmp_path / "fresh").table)
+    # complete: the checkpoint became the one file
+    assert not _parts(tmp_path) and len(_one_files(tmp_path)) == 1
+
+
+def test_a_corrupt_checkpoint_is_discarded_and_its_batch_fitted_again(runs, tmp_path, monkeypatch):
+    _interrupted(runs, tmp_path, monkeypatch)
+    (victim,) = _parts(tmp_path)
+    victim.write_bytes(victim.read_bytes()[:-10])
+    with pytest.warns(RuntimeWarning, match=f"{victim.name} was discarded"):
+        resumed = _run(runs, tmp_path)
+    assert resumed.n_cached == 0 and not victim.exists()
     pd.testing.assert_frame_equal(resumed.table, _run(runs, tmp_path / "fresh").table)
 
 
@@ -121,7 +172,7 @@ def test_cached_blocks_of_old_code_versions_are_pruned(runs, tmp_path):
     mine.write_bytes(b"x")
     _run(runs, tmp_path)
     current = tmp_path / f"code-{study.code_hash()[:12]}"
-    assert list(current.glob("*.parquet"))                   # this version's blocks
+    assert list(current.glob("cells-*.parquet"))             # this version's cells
     # it and the two most recently used other versions stay
     assert sorted(d.name for d in tmp_path.glob("code-*")) == sorted([current.name, olds[3].name, olds[2].name])
     assert not legacy.exists() and mine.exists()

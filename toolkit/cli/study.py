@@ -110,9 +110,22 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 def _downstream_table(families: Sequence[str] | None, progress: bool):
     """Task predictions of the targets of the families with task scores (``study --out`` writes
-    them as downstream.csv); None when ``families`` names none of them."""
-    from toolkit.downstream import evaluate, load_task_data
+    them as downstream.csv); None when ``families`` names none of them. Cached like the study,
+    by the code that reads and predicts the task data and the catalogue that pins every file
+    of it: computing it took ~150 CPU-s of every warm ``study`` command, loading the task data
+    6 more."""
+    from toolkit.catalog import catalog_file
+    from toolkit.study.cache import cached_frame
 
-    data = load_task_data()
-    chosen = data.families() if not families else [f for f in families if f in data.families()]
-    return evaluate(data, chosen, progress=progress) if chosen else None
+    def compute():
+        import pandas as pd
+
+        from toolkit.downstream import evaluate, load_task_data
+
+        data = load_task_data()
+        chosen = data.families() if not families else [f for f in families if f in data.families()]
+        return evaluate(data, chosen, progress=progress) if chosen else pd.DataFrame()
+
+    inputs = {"catalog": catalog_file().read_text(), "families": sorted(families) if families else None}
+    table = cached_frame("downstream", ("toolkit.downstream.evaluate", "toolkit.downstream.data"), inputs, compute)
+    return table if len(table.columns) else None

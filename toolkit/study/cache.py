@@ -8,20 +8,20 @@ import json
 import os
 import re
 import shutil
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from toolkit._version import __version__
-from toolkit.evaluation import (
-    COLUMNS,
-    FamilyArrays,
-)
+from toolkit.evaluation import FamilyArrays
 from toolkit.evaluation.cells import DTYPES
 from toolkit.evaluation.resampling import BOOT_COLUMNS
-from toolkit.storage import read_frame_cache
-from toolkit.study.config import StudyConfig, typed_table
+from toolkit.fitting import FitSpec
+from toolkit.storage import read_cache, read_frame_cache, usable_cache_dir, write_cache, write_frame_cache
+from toolkit.study.config import StudyConfig
 
 #: The modules whose code computes the cells: the cache key hashes the syntax tree (not the
 #: docstrings, comments or layout, so rewording a docstring keeps the cache) of every module
@@ -42,32 +42,19 @@ def _module_file(name: str) -> Path | None:
     return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
 
 
-def _imports(path: Path) -> set[str]:
-    """The ``toolkit`` modules a module imports at its top level (imports inside functions load
-    data or write outputs, which the block key covers by the data itself)."""
+def _imports(source: str) -> set[str]:
+    """The ``toolkit`` names a module's ``source`` imports at its top level that may be modules
+    (imports inside functions load data or write outputs, which the block key covers by the
+    data itself); :func:`cell_modules` keeps those that are."""
     found: set[str] = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "toolkit":
             found.add(node.module)
             # ``from toolkit.evaluation import arrays`` imports a module, not a name
-            found.update(f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}"))
+            found.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "toolkit")
     return found
-
-
-def cell_modules(roots: tuple[str, ...] = CELL_CODE_ROOTS) -> dict[str, Path]:
-    """The import closure of ``roots`` without :data:`NOT_CELL_CODE`: module name -> file."""
-    seen: dict[str, Path] = {}
-    todo = list(roots)
-    while todo:
-        name = todo.pop()
-        path = _module_file(name)
-        if name in seen or name in NOT_CELL_CODE or path is None:
-            continue
-        seen[name] = path
-        todo.extend(_imports(path))
-    return dict(sorted(seen.items()))
 
 
 def _normalised_code(path: Path) -> bytes:
@@ -82,13 +69,72 @@ def _normalised_code(path: Path) -> bytes:
     return ast.dump(tree, include_attributes=False).encode()
 
 
-def code_hash() -> str:
+#: What :func:`code_hash` learned of each module source, by the sha256 of its bytes: the sha256
+#: of its normalised code and the names it imports. Parsing the ~90 modules of the closure took
+#: 1.3 CPU-s, more than the rest of a warm study, so it is remembered in this process and in
+#: ``cache_root() / "code-memo"`` (the syntax tree is Python's: the schema names its version).
+_MEMO: dict[str, tuple[str, list[str]]] = {}
+#: The entries of :data:`_MEMO` this process used (what the file keeps: the closures of every
+#: root asked for, so two callers with other roots do not evict each other's entries).
+_USED: dict[str, tuple[str, list[str]]] = {}
+_MEMO_SCHEMA = f"study-code-memo:python-{sys.version_info.major}.{sys.version_info.minor}"
+_MEMO_FILE = "code-memo"
+
+
+def _module_facts(path: Path, used: dict[str, tuple[str, list[str]]]) -> tuple[str, list[str]]:
+    """(sha256 of the normalised code, imported names) of the module at ``path``, remembered in
+    :data:`_MEMO` and recorded in ``used``."""
+    raw = path.read_bytes()
+    key = hashlib.sha256(raw).hexdigest()
+    facts = _MEMO.get(key)
+    if facts is None:
+        facts = (hashlib.sha256(_normalised_code(path)).hexdigest(), sorted(_imports(raw.decode())))
+        _MEMO[key] = facts
+    used[key] = facts
+    return facts
+
+
+def _closure(roots: tuple[str, ...], used: dict[str, tuple[str, list[str]]],
+             exclude: frozenset[str] = NOT_CELL_CODE) -> dict[str, tuple[Path, str]]:
+    """The import closure of ``roots`` without ``exclude``: module name -> (file, sha256 of its
+    normalised code)."""
+    seen: dict[str, tuple[Path, str]] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name in exclude:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        digest, imported = _module_facts(path, used)
+        seen[name] = (path, digest)
+        todo.extend(imported)
+    return dict(sorted(seen.items()))
+
+
+def cell_modules(roots: tuple[str, ...] = CELL_CODE_ROOTS) -> dict[str, Path]:
+    """The import closure of ``roots`` without :data:`NOT_CELL_CODE`: module name -> file."""
+    return {name: path for name, (path, _) in _closure(roots, {}).items()}
+
+
+def code_hash(roots: tuple[str, ...] = CELL_CODE_ROOTS, exclude: frozenset[str] = NOT_CELL_CODE) -> str:
     """SHA-256 of the normalised code of the modules that compute the study's cells
-    (:func:`cell_modules`)."""
+    (:func:`cell_modules`; or of the import closure of other ``roots`` without ``exclude``)."""
+    memo = cache_root() / _MEMO_FILE
+    if not _MEMO:
+        stored = read_cache(memo, _MEMO_SCHEMA)
+        try:
+            _MEMO.update({k: (v[0], list(v[1])) for k, v in json.loads(stored or b"{}").items()})
+        except (ValueError, TypeError, IndexError, AttributeError):
+            _MEMO.clear()       # a memo of another layout: learned again
+    before = len(_MEMO)
     h = hashlib.sha256()
-    for name, path in cell_modules().items():
+    for name, (_, digest) in _closure(roots, _USED, exclude).items():
         h.update(name.encode())
-        h.update(_normalised_code(path))
+        h.update(digest.encode())
+    if len(_MEMO) != before and usable_cache_dir(memo.parent) is not None:
+        write_cache(memo, json.dumps(_USED, sort_keys=True).encode(), _MEMO_SCHEMA)
     return h.hexdigest()
 
 
@@ -133,13 +179,37 @@ def cache_root() -> Path:
     return default_cache_dir() / "study"
 
 
-def safe_name(name: str) -> str:
-    """``name`` usable in a file name (other characters become ``_``)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
+                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()``, cached as one file in the study's cache (``cache_root()``) under the same
+    kind of key as the study: the code of the import closure of ``roots`` (:func:`code_hash`),
+    the toolkit's version and ``inputs`` (frames by their content, other values as JSON). Only
+    the latest file of each ``name`` is kept (in ``cache_root() / "frames"``, apart from the
+    study's versions, which :func:`prune` tidies)."""
+    h = hashlib.sha256(code_hash(roots, frozenset()).encode() + __version__.encode())
+    for key, value in sorted(inputs.items()):
+        h.update(key.encode())
+        if isinstance(value, pd.DataFrame):
+            h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+            h.update(json.dumps([list(map(str, value.columns)), list(map(str, value.dtypes))]).encode())
+        else:
+            h.update(json.dumps(value, sort_keys=True, default=str).encode())
+    root = cache_root() / "frames"
+    path = root / f"{name}-{h.hexdigest()[:24]}.parquet"
+    schema = f"study-frame:{name}"
+    frame = read_frame_cache(path, schema)
+    if frame is not None:
+        return frame
+    frame = compute()
+    if usable_cache_dir(root) is not None and write_frame_cache(path, frame, schema):
+        for old in root.glob(f"{name}-*.parquet"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return frame
 
 
-#: Schema of a cached block (checked with its sha256 on every read; see toolkit.storage).
-BLOCK_SCHEMA = "study-block:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
+#: Schema of the study's cached cells (a store's file and its parts; see :class:`BlockStore`).
+BLOCK_SCHEMA = "study-blocks:" + ",".join(f"{c}={t}" for c, t in DTYPES.items())
 
 
 def draw_columns(n: int) -> list[str]:
@@ -148,27 +218,178 @@ def draw_columns(n: int) -> list[str]:
 
 
 def boot_schema(n: int) -> str:
-    """Schema of a cached block of bootstrap intervals with ``n`` draws."""
+    """Schema of the cached bootstrap intervals with ``n`` draws."""
     return "study-intervals:" + ",".join([*BOOT_COLUMNS, f"draws={n}"])
 
 
-def read_block(path: Path, family: str, experiment: str) -> pd.DataFrame | None:
-    """A cached block, or ``None`` (then recomputed): a corrupt, truncated or foreign block
-    (other columns, or cells of another family or experiment) is discarded, never used."""
-    def same_block(frame: pd.DataFrame) -> None:
-        if list(frame.columns) != list(COLUMNS) or set(frame["family"]) - {family} \
-                or set(frame["experiment"]) - {experiment}:
-            raise ValueError(f"cells of another block than {family}/{experiment}")
-
-    frame = read_frame_cache(path, BLOCK_SCHEMA, check=same_block)
-    return None if frame is None else typed_table(frame)
+def version_key(config: StudyConfig, code: str, fitter: str, spec: FitSpec) -> str:
+    """The key of one version of the study's blocks (24 hex digits): the config, the toolkit's
+    version, :func:`code_hash` and the engine that fits the cells (its name and spec)."""
+    text = json.dumps({"config": config.to_dict(), "version": __version__, "fitter": fitter,
+                       "spec": spec.to_dict()}, sort_keys=True)
+    return hashlib.sha256((text + code).encode()).hexdigest()[:24]
 
 
-def read_intervals(path: Path, n_rows: int, n_draws: int) -> pd.DataFrame | None:
-    """A cached block of intervals and draws, or ``None`` (then recomputed) when it is corrupt
-    or does not match its block."""
-    def same_block(frame: pd.DataFrame) -> None:
-        if len(frame) != n_rows or list(frame.columns) != [*BOOT_COLUMNS, *draw_columns(n_draws)]:
-            raise ValueError("intervals of another block")
+#: A stored block: its key, its rows and what it holds (``family/experiment``).
+Entry = tuple[str, int, str]
+#: The key of a stored frame's ``attrs`` that lists its blocks (:data:`Entry`) in row order.
+_INDEX = "blocks"
 
-    return read_frame_cache(path, boot_schema(n_draws), check=same_block)
+
+def block_label(family: str, experiment: str) -> str:
+    """What a block holds, as its store records it."""
+    return f"{family}/{experiment}"
+
+
+class BlockStore:
+    """The cached blocks of one version of the study (:func:`version_key`), by block key.
+
+    Once a version is complete, ONE file holds all its blocks (``<name>.parquet``, read in one
+    go: a warm study reads one file, not hundreds). While it is computed, each finished batch
+    of blocks is a part beside it (``<name>.part-*.parquet``), so an interrupted study resumes
+    from its finished batches; :meth:`consolidate` merges the parts into the one file and
+    deletes them. A corrupt, truncated or foreign file is discarded with a warning naming it
+    (:func:`toolkit.storage.read_frame_cache`) and its blocks are computed again.
+
+    Parameters
+    ----------
+    directory
+        The version's cache directory; ``None`` keeps the blocks in memory only.
+    name
+        The files' name (the kind of block and the version key).
+    schema
+        The files' schema (:func:`toolkit.storage.write_cache`).
+    empty
+        A frame of the blocks' columns and dtypes without rows.
+    convert, check
+        What a frame read back needs (e.g. :func:`~toolkit.study.config.typed_table`), and a
+        check of its rows against its index that raises ``ValueError`` on a foreign file.
+    """
+
+    def __init__(self, directory: Path | None, name: str, schema: str, empty: pd.DataFrame, *,
+                 convert: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                 check: Callable[[pd.DataFrame, list[Entry]], None] | None = None) -> None:
+        self.directory, self.name, self.schema, self.empty = directory, name, schema, empty
+        self._convert, self._check = convert, check
+        self._frames: list[pd.DataFrame] = []
+        self._index: dict[str, tuple[int, int, int, str]] = {}     # key -> frame, start, rows, label
+        self._parts: list[Path] = []
+        self._changed = False
+        if directory is not None:
+            for path in [self.path, *sorted(directory.glob(f"{name}.part-*.parquet"))]:
+                self._read(path)
+
+    @property
+    def path(self) -> Path:
+        """The one file of the complete version."""
+        assert self.directory is not None
+        return self.directory / f"{self.name}.parquet"
+
+    def has(self, key: str, label: str, rows: int | None = None) -> bool:
+        """Whether block ``key`` is stored, holding ``label`` (and ``rows`` rows when given)."""
+        hit = self._index.get(key)
+        return hit is not None and hit[3] == label and (rows is None or hit[2] == rows)
+
+    def rows(self, key: str) -> int:
+        """The number of rows of stored block ``key``."""
+        return self._index[key][2]
+
+    def add(self, frame: pd.DataFrame, entries: list[Entry]) -> None:
+        """Store the blocks ``entries`` whose rows are ``frame``, in order; with a directory,
+        as one part on disk (the checkpoint of an unfinished study)."""
+        if self.directory is not None:
+            path = self.directory / f"{self.name}.part-{os.getpid()}-{os.urandom(4).hex()}.parquet"
+            if self._write(path, frame, entries):
+                self._parts.append(path)
+        self._append(frame, entries)
+        self._changed = True
+
+    def consolidate(self) -> None:
+        """Write every block into the one file and delete the parts merged into it (nothing
+        when all came from the one file)."""
+        frame, entries = self._merged()
+        if self._changed and self.directory is not None and self._write(self.path, frame, entries):
+            for part in self._parts:
+                part.unlink(missing_ok=True)
+            self._parts = []
+        self._changed = False
+
+    def take(self, keys: list[str]) -> pd.DataFrame:
+        """The rows of the blocks ``keys`` (all stored), in that order, indexed from 0."""
+        frame, entries = self._merged()
+        if [e[0] for e in entries] == keys:
+            return frame
+        if not keys:
+            return self.empty.copy()
+        spans = [self._index[k] for k in keys]
+        return frame.take(np.concatenate([np.arange(s, s + n) for _, s, n, _ in spans])).reset_index(drop=True)
+
+    def _merged(self) -> tuple[pd.DataFrame, list[Entry]]:
+        """Every stored row as one frame (merged once) and its blocks, in row order."""
+        if len(self._frames) != 1:
+            offsets = np.cumsum([0, *map(len, self._frames)])
+            used = [f for f in self._frames if len(f)]
+            frame = pd.concat(used, ignore_index=True) if used else self.empty.copy()
+            # stable on the row: blocks without rows keep the order they were stored in
+            spans = sorted(((int(offsets[f] + s), n, k, label) for k, (f, s, n, label) in self._index.items()),
+                           key=lambda span: span[0])
+            if sum(n for _, n, _, _ in spans) != len(frame):
+                # a block stored twice (a part whose deletion was interrupted): keep one copy
+                frame = frame.take(np.concatenate([np.arange(s, s + n, dtype=np.int64) for s, n, _, _ in spans]))
+                frame = frame.reset_index(drop=True)
+            starts = np.cumsum([0, *[n for _, n, _, _ in spans]])
+            self._frames = [frame]
+            self._index = {k: (0, int(s), n, label) for (_, n, k, label), s in zip(spans, starts)}
+        entries = sorted(self._index.items(), key=lambda item: item[1][1])
+        return self._frames[0], [(k, n, label) for k, (_, _, n, label) in entries]
+
+    def _append(self, frame: pd.DataFrame, entries: list[Entry]) -> None:
+        if sum(n for _, n, _ in entries) != len(frame):
+            raise ValueError(f"{len(frame)} rows for blocks of {sum(n for _, n, _ in entries)}")
+        start = 0
+        for key, n, label in entries:
+            self._index[key] = (len(self._frames), start, n, label)
+            start += n
+        self._frames.append(frame.reset_index(drop=True))
+
+    def _read(self, path: Path) -> None:
+        entries: list[Entry] = []
+
+        def consistent(frame: pd.DataFrame) -> None:
+            # popped first: pandas copies a frame's attrs into every frame derived from it
+            entries.extend(_entries(frame.attrs.pop(_INDEX, None)))
+            if list(frame.columns) != list(self.empty.columns) or sum(n for _, n, _ in entries) != len(frame):
+                raise ValueError("rows or columns that do not match its index of blocks")
+            if self._check is not None:
+                self._check(frame, entries)
+
+        frame = read_frame_cache(path, self.schema, check=consistent)
+        if frame is None:
+            return
+        self._append(self._convert(frame) if self._convert else frame, entries)
+        if path != self.path:
+            self._parts.append(path)
+            self._changed = True
+
+    def _write(self, path: Path, frame: pd.DataFrame, entries: list[Entry]) -> bool:
+        out = frame.copy(deep=False)
+        out.attrs = {_INDEX: [list(e) for e in entries]}
+        return write_frame_cache(path, out, self.schema)
+
+
+def _entries(value: object) -> list[Entry]:
+    """The index of blocks a stored frame's ``attrs`` hold; ``ValueError`` when it is not one."""
+    if not isinstance(value, list) or not all(
+            isinstance(e, (list, tuple)) and len(e) == 3 and isinstance(e[0], str) and isinstance(e[1], int)
+            and not isinstance(e[1], bool) and e[1] >= 0 and isinstance(e[2], str) for e in value):
+        raise ValueError("no index of its blocks")
+    return [(e[0], e[1], e[2]) for e in value]
+
+
+def same_cells(frame: pd.DataFrame, entries: list[Entry]) -> None:
+    """Raise ``ValueError`` when the cells of a stored frame are not those of the blocks its
+    index names (other families or experiments)."""
+    expected = np.repeat([label for _, _, label in entries], [n for _, n, _ in entries])
+    held = (frame["family"].astype(str) + "/" + frame["experiment"].astype(str)).to_numpy()
+    if len(held) and (held != expected).any():
+        raise ValueError("cells of another block than its index says")

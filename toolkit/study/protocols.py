@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,15 +14,12 @@ import pandas as pd
 from toolkit.evaluation import (
     DEFAULT_CUT,
     NOT_IDENTIFIABLE,
-    empty_table,
-    run_cells,
 )
-from toolkit.evaluation.cells import batch_fitter
 from toolkit.fitting import PREDICTING
 from toolkit.runs import Runs
 from toolkit.study.config import StudyResult
-from toolkit.study.experiments import build_cells, paper_families
-from toolkit.study.run import run_study
+from toolkit.study.experiments import paper_families
+from toolkit.study.run import Workers, fit_blocks, run_study
 from toolkit.units import format_size
 
 _KEY = ["family", "experiment", "k", "p", "cut_tokens"]
@@ -28,7 +27,7 @@ _KEY = ["family", "experiment", "k", "p", "cut_tokens"]
 _NEGLIGIBLE = 0.05
 
 
-def _departures(row: pd.Series, seeds: dict[str, int]) -> str:
+def _departures(row: Mapping[str, Any], seeds: dict[str, int]) -> str:
     """The departures of the corrected protocol that apply to one cell, largest effect first."""
     data = []
     if row["family"] == "opt":
@@ -54,7 +53,8 @@ def _departures(row: pd.Series, seeds: dict[str, int]) -> str:
 
 
 def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | None = None, *,
-                      n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
+                      n_jobs: int | None = None, progress: bool = False, use_cache: bool = True,
+                      cache_dir: str | Path | None = None) -> pd.DataFrame:
     """The paper's protocol beside the corrected one, cell by cell (``grid`` cells of both).
 
     A third fit separates the two kinds of departure: the corrected engine (global optimum)
@@ -70,6 +70,9 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         The runs both were computed on (default: the collection), to refit the paper's cells.
     n_jobs, progress
         Worker processes of the refits (``None``: as :func:`toolkit.fitting.fit_many`); progress bars.
+    use_cache, cache_dir
+        Cache the refits as :func:`run_study` caches its cells (same directory, keyed by the
+        same code version), so a second comparison refits nothing.
 
     Returns
     -------
@@ -87,10 +90,11 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         runs = load_collection(progress=progress)
     runs = runs.select(families=sorted(set(paper.table["family"])))
     arrays = paper_families(runs)
-    cells = [c for name in sorted(arrays) for c in build_cells(arrays[name], "grid", paper.config)]
     # the paper's objective (squared error of L) with the corrected protocol's law and engine
-    spec = corrected.config.spec.replace(objective="mse")
-    refit = run_cells(cells, batch_fitter(spec, n_jobs, progress)) if cells else empty_table()
+    with Workers(n_jobs) as workers:
+        refit = fit_blocks({name: arrays[name] for name in sorted(arrays)}, ["grid"], paper.config, workers,
+                           fitter="global", spec=corrected.config.spec.replace(objective="mse"), progress=progress,
+                           use_cache=use_cache, cache_dir=cache_dir).table
     p = paper.table[paper.table["experiment"] == "grid"]
     c = corrected.table[corrected.table["experiment"] == "grid"]
     m = p[_KEY + ["are", "status", "n_points"]].merge(
@@ -101,7 +105,7 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
     m["data_effect"] = 100 * (m["are_paper_global_fit"] - m["are_corrected"])
     seeds = runs.frame.groupby("family").apply(
         lambda g: g.loc[g["num_params"] == g["num_params"].max(), "model"].nunique(), include_groups=False).to_dict()
-    m["explained_by"] = [_departures(row, seeds) for _, row in m.iterrows()]
+    m["explained_by"] = [_departures(row, seeds) for row in m.to_dict("records")]
     # The kind of the largest departure (the text before its colon): a handful of values a chart
     # can colour by, where the explanations themselves are one per cell.
     m["main_departure"] = [s.split(";")[0].split(":")[0] for s in m["explained_by"]]
@@ -111,7 +115,8 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
 
 
 def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Runs | None = None, *,
-                      n_jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
+                      n_jobs: int | None = None, progress: bool = False, use_cache: bool = True,
+                      cache_dir: str | Path | None = None) -> pd.DataFrame:
     """The measured effect of each departure from the paper's protocol, in points of ARE.
 
     Two departures are isolated by refitting the corrected protocol with only that one
@@ -119,7 +124,8 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
     instead of averaged duplicates. The others come from :func:`compare_protocols`: the
     single-start optimiser (``optimiser_effect``) and the selection rules (p against the
     longest run with a strict ``<``, one target run; ``data_effect`` of the families whose loss
-    is unchanged).
+    is unchanged). The refits are cached as :func:`compare_protocols`'s (``use_cache``,
+    ``cache_dir``).
 
     Returns
     -------
@@ -137,12 +143,14 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
     paper = paper_families(runs.select(families=[f for f in ("opt", "gpt3") if f in studied])) \
         if studied & {"opt", "gpt3"} else {}
     config = replace(corrected.config, protocol="corrected")
+    with Workers(n_jobs) as workers:
+        refits = fit_blocks(paper, ["grid"], config, workers, progress=progress, use_cache=use_cache,
+                            cache_dir=cache_dir)
     for family, name in (("opt", "loss in raw perplexity instead of nats (OPT)"),
                          ("gpt3", "every digitised point instead of averaged duplicates (GPT-3)")):
         if family not in paper:
             continue
-        cells = build_cells(paper[family], "grid", config)
-        alt = run_cells(cells, batch_fitter(config.spec, n_jobs, progress))
+        alt = refits.table.iloc[refits.rows[(family, "grid")]]
         m = alt[_KEY + ["are", "status"]].merge(grid[_KEY + ["are", "status"]], on=_KEY, suffixes=("_alt", ""))
         both = m[m["status"].isin(PREDICTING) & m["status_alt"].isin(PREDICTING)]
         effect = 100 * (both["are_alt"] - both["are"]).abs()
@@ -162,15 +170,18 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
 
 
 def protocol_tables(result: StudyResult, runs: Runs | None = None, families: Iterable[str] | None = None, *,
-                    n_jobs: int | None = None, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    n_jobs: int | None = None, progress: bool = False, use_cache: bool = True,
+                    cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`compare_protocols` and :func:`departure_effects` of ``result`` (either protocol):
     the other protocol's ``grid`` is run on the same ``families`` of ``runs`` (default: the
-    collection) with ``n_jobs`` workers (``None``: as :func:`toolkit.fitting.fit_many`)."""
+    collection) with ``n_jobs`` workers (``None``: as :func:`toolkit.fitting.fit_many`); all
+    of it cached as :func:`run_study` caches (``use_cache``, ``cache_dir``)."""
     other = "paper" if result.config.protocol == "corrected" else "corrected"
+    cached = {"n_jobs": n_jobs, "progress": progress, "use_cache": use_cache, "cache_dir": cache_dir}
     pair = {result.config.protocol: result,
-            other: run_study(runs, families, experiments=["grid"], protocol=other, n_jobs=n_jobs, progress=progress)}
-    comparison = compare_protocols(pair["paper"], pair["corrected"], runs, n_jobs=n_jobs, progress=progress)
-    return comparison, departure_effects(comparison, pair["corrected"], runs, n_jobs=n_jobs, progress=progress)
+            other: run_study(runs, families, experiments=["grid"], protocol=other, **cached)}
+    comparison = compare_protocols(pair["paper"], pair["corrected"], runs, **cached)
+    return comparison, departure_effects(comparison, pair["corrected"], runs, **cached)
 
 
 def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -1,10 +1,10 @@
-"""Running the study: cells of every experiment on every family, fitted in batches, cached."""
+"""Running the study: cells of every experiment on every family, fitted on one pool, cached."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,30 +23,165 @@ from toolkit.evaluation import (
 from toolkit.evaluation.cells import batch_fitter
 from toolkit.evaluation.paper import parallel_paper_fitter
 from toolkit.evaluation.resampling import BOOT_COLUMNS, empty_intervals, plan_draws, score_draws
-from toolkit.fitting import PREDICTING, fit_many
+from toolkit.fitting import PREDICTING, FitSpec, fit_many
 from toolkit.fitting.batch import resolve_n_jobs
 from toolkit.runs import Runs
-from toolkit.storage import usable_cache_dir, write_frame_cache
+from toolkit.storage import usable_cache_dir
 from toolkit.study.cache import (
     BLOCK_SCHEMA,
+    BlockStore,
     block_key,
+    block_label,
     boot_schema,
     cache_root,
     code_hash,
     draw_columns,
     prune,
-    read_block,
-    read_intervals,
-    safe_name,
+    same_cells,
+    version_key,
 )
-from toolkit.study.config import PROTOCOLS, StudyConfig, StudyResult, plain_strings
+from toolkit.study.config import PROTOCOLS, StudyConfig, StudyResult, plain_strings, typed_table
 from toolkit.study.experiments import EXPERIMENTS, PAPER_EXPERIMENTS, build_cells, paper_families
 
-#: Cells fitted per batch; the blocks of a batch are cached as soon as it is done, so an
-#: interrupted study resumes from the last finished batch.
+#: Cells fitted per batch; each finished batch is cached as a part of the study's store, so an
+#: interrupted study resumes from its last finished batch.
 BATCH_CELLS = 256
+#: Batches whose fits are queued on the workers at once: while the main process builds the rows
+#: of one batch and writes it, the workers fit the next.
+LOOKAHEAD = 2
 #: Bootstrap fits per batch of blocks (cached, like the cells, as each batch finishes).
 BATCH_FITS = 4000
+
+#: The engines that fit a study's cells, by name (part of the cache key): each makes the fitter
+#: of a spec on ``n_jobs`` local workers or on an executor.
+FITTERS: dict[str, Callable[[FitSpec, int | None, Executor | None], Callable[[Sequence[Cell]], list]]] = {
+    "global": lambda spec, n_jobs, executor: batch_fitter(spec, n_jobs, False, executor),
+    "curve_fit": lambda spec, n_jobs, executor: parallel_paper_fitter(n_jobs, executor),
+}
+#: The engine of each protocol: the global optimum (corrected) or the paper's single-start
+#: ``curve_fit``.
+PROTOCOL_FITTERS: dict[str, str] = {"corrected": "global", "paper": "curve_fit"}
+
+
+class Workers:
+    """The workers of one study: the caller's executor, or ONE local process pool started on
+    first use (a warm study starts none) and shut down by :meth:`close`; ``None`` with one
+    worker, whose fits run in this process."""
+
+    def __init__(self, n_jobs: int | None = None, executor: Executor | None = None) -> None:
+        self.n_jobs = resolve_n_jobs(n_jobs)
+        self._given = executor
+        self._pool: ProcessPoolExecutor | None = None
+
+    def executor(self) -> Executor | None:
+        """Where the fits run (starting the pool the first time)."""
+        if self._given is None and self.n_jobs > 1 and self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.n_jobs)
+        return self._given or self._pool
+
+    def close(self) -> None:
+        """Shut the pool down (queued fits are cancelled); the caller's executor stays up."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The cells of (family, experiment) blocks, fitted or read from the cache.
+
+    Attributes
+    ----------
+    table
+        Every block's rows (:data:`~toolkit.evaluation.COLUMNS`), in the order asked.
+    rows
+        (family, experiment) -> the block's rows in ``table``.
+    n_fitted
+        Laws fitted by this call.
+    n_cached
+        Blocks read from the cache.
+    code
+        :func:`~toolkit.study.cache.code_hash` of the code that computed them.
+    """
+
+    table: pd.DataFrame
+    rows: dict[tuple[str, str], slice]
+    n_fitted: int
+    n_cached: int
+    code: str
+
+
+def fit_blocks(arrays: Mapping[str, FamilyArrays], experiments: Sequence[str], config: StudyConfig, workers: Workers,
+               *, fitter: str | None = None, spec: FitSpec | None = None, progress: bool = True,
+               use_cache: bool = True, cache_dir: str | Path | None = None) -> Blocks:
+    """The cells of every experiment on every family (in that order), from the cache where it
+    has them, the others fitted on ``workers`` in batches and cached.
+
+    ``config`` builds the cells (:func:`~toolkit.study.experiments.build_cells`; its bootstrap
+    settings are ignored); ``fitter`` (:data:`FITTERS`, default the protocol's) fits them with
+    ``spec`` (default the config's). The cache (``cache_dir``, default ``cache_root()``) keeps
+    one :class:`~toolkit.study.cache.BlockStore` per code version, config and engine."""
+    config = replace(config, bootstrap=0, seed=0)     # the fits on the full data do not resample
+    fitter = fitter or PROTOCOL_FITTERS[config.protocol]
+    spec = spec or config.spec
+    code = code_hash()
+    store = BlockStore(_cache_dir(cache_dir, code, use_cache), f"cells-{version_key(config, code, fitter, spec)}",
+                       BLOCK_SCHEMA, empty_table(), convert=typed_table, check=same_cells)
+    keys = {(name, exp): block_key(fam, exp, config, code) for name, fam in arrays.items() for exp in experiments}
+    pending = [(k, key, build_cells(arrays[k[0]], k[1], config)) for k, key in keys.items()
+               if not store.has(key, block_label(*k))]
+    cells = [c for _, _, cs in pending for c in cs]
+    executor = workers.executor() if cells else None
+    fit = FITTERS[fitter](spec, workers.n_jobs, executor)
+    # Threads share this process's BLAS settings: their batches run one at a time.
+    ahead = executor is not None and not isinstance(executor, ThreadPoolExecutor)
+    with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
+        for batch, table in _fitted_batches(list(_batches(pending)), fit, ahead):
+            store.add(table, [(key, len(cs), block_label(*k)) for k, key, cs in batch])
+            bar.update(len(table))
+    store.consolidate()
+    table = store.take(list(keys.values()))
+    starts = np.cumsum([0, *(store.rows(key) for key in keys.values())])
+    return Blocks(table, {k: slice(int(s), int(e)) for k, s, e in zip(keys, starts[:-1], starts[1:])},
+                  sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any()),
+                  len(keys) - len(pending), code)
+
+
+def _cache_dir(cache_dir: str | Path | None, code: str, use_cache: bool) -> Path | None:
+    """This code version's cache directory (older versions pruned), or ``None`` without a usable cache."""
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    cache = root / f"code-{code[:12]}"
+    if not use_cache or usable_cache_dir(cache) is None:
+        return None
+    prune(root, cache)
+    return cache
+
+
+def _fitted_batches(batches: list[list], fit: Callable[[Sequence[Cell]], list],
+                    ahead: bool) -> Iterator[tuple[list, pd.DataFrame]]:
+    """Each batch with its rows (:func:`run_cells`), in order. With ``ahead`` (fits on worker
+    processes), the fits of the next :data:`LOOKAHEAD` batches are queued while the rows of
+    this one are built and cached, so the workers do not wait for the main process."""
+    def rows(batch: list) -> pd.DataFrame:
+        return run_cells([c for _, _, cs in batch for c in cs], fit)
+
+    if not ahead or len(batches) < 2:
+        for batch in batches:
+            yield batch, rows(batch)
+        return
+    queue = ThreadPoolExecutor(max_workers=LOOKAHEAD, thread_name_prefix="study-batch")
+    try:
+        futures = [queue.submit(rows, batch) for batch in batches]
+        for batch, future in zip(batches, futures):
+            yield batch, future.result()
+    finally:
+        queue.shutdown(cancel_futures=True)
 
 
 # ============================================================================ the study
@@ -91,12 +226,13 @@ def run_study(
         Grid settings (default :class:`StudyConfig`; its ``protocol`` is set from ``protocol``).
     n_jobs
         Worker processes for the fits (``None``: $SCALING_TOOLKIT_N_JOBS or 1, ``-1``: all cores;
-        as :func:`toolkit.fitting.fit_many`).
+        as :func:`toolkit.fitting.fit_many`): one pool for the whole study.
     progress
         Show progress bars.
     use_cache, cache_dir
-        Read and write the per-(family, experiment) cache (default directory
-        ``default_cache_dir() / "study"``).
+        Read and write the cache (default directory ``default_cache_dir() / "study"``): per
+        code version, config and protocol, one file once the study is complete
+        (:class:`~toolkit.study.cache.BlockStore`).
     bootstrap, seed
         Resamples of the training runs per predicting cell and their seed (default: the
         ``config``'s, 0 and 0). With ``bootstrap`` = B > 0 the table's interval columns
@@ -129,55 +265,14 @@ def run_study(
         runs = runs.select(families=[families] if isinstance(families, str) else list(families))
     arrays = (paper_families(runs) if protocol == "paper"
               else {f.name: f for f in FamilyArrays.all(runs)})
-    code = code_hash()
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    cache = root / f"code-{code[:12]}"
-
-    point = replace(config, bootstrap=0, seed=0)     # the fits on the full data do not resample
-    paths = {(name, exp): cache / f"{safe_name(name)}-{exp}-{block_key(fam, exp, point, code)}.parquet"
-             for name, fam in arrays.items() for exp in experiments}
-    blocks: dict[tuple[str, str], pd.DataFrame] = {}
-    pending: list[tuple[tuple[str, str], Path, list[Cell]]] = []
-    if use_cache and usable_cache_dir(cache) is None:
-        use_cache = False
-    if use_cache:
-        prune(root, cache)
-    for key, path in paths.items():
-        block = read_block(path, *key) if use_cache else None
-        if block is not None:
-            blocks[key] = block
-        else:
-            pending.append((key, path, build_cells(arrays[key[0]], key[1], config)))
-
-    cells = [c for _, _, cs in pending for c in cs]
-    fitter = (parallel_paper_fitter(resolve_n_jobs(n_jobs), executor) if protocol == "paper"
-              else batch_fitter(config.spec, n_jobs, False, executor))
-    with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
-        for batch in _batches(pending):
-            batch_cells = [c for _, _, cs in batch for c in cs]
-            table = run_cells(batch_cells, fitter) if batch_cells else empty_table()
-            start = 0
-            for key, path, cs in batch:
-                blocks[key] = table.iloc[start:start + len(cs)].reset_index(drop=True)
-                start += len(cs)
-                if use_cache:
-                    write_frame_cache(path, blocks[key], BLOCK_SCHEMA)
-            bar.update(start)
-
-    n_fitted = sum(1 for c in cells if c.baseline is None and c.train.sum() >= 2 and c.test.any())
-    intervals, n_boot = _intervals(blocks, arrays, config, cache, code, use_cache=use_cache, n_jobs=n_jobs,
-                                   executor=executor, progress=progress)
-    parts = [pd.concat([blocks[k], intervals[k][list(BOOT_COLUMNS)]], axis=1) for k in paths if len(blocks[k])]
-    out = (pd.concat(parts, ignore_index=True) if parts
-           else pd.concat([empty_table(), empty_intervals(0)], axis=1))[[*COLUMNS, *BOOT_COLUMNS]]
-    resampled = None
-    if config.bootstrap:
-        draws = [intervals[k][draw_columns(config.bootstrap)] for k in paths if len(blocks[k])]
-        resampled = (pd.concat(draws, ignore_index=True) if draws
-                     else pd.DataFrame(columns=draw_columns(config.bootstrap), dtype=float))
-        resampled.columns = range(config.bootstrap)
-    return StudyResult(out, _families_frame(runs, arrays), config, n_fitted + n_boot, len(paths) - len(pending),
-                       resampled, code)
+    with Workers(n_jobs, executor) as workers:
+        blocks = fit_blocks(arrays, experiments, config, workers, progress=progress, use_cache=use_cache,
+                            cache_dir=cache_dir)
+        intervals, resampled, n_boot = _intervals(blocks, arrays, config, workers, progress=progress,
+                                                  use_cache=use_cache, cache_dir=cache_dir)
+    out = pd.concat([blocks.table, intervals], axis=1)[[*COLUMNS, *BOOT_COLUMNS]]
+    return StudyResult(out, _families_frame(runs, arrays), config, blocks.n_fitted + n_boot, blocks.n_cached,
+                       resampled, blocks.code)
 
 
 def _batches(pending: list) -> Iterable[list]:
@@ -206,63 +301,64 @@ def _with_bootstrap(config: StudyConfig, bootstrap: int | None, seed: int | None
     return replace(config, bootstrap=int(config.bootstrap), seed=int(config.seed))
 
 
-def _intervals(blocks: dict[tuple[str, str], pd.DataFrame], arrays: dict[str, FamilyArrays], config: StudyConfig,
-               cache: Path, code: str, *, use_cache: bool, n_jobs: int | None, executor: Executor | None,
-               progress: bool) -> tuple[dict[tuple[str, str], pd.DataFrame], int]:
-    """The bootstrap columns of every block, and the laws fitted for them.
+def _intervals(blocks: Blocks, arrays: Mapping[str, FamilyArrays], config: StudyConfig, workers: Workers, *,
+               progress: bool, use_cache: bool, cache_dir: str | Path | None
+               ) -> tuple[pd.DataFrame, pd.DataFrame | None, int]:
+    """The bootstrap columns of every row of ``blocks`` (:data:`BOOT_COLUMNS`), the ARE of each
+    draw (columns ``0 .. B-1``; ``None`` without bootstrap) and the laws fitted for them.
 
-    Each (family, experiment) block is resampled, fitted and written to the cache on its own
-    (its key adds B and the seed to the block's), so an interrupted study resumes from the
-    finished blocks. Without an ``executor``, one pool of ``n_jobs`` processes serves every
-    block."""
+    Each (family, experiment) block is resampled and fitted on ``workers``; its key adds B and
+    the seed to the block's. Finished batches are cached as they come, so an interrupted study
+    resumes from them, and the complete intervals as one file per version."""
     if not config.bootstrap:
-        return {k: empty_intervals(len(b)) for k, b in blocks.items()}, 0
-    out: dict[tuple[str, str], pd.DataFrame] = {}
-    todo = []
-    for (name, exp), block in blocks.items():
-        path = cache / f"{safe_name(name)}-{exp}-boot-{block_key(arrays[name], exp, config, code)}.parquet"
-        cached = read_intervals(path, len(block), config.bootstrap) if use_cache else None
-        if cached is not None:
-            out[(name, exp)] = cached
-        else:
-            todo.append(((name, exp), path, block))
+        return empty_intervals(len(blocks.table)), None, 0
+    columns = [*BOOT_COLUMNS, *draw_columns(config.bootstrap)]
+    code = blocks.code
+    store = BlockStore(_cache_dir(cache_dir, code, use_cache),
+                       f"intervals-{version_key(config, code, PROTOCOL_FITTERS[config.protocol], config.spec)}",
+                       boot_schema(config.bootstrap), pd.DataFrame({c: pd.Series(dtype=float) for c in columns}))
+    keys = {k: block_key(arrays[k[0]], k[1], config, code) for k in blocks.rows}
+    todo = [(k, key, blocks.table.iloc[rows]) for (k, rows), key in zip(blocks.rows.items(), keys.values())
+            if not store.has(key, block_label(*k), rows.stop - rows.start)]
     n_fitted = 0
-    workers = resolve_n_jobs(n_jobs)
-    pool = ProcessPoolExecutor(max_workers=workers) if executor is None and workers > 1 and todo else None
     bar = progress_bar(total=sum(int(b["status"].isin(PREDICTING).sum()) for _, _, b in todo),
                        disable=not progress, desc="bootstrap", unit="cell")
+
     def flush(batch: list) -> None:
+        if not batch:
+            return
         # One fit_many for the blocks of a batch: small blocks alone would leave workers idle.
         problems = [p for _, _, _, plan in batch for p in plan.problems]
-        fitted = fit_many(problems, n_jobs=workers, executor=executor or pool, progress=False) if problems else []
+        fitted = (fit_many(problems, n_jobs=workers.n_jobs, executor=workers.executor(), progress=False)
+                  if problems else [])
         start = 0
-        for key, path, block, plan in batch:
+        frames = []
+        for _, _, block, plan in batch:
             res = score_draws(plan, fitted[start:start + len(plan.problems)])
             start += len(plan.problems)
-            frame = pd.concat([res.intervals, pd.DataFrame(res.draws, columns=draw_columns(config.bootstrap))],
-                              axis=1)
-            out[key] = frame
-            if use_cache:
-                write_frame_cache(path, frame, boot_schema(config.bootstrap))
+            frames.append(pd.concat([res.intervals, pd.DataFrame(res.draws, columns=columns[len(BOOT_COLUMNS):])],
+                                    axis=1))
             bar.update(int(block["status"].isin(PREDICTING).sum()))
+        store.add(pd.concat(frames, ignore_index=True),
+                  [(key, len(block), block_label(*k)) for k, key, block, _ in batch])
         batch.clear()
 
     try:
         batch: list = []
         in_batch = 0
-        for (name, exp), path, block in todo:
-            plan = plan_draws(build_cells(arrays[name], exp, config), list(block["status"]), config.bootstrap,
-                              config.seed, spec=config.spec,
-                              starts=block[list(PARAMS)].to_dict("records"))
+        for k, key, block in todo:
+            plan = plan_draws(build_cells(arrays[k[0]], k[1], config), list(block["status"]), config.bootstrap,
+                              config.seed, spec=config.spec, starts=block[list(PARAMS)].to_dict("records"))
             n_fitted += len(plan.problems)
             in_batch += len(plan.problems)
-            batch.append(((name, exp), path, block, plan))
+            batch.append((k, key, block, plan))
             if in_batch >= BATCH_FITS:
                 flush(batch)
                 in_batch = 0
         flush(batch)
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown()
-    return out, n_fitted
+    store.consolidate()
+    frame = store.take(list(keys.values()))
+    resampled = frame[columns[len(BOOT_COLUMNS):]].set_axis(range(config.bootstrap), axis=1)
+    return frame[list(BOOT_COLUMNS)], resampled, n_fitted
