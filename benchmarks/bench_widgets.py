@@ -171,17 +171,20 @@ def drive(name: str, scenario: Scenario) -> Iterator[dict[str, Any]]:
     panel = scenario.build()
     _ = panel.view  # the live charts, as on screen: each update swaps them
     built = cpu() - start
-    yield {"panel": name, "notebook": scenario.notebook, "control": "(build)", "value": "", "visit": "first",
+    yield {"panel": name, "notebook": scenario.notebook, "control": "(build)", "step": 0, "value": "", "visit": "first",
            "cpu_s": built, "background_s": _settle(panel)}
-    for control, values in scenario.moves(panel).items():
+    for control in list(scenario.moves(panel)):
+        # a control's values are chosen when its turn comes: an earlier control (a family) may
+        # have refilled it, and values chosen before would repeat its new value
+        values = scenario.moves(panel).get(control, [])
         widget = panel.controls[control]
         first, seen = widget.value, {repr(widget.value)}
-        for value in [*values, first]:
+        for step, value in enumerate([*values, first]):
             start = cpu()
             widget.value = value
             took = cpu() - start
-            yield {"panel": name, "notebook": scenario.notebook, "control": control, "value": _show(value),
-                   "visit": "revisit" if repr(value) in seen else "first", "cpu_s": took,
+            yield {"panel": name, "notebook": scenario.notebook, "control": control, "step": step,
+                   "value": _show(value), "visit": "revisit" if repr(value) in seen else "first", "cpu_s": took,
                    "background_s": _settle(panel), "status": _plain(panel.status.value)[:60]}
             seen.add(repr(value))
 
@@ -223,9 +226,15 @@ def before_rows(checkout: Path, quick: bool, only: Sequence[str]) -> list[dict[s
     return json.loads(out.stdout)
 
 
+def _move(row: dict[str, Any]) -> tuple:
+    """What identifies a move in both runs: its control's n-th move, to that value (a value
+    visited twice is two moves)."""
+    return row["panel"], row["control"], row["step"], row["value"], row["visit"]
+
+
 def report(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> None:
     """One table per panel; a closing line per panel with its slowest control."""
-    old = {(r["panel"], r["control"], r["value"], r["visit"]): r for r in before or []}
+    old = {_move(r): r for r in before or []}
     panels = list(dict.fromkeys(r["panel"] for r in rows))
     head = f"{'control':<16}{'value':<30}{'visit':<9}"
     head += (f"{'before CPU-s':>13}{'after CPU-s':>13}{'ratio':>8}" if before else f"{'CPU-s':>9}") + f"{'background':>12}"
@@ -237,7 +246,7 @@ def report(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> N
         for r in mine:
             line = f"{r['control']:<16}{r['value']:<30}{r['visit']:<9}"
             if before:
-                b = old.get((r["panel"], r["control"], r["value"], r["visit"]))
+                b = old.get(_move(r))
                 was = b["cpu_s"] + b["background_s"] if b else float("nan")
                 ratio = was / r["cpu_s"] if b and r["cpu_s"] > 0 else float("nan")
                 line += f"{was:>13.3f}{r['cpu_s']:>13.3f}{ratio:>7.1f}x"

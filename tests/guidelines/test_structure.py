@@ -116,3 +116,43 @@ def test_a_collinear_law_is_left_out_and_its_swap_predicts_the_same():
     labels = structure.collinear_labellings(results, refs, runs, n=50)
     assert list(labels["n_families"]) == [8, 9, 9]
     assert labels["corr_n_term_alpha"].nunique() == 3                  # the labelling moves the statistic
+
+
+def _one_set(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray:
+    """The six statistics of one set of laws computed alone, with numpy's own corrcoef and an
+    SVD per matrix: what the null computed set by set before it took every set at once."""
+    e, nt, dt, al, be = c.T
+    a, b = nt + al * ln_n, dt + be * ln_d
+
+    def share(x, standardise):
+        z = x - x.mean(axis=0)
+        z = z / z.std(axis=0, ddof=1) if standardise else z
+        s = np.linalg.svd(z, full_matrices=False)[1] ** 2
+        return (s / s.sum())[:3].sum()
+    return np.array([np.corrcoef(a, al)[0, 1], np.corrcoef(b, be)[0, 1], share(np.column_stack([e, a, b, al, be]), False),
+                     np.corrcoef(nt, al)[0, 1], np.corrcoef(dt, be)[0, 1], share(c, True)])
+
+
+@pytest.mark.parametrize("related", [False, True])
+def test_the_null_of_every_set_at_once_equals_each_set_computed_alone(related):
+    t = _laws(n=23, seed=5, related=related)
+    null = structure.random_law_null(t, n=60, seed=2)
+    points = structure.random_laws(t, n_sets=60, seed=2)
+    # a set's matrix row by row, as the null drew it (numpy's sums follow the memory layout)
+    one = [_one_set(np.column_stack([g[p] for p in structure.CENTRED_PARAMS]), np.log(g["n_ref"].to_numpy()),
+                    np.log(g["d_ref"].to_numpy())) for _, g in points.groupby("set")]
+    np.testing.assert_array_equal(null.to_numpy(), np.array(one))     # to the bit, not approximately
+    c = t[list(structure.CENTRED_PARAMS)].astype(float).to_numpy()    # the families' matrix as the test reads it
+    observed = structure.structure_test(t, n=10).observed.to_numpy()
+    np.testing.assert_array_equal(observed, _one_set(c, np.log(t["n_ref"].to_numpy()), np.log(t["d_ref"].to_numpy())))
+    loo = structure.leave_one_out(t)
+    np.testing.assert_array_equal(loo.iloc[4].to_numpy(), structure.structure_test(t.drop(index=4), n=10).observed.to_numpy())
+
+
+def test_the_null_variance_curve_is_the_median_of_each_set_s_pca():
+    t = _laws(n=17, seed=6)
+    points = structure.random_laws(t, n_sets=30, seed=1)
+    curves = structure.explained_curves(t, points)
+    median = curves[curves["kind"] == "random laws, centred (median)"]["cumulative"].to_numpy()
+    each = [np.cumsum(structure.pca(g, standardise=True, centred=True).explained) for _, g in points.groupby("set")]
+    np.testing.assert_array_equal(median, np.median(np.vstack(each), axis=0))

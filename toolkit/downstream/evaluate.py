@@ -26,10 +26,9 @@ import pandas as pd
 from toolkit.downstream import predictability
 from toolkit.downstream.data import TaskData, intermediate_of, task_points
 from toolkit.downstream.intervals import Calibration, backtest, decades
-from toolkit.downstream.methods import METHODS, DownstreamSpec, final_points
+from toolkit.downstream.methods import METHODS, Direct, DownstreamSpec, TwoStep, final_points
 from toolkit.errors import DataError, FitError
 
-INTERVAL_KIND = "empirical: leave-largest-size-out backtests on the ladder, scaled by decades of N"
 COLUMNS: tuple[str, ...] = (
     "family", "target", "task", "method", "intermediate", "num_params", "tokens", "predicted", "actual",
     "abs_error", "rel_error", "lower", "upper", "level", "interval_kind", "covered", "predictable",
@@ -70,8 +69,30 @@ def family_calibration(data: TaskData, family: str, method: str, spec: Downstrea
     return cache[key]
 
 
+def is_calibrated(data: TaskData, family: str, method: str, spec: DownstreamSpec,
+                  train_sizes: tuple[int, ...], tasks: tuple[str, ...] | None = None) -> bool:
+    """Whether :func:`family_calibration` of these arguments is computed already (then instant)."""
+    return (family, method, spec, train_sizes, tasks) in _CALIBRATIONS.get(data, {})
+
+
 #: Calibrations per task table (dropped with the table), by (family, method, spec, training sizes).
 _CALIBRATIONS: WeakKeyDictionary[TaskData, dict[tuple, Calibration]] = WeakKeyDictionary()
+
+
+def fitted(data: TaskData, family: str, task: str, method: str, spec: DownstreamSpec, intermediate: str,
+           train: pd.DataFrame) -> TwoStep | Direct:
+    """``method`` fitted on ``train``, the points of ``task`` in ``family`` (through
+    ``intermediate``) of some sizes; cached per table by those arguments and the sizes (a fit is
+    deterministic: the cached predictor is the one a new fit gives). Raises as the method does."""
+    cache = _FITS.setdefault(data, {})
+    key = (family, task, method, spec, intermediate, tuple(sorted(int(n) for n in train["num_params"].unique())))
+    if key not in cache:
+        cache[key] = METHODS[method](train, spec, intermediate)
+    return cache[key]
+
+
+#: Fitted predictors per task table (dropped with the table), by the arguments of :func:`fitted`.
+_FITS: WeakKeyDictionary[TaskData, dict[tuple, TwoStep | Direct]] = WeakKeyDictionary()
 
 
 def _task_rows(data: TaskData, family: str, task: str, spec: DownstreamSpec, methods: Sequence[str],
@@ -137,7 +158,7 @@ def evaluate(data: TaskData, families: str | Iterable[str] | None = None, *, spe
                 continue
             calibration = family_calibration(data, family, row["method"], spec, train_sizes, chosen)
             lower, upper = calibration.interval(row["predicted"], extrapolation, row["noise_sd"], level)
-            out.append({**row, "lower": lower, "upper": upper, "level": level, "interval_kind": INTERVAL_KIND,
+            out.append({**row, "lower": lower, "upper": upper, "level": level, "interval_kind": calibration.kind,
                         "covered": bool(lower <= row["actual"] <= upper)})
     table = pd.DataFrame(out).reindex(columns=list(COLUMNS))
     return table.sort_values(["family", "target", "task", "method"], na_position="last").reset_index(drop=True)
@@ -175,30 +196,54 @@ def predict_task(data: TaskData, family: str, task: str, num_params: float, toke
     NaN), predictable, predictability, snr, noise_sd, n_train_sizes, status. Raises ``DataError``
     for an unknown family, task or method, or fewer than 3 training sizes.
     """
-    if method not in METHODS:
-        raise DataError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    return predict_targets(data, family, task, [(num_params, tokens)], methods=(method,), spec=spec, level=level,
+                           sizes=sizes)[0]
+
+
+def predict_targets(data: TaskData, family: str, task: str, targets: Sequence[tuple[float, float]], *,
+                    methods: Sequence[str] = tuple(METHODS), spec: DownstreamSpec | None = None, level: float = 0.9,
+                    sizes: Iterable[float] | None = None, calibrate: bool = True) -> list[dict[str, object]]:
+    """:func:`predict_task` of every (num_params, tokens) of ``targets`` with every method of
+    ``methods`` (one row each, method by method), sharing the task's points, the verdict and the
+    fits (:func:`fitted`) between targets trained on the same runs.
+
+    ``calibrate=False`` skips the backtests of the calibration (:func:`family_calibration`, the
+    slow part): every interval is then the noise floor alone (interval_kind says so), the
+    narrowest the calibrated interval can be."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise DataError(f"unknown method {unknown[0]!r} (known: {', '.join(METHODS)})")
     spec = spec or DownstreamSpec()
     intermediate = spec.intermediate or intermediate_of(data, family, task)
     points = task_points(data, family, task, intermediate)
-    train = points[points["num_params"] < num_params]
-    if sizes is not None:
-        train = train[train["num_params"].isin([int(s) for s in sizes])]
-    if train["num_params"].nunique() < 3:
-        raise DataError(f"{train['num_params'].nunique()} sizes of {family!r} are smaller than {num_params:.3g} "
-                        f"parameters; predicting needs at least 3")
-    verdict = predictability.check(train, spec.smooth)
-    model = METHODS[method](train, spec, intermediate)
-    predicted = float(model.predict(num_params, tokens))
-    calibration = family_calibration(data, family, method, spec,
-                                     tuple(sorted(int(n) for n in train["num_params"].unique())))
-    lower, upper = calibration.interval(predicted, decades(num_params, train), verdict["noise_sd"], level)
-    finals = final_points(points[points["num_params"] == int(num_params)], 1)
-    match = finals[(finals["tokens"] - tokens).abs() <= 0.01 * tokens]
-    return {"family": family, "task": task, "method": method,
-            "intermediate": intermediate if method == "two-step" else "-ln acc", "num_params": float(num_params),
-            "tokens": float(tokens), "predicted": predicted, "lower": lower, "upper": upper, "level": level,
-            "interval_kind": INTERVAL_KIND, "predicted_x": float(model.predict_x(num_params, tokens)),
-            "actual": float(match["acc"].iloc[-1]) if len(match) else math.nan,
-            "predictable": bool(verdict["predictable"]), "predictability": verdict["reason"],
-            "snr": verdict["snr"], "noise_sd": verdict["noise_sd"], "n_train_sizes": int(train["num_params"].nunique()),
-            "status": model.status}
+    sizes = None if sizes is None else [int(s) for s in sizes]
+    verdicts: dict[tuple[int, ...], dict] = {}
+    rows = []
+    for method in methods:
+        for num_params, tokens in targets:
+            train = points[points["num_params"] < num_params]
+            if sizes is not None:
+                train = train[train["num_params"].isin(sizes)]
+            if train["num_params"].nunique() < 3:
+                raise DataError(f"{train['num_params'].nunique()} sizes of {family!r} are smaller than "
+                                f"{num_params:.3g} parameters; predicting needs at least 3")
+            train_sizes = tuple(sorted(int(n) for n in train["num_params"].unique()))
+            if train_sizes not in verdicts:
+                verdicts[train_sizes] = predictability.check(train, spec.smooth)
+            verdict = verdicts[train_sizes]
+            model = fitted(data, family, task, method, spec, intermediate, train)
+            predicted = float(model.predict(num_params, tokens))
+            calibration = family_calibration(data, family, method, spec, train_sizes) if calibrate else Calibration(())
+            lower, upper = calibration.interval(predicted, decades(num_params, train), verdict["noise_sd"], level)
+            finals = final_points(points[points["num_params"] == int(num_params)], 1)
+            match = finals[(finals["tokens"] - tokens).abs() <= 0.01 * tokens]
+            rows.append({"family": family, "task": task, "method": method,
+                         "intermediate": intermediate if method == "two-step" else "-ln acc",
+                         "num_params": float(num_params), "tokens": float(tokens), "predicted": predicted,
+                         "lower": lower, "upper": upper, "level": level, "interval_kind": calibration.kind,
+                         "predicted_x": float(model.predict_x(num_params, tokens)),
+                         "actual": float(match["acc"].iloc[-1]) if len(match) else math.nan,
+                         "predictable": bool(verdict["predictable"]), "predictability": verdict["reason"],
+                         "snr": verdict["snr"], "noise_sd": verdict["noise_sd"], "n_train_sizes": len(train_sizes),
+                         "status": model.status})
+    return rows

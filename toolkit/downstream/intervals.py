@@ -29,6 +29,11 @@ from scipy.stats import norm
 from toolkit.downstream.methods import METHODS, DownstreamSpec, final_points
 from toolkit.errors import DataError, FitError
 
+#: The kind of interval a calibration with backtests gives.
+INTERVAL_KIND = "empirical: leave-largest-size-out backtests on the ladder, scaled by decades of N"
+#: The kind of interval without backtests: the noise floor alone.
+NOISE_KIND = "noise floor only: z x the task's noise SD, no ladder backtests"
+
 #: Smallest extrapolation (decades of N) an error is scaled by (guards a division by zero).
 MIN_DECADES = 0.05
 #: Sizes held out in turn by :func:`backtest` (the largest ones).
@@ -78,6 +83,11 @@ class Calibration:
     @property
     def n(self) -> int:
         return len(self.scaled_errors)
+
+    @property
+    def kind(self) -> str:
+        """What its intervals are: :data:`INTERVAL_KIND`, or :data:`NOISE_KIND` without backtests."""
+        return INTERVAL_KIND if self.scaled_errors else NOISE_KIND
 
     def quantile(self, level: float) -> float:
         """Conformal quantile: the ceil((n + 1) level)-th smallest scaled error (the largest when

@@ -92,16 +92,38 @@ def _moving_average(values: np.ndarray, n: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
+def _runs(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``points`` ordered by tokens as :meth:`~pandas.DataFrame.sort_values` orders them, then
+    grouped by run (each run's rows contiguous, tokens ascending, runs in the order of their first
+    row): the ordered frame and each run's first and end row positions."""
+    ordered = points.sort_values("tokens")
+    codes = pd.factorize(ordered["model"])[0]
+    ordered = ordered.iloc[np.argsort(codes, kind="stable")]
+    bounds = np.flatnonzero(np.diff(np.sort(codes))) + 1
+    return ordered, np.r_[0, bounds], np.r_[bounds, len(ordered)]
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN, summed in order as pandas' ``Series.mean`` sums
+    them (NaN when there are none)."""
+    kept = values[~np.isnan(values)]
+    return float(kept.sum() / len(kept)) if len(kept) else math.nan
+
+
 def final_points(points: pd.DataFrame, smooth: int) -> pd.DataFrame:
     """One row per run: its final tokens and the mean of its last ``smooth`` acc and x (and
     stderr); num_params, seed and chance kept."""
-    rows = []
-    for model, run in points.sort_values("tokens").groupby("model", sort=False):
-        tail = run.tail(smooth)
-        rows.append({"model": model, "num_params": run["num_params"].iloc[0], "tokens": run["tokens"].iloc[-1],
-                     "seed": run["seed"].iloc[0], "acc": tail["acc"].mean(), "x": tail["x"].mean(),
-                     "chance": run["chance"].iloc[0], "stderr": tail["stderr"].mean(), "n_evals": len(run)})
     columns = ["model", "num_params", "tokens", "seed", "acc", "x", "chance", "stderr", "n_evals"]
+    # arrays and slices, not a frame per run: the panels and the backtests take thousands of these
+    ordered, first, end = _runs(points) if len(points) else (points, [], [])
+    col = {c: ordered[c].to_numpy() for c in ("model", "num_params", "tokens", "seed", "chance")}
+    tail = {c: ordered[c].to_numpy(float) for c in ("acc", "x", "stderr")}
+    rows = []
+    for i, j in zip(first, end, strict=True):
+        last = slice(max(i, j - smooth), j)
+        rows.append({"model": col["model"][i], "num_params": col["num_params"][i], "tokens": col["tokens"][j - 1],
+                     "seed": col["seed"][i], "acc": _mean(tail["acc"][last]), "x": _mean(tail["x"][last]),
+                     "chance": col["chance"][i], "stderr": _mean(tail["stderr"][last]), "n_evals": j - i})
     return pd.DataFrame(rows, columns=columns).sort_values(["num_params", "tokens", "model"]).reset_index(drop=True)
 
 

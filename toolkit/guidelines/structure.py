@@ -22,7 +22,6 @@ families' own references.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -214,13 +213,16 @@ class PCAResult:
 
 
 def _explained(x: np.ndarray, standardise: bool) -> tuple[np.ndarray, np.ndarray]:
-    z = x - x.mean(axis=0)
+    """Shares of variance and loadings of ``x`` (rows: families; columns: parameters), or of a
+    stack of such matrices (leading axes) at once; LAPACK decomposes each matrix of a stack as
+    it would alone, so the shares are the same to the bit."""
+    z = x - x.mean(axis=-2, keepdims=True)
     if standardise:
-        sd = z.std(axis=0, ddof=1)
+        sd = z.std(axis=-2, ddof=1, keepdims=True)
         z = z / np.where(sd > 0, sd, 1.0)
     _, s, vt = np.linalg.svd(z, full_matrices=False)
     var = s ** 2
-    return var / var.sum(), vt
+    return var / var.sum(axis=-1, keepdims=True), vt
 
 
 def pca(table: pd.DataFrame, standardise: bool = True, centred: bool = False) -> PCAResult:
@@ -254,16 +256,31 @@ def linear_relations(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _corr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``x`` and ``y`` along their last axis, for every leading index at
+    once: :func:`numpy.corrcoef`'s steps in its order (a batched product instead of its dot), so
+    each value is the one ``np.corrcoef(x_i, y_i)[0, 1]`` gives, to the bit."""
+    pair = np.stack([x, y], axis=-2)
+    pair = pair - pair.mean(axis=-1, keepdims=True)
+    c = (pair @ np.swapaxes(pair, -1, -2)) * np.true_divide(1, pair.shape[-1] - 1)
+    sd = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
+    c = c / sd[..., :, None]
+    c = c / sd[..., None, :]
+    return np.clip(c[..., 0, 1], -1, 1)
+
+
 def _statistics(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> np.ndarray:
     """Raw and centred statistics of centred parameters ``c`` (rows: families; columns:
     e, n_term, d_term, alpha, beta): corr(a, alpha), corr(b, beta), raw 3-PC share
-    (unstandardised), then the same three in centred parameters (3-PC share standardised)."""
-    e, nt, dt, al, be = c.T
+    (unstandardised), then the same three in centred parameters (3-PC share standardised).
+    ``c`` may be a stack of such matrices (leading axes, e.g. the null's random-law sets, with
+    ``ln_n`` and ``ln_d`` broadcast against them): one row of six statistics per matrix."""
+    e, nt, dt, al, be = np.moveaxis(c, -1, 0)
     a, b = _raw(c, ln_n, ln_d)
-    raw = np.column_stack([e, a, b, al, be])
+    raw = np.stack([e, a, b, al, be], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):   # identical laws: NaN, not a warning
-        return np.array([np.corrcoef(a, al)[0, 1], np.corrcoef(b, be)[0, 1], _explained(raw, False)[0][:3].sum(),
-                         np.corrcoef(nt, al)[0, 1], np.corrcoef(dt, be)[0, 1], _explained(c, True)[0][:3].sum()])
+        return np.stack([_corr(a, al), _corr(b, be), _explained(raw, False)[0][..., :3].sum(axis=-1),
+                         _corr(nt, al), _corr(dt, be), _explained(c, True)[0][..., :3].sum(axis=-1)], axis=-1)
 
 
 def leave_one_out(table: pd.DataFrame) -> pd.DataFrame:
@@ -271,7 +288,9 @@ def leave_one_out(table: pd.DataFrame) -> pd.DataFrame:
     per family left out (index), to see whether one law carries a correlation."""
     x, ln_n, ln_d = _centred_matrix(table)
     c = x.to_numpy()
-    rows = [_statistics(np.delete(c, i, axis=0), np.delete(ln_n, i), np.delete(ln_d, i)) for i in range(len(c))]
+    keep = ~np.eye(len(c), dtype=bool)       # row i: every family but the i-th
+    rows = _statistics(np.stack([c[k] for k in keep]), np.stack([ln_n[k] for k in keep]),
+                       np.stack([ln_d[k] for k in keep]))
     return pd.DataFrame(rows, index=pd.Index(x.index, name="left_out"), columns=list(STATISTICS))
 
 
@@ -288,8 +307,9 @@ def random_law_null(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.Dat
     parametrisation at the families' own n_ref, d_ref. One row per set.
     """
     x, ln_n, ln_d = _centred_matrix(table)
-    rows = [_statistics(c, ln_n, ln_d) for c in _random_sets(x.to_numpy(), n, seed)]
-    return pd.DataFrame(rows, columns=list(STATISTICS))
+    # every set in one stack: the statistics of a thousand sets in a few array operations
+    sets = _random_sets(x.to_numpy(), n, seed)
+    return pd.DataFrame(_statistics(sets, ln_n, ln_d), columns=list(STATISTICS))
 
 
 def random_laws(table: pd.DataFrame, n_sets: int = 20, seed: int = 0) -> pd.DataFrame:
@@ -299,12 +319,16 @@ def random_laws(table: pd.DataFrame, n_sets: int = 20, seed: int = 0) -> pd.Data
     n_ref, d_ref."""
     x, ln_n, ln_d = _centred_matrix(table)
     refs = table.set_index("family").loc[x.index, ["n_ref", "d_ref"]].astype(float)
-    parts = []
-    for s, c in enumerate(_random_sets(x.to_numpy(), n_sets, seed)):
-        a, b = _raw(c, ln_n, ln_d)
-        parts.append(pd.DataFrame({"set": s, "family": x.index.to_numpy(), **dict(zip(CENTRED_PARAMS, c.T)),
-                                   "a": a, "b": b, "n_ref": refs["n_ref"].to_numpy(), "d_ref": refs["d_ref"].to_numpy()}))
-    return pd.concat(parts, ignore_index=True)
+    sets = _random_sets(x.to_numpy(), n_sets, seed)
+    a, b = _raw(sets, ln_n, ln_d)
+    n_sets, n_families = sets.shape[:2]
+
+    def each_set(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, n_sets)
+    return pd.DataFrame({"set": np.repeat(np.arange(n_sets), n_families), "family": each_set(x.index.to_numpy()),
+                         **dict(zip(CENTRED_PARAMS, sets.reshape(-1, len(CENTRED_PARAMS)).T)),
+                         "a": a.ravel(), "b": b.ravel(), "n_ref": each_set(refs["n_ref"].to_numpy()),
+                         "d_ref": each_set(refs["d_ref"].to_numpy())})
 
 
 def _centred_matrix(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -314,18 +338,18 @@ def _centred_matrix(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.n
     return x, np.log(refs["n_ref"].to_numpy(float)), np.log(refs["d_ref"].to_numpy(float))
 
 
-def _random_sets(c: np.ndarray, n: int, seed: int) -> Iterator[np.ndarray]:
-    """``n`` sets of independent random laws: each column of the centred parameters ``c``
-    (rows: families) shuffled on its own, the observed marginals without their relations."""
+def _random_sets(c: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` sets of independent random laws, stacked (set, family, parameter): each column of
+    the centred parameters ``c`` (rows: families) shuffled on its own, the observed marginals
+    without their relations."""
     rng = np.random.default_rng(seed)
-    for _ in range(int(n)):
-        yield np.column_stack([rng.permutation(col) for col in c.T])
+    return np.stack([np.column_stack([rng.permutation(col) for col in c.T]) for _ in range(int(n))])
 
 
 def _raw(c: np.ndarray, ln_n: np.ndarray, ln_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """a = ln A and b = ln B of centred parameters ``c`` (e, n_term, d_term, alpha, beta) at the
     references: the identity ln A = ln(A N_ref^-alpha) + alpha ln N_ref."""
-    return c[:, 1] + c[:, 3] * ln_n, c[:, 2] + c[:, 4] * ln_d
+    return c[..., 1] + c[..., 3] * ln_n, c[..., 2] + c[..., 4] * ln_d
 
 
 @dataclass(frozen=True)
@@ -352,9 +376,13 @@ class StructureTest:
 
 def structure_test(table: pd.DataFrame, n: int = 1000, seed: int = 0) -> StructureTest:
     """:func:`random_law_null` and the observed statistics, with permutation p-values."""
+    return _against(table, random_law_null(table, n, seed))
+
+
+def _against(table: pd.DataFrame, null: pd.DataFrame) -> StructureTest:
+    """The observed statistics of ``table`` against ``null`` (:func:`random_law_null` of it)."""
     x, ln_n, ln_d = _centred_matrix(table)
     observed = pd.Series(_statistics(x.to_numpy(), ln_n, ln_d), index=list(STATISTICS))
-    null = random_law_null(table, n, seed)
     extreme = null.abs().ge(observed.abs() - 1e-12)
     p = (extreme.sum() + 1) / (len(null) + 1)
     return StructureTest(observed, null.median(), p, len(x))
@@ -413,8 +441,10 @@ def explained_curves(table: pd.DataFrame, null: pd.DataFrame) -> pd.DataFrame:
                                        ("families, centred, standardised", True, True)):
         cum = np.cumsum(pca(table, standardise=standardise, centred=centred).explained)
         rows += [{"component": i + 1, "cumulative": float(v), "kind": kind} for i, v in enumerate(cum)]
-    sets = [np.cumsum(pca(g, standardise=True, centred=True).explained) for _, g in null.groupby("set")]
-    med = np.median(np.vstack(sets), axis=0)
+    # one stack (set, family, parameter) rather than a PCA per set: every set has every family
+    laws = null.sort_values("set", kind="stable")
+    sets = laws[list(CENTRED_PARAMS)].to_numpy(float).reshape(laws["set"].nunique(), -1, len(CENTRED_PARAMS))
+    med = np.median(np.cumsum(_explained(sets, True)[0], axis=-1), axis=0)
     rows += [{"component": i + 1, "cumulative": float(v), "kind": "random laws, centred (median)"}
              for i, v in enumerate(med)]
     return pd.DataFrame(rows)
@@ -451,8 +481,8 @@ def analyse(results: pd.DataFrame, families: pd.DataFrame, *, all_units: bool = 
     which families enter (:func:`structure_table`), the test, the null's statistics,
     ``n_points`` random-law sets as points and the variance explained."""
     used, dropped = structure_table(results, families, all_units=all_units, exclude_at_bound=exclude_at_bound)
-    return StructureAnalysis(used, dropped, structure_test(used, n=n_null, seed=seed),
-                             random_law_null(used, n=n_null, seed=seed), random_laws(used, n_points, seed),
+    null = random_law_null(used, n=n_null, seed=seed)   # once: the test reads the same sets
+    return StructureAnalysis(used, dropped, _against(used, null), null, random_laws(used, n_points, seed),
                              explained_curves(used, random_laws(used, 200, seed)))
 
 

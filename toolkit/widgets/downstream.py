@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -11,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from toolkit import charts
-from toolkit.downstream import METHODS, Direct, DownstreamSpec, TaskData, TwoStep, predict_task, task_points
+from toolkit.downstream import METHODS, Direct, DownstreamSpec, TaskData, TwoStep, task_points
 from toolkit.downstream.data import INTERMEDIATES, intermediate_of
-from toolkit.downstream.evaluate import split_ladder
+from toolkit.downstream.evaluate import fitted, is_calibrated, predict_targets, split_ladder
+from toolkit.downstream.intervals import NOISE_KIND
 from toolkit.downstream.methods import final_points, link_points
 from toolkit.errors import DataError
 from toolkit.units import flops, format_size
@@ -35,6 +37,20 @@ class _Ladder(NamedTuple):
     train: pd.DataFrame
     finals: pd.DataFrame
 
+    @property
+    def train_sizes(self) -> tuple[int, ...]:
+        return tuple(sorted(int(n) for n in self.train["num_params"].unique()))
+
+
+class _Move(NamedTuple):
+    """What one update draws: the controls' values and the ladder they choose."""
+
+    family: str
+    task: str
+    method: str
+    sizes: tuple[int, ...]
+    ladder: _Ladder
+
 
 class DownstreamPanel(Panel):
     """Notebook 14: predict a target's accuracy on a task from a ladder of smaller runs.
@@ -44,6 +60,11 @@ class DownstreamPanel(Panel):
     law, the targets predicted and actual), ``link`` (step 2: accuracy against task loss with
     the fitted sigmoid) and ``prediction`` (every target's predicted accuracy with its interval,
     both methods, against the actual). The status line gives the predictability verdict.
+
+    Fits are cached (:func:`toolkit.downstream.evaluate.fitted`) and so are the intervals'
+    calibrations, per family (backtests on its whole ladder, tens of CPU seconds): until a family's
+    is in, an update shows each prediction with the noise floor as its interval, labelled, and the
+    calibrated intervals replace it (:attr:`Update.later`).
     """
 
     chart_names = ("task_loss", "link", "prediction")
@@ -82,30 +103,67 @@ class DownstreamPanel(Panel):
         self.controls["sizes"].options = options
         self.controls["sizes"].value = [v for _, v in options]
 
-    def _ladder(self, family: str, task: str, sizes: list[float]) -> _Ladder:
+    def _ladder(self, family: str, task: str, sizes: tuple[int, ...]) -> _Ladder:
         intermediate = intermediate_of(self.data, family, task)
         points = task_points(self.data, family, task, intermediate)
         train, targets = split_ladder(points, self.data.family_targets(family), sizes)
         return _Ladder(intermediate, points, train, final_points(targets, 1))
 
-    def _compute(self) -> Update:
+    def _move(self) -> _Move:
         family, task, method = (self.controls[n].value for n in ("family", "task", "method"))
-        sizes = list(self.controls["sizes"].value)
+        sizes = tuple(self.controls["sizes"].value)
         if len(sizes) < 3:
             raise DataError("choose at least 3 ladder sizes (the law's N term needs three)")
-        ladder = self._ladder(family, task, sizes)
-        table = pd.DataFrame([{**predict_task(self.data, family, task, t["num_params"], t["tokens"], method=m,
-                                              level=self.level, sizes=sizes, spec=self.spec),
-                               "target": t["model"], "actual": t["acc"], "actual_x": t["x"]}
-                              for m in METHODS for _, t in ladder.finals.iterrows()])
+        return _Move(family, task, method, sizes, self._ladder(family, task, sizes))
+
+    def _announce(self) -> str:
+        family, task = self.controls["family"].value, self.controls["task"].value
+        return f"predicting {task} in {family} with both methods ..."
+
+    def _calibrated(self, move: _Move) -> bool:
+        return all(is_calibrated(self.data, move.family, m, self.spec, move.ladder.train_sizes) for m in METHODS)
+
+    def _table(self, move: _Move, calibrate: bool) -> pd.DataFrame:
+        """Every target predicted by both methods (``calibrate``: with the calibrated intervals)."""
+        finals = move.ladder.finals
+        rows = predict_targets(self.data, move.family, move.task, list(zip(finals["num_params"], finals["tokens"])),
+                               spec=self.spec, level=self.level, sizes=move.sizes, calibrate=calibrate)
+        targets = [t for _ in METHODS for _, t in finals.iterrows()]
+        return pd.DataFrame([{**row, "target": t["model"], "actual": t["acc"], "actual_x": t["x"]}
+                             for row, t in zip(rows, targets, strict=True)])
+
+    def _compute(self) -> Update:
+        move = self._move()
+        ready = self._calibrated(move)
+        table = self._table(move, calibrate=ready)
+        family, task, method, ladder = move.family, move.task, move.method, move.ladder
         chosen = table[table["method"] == method].reset_index(drop=True)
-        model = METHODS[method](ladder.train, self.spec, ladder.intermediate)
-        two = model if method == "two-step" else METHODS["two-step"](ladder.train, self.spec, ladder.intermediate)
-        cost = float(flops(*final_points(ladder.train, 1)[["num_params", "tokens"]].to_numpy(float).T).sum())
-        return Update({"task_loss": self._step1_chart(task, method, model, ladder, chosen),
-                       "link": self._link_chart(task, two, ladder, table),
-                       "prediction": charts.task_prediction(table, title=f"{task}: predicted vs actual ({family})")},
-                      self._numbers(chosen, len(sizes), cost), self._status(family, task, method, chosen, len(sizes)))
+        model = fitted(self.data, family, task, method, self.spec, ladder.intermediate, ladder.train)
+        two = fitted(self.data, family, task, "two-step", self.spec, ladder.intermediate, ladder.train)
+        charts_now = {"task_loss": self._step1_chart(task, method, model, ladder, chosen),
+                      "link": self._link_chart(task, two, ladder, table)}
+        final = self._final(move, table)
+        if ready:
+            return Update({**charts_now, **final.charts}, final.numbers, final.status)
+        return Update({**charts_now, **final.charts}, final.numbers,
+                      final.status + f" <i>Calibrating the intervals on backtests of {family}'s ladder "
+                                     f"({len(self.data.evaluated_tasks(family))} tasks) ...</i>",
+                      later=functools.partial(self._calibrate, move))
+
+    def _calibrate(self, move: _Move) -> Update:
+        """The calibrated intervals (the backtests of the family's ladder: the slow part)."""
+        return self._final(move, self._table(move, calibrate=True))
+
+    def _final(self, move: _Move, table: pd.DataFrame) -> Update:
+        """The prediction chart, the numbers and the status of ``table`` (the parts its intervals change)."""
+        chosen = table[table["method"] == move.method].reset_index(drop=True)
+        train = final_points(move.ladder.train, 1)
+        cost = float(flops(*train[["num_params", "tokens"]].to_numpy(float).T).sum())
+        provisional = ", intervals for now: the noise floor" if table["interval_kind"].iloc[0] == NOISE_KIND else ""
+        title = f"{move.task}: predicted vs actual ({move.family}{provisional})"
+        return Update({"prediction": charts.task_prediction(table, title=title)},
+                      self._numbers(chosen, len(move.sizes), cost),
+                      self._status(move.family, move.task, move.method, chosen, len(move.sizes)))
 
     def _step1_chart(self, task: str, method: str, model: TwoStep | Direct, ladder: _Ladder,
                      chosen: pd.DataFrame) -> alt.TopLevelMixin:
