@@ -167,3 +167,15 @@ def test_no_law_advice_names_the_notebooks_controls_not_fit_arguments():
     panel = widgets.FitPanel(runs, cut=0.0, n_bootstrap=5)
     status = panel.status.value
     assert "too_few_sizes" in status and "fixed=" not in status and "notebook 06" in status
+
+
+def test_no_law_advice_offers_only_the_moves_still_open():
+    """Two sizes below the target, all tokens, no cut: neither "raise p" nor "lower the cut" can
+    help, so the advice says neither (it always said both)."""
+    runs = simulate.family(sizes=(2e7, 1e8, 8e8), name="mine")
+    panel = widgets.FitPanel(runs, cut=0.0, p=1.0, n_bootstrap=5)
+    status = panel.status.value
+    assert "not_identifiable" in status and "train on more sizes (k)" in status
+    assert "raise p" not in status and "lower the cut" not in status
+    panel.controls["p"].value = 0.5
+    assert "train on more sizes (k) or raise p" in panel.status.value

@@ -11,6 +11,7 @@ from toolkit import charts
 from toolkit.errors import DataError
 from toolkit.evaluation import FamilyArrays
 from toolkit.guidelines.borrow import (
+    MIN_ONE_RUN_POINTS,
     OTHER_SCALE,
     OTHER_UNIT,
     SAME_SCALE,
@@ -50,11 +51,10 @@ class BorrowPanel(Panel):
         super().__init__()
         # only the runs the design can fit are offered (a run ending before the cut cannot be, at any p)
         self._runs_of = {a.name: sizes for a in FamilyArrays.all(runs) if (sizes := one_run_sizes(a))}
+        eligible = f"a family with a run below its largest that has {MIN_ONE_RUN_POINTS} checkpoints past its cut"
         if not self._runs_of:
-            raise DataError("BorrowPanel needs a family with a run below its largest that has 3 checkpoints past "
-                            f"its cut; got {', '.join(runs.families) or 'no rows'}")
-        family_control = family_dropdown(list(self._runs_of), family,
-                                         eligible="a family with a run below its largest that has 3 checkpoints past its cut")
+            raise DataError(f"BorrowPanel needs {eligible}; got {', '.join(runs.families) or 'no rows'}")
+        family_control = family_dropdown(list(self._runs_of), family, eligible=eligible)
         family = family_control.value
         self.runs, self.table, self.families = runs, table, families
         self._meta = families.set_index("family")

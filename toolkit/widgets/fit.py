@@ -13,7 +13,7 @@ import pandas as pd
 
 from toolkit import charts
 from toolkit.errors import DataError
-from toolkit.evaluation import default_cut, evaluate, split
+from toolkit.evaluation import default_cut, evaluate, more_checkpoints, split
 from toolkit.fitting import PREDICTING, BootstrapResult, FitResult, bootstrap, fit
 from toolkit.runs import Runs
 from toolkit.units import format_size
@@ -36,8 +36,7 @@ from toolkit.widgets._parameters import check_interval_settings, check_parameter
 NO_LAW_ADVICE: dict[str, str] = {
     "too_few_sizes": "one model size below the target cannot pin the N term: train on more sizes (k), add a "
                      "size to your runs, or borrow A and alpha from a related family (notebook 06)",
-    "not_identifiable": "these checkpoints cannot separate the law's terms: train on more sizes (k), raise p, "
-                        "or lower the cut",
+    "not_identifiable": "these checkpoints cannot separate the law's terms: {moves}",
 }
 
 
@@ -164,9 +163,11 @@ class FitPanel(Panel):
 
     def _status(self, design: Design) -> str:
         result, ev = design.result, design.evaluation
-        reason = NO_LAW_ADVICE.get(str(result.status), result.reason)
+        family, _, p, cut, _ = self._key()
+        # only the moves still open: no "raise p" at p = 100%, no "lower the cut" without one
+        moves = " or ".join(filter(None, ("train on more sizes (k)", more_checkpoints(p, cut))))
+        reason = NO_LAW_ADVICE[result.status].format(moves=moves) if result.status in NO_LAW_ADVICE else result.reason
         status = f"fit status <b>{result.status}</b>" + (f" ({reason})" if reason else "")
-        family, _, _, cut, _ = self._key()
         if self.cut_note and family == self._first_family and cut == self._default_cut:
             status = f"{self.cut_note}<br>{status}"
         if ev is None:
