@@ -105,7 +105,7 @@ class DownstreamPanel(Panel):
         return Update({"task_loss": self._step1_chart(task, method, model, ladder, chosen),
                        "link": self._link_chart(task, two, ladder, table),
                        "prediction": charts.task_prediction(table, title=f"{task}: predicted vs actual ({family})")},
-                      self._numbers(chosen, len(sizes), cost), self._status(family, task, method, chosen, len(sizes)))
+                      self._numbers(chosen, len(sizes), cost), self._status(family, task, method, chosen, len(sizes), cost))
 
     def _step1_chart(self, task: str, method: str, model: TwoStep | Direct, ladder: _Ladder,
                      chosen: pd.DataFrame) -> alt.TopLevelMixin:
@@ -148,11 +148,13 @@ class DownstreamPanel(Panel):
                             f"{k}_cost_fraction": cost / float(flops(r["num_params"], r["tokens"]))})
         return numbers
 
-    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int) -> str:
+    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int, cost: float) -> str:
         first = chosen.iloc[0]
+        # the ladder's cost is what a reader weighs against the accuracy, so it is on screen, not only recorded
         return (f"<b>{family} · {task}</b> ({method}, from {n_sizes} ladder sizes): "
                 + "; ".join(f"{r['target']} predicted <b>{r['predicted']:.1%}</b> "
-                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%}"
+                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%} "
+                            f"(the ladder costs {cost / float(flops(r['num_params'], r['tokens'])):.1%} of its compute)"
                             for _, r in chosen.iterrows())
                 + f" ({100 * self.level:g}% intervals, {first['interval_kind']}). Predictable: <b>"
                 + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
