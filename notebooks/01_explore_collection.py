@@ -53,11 +53,20 @@ record(panel)
 #
 # <details><summary>Answers (the collection)</summary>
 #
-# 1. Read the status line (`n_families_3_sizes` in the recorded numbers): about 40 of the
-#    90-odd families of the mirror; many sources publish a single run, or variants of one size.
-# 2. GPT-3's curves are dense training-loss logs of eight sizes; Chinchilla's are single final
-#    points per model read off a figure of the paper (one point per run, 142 sizes).
-# 3. The overview chart answers it: the Chinchilla and GPT-3 lines span more than three
-#    decades of $N$ (tens of millions to over a hundred billion parameters).
+# 1. Read the status line (`n_families_3_sizes` in the recorded numbers): 41 of the mirror's 92
+#    families; many sources publish a single run, or variants of one size.
+#    <!-- check 1: expect n_families_3_sizes = 41 ± 0.5; expect n_families = 92 ± 0.5 -->
+# 2. GPT-3's curves are dense training-loss logs of eight sizes (4,011 points); Chinchilla's are
+#    single final points read off a figure of the paper: 245 runs of 41 sizes, one point each.
+#    <!-- check 2: set family = "gpt3"; expect family_n_sizes = 8 ± 0.5;
+#         expect summary.set_index("family").loc["gpt3", "n_checkpoints"] = 4011 ± 0.5;
+#         set family = "chinchilla"; expect family_n_sizes = 41 ± 0.5;
+#         expect summary.set_index("family").loc["chinchilla", "n_models"] = 245 ± 0.5;
+#         expect summary.set_index("family").loc["chinchilla", "n_checkpoints"] = 245 ± 0.5 -->
+# 3. The overview chart answers it: GPT-3 and OPT, from 125M to 175B parameters, more than three
+#    decades of $N$ (a factor of 1,400). Chinchilla has the most sizes but spans 57M to 16B.
+#    <!-- check 3: expect summary.set_index("family").eval("max_params / min_params")["gpt3"] = 1400 ± 1;
+#         expect summary.set_index("family").eval("max_params / min_params")["opt"] = 1400 ± 1;
+#         expect summary.eval("max_params / min_params").max() = 1400 ± 1 -->
 #
 # </details>

@@ -68,13 +68,29 @@ record(panel)
 # %% [markdown] jupyter={"source_hidden": true}
 # <details><summary>Answers (the collection, corrected protocol)</summary>
 #
-# 1. At about 1% of the target's compute only designs with a few small models trained on part
-#    of their tokens fit; the expected ARE rises several-fold and its spread over families
-#    widens (the sweep table shows the whole curve).
-# 2. Designs measured only on families with many sizes (e.g. large k) drop out. A median over
-#    five families can be moved by one; the bar, a 90% interval of the ARE a new family would see (checked
-#    leave-one-family-out on the study: it held 92% of the families left out), shows how unsure it is.
-# 3. The sizes scale with the target (the planner keeps each design's size ratios): read the
+# 1. At 1.2% of the target's compute the planner recommends one run, the 3rd size below the
+#    target (268M), with $A$, $\alpha$ borrowed, on 30% of its tokens: expected ARE 18.2%,
+#    against 0.9% at `1e22` (one 3.43B run on 40%). The spread widens far more than the median:
+#    a new family's ARE lies in 0.5-1070% with 90% probability, against 0.1-39% (the sweep table
+#    shows the whole curve).
+#    <!-- check 1: expect recommended_are = 0.9% ± 0.05%; expect recommended_are_upper = 39% ± 0.5%;
+#         set budget = "1e21"; expect budget_fraction = 1.2% ± 0.05%; expect recommended_k = 1 ± 0.5;
+#         expect recommended_p = 0.3 ± 0.05; expect recommended_are = 18.2% ± 0.05%;
+#         expect recommended_are_upper = 1070% ± 5% -->
+# 2. The recommendation stays (it was measured on 23 families), but of the 135 designs measured
+#    on at least five families only 38 are left, and 4 options fit the budget instead of 10. A
+#    median over five families can be moved by one; the bar, a 90% interval of the ARE a new
+#    family would see (checked leave-one-family-out on the study), shows how unsure it is.
+#    <!-- check 2: expect n_designs_measured = 135 ± 0.5; expect n_options = 10 ± 0.5;
+#         set min_families = 15; expect n_designs_measured = 38 ± 0.5; expect n_options = 4 ± 0.5;
+#         expect recommended_n_families = 23 ± 0.5 -->
+# 3. The planner keeps each design's size ratios and scales them to the target: at 1% of the
+#    compute of 70B on 1.4T tokens ($5.88 \times 10^{21}$ FLOPs) it suggests the 3 smallest
+#    sizes, 416M, 959M and 2.4B, on 20% of their tokens, for an expected ARE of 39%: read the
 #    *model sizes* column; tokens per run follow from the budget.
+#    <!-- check 3: set target_params = "70B"; set target_tokens = "1.4T"; set budget = "5.88e21";
+#         expect budget_fraction = 1% ± 0.05%; expect recommended_k = 3 ± 0.5;
+#         expect recommended_p = 0.2 ± 0.05; expect recommended_are = 39% ± 0.5%;
+#         expect panel.table()["model sizes"].iloc[0] = "416M, 959M, 2.4B" -->
 #
 # </details>

@@ -73,21 +73,34 @@ record(panel)
 #
 # <details><summary>Answers (the collection, corrected protocol)</summary>
 #
-# 1. Read the status line: about 87% of some 3,500 predictions at 90% (each tercile of
-#    extrapolation 85-90%). The bootstrap's 90% interval (with `bootstrap = 50`) has no spread
-#    at all for about 40% of them (one run per size) and holds about 43% of the rest: about a
-#    quarter of all the targets.
-# 2. Pythia's laws over-predict its 12B target by about 15% (its runs all share one token
-#    budget, 300B, so the $D$ term is weakly constrained); the other sources
+# 1. Read the status line: about 87% of some 3,500 predictions at 90% (each third of
+#    extrapolation 86-89%). The bootstrap's 90% interval (re-run with `bootstrap = 50`, as
+#    `make findings` does) has no spread at all for about 40% of them (one run per size) and
+#    holds about 43% of the rest: about a quarter of all the targets.
+#    <!-- check 1: expect coverage_all = 87% ± 0.5%; expect n_predictions = 3500 ± 50;
+#         expect coverage_T1 = 89% ± 0.5%; expect coverage_T2 = 86% ± 0.5%; expect coverage_T3 = 87% ± 0.5% -->
+# 2. Pythia's laws over-predict its targets by about 20% (a median log error of 0.19 over its
+#    647 predictions; its runs all share one token budget, 300B, so the $D$ term is weakly
+#    constrained); the other sources
 #    miss by a few percent, so an interval learned from them is too narrow for Pythia: about
-#    half of its targets fall inside. A new family can be a Pythia: the coverage is an
+#    half of its targets fall inside (48%). A new family can be a Pythia: the coverage is an
 #    average over families, not a promise for each one.
+#    <!-- check 2: set source = "biderman2023pythia"; expect coverage_all = 48% ± 0.5%;
+#         expect panel.predictions.query("source == 'biderman2023pythia'").error.median() = 0.19 ± 0.005;
+#         expect n_predictions = 647 ± 0.5 -->
 # 3. The signed interval leans where the other sources' errors lean; at 50% it holds about
 #    41% of the targets (symmetric: about 53%). The symmetric one stays within five points
 #    of every nominal level checked (50, 80, 90, 95%), so it is the default.
-# 4. At $\log_{10}$ ratio 2 the median half-width is about 90-100% of the predicted loss: the
-#    collection's extrapolations that far were often badly wrong. A narrow interval there
-#    would be a promise the data never kept.
+#    <!-- check 3: set method = "signed"; set level = 0.5; expect coverage_all = 41% ± 0.5%;
+#         set method = "symmetric"; expect coverage_all = 53% ± 0.5%; expect abs(coverage_all - level) < 0.05;
+#         set level = 0.8; expect abs(coverage_all - level) < 0.05; set level = 0.9;
+#         expect abs(coverage_all - level) < 0.05; set level = 0.95; expect abs(coverage_all - level) < 0.05 -->
+# 4. Near $\log_{10}$ ratio 2 (the two farthest bins of the width chart, at 1.6 and 2.3) the
+#    median half-width is 90% and 119% of the predicted loss: the collection's extrapolations
+#    that far were often badly wrong. A narrow interval there would be a promise the data never
+#    kept.
+#    <!-- check 4: expect chart("width").query("log10_compute_ratio>1.5").half_width.min() = 0.90 ± 0.005;
+#         expect chart("width").query("log10_compute_ratio>1.5").half_width.max() = 1.19 ± 0.005 -->
 #
 # </details>
 #

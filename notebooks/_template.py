@@ -40,6 +40,8 @@ record(panel)
 # <details><summary>Answers (the collection, corrected protocol)</summary>
 #
 # 1. The answer, with the number the reader should see.
+#    <!-- check 1: set k = 3; expect are = 21% ± 0.5% -->
 # 2. The answer, and why.
+#    <!-- check 2: run family = "opt"; expect are = 3.1% ± 0.05%; expect are < 5% -->
 #
 # </details>

@@ -24,6 +24,8 @@ def test_charts_and_numbers(panel) -> None:
     assert n["5e_09_1x_lower"] < n["5e_09_1x_predicted"] < n["5e_09_1x_upper"]
     assert n["5e_09_1x_abs_error_points"] < 2 and 0 < n["5e_09_1x_cost_fraction"] < 1
     assert "Predictable: <b>yes</b>" in panel.status.value
+    # the ladder's cost is on screen, where notebook 14's exercise 3 asks the reader to read it
+    assert f"(the ladder costs {n['5e_09_1x_cost_fraction']:.1%} of its compute)" in panel.status.value
     spec = panel.charts()["link"].to_dict()
     assert spec["title"]["text"] == "task: step 2, accuracy vs task loss"
 

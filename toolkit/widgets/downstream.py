@@ -163,7 +163,7 @@ class DownstreamPanel(Panel):
         title = f"{move.task}: predicted vs actual ({move.family}{provisional})"
         return Update({"prediction": charts.task_prediction(table, title=title)},
                       self._numbers(chosen, len(move.sizes), cost),
-                      self._status(move.family, move.task, move.method, chosen, len(move.sizes)))
+                      self._status(move.family, move.task, move.method, chosen, len(move.sizes), cost))
 
     def _step1_chart(self, task: str, method: str, model: TwoStep | Direct, ladder: _Ladder,
                      chosen: pd.DataFrame) -> alt.TopLevelMixin:
@@ -206,11 +206,13 @@ class DownstreamPanel(Panel):
                             f"{k}_cost_fraction": cost / float(flops(r["num_params"], r["tokens"]))})
         return numbers
 
-    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int) -> str:
+    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int, cost: float) -> str:
         first = chosen.iloc[0]
+        # the ladder's cost is what a reader weighs against the accuracy, so it is on screen, not only recorded
         return (f"<b>{family} · {task}</b> ({method}, from {n_sizes} ladder sizes): "
                 + "; ".join(f"{r['target']} predicted <b>{r['predicted']:.1%}</b> "
-                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%}"
+                            f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%} "
+                            f"(the ladder costs {cost / float(flops(r['num_params'], r['tokens'])):.1%} of its compute)"
                             for _, r in chosen.iterrows())
                 + f" ({100 * self.level:g}% intervals, {first['interval_kind']}). Predictable: <b>"
                 + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
