@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from toolkit.downstream.methods import METHODS, DownstreamSpec, final_points
 from toolkit.errors import DataError, FitError
@@ -100,6 +99,8 @@ class Calibration:
     def interval(self, predicted: float, extrapolation: float, noise_sd: float, level: float) -> tuple[float, float]:
         """(lower, upper) accuracy bounds (fractions) of a prediction ``extrapolation`` decades
         beyond the ladder; at least z_level x ``noise_sd`` on each side, clipped to [0, 1]."""
+        from scipy.stats import norm  # 0.6 CPU-s to import: not for a command that only writes task predictions
+
         q = self.quantile(level)
         floor = norm.ppf(0.5 + level / 2) * noise_sd
         half = max(q * extrapolation if math.isfinite(q) else floor, floor)

@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from toolkit.downstream.methods import final_points
 
@@ -75,6 +74,8 @@ def check(points: pd.DataFrame, smooth: int = 1) -> dict[str, float | bool | str
     noise = max(noise if math.isfinite(noise) else NOISE_FLOOR, NOISE_FLOOR)
     signal = float(final["acc"].max() - final["acc"].min())
     compute = 6 * final["num_params"].to_numpy(float) * final["tokens"].to_numpy(float)
+    from scipy.stats import spearmanr  # 0.6 CPU-s to import: not for a command that only writes task predictions
+
     rho = float(spearmanr(compute, final["acc"]).statistic) if len(final) >= 3 and final["acc"].nunique() > 1 \
         else math.nan
     chance = float(final["chance"].iloc[0]) if final["chance"].notna().any() else math.nan

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from toolkit.errors import FitError
 from toolkit.fitting.jacobian import prediction_jacobian
@@ -104,6 +103,9 @@ def conf_int(law: ScalingLaw, estimates: Mapping[str, float], se: Mapping[str, f
              level: float) -> pd.DataFrame:
     """Student-t intervals ``estimates`` +- t se at ``level``, clipped to each parameter's
     bounds: DataFrame index=param, columns lower, upper (NaN without a finite se)."""
+    # scipy.stats costs 0.6 CPU-s to import: only where an interval is computed
+    from scipy.stats import t as student_t
+
     q = student_t.ppf(0.5 + level / 2, max(dof, 1))
     lo = [max(estimates[k] - q * se[k], p.lower) if math.isfinite(se[k]) else math.nan
           for k, p in law.params.items()]
@@ -125,6 +127,8 @@ def delta_interval(law: ScalingLaw, gn: GaussNewton, objective: str, n: np.ndarr
     if objective == "huber-log":
         jac = jac / loss.ravel()[:, None]
     se = np.sqrt(np.maximum(np.einsum("pi,ij,pj->p", jac, gn.cov, jac), 0.0)).reshape(n.shape)
+    from scipy.stats import t as student_t
+
     q = student_t.ppf(0.5 + level / 2, max(gn.dof, 1))
     if objective == "huber-log":
         return loss * np.exp(-q * se), loss * np.exp(q * se)
