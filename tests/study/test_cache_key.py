@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from toolkit.study import cache
@@ -91,3 +92,81 @@ def test_a_cached_frame_is_computed_once_per_code_version_and_inputs(tmp_path, m
     cache.prune(tmp_path, tmp_path / "code-0")              # the study's tidying leaves it alone
     cache.cached_frame("t", ("toolkit.study.experiments",), inputs, compute)
     assert len(calls) == 3
+
+
+def test_cached_json_is_computed_once_per_code_version_and_inputs(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    calls = []
+
+    def compute() -> list:
+        calls.append(1)
+        return [{"value": float("nan"), "n": 3}]
+
+    inputs = {"table": pd.DataFrame({"are": [0.1, 0.2]})}
+    first = cache.cached_json("v", ("toolkit.study.experiments",), inputs, compute)
+    assert first == [{"value": None, "n": 3}]          # computed or read, the value strict JSON reads back
+    assert cache.cached_json("v", ("toolkit.study.experiments",), inputs, compute) == first and len(calls) == 1
+    cache.cached_json("v", ("toolkit.study.experiments",), {"table": pd.DataFrame({"are": [0.1, 0.3]})}, compute)
+    assert len(calls) == 2                              # other data
+    monkeypatch.setattr(cache, "code_hash", lambda *args: "0" * 64)
+    cache.cached_json("v", ("toolkit.study.experiments",), inputs, compute)
+    assert len(calls) == 3                              # another version of the code
+    assert len(list(tmp_path.glob("frames/v-*.json"))) == 1
+
+
+def test_cached_frames_come_back_as_they_were_computed(tmp_path) -> None:
+    frame = pd.DataFrame({"family": pd.Series(["a", "b"], dtype=object), "text": ["x", "y"],
+                          "sizes": [[1, 2], [3]], "are": [0.5, float("nan")]})
+    frame.attrs = {"model": {"kind": "m", "q": [0.1, 0.2]}}
+    entry = cache.CachedFrames("t", ("toolkit.study.experiments",), {"n": 1}, tmp_path)
+    assert entry.read() is None
+    entry.write({"one": frame, "two": frame.head(1)})
+    back = cache.CachedFrames("t", ("toolkit.study.experiments",), {"n": 1}, tmp_path).read()
+    assert back["one"].attrs == frame.attrs
+    pd.testing.assert_frame_equal(back["one"].assign(sizes=back["one"]["sizes"].map(list)), frame)
+    pd.testing.assert_frame_equal(back["two"].assign(sizes=back["two"]["sizes"].map(list)), frame.head(1))
+    # a part gone: the result is computed again, never read in part
+    next(tmp_path.glob("frames/t-*.two.parquet")).unlink()
+    assert cache.CachedFrames("t", ("toolkit.study.experiments",), {"n": 1}, tmp_path).read() is None
+
+
+def test_the_key_follows_a_frames_content_not_its_index() -> None:
+    frame = pd.DataFrame({"are": [0.1, 0.2], "train_sizes": [[1, 2], [3]]})
+    assert cache.frame_digest(frame) == cache.frame_digest(frame.set_axis([5, 7]))
+    assert cache.frame_digest(frame) != cache.frame_digest(frame.assign(train_sizes=[[1, 2], [4]]))
+    assert cache.frame_digest(frame) != cache.frame_digest(frame.astype({"are": "float32"}))
+
+
+def _runs(loss_scale: float = 1.0):
+    from toolkit.runs import Runs
+
+    rows = [{"family": name, "model": f"{name}-{int(n)}", "num_params": n, "tokens": d,
+             "loss": loss_scale * (1.7 + 400 / n**0.34 + 410 / d**0.28) * (1 + 0.002 * ((i * 7) % 5 - 2))}
+            for name, sizes in (("five", (20e6, 60e6, 200e6, 600e6, 2e9)), ("four", (50e6, 150e6, 500e6, 1.5e9)))
+            for n in sizes for i, d in enumerate(np.geomspace(1e8, 1e11, 8))]
+    return Runs(pd.DataFrame(rows))
+
+
+def test_a_whole_study_is_read_back_equal_and_follows_its_runs_and_code(tmp_path, monkeypatch) -> None:
+    from toolkit import study
+
+    def go(runs):
+        return study.run_study(runs, experiments=["grid", "partial"], config=study.StudyConfig(p_grid=(0.5, 1.0)),
+                               n_jobs=1, progress=False, cache_dir=tmp_path)
+
+    built = []
+    real = study.run.FamilyArrays.all
+    monkeypatch.setattr(study.run.FamilyArrays, "all", lambda runs: built.append(1) or real(runs))
+    first = go(_runs())
+    cold = len(built)
+    again = go(_runs())
+    assert cold and len(built) == cold      # the warm study builds no family's arrays
+    assert (again.n_fitted, again.n_cached) == (0, 4) and again.code == first.code
+    pd.testing.assert_frame_equal(again.table, first.table)
+    pd.testing.assert_frame_equal(again.families, first.families)
+    other = go(_runs(1.01))                 # other runs: computed (its blocks are new)
+    assert len(built) == 2 * cold and other.n_fitted > 0
+    monkeypatch.setattr(cache, "code_hash", lambda *args: "0" * 64)
+    changed = go(_runs())                   # other code: computed (here from the blocks, which the stub leaves)
+    assert len(built) == 3 * cold and changed.n_fitted == 0
+    pd.testing.assert_frame_equal(changed.table, first.table)

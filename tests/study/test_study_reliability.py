@@ -38,6 +38,12 @@ def _run(runs, cache):
     return study.run_study(runs, experiments=["grid"], config=FAST, n_jobs=1, progress=False, cache_dir=cache)
 
 
+def _blocks_only(cache):
+    """Forget the whole studies cached in front of the blocks, so the next study reads its blocks."""
+    for path in cache.glob("frames/study-*"):
+        path.unlink()
+
+
 def _one_files(cache):
     """The cells of every complete study version: one file each."""
     return sorted(p for p in cache.glob("code-*/cells-*.parquet") if ".part-" not in p.name)
@@ -61,9 +67,17 @@ def test_a_complete_study_is_one_file_read_in_one_go(runs, tmp_path, monkeypatch
 
     monkeypatch.setattr(study.cache, "read_frame_cache", counted)
     again = _run(runs, tmp_path)
+    # the whole study, cached in front of its blocks: its table and families, no block
+    assert [name.split(".")[-2] for name in reads] == ["table", "families"]
+    assert again.n_cached == 2 and again.n_fitted == 0
+    pd.testing.assert_frame_equal(again.table, first.table)
+    pd.testing.assert_frame_equal(again.families, first.families)
+    _blocks_only(tmp_path)
+    reads.clear()
+    again = _run(runs, tmp_path)
     assert reads == [one.name] and again.n_cached == 2 and again.n_fitted == 0
     pd.testing.assert_frame_equal(again.table, first.table)
-    # a subset of the families is served from the same file
+    # a subset of the families (another whole study) is served from the same file of blocks
     four = study.run_study(runs, families=["four"], experiments=["grid"], config=FAST, n_jobs=1, progress=False,
                            cache_dir=tmp_path)
     assert reads == [one.name] * 2 and four.n_fitted == 0
@@ -74,6 +88,7 @@ def test_a_corrupt_study_file_is_discarded_named_and_rebuilt(runs, tmp_path):
     first = _run(runs, tmp_path)
     (victim,) = _one_files(tmp_path)
     victim.write_bytes(victim.read_bytes()[:200])
+    _blocks_only(tmp_path)
     with pytest.warns(RuntimeWarning, match=f"{victim.name} was discarded"):
         again = _run(runs, tmp_path)
     pd.testing.assert_frame_equal(again.table, first.table)
@@ -88,6 +103,7 @@ def test_a_foreign_block_never_replaces_real_cells(runs, tmp_path):
     (k1, n1, five), (k2, n2, four) = frame.attrs["blocks"]
     frame.attrs["blocks"] = [[k1, n1, four], [k2, n2, five]]   # a valid cache file, but of other blocks
     write_frame_cache(one, frame, schema)
+    _blocks_only(tmp_path)
     with pytest.warns(RuntimeWarning, match=f"{one.name} was discarded .*another block"):
         again = _run(runs, tmp_path)
     pd.testing.assert_frame_equal(again.table, first.table)

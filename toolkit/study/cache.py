@@ -9,8 +9,9 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,9 @@ from toolkit.evaluation import FamilyArrays
 from toolkit.evaluation.cells import DTYPES
 from toolkit.evaluation.resampling import BOOT_COLUMNS
 from toolkit.fitting import FitSpec
-from toolkit.storage import read_cache, read_frame_cache, usable_cache_dir, write_cache, write_frame_cache
-from toolkit.study.config import StudyConfig
+from toolkit.runs import Runs
+from toolkit.storage import read_cache, read_frame_cache, to_json, usable_cache_dir, write_cache, write_frame_cache
+from toolkit.study.config import StudyConfig, StudyResult, plain_strings, typed_table
 
 #: The modules whose code computes the cells: the cache key hashes the syntax tree (not the
 #: docstrings, comments or layout, so rewording a docstring keeps the cache) of every module
@@ -31,6 +33,10 @@ CELL_CODE_ROOTS: tuple[str, ...] = ("toolkit.study.run",)
 #: the fitting recipes of notebook 10 (editing them must not recompute the study they learn from).
 NOT_CELL_CODE: frozenset[str] = frozenset({"toolkit.evaluation.calibration", "toolkit.fitting.calibration",
                                            "toolkit.fitting.treatments"})
+#: The code of a complete study beyond its cells' (imported inside functions, so not in their
+#: closure): the reference points of the families frame and the paper's GPT-3 points, read
+#: again from their file.
+STUDY_CODE_ROOTS: tuple[str, ...] = (*CELL_CODE_ROOTS, "toolkit.guidelines.structure", "toolkit.sources.gpt3")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -179,33 +185,143 @@ def cache_root() -> Path:
     return default_cache_dir() / "study"
 
 
-def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
-                 compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``compute()``, cached as one file in the study's cache (``cache_root()``) under the same
-    kind of key as the study: the code of the import closure of ``roots`` (:func:`code_hash`),
-    the toolkit's version and ``inputs`` (frames by their content, other values as JSON). Only
-    the latest file of each ``name`` is kept (in ``cache_root() / "frames"``, apart from the
-    study's versions, which :func:`prune` tidies)."""
+def frame_digest(frame: pd.DataFrame) -> bytes:
+    """The content of ``frame`` (values, columns and dtypes; not its index) as a digest: list
+    columns (``train_sizes``) are hashed as tuples, which pandas can hash."""
+    listed = {c: frame[c].map(tuple) for c in frame.columns
+              if len(frame) and isinstance(frame[c].iloc[0], (list, np.ndarray))}
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame.assign(**listed) if listed else frame,
+                                                  index=False).to_numpy().tobytes())
+    h.update(json.dumps([list(map(str, frame.columns)), list(map(str, frame.dtypes))]).encode())
+    return h.digest()
+
+
+def _key(roots: tuple[str, ...], inputs: Mapping[str, object]) -> str:
+    """The key of a cached result (24 hex digits): the code of the import closure of ``roots``
+    (:func:`code_hash`), the toolkit's version and ``inputs`` (frames by their content
+    (:func:`frame_digest`), other values as JSON)."""
     h = hashlib.sha256(code_hash(roots, frozenset()).encode() + __version__.encode())
     for key, value in sorted(inputs.items()):
         h.update(key.encode())
-        if isinstance(value, pd.DataFrame):
-            h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
-            h.update(json.dumps([list(map(str, value.columns)), list(map(str, value.dtypes))]).encode())
-        else:
-            h.update(json.dumps(value, sort_keys=True, default=str).encode())
-    root = cache_root() / "frames"
-    path = root / f"{name}-{h.hexdigest()[:24]}.parquet"
-    schema = f"study-frame:{name}"
-    frame = read_frame_cache(path, schema)
-    if frame is not None:
-        return frame
+        h.update(frame_digest(value) if isinstance(value, pd.DataFrame)
+                 else json.dumps(value, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:24]
+
+
+def _keep_latest(root: Path, name: str, kept: list[Path]) -> None:
+    """Delete the files of ``name`` in ``root`` that are not ``kept`` (older keys)."""
+    pattern = re.compile(re.escape(name) + r"-[0-9a-f]{24}(\.[a-z_]+)?\.(parquet|json)")
+    for old in root.glob(f"{name}-*"):
+        if old not in kept and pattern.fullmatch(old.name):
+            old.unlink(missing_ok=True)
+
+
+class CachedFrames:
+    """One result made of frames (by part name) in the study's cache, under :func:`_key` of
+    the code of ``roots`` and ``inputs``: a result computed from the same data by the same
+    code is read, not computed, with the dtypes it was computed with. One file per part
+    (``attrs`` included) and an index of the parts and their ``object`` columns, in ``directory / "frames"`` (default ``cache_root()``); only the latest key of each
+    ``name`` is kept (apart from the study's versions, which :func:`prune` tidies)."""
+
+    def __init__(self, name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
+                 directory: str | Path | None = None) -> None:
+        self.root = Path(directory if directory is not None else cache_root()) / "frames"
+        self.name, self.key, self.schema = name, _key(roots, inputs), f"study-frame:{name}"
+        self.index = self.root / f"{name}-{self.key}.json"
+
+    def _part(self, part: str) -> Path:
+        return self.root / f"{self.name}-{self.key}.{part}.parquet"
+
+    def read(self) -> dict[str, pd.DataFrame] | None:
+        """The stored frames, or ``None`` when a part is missing or unusable."""
+        index = read_cache(self.index, self.schema)
+        if index is None:
+            return None
+        parts = json.loads(index)
+        frames = {part: read_frame_cache(self._part(part), self.schema) for part in parts}
+        if not isinstance(parts, dict) or any(f is None for f in frames.values()):
+            return None
+        # Parquet reads text back as ``str``: the columns computed as ``object`` are so again
+        return {part: f.astype(dict.fromkeys(parts[part], object)) for part, f in frames.items()}  # type: ignore[union-attr]
+
+    def write(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """Store ``frames`` (nothing, after one warning, without a usable cache directory)."""
+        paths = [self._part(part) for part in frames]
+        # the index last, so a reader never finds it without its parts
+        if usable_cache_dir(self.root) is not None \
+                and all(write_frame_cache(path, f, self.schema) for path, f in zip(paths, frames.values())) \
+                and write_cache(self.index, json.dumps({part: [str(c) for c in f.columns if f[c].dtype == object]
+                                                         for part, f in frames.items()}).encode(), self.schema):
+            _keep_latest(self.root, self.name, [*paths, self.index])
+
+
+def cached_frame(name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
+                 compute: Callable[[], pd.DataFrame], *, directory: str | Path | None = None) -> pd.DataFrame:
+    """``compute()``, cached as :class:`CachedFrames` (one part)."""
+    entry = CachedFrames(name, roots, inputs, directory)
+    stored = entry.read()
+    if stored is not None:
+        return stored["frame"]
     frame = compute()
-    if usable_cache_dir(root) is not None and write_frame_cache(path, frame, schema):
-        for old in root.glob(f"{name}-*.parquet"):
-            if old != path:
-                old.unlink(missing_ok=True)
+    entry.write({"frame": frame})
     return frame
+
+
+def cached_json(name: str, roots: tuple[str, ...], inputs: Mapping[str, object], compute: Callable[[], Any], *,
+                directory: str | Path | None = None) -> Any:
+    """``compute()``, a JSON value, cached by the key of :class:`CachedFrames`; computed or
+    read, it is the value strict JSON (:func:`toolkit.storage.to_json`) reads back."""
+    root = Path(directory if directory is not None else cache_root()) / "frames"
+    path = root / f"{name}-{_key(roots, inputs)}.json"
+    schema = f"study-json:{name}"
+    stored = read_cache(path, schema)
+    if stored is not None:
+        return json.loads(stored)
+    text = to_json(compute())
+    if usable_cache_dir(root) is not None and write_cache(path, text.encode(), schema):
+        _keep_latest(root, name, [path])
+    return json.loads(text)
+
+
+def catalog_digest() -> str:
+    """SHA-256 of the shipped catalogue: it pins the points the paper's protocol reads beyond a
+    ``Runs`` table (GPT-3's duplicates, :func:`~toolkit.study.experiments.paper_families`), so
+    it keys what is computed from them (the file itself: a ``Catalog`` checks its table first,
+    40 ms each time)."""
+    from toolkit.catalog import catalog_file
+
+    return hashlib.sha256(catalog_file().read_bytes()).hexdigest()
+
+
+class CachedStudy:
+    """A complete study of ``experiments`` on ``runs`` under ``config``, cached whole (its
+    table, families and draws, :class:`CachedFrames`) in front of its blocks: a warm study
+    reads one file instead of building every family's arrays to look its blocks up (1.3 CPU-s
+    of the two studies of a warm ``study`` command)."""
+
+    def __init__(self, runs: Runs, experiments: Sequence[str], config: StudyConfig,
+                 directory: str | Path | None = None) -> None:
+        inputs: dict[str, object] = {"runs": runs.frame, "experiments": list(experiments), "config": config.to_dict()}
+        if config.protocol == "paper":
+            inputs["catalog"] = catalog_digest()
+        self._frames = CachedFrames(f"study-{config.protocol}", STUDY_CODE_ROOTS, inputs, directory)
+        self._blocks = runs.frame["family"].nunique() * len(experiments)
+        self._config = config
+
+    def read(self) -> StudyResult | None:
+        """The stored study (every block counted as read from the cache), or ``None``."""
+        frames = self._frames.read()
+        if frames is None:
+            return None
+        draws = frames.get("draws")
+        return StudyResult(typed_table(frames["table"]), plain_strings(frames["families"]), self._config, 0,
+                           self._blocks, None if draws is None else draws.rename(columns=int), code_hash())
+
+    def write(self, result: StudyResult) -> StudyResult:
+        """Store ``result``; returns it."""
+        draws = {} if result.resampled_are is None else {"draws": result.resampled_are.rename(columns=str)}
+        self._frames.write({"table": result.table, "families": result.families, **draws})
+        return result
 
 
 #: Schema of the study's cached cells (a store's file and its parts; see :class:`BlockStore`).

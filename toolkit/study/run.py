@@ -30,6 +30,7 @@ from toolkit.storage import usable_cache_dir
 from toolkit.study.cache import (
     BLOCK_SCHEMA,
     BlockStore,
+    CachedStudy,
     block_key,
     block_label,
     boot_schema,
@@ -263,6 +264,10 @@ def run_study(
         runs = load_collection(progress=progress)
     if families is not None:
         runs = runs.select(families=[families] if isinstance(families, str) else list(families))
+    cached = CachedStudy(runs, experiments, config, cache_dir) if use_cache else None
+    hit = cached.read() if cached is not None else None
+    if hit is not None:
+        return hit
     arrays = (paper_families(runs) if protocol == "paper"
               else {f.name: f for f in FamilyArrays.all(runs)})
     with Workers(n_jobs, executor) as workers:
@@ -271,8 +276,9 @@ def run_study(
         intervals, resampled, n_boot = _intervals(blocks, arrays, config, workers, progress=progress,
                                                   use_cache=use_cache, cache_dir=cache_dir)
     out = pd.concat([blocks.table, intervals], axis=1)[[*COLUMNS, *BOOT_COLUMNS]]
-    return StudyResult(out, _families_frame(runs, arrays), config, blocks.n_fitted + n_boot, blocks.n_cached,
-                       resampled, blocks.code)
+    result = StudyResult(out, _families_frame(runs, arrays), config, blocks.n_fitted + n_boot, blocks.n_cached,
+                         resampled, blocks.code)
+    return cached.write(result) if cached is not None else result
 
 
 def _batches(pending: list) -> Iterable[list]:
