@@ -256,6 +256,7 @@ def test_the_protocol_comparison_is_cached_with_the_code_version(runs, result, t
     assert fits == []                       # the paper's cells are not fitted again ...
     pd.testing.assert_frame_equal(again, first)
     monkeypatch.setattr(study.run, "code_hash", lambda: "0" * 64)
+    monkeypatch.setattr(study.cache, "code_hash", lambda *roots: "0" * 64)
     other = study.compare_protocols(paper, result, runs, n_jobs=1, cache_dir=tmp_path)
     assert fits                             # ... until the code that fits them changes
     pd.testing.assert_frame_equal(other, first)

@@ -17,12 +17,16 @@ from toolkit.evaluation import (
 )
 from toolkit.fitting import PREDICTING
 from toolkit.runs import Runs
+from toolkit.study.cache import cached_frame, catalog_digest
 from toolkit.study.config import StudyResult
 from toolkit.study.experiments import paper_families
 from toolkit.study.run import Workers, fit_blocks, run_study
 from toolkit.units import format_size
 
 _KEY = ["family", "experiment", "k", "p", "cut_tokens"]
+#: The code of the comparison and the departures' effects: this module's closure, and the
+#: paper's GPT-3 points read again from their file (imported inside a function).
+_CODE = ("toolkit.study.protocols", "toolkit.sources.gpt3")
 #: Differences of ARE below this many points are not attributed to a departure.
 _NEGLIGIBLE = 0.05
 
@@ -72,7 +76,8 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         Worker processes of the refits (``None``: as :func:`toolkit.fitting.fit_many`); progress bars.
     use_cache, cache_dir
         Cache the refits as :func:`run_study` caches its cells (same directory, keyed by the
-        same code version), so a second comparison refits nothing.
+        same code version), and the comparison by its inputs' content
+        (:func:`~toolkit.study.cache.cached_frame`), so a second comparison computes nothing.
 
     Returns
     -------
@@ -84,11 +89,24 @@ def compare_protocols(paper: StudyResult, corrected: StudyResult, runs: Runs | N
         that applies, largest effect first), main_departure (the kind of the first: loss,
         training set, target, fit, two training sizes, or none).
     """
-    if runs is None:
-        from toolkit.collection import load_collection
-
-        runs = load_collection(progress=progress)
+    runs = _or_collection(runs, progress)
     runs = runs.select(families=sorted(set(paper.table["family"])))
+
+    def compute() -> pd.DataFrame:
+        return _compare(paper, corrected, runs, n_jobs=n_jobs, progress=progress, use_cache=use_cache,
+                        cache_dir=cache_dir)
+
+    if not use_cache:
+        return compute()
+    inputs = {"paper": paper.table, "corrected": corrected.table[corrected.table["experiment"] == "grid"],
+              "runs": runs.frame, "paper_config": paper.config.to_dict(), "spec": corrected.config.spec.to_dict(),
+              "catalog": catalog_digest()}
+    return cached_frame("comparison", _CODE, inputs, compute, directory=cache_dir)
+
+
+def _compare(paper: StudyResult, corrected: StudyResult, runs: Runs, *, n_jobs: int | None, progress: bool,
+             use_cache: bool, cache_dir: str | Path | None) -> pd.DataFrame:
+    """:func:`compare_protocols` computed (its refits from the block cache with ``use_cache``)."""
     arrays = paper_families(runs)
     # the paper's objective (squared error of L) with the corrected protocol's law and engine
     with Workers(n_jobs) as workers:
@@ -124,8 +142,8 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
     instead of averaged duplicates. The others come from :func:`compare_protocols`: the
     single-start optimiser (``optimiser_effect``) and the selection rules (p against the
     longest run with a strict ``<``, one target run; ``data_effect`` of the families whose loss
-    is unchanged). The refits are cached as :func:`compare_protocols`'s (``use_cache``,
-    ``cache_dir``).
+    is unchanged). The refits and the effects are cached as :func:`compare_protocols`'s
+    (``use_cache``, ``cache_dir``).
 
     Returns
     -------
@@ -133,10 +151,22 @@ def departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Ru
         departure, families, n_cells, median_abs_effect, max_abs_effect (points of ARE, on the
         grid cells of both protocols), n_failed (cells the departure leaves without a law).
     """
-    if runs is None:
-        from toolkit.collection import load_collection
+    runs = _or_collection(runs, progress)
 
-        runs = load_collection(progress=progress)
+    def compute() -> pd.DataFrame:
+        return _departure_effects(comparison, corrected, runs, n_jobs=n_jobs, progress=progress,
+                                  use_cache=use_cache, cache_dir=cache_dir)
+
+    if not use_cache:
+        return compute()
+    inputs = {"comparison": comparison, "corrected": corrected.table[corrected.table["experiment"] == "grid"],
+              "runs": runs.frame, "config": corrected.config.to_dict(), "catalog": catalog_digest()}
+    return cached_frame("departures", _CODE, inputs, compute, directory=cache_dir)
+
+
+def _departure_effects(comparison: pd.DataFrame, corrected: StudyResult, runs: Runs, *, n_jobs: int | None,
+                       progress: bool, use_cache: bool, cache_dir: str | Path | None) -> pd.DataFrame:
+    """:func:`departure_effects` computed (its refits from the block cache with ``use_cache``)."""
     grid = corrected.table[corrected.table["experiment"] == "grid"]
     rows = []
     studied = set(comparison["family"]) & set(runs.frame["family"])
@@ -177,6 +207,7 @@ def protocol_tables(result: StudyResult, runs: Runs | None = None, families: Ite
     collection) with ``n_jobs`` workers (``None``: as :func:`toolkit.fitting.fit_many`); all
     of it cached as :func:`run_study` caches (``use_cache``, ``cache_dir``)."""
     other = "paper" if result.config.protocol == "corrected" else "corrected"
+    runs = _or_collection(runs, progress)
     cached = {"n_jobs": n_jobs, "progress": progress, "use_cache": use_cache, "cache_dir": cache_dir}
     pair = {result.config.protocol: result,
             other: run_study(runs, families, experiments=["grid"], protocol=other, **cached)}
@@ -197,6 +228,15 @@ def protocol_frame(comparison: pd.DataFrame, reference: pd.DataFrame | None = No
     else:
         out = out.assign(paper_figure=np.nan)
     return out
+
+
+def _or_collection(runs: Runs | None, progress: bool) -> Runs:
+    """``runs``, or the collection when ``None`` (loaded once by :func:`protocol_tables` for both tables)."""
+    if runs is None:
+        from toolkit.collection import load_collection
+
+        return load_collection(progress=progress)
+    return runs
 
 
 def _median_or_nan(x: pd.Series) -> float:
