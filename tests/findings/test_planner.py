@@ -78,3 +78,18 @@ def test_plan_needs_exactly_one_budget():
         planner.plan(_table(), 1e9, 1e10)
     with pytest.raises(DataError):
         planner.plan(_table(), 1e9, 1e10, budget_flops=1.0, budget_fraction=0.1)
+
+
+def test_cached_designs_are_the_computed_ones_and_follow_the_table(tmp_path, monkeypatch):
+    from toolkit.study import cache
+
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    table = _table()
+    computed = planner._designs(table, 3)
+    pd.testing.assert_frame_equal(planner.designs(table, min_families=3), computed)
+    monkeypatch.setattr(planner, "_designs", lambda results, m: pytest.fail("computed again"))
+    cached = planner.designs(table, min_families=3)
+    pd.testing.assert_frame_equal(cached, computed)
+    assert all(isinstance(r, tuple) and all(type(x) is float for x in r) for r in cached["size_ratios"])
+    with pytest.raises(pytest.fail.Exception, match="computed again"):
+        planner.designs(table.assign(are=table["are"] * 1.1), min_families=3)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from toolkit.evaluation import COLUMNS
 from toolkit.findings.verdicts import (
@@ -262,3 +263,21 @@ def test_every_outcome_follows_from_the_table_by_the_one_rule_set():
             full = full if free == full else "mixed"
         assert v7.outcome == full
     assert len(outcomes) >= 2                          # the synthetic studies exercise more than one outcome
+
+
+def test_cached_verdicts_are_the_computed_ones_and_follow_the_table(tmp_path, monkeypatch):
+    from toolkit.findings import verdicts as module
+    from toolkit.study import cache
+
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path)
+    result = _synthetic_study(0)
+    computed = verdicts(result, use_cache=False)
+    assert [v.to_dict() for v in verdicts(result)] == [v.to_dict() for v in computed]
+    monkeypatch.setattr(module, "_verdicts", lambda study: pytest.fail("computed again"))
+    cached = verdicts(result)
+    for got, want in zip(cached, computed, strict=True):
+        assert got.to_dict() == want.to_dict()
+        assert isinstance(got.spread, tuple) and (math.isnan(got.value) == math.isnan(want.value))
+    other = _synthetic_study(1)
+    with pytest.raises(pytest.fail.Exception, match="computed again"):
+        verdicts(other)                     # another table is another key

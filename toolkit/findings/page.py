@@ -27,8 +27,7 @@ SUMMARY_END: str = "<!-- END verdict summary -->"
 def load_verdicts(path: str | Path) -> list[Verdict]:
     """The verdicts of a ``verdicts.json`` (a list of :meth:`Verdict.to_dict` dicts)."""
     items = json.loads(Path(path).read_text())
-    return [Verdict(**{k: float("nan") if v is None and k.startswith("value") else v for k, v in item.items()})
-            for item in items]
+    return [Verdict.from_dict(item) for item in items]
 
 
 def verdict_summary(items: list[Verdict]) -> str:

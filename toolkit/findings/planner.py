@@ -15,11 +15,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from toolkit.errors import DataError
 from toolkit.evaluation import NO_DATA, NO_TEST, NOT_IDENTIFIABLE
 from toolkit.fitting import PREDICTING
+from toolkit.study.cache import cached_frame
 from toolkit.units import flops, format_size
 
 #: Experiments whose target is the family's largest size (designs for predicting a larger
@@ -98,7 +98,19 @@ def designs(results: pd.DataFrame, min_families: int = 5) -> pd.DataFrame:
         of the ARE of a new family, :func:`new_family_interval`), cost_fraction (median across families of
         cost relative to the target), size_ratios (median ratio of each training size to the
         target, smallest first).
+
+    Designs this code summarised from the same table are read from the study's cache
+    (:func:`~toolkit.study.cache.cached_frame`; summarising took 1.3 CPU-s of every warm
+    ``study`` command).
     """
+    table = cached_frame("designs", ("toolkit.findings.planner",), {"results": results, "min_families": min_families},
+                         lambda: _designs(results, min_families))
+    # Parquet reads the tuples back as arrays
+    return table.assign(size_ratios=[tuple(float(x) for x in r) for r in table["size_ratios"]])
+
+
+def _designs(results: pd.DataFrame, min_families: int) -> pd.DataFrame:
+    """:func:`designs` computed."""
     key = list(DESIGN_KEY)
     per_family = _per_family(results)
     rows = []
@@ -146,6 +158,9 @@ def new_family_interval(are: np.ndarray, level: float = PLAN_LEVEL) -> tuple[flo
     n = len(logs)
     if n < 2:
         return math.nan, math.nan
+    # scipy.stats costs 0.6 CPU-s to import: only where an interval is computed
+    from scipy.stats import t as student_t
+
     half = student_t.ppf(0.5 + level / 2, n - 1) * logs.std(ddof=1) * math.sqrt(1 + 1 / n)
     return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,8 @@ class Measured:
     share_at_bound: float = math.nan
 
 
+#: The fields of :class:`Measured` that are numbers (``None`` in :meth:`Verdict.to_dict` when NaN).
+_FLOATS = ("value", "value_without_bound", "share_at_bound")
 #: The guideline's identity, first in :meth:`Verdict.to_dict` as it was before Measured existed.
 _HEAD = ("number", "title", "claim", "statement", "outcome")
 
@@ -117,6 +120,14 @@ class Verdict(Measured):
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (NaN as ``None``), the guideline's identity first."""
         return jsonable({**{k: getattr(self, k) for k in _HEAD}, **asdict(self)})  # type: ignore[return-value]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """The inverse of :meth:`to_dict`: ``None`` as NaN again, ``spread`` a tuple."""
+        values = {k: math.nan if v is None and k in _FLOATS else v for k, v in data.items()}
+        numbers = {k: math.nan if v is None else v for k, v in values.get("numbers", {}).items()}
+        spread = tuple(math.nan if v is None else v for v in values.get("spread", (math.nan, math.nan)))
+        return cls(**{**values, "numbers": numbers, "spread": spread})
 
 
 # ============================================================================ the rule set

@@ -72,6 +72,7 @@ from toolkit.findings.verdict_rules import (
 )
 from toolkit.fitting import PREDICTING
 from toolkit.study import StudyResult
+from toolkit.study.cache import cached_json
 from toolkit.units import format_percent
 
 
@@ -418,14 +419,27 @@ GUIDELINES: tuple[Guideline, ...] = (
 )
 
 
-def verdicts(study: StudyResult) -> list[Verdict]:
+def verdicts(study: StudyResult, *, use_cache: bool = True) -> list[Verdict]:
     """One :class:`Verdict` per guideline (1-8) of METHOD.md section 4, by the rules of 4a.
 
     ``study`` is a corrected-protocol :func:`toolkit.study.run_study` result (its
-    ``families`` frame gives sources, architectures and reference points).
+    ``families`` frame gives sources, architectures and reference points). With
+    ``use_cache``, verdicts this code computed from the same table and families are read from
+    the study's cache (:func:`~toolkit.study.cache.cached_json`; computing them took 0.6
+    CPU-s of every warm ``study`` command).
     """
     if study.config.protocol != "corrected":
         raise DataError("verdicts need the corrected protocol's study (run_study(protocol='corrected'))")
+    if not use_cache:
+        return _verdicts(study)
+    stored = cached_json("verdicts", ("toolkit.findings.verdicts",),
+                         {"table": study.table, "families": study.families},
+                         lambda: [v.to_dict() for v in _verdicts(study)])
+    return [Verdict.from_dict(item) for item in stored]
+
+
+def _verdicts(study: StudyResult) -> list[Verdict]:
+    """:func:`verdicts` computed."""
     # The study's bootstrap draws are not read: they measure how much a fit moves when its runs
     # are resampled, not how wrong its prediction is (their 90% intervals held 26% of held-out
     # targets, docs/method.md section 8), so no verdict rests on them.
