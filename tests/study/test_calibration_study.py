@@ -76,3 +76,24 @@ def test_a_study_too_small_to_calibrate_writes_no_calibration(result, tmp_path):
                               result.config)
     assert calibration_report(small.table) is None
     assert "calibration.csv" not in study.write_study(small, tmp_path / "small")
+
+
+def test_a_warm_write_reads_the_calibration_and_writes_the_same_files(result, tmp_path, monkeypatch):
+    from toolkit.study import artefacts, cache
+
+    monkeypatch.setattr(cache, "cache_root", lambda: tmp_path / "cache")
+    cold = study.write_study(result, tmp_path / "cold")
+    monkeypatch.setattr(artefacts, "calibration_report", lambda *args: pytest.fail("calibrated again"))
+    monkeypatch.setattr(artefacts, "aggregate", lambda results: pytest.fail("aggregated again"))
+    warm = study.write_study(result, tmp_path / "warm")
+    assert list(warm) == list(cold) and "error_model.json" in warm
+    for name, path in cold.items():
+        assert warm[name].read_bytes() == path.read_bytes(), name
+    # a table too small to calibrate is another key, and its answer (none) is cached as well
+    small = study.StudyResult(result.table[result.table["family"].isin(["fam0", "fam1"])], result.families,
+                              result.config)
+    monkeypatch.setattr(artefacts, "calibration_report", calibration_report)
+    monkeypatch.setattr(artefacts, "aggregate", study.aggregate)
+    assert "calibration.csv" not in study.write_study(small, tmp_path / "small")
+    monkeypatch.setattr(artefacts, "calibration_report", lambda *args: pytest.fail("calibrated again"))
+    assert "calibration.csv" not in study.write_study(small, tmp_path / "small-again")

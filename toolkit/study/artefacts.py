@@ -10,9 +10,14 @@ import pandas as pd
 
 from toolkit.downstream.evaluate import write_downstream
 from toolkit.evaluation.calibration import calibration_report
+from toolkit.fitting.calibration import ErrorModel
 from toolkit.storage import atomic_write, to_json
+from toolkit.study.cache import cached_frame
 from toolkit.study.config import StudyResult
 from toolkit.study.summary import aggregate
+
+#: The key of the cached coverage table's ``attrs`` that holds the error model (:meth:`ErrorModel.to_dict`).
+_MODEL = "error_model"
 
 
 def _csv(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,7 +45,8 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
     paths = {name: out / name for name in ("table.parquet", "families.parquet", "config.json",
                                            "results.csv", "aggregates.csv", "families.csv")}
     _csv(results.table).to_csv(paths["results.csv"], index=False)
-    aggregate(results).to_csv(paths["aggregates.csv"], index=False)
+    cached_frame("aggregates", ("toolkit.study.summary",), {"table": results.table}, lambda: aggregate(results)
+                 ).to_csv(paths["aggregates.csv"], index=False)
     results.families.to_csv(paths["families.csv"], index=False)
     if comparison is not None:
         paths["comparison.csv"] = out / "comparison.csv"
@@ -48,8 +54,7 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
     if departures is not None:
         paths["departures.csv"] = out / "departures.csv"
         departures.to_csv(paths["departures.csv"], index=False)
-    report = (calibration_report(results.table, {"study_code": results.code, "study_bootstrap": results.config.bootstrap})
-              if results.config.protocol == "corrected" else None)
+    report = _calibration(results) if results.config.protocol == "corrected" else None
     if report is not None:
         coverage, model = report
         paths["calibration.csv"] = out / "calibration.csv"
@@ -63,3 +68,26 @@ def write_study(results: StudyResult, out_dir: str | Path, comparison: pd.DataFr
         paths["designs.csv"] = out / "designs.csv"
         designs.to_csv(paths["designs.csv"], index=False)
     return paths
+
+
+def _calibration(results: StudyResult) -> tuple[pd.DataFrame, ErrorModel] | None:
+    """:func:`~toolkit.evaluation.calibration.calibration_report` of the study, cached by its
+    table and provenance (:func:`~toolkit.study.cache.cached_frame`; computing it took 0.6
+    CPU-s of every warm ``study`` command): the coverage table, the error model in its
+    ``attrs`` (no rows: too few held-out predictions to calibrate)."""
+    provenance = {"study_code": results.code, "study_bootstrap": results.config.bootstrap}
+
+    def compute() -> pd.DataFrame:
+        report = calibration_report(results.table, provenance)
+        if report is None:
+            return pd.DataFrame()
+        coverage, model = report
+        coverage.attrs = {_MODEL: model.to_dict()}
+        return coverage
+
+    coverage = cached_frame("calibration", ("toolkit.evaluation.calibration",),
+                            {"table": results.table, "provenance": provenance}, compute)
+    if not len(coverage.columns):
+        return None
+    model = ErrorModel.from_dict(coverage.attrs.pop(_MODEL))
+    return coverage, model
