@@ -234,6 +234,8 @@ class CachedFrames:
 
     def read(self) -> dict[str, pd.DataFrame] | None:
         """The stored frames, or ``None`` when a part is missing or unusable."""
+        if not self.root.is_dir():      # no cache yet, or an unusable one (said once, on writing)
+            return None
         index = read_cache(self.index, self.schema)
         if index is None:
             return None
@@ -274,7 +276,7 @@ def cached_json(name: str, roots: tuple[str, ...], inputs: Mapping[str, object],
     root = Path(directory if directory is not None else cache_root()) / "frames"
     path = root / f"{name}-{_key(roots, inputs)}.json"
     schema = f"study-json:{name}"
-    stored = read_cache(path, schema)
+    stored = read_cache(path, schema) if root.is_dir() else None
     if stored is not None:
         return json.loads(stored)
     text = to_json(compute())
