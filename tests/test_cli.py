@@ -139,6 +139,35 @@ def test_study_and_plan_on_a_slice(mirror, tmp_path):
     assert proc.returncode == 1 and "no design fits this budget while measured on enough families" in proc.stderr
 
 
+def test_a_warm_study_computes_nothing_and_writes_what_a_cold_one_wrote(mirror, tmp_path, monkeypatch, capsys):
+    from toolkit.findings import planner, verdicts
+    from toolkit.study import artefacts, protocols, run
+
+    monkeypatch.setenv("SCALING_TOOLKIT_MIRROR", str(mirror))
+    monkeypatch.setenv("SCALING_TOOLKIT_DATA", str(tmp_path / "cache"))
+    command = ["study", "--families", "opt", "gpt3", "chinchilla", "--experiments", "grid", "partial", "--quiet"]
+    assert main([*command, "--out", str(tmp_path / "cold")]) == 0
+    cold = capsys.readouterr().out
+    for module, name in ((run.FamilyArrays, "all"), (run, "paper_families"), (protocols, "paper_families"),
+                         (verdicts, "_verdicts"), (planner, "_designs"), (artefacts, "calibration_report"),
+                         (artefacts, "aggregate")):
+        monkeypatch.setattr(module, name, lambda *args, name=name, **kwargs: pytest.fail(f"{name} computed again"))
+    assert main([*command, "--out", str(tmp_path / "warm")]) == 0
+    warm = capsys.readouterr().out
+    # the same verdicts, reference cells and departures; only the count of laws fitted differs
+    assert warm.split("corrected protocol:")[0] == cold.split("corrected protocol:")[0]
+    assert "0 laws fitted, 6 blocks from the cache" in warm, warm.splitlines()[-2:]
+    files = sorted(p.name for p in (tmp_path / "cold").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "warm").iterdir()) and "verdicts.json" in files
+    for name in files:
+        warm_bytes, cold_bytes = ((tmp_path / run / name).read_bytes() for run in ("warm", "cold"))
+        if name == "config.json":           # it counts the laws this run fitted, as the last line does
+            counts = ("n_fitted", "n_cached")
+            warm_bytes, cold_bytes = ({k: v for k, v in json.loads(b).items() if k not in counts}
+                                      for b in (warm_bytes, cold_bytes))
+        assert warm_bytes == cold_bytes, name
+
+
 def test_plan_needs_one_budget(capsys, tmp_path):
     assert main(["plan", "--target-params", "7e9", "--target-tokens", "1e12"]) == 2
     assert "--budget-flops" in capsys.readouterr().err

@@ -70,6 +70,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
+    from toolkit.collection import load_collection
     from toolkit.evaluation import NO_DATA, NO_TEST
     from toolkit.findings.planner import designs
     from toolkit.findings.runner import STUDY_JOBS
@@ -79,9 +80,11 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from toolkit.study import protocol_tables, reference_cells, run_study, write_study
 
     progress = _progress(args)
-    result = run_study(families=args.families, experiments=args.experiments, protocol=args.protocol,
+    runs = load_collection(progress=progress)       # once for both protocols
+    result = run_study(runs, families=args.families, experiments=args.experiments, protocol=args.protocol,
                        n_jobs=STUDY_JOBS, progress=progress, bootstrap=args.bootstrap, seed=args.seed)
-    comparison, departures = protocol_tables(result, families=args.families, n_jobs=STUDY_JOBS, progress=progress)
+    comparison, departures = protocol_tables(result, runs, families=args.families, n_jobs=STUDY_JOBS,
+                                             progress=progress)
     items = verdicts(result) if args.protocol == "corrected" else []
     downstream = _downstream_table(args.families, progress)
     # every file is written into a fresh directory that replaces --out only once complete
