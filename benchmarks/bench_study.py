@@ -17,9 +17,11 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
 4. peak resident memory of this process and of the largest worker;
 5. the warm paths, in CPU seconds (``time.process_time`` of this process, ``RUSAGE_CHILDREN``
    of its workers and subprocesses): a warm ``run_study`` from per-block checkpoints (the
-   layout before one file per version) against the one file; the protocol comparison's refits
+   layout before one file per version) against the whole study cached in front of its blocks
+   (the one file of blocks is read only on a miss); the protocol comparison's refits
    uncached against cached; a warm ``scaling-toolkit study --out DIR`` (the command, run twice
-   on the default study cache, the second timed);
+   on the default study cache, the second timed; target < 3 CPU-s; with ``--before CHECKOUT``,
+   the same command on another checkout's toolkit as its baseline);
 6. one process pool for the whole study: the cold study on 1 and 2 local workers, wall time,
    CPU of the main process and of the workers, the main process's share, and the machine's
    load (``os.getloadavg``) before and after.
@@ -29,7 +31,7 @@ asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is
 the tests to keep the script working.
 
 Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
-[--families F ...] [--no-dask] [--laws-only] [--study-paths-only]`` (``--laws-only``: section 1;
+[--families F ...] [--no-dask] [--laws-only] [--study-paths-only] [--before CHECKOUT]`` (``--laws-only``: section 1;
 ``--study-paths-only``: sections 5 and 6)
 """
 
@@ -144,6 +146,8 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
     ap.add_argument("--laws-only", action="store_true", help="stop after section 1 (the per-law figures)")
     ap.add_argument("--study-paths-only", action="store_true", help="only the warm paths and the pool (5 and 6)")
+    ap.add_argument("--before", type=Path, metavar="CHECKOUT",
+                    help="section 5: time the warm study command on this checkout's toolkit too, as the baseline")
     args = ap.parse_args()
     boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 100)
     sample = args.sample or (16 if args.quick else 400)
@@ -325,7 +329,7 @@ def study_paths(args: argparse.Namespace) -> None:
             result = run_study(runs, progress=False, cache_dir=cache)
             warm.append(_since(start)[0])
         print(f"  warm run_study: {from_blocks:.2f} CPU-s from {n_blocks} per-block checkpoints, {min(warm):.2f} from "
-              f"the one file ({from_blocks / min(warm):.0f}x; {result.n_cached} blocks, {len(result.table):,} cells; "
+              f"the cached study ({from_blocks / min(warm):.0f}x; {result.n_cached} blocks, {len(result.table):,} cells; "
               "target < 1)")
         paper = run_study(runs, protocol="paper", n_jobs=args.n_jobs, progress=False, cache_dir=cache)
         timed = {}
@@ -336,22 +340,37 @@ def study_paths(args: argparse.Namespace) -> None:
         print(f"  compare_protocols: {timed['uncached']:.2f} CPU-s refitting the paper's cells, {timed['cached']:.2f} "
               f"cached ({timed['uncached'] / max(timed['cached'], 1e-9):.0f}x)")
     if not args.quick:
-        _warm_command(args.n_jobs)
+        _warm_command(args.n_jobs, args.before)
 
 
-def _warm_command(n_jobs: int) -> None:
+def _warm_command(n_jobs: int, before: Path | None) -> None:
     """A warm ``scaling-toolkit study --out DIR`` on the whole collection: run twice on the
-    default study cache (the first computes what the cache lacks), the second timed."""
+    default study cache (the first computes what the cache lacks), the second timed; with
+    ``before``, the same on that checkout's toolkit first, as the baseline."""
+    import toolkit
+
+    cpu, wall = _warm_command_cpu(Path(toolkit.__file__).resolve().parent.parent, n_jobs)
+    line = f"  warm `scaling-toolkit study --out DIR`: {cpu:.2f} CPU-s, {wall:.1f} s wall (target < 3 CPU-s)"
+    if before is not None:
+        baseline = _warm_command_cpu(before, n_jobs)[0]
+        line += f"; before ({before}): {baseline:.2f} CPU-s ({baseline / max(cpu, 1e-9):.1f}x)"
+    print(line)
+
+
+def _warm_command_cpu(checkout: Path, n_jobs: int) -> tuple[float, float]:
+    """(CPU-s of the command and its workers, wall s) of the second of two runs of the study
+    command on the toolkit of ``checkout``."""
     import subprocess
 
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "toolkit.cli", "study", "--out", str(Path(tmp) / "study"), "--quiet"]
-        env = {**os.environ, "SCALING_TOOLKIT_N_JOBS": str(n_jobs)}
-        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        env = {**os.environ, "SCALING_TOOLKIT_N_JOBS": str(n_jobs), "PYTHONPATH": str(checkout)}
+        # ``-m`` puts the working directory first on the path: run in the checkout
+        subprocess.run(command, check=True, env=env, cwd=checkout, stdout=subprocess.DEVNULL)
         start = _cpu()
-        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, env=env, cwd=checkout, stdout=subprocess.DEVNULL)
         _, cpu, wall = _since(start)
-    print(f"  warm `scaling-toolkit study --out DIR`: {cpu:.2f} CPU-s, {wall:.1f} s wall (target < 3)")
+    return cpu, wall
 
 
 if __name__ == "__main__":
