@@ -120,7 +120,7 @@ record(panel, bounds.numbers | collinear.numbers)
 #    units alone.
 #    <!-- check 3: expect panel.controls["all_units"].disabled = True;
 #         expect study.families.set_index("family").loc["revisiting-lm", "loss_unit"] = "rescaled";
-#         expect dropped.set_index("family").loc["revisiting-lm", "why"] = "E = 0";
+#         expect panel.current().dropped.set_index("family").loc["revisiting-lm", "why"] = "E = 0";
 #         expect n_dropped = 34 ± 0.5 -->
 #
 # </details>
