@@ -25,9 +25,9 @@ from toolkit.fitting.bvls import (
     SINGULAR_DET,
     Problem,
     batched_bvls,
-    face_solutions,
     first_face_feasible,
     normal_equations,
+    one_face_solution,
     solve_face,
 )
 from toolkit.fitting.small_linalg import solve
@@ -289,14 +289,19 @@ def pin_face(pb: Problem, pr: Projection) -> int:
 def face_margins(pb: Problem, theta: np.ndarray, combo: int) -> np.ndarray:
     """:func:`face_margin` at many exponent vectors ``theta`` (P, m) at once: (P,), -inf where
     the face is singular."""
-    G, b = normal_matrices(pb, theta)
-    c, _, _, det = face_solutions(G, b, pb, np.array([combo]))
     free = pb.combos_free[combo]
     if not free.any():
         return np.full(len(theta), math.inf)
-    c = c[:, 0, free]
-    margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
-    ok = (np.abs(det[:, 0]) > SINGULAR_DET) & np.isfinite(margin)
+    w2, yw2 = pb.w2, pb.yw2
+    X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
+    X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
+    c, det = one_face_solution((w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ (X1 * X2), w2 @ X2**2),
+                               (yw2.sum(), yw2 @ X1, yw2 @ X2), pb, combo)
+    margin = None
+    for j in np.flatnonzero(free):
+        m = np.minimum(c[j] - pb.lin_lo[j], pb.lin_hi[j] - c[j])
+        margin = m if margin is None else np.minimum(margin, m)
+    ok = (np.abs(det) > SINGULAR_DET) & np.isfinite(margin)
     return np.where(ok, margin, -math.inf)
 
 
