@@ -220,3 +220,50 @@ def test_a_dask_executor_is_asked_for_impure_tasks_and_others_for_nothing() -> N
 
     assert map_chunks(abs, range(-40, 0), executor=Recording(), chunksize=10) == list(range(40, 0, -1))
     assert Recording.given == [{"pure": False}] * 4
+
+
+def _reference_project(pb: Problem, theta: np.ndarray, guess: int) -> tuple[np.ndarray, int] | None:
+    """project's KKT check of a guessed face as it was written in numpy before the Python-float
+    check: the face's coefficients (clipped) and the face when the guess is kept, else None."""
+    X = weighted_columns(pb, theta)
+    G, b = X.T @ X, X.T @ pb.yw
+    tol = 1e-9 * np.sqrt(pb.yy)
+    face = solve_face(pb, G, b, guess)
+    if face is None:
+        return None
+    c = face[0]
+    free = pb.faces[guess].free
+    grad = b - G @ c
+    bound = ~pb.combos_free[guess] & ~pb.lin_fixed
+    at_lo, at_hi = bound & (c == pb.lin_lo), bound & (c == pb.lin_hi)
+    norms = np.sqrt(G.diagonal())
+    ok = ((c[free] >= pb.lin_lo[free] - tol / norms[free]).all() and (c[free] <= pb.lin_hi[free] + tol / norms[free]).all()
+          and (grad[at_lo] <= tol * norms[at_lo]).all() and (grad[at_hi] >= -tol * norms[at_hi]).all())
+    if not ok:
+        return None
+    c[free] = np.minimum(np.maximum(c[free], pb.lin_lo[free]), pb.lin_hi[free])
+    return c, guess
+
+
+@pytest.mark.parametrize("fixed", [None, {"E": 1.5}, {"A": 300.0, "alpha": 0.3}])
+def test_a_guessed_face_is_kept_and_clipped_as_the_numpy_check_did(fixed: dict[str, float] | None) -> None:
+    from toolkit.fitting.varpro import face_margin, project
+
+    rng = np.random.default_rng(7)
+    kept = refused = 0
+    for _ in range(20):
+        pb = _problem(rng, fixed, n=int(rng.integers(4, 30)))
+        for theta in rng.uniform(0.0, 3.0, size=(10, len(pb.exp_names))):
+            for guess in range(len(pb.combos_free)):
+                with np.errstate(all="ignore"):
+                    got, want = project(pb, theta, guess), _reference_project(pb, theta, guess)
+                if want is None:
+                    refused += 1
+                    continue
+                kept += 1
+                assert got.combo == guess and np.array_equal(got.c, want[0])
+                free = pb.faces[guess].free
+                if len(free):
+                    c = got.c[free]
+                    assert face_margin(pb, got) == float(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c).min())
+    assert kept > 50 and refused > 50
