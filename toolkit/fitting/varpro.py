@@ -25,9 +25,9 @@ from toolkit.fitting.bvls import (
     SINGULAR_DET,
     Problem,
     batched_bvls,
-    face_solutions,
     first_face_feasible,
     normal_equations,
+    one_face_solution,
     solve_face,
 )
 from toolkit.fitting.small_linalg import solve
@@ -120,24 +120,28 @@ def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[tuple[np.nda
     idx = np.flatnonzero(local.ravel() & np.isfinite(finite.ravel()))
     idx = idx[np.argsort(finite.ravel()[idx], kind="stable")]
     flat = theta.reshape(-1, theta.shape[-1])
-    # Where a term vanishes on the whole grid its exponent has no information: restart it from
-    # the Muennighoff value.
-    with np.errstate(invalid="ignore"):
-        known = np.isfinite(flat)
-        fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
-                         for j in range(flat.shape[1])])
-    starts: list[tuple[np.ndarray, float]] = []
+    picked: list[int] = []
     seen: set[bytes] = set()
     keys = np.nan_to_num(flat[idx], nan=-1.0)
-    for i, key in zip(idx, keys):
+    for i, key in zip(idx.tolist(), keys):
         key = key.tobytes()
         if key not in seen:
             seen.add(key)
-            # An irrelevant exponent restarts from the middle of its range.
-            starts.append((np.where(np.isnan(flat[i]), fill, flat[i]), float(finite.ravel()[i])))
-        if len(starts) == n:
+            picked.append(i)
+        if len(picked) == n:
             break
-    return starts
+    rows = flat[picked]
+    if np.isnan(rows).any():
+        # An irrelevant exponent restarts from the middle of its range; where a term vanishes on
+        # the whole grid its exponent has no information: restart it from the Muennighoff value.
+        # (Medians only when a start needs them: two cost as much as the rest of this function.)
+        with np.errstate(invalid="ignore"):
+            known = np.isfinite(flat)
+            fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
+                             for j in range(flat.shape[1])])
+        rows = np.where(np.isnan(rows), fill, rows)
+    values = finite.ravel()[picked].tolist()
+    return [(rows[k], values[k]) for k in range(len(picked))]
 
 
 @dataclass(slots=True)
@@ -194,27 +198,34 @@ def project(pb: Problem, theta: np.ndarray, guess: int | None = None) -> Project
         face = solve_face(pb, G, b, guess)
         if face is not None:
             c, ginv = face
-            free = pb.faces[guess].free
-            grad = b - G @ c                  # X^T r: the SSE decreases along +grad
-            bound = ~pb.combos_free[guess] & ~pb.lin_fixed
-            at_lo = bound & (c == pb.lin_lo)
-            at_hi = bound & (c == pb.lin_hi)
-            norms = np.sqrt(G.diagonal())
-            ok = ((c[free] >= pb.lin_lo[free] - tol / norms[free]).all()
-                  and (c[free] <= pb.lin_hi[free] + tol / norms[free]).all()
-                  and (grad[at_lo] <= tol * norms[at_lo]).all()
-                  and (grad[at_hi] >= -tol * norms[at_hi]).all())
+            # KKT in Python floats (the same IEEE operations as numpy's elementwise ones): each
+            # free coefficient inside its bounds up to round-off, and each released one pressed
+            # on its bound by the gradient X^T r (along which the SSE decreases).
+            cl = c.tolist()
+            diag = G.diagonal().tolist()
+            grad = (b - G @ c).tolist()
+            ok = all(lo - tol / math.sqrt(diag[j]) <= cl[j] <= hi + tol / math.sqrt(diag[j])
+                     for j, lo, hi in pb.faces[guess].box)
+            for j, lo, hi in pb.faces[guess].released if ok else ():
+                norm = math.sqrt(diag[j])
+                if (cl[j] == lo and not grad[j] <= tol * norm) or (cl[j] == hi and not grad[j] >= -tol * norm):
+                    ok = False
+                    break
             if ok:
-                c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
-                r = pb.yw - X @ c
-                return Projection(theta, c, r, float(r @ r), X, guess, ginv)
+                return _projection(pb, theta, X, c, guess, ginv)
     combo = 0 if first_face_feasible(pb, G, b) else int(batched_bvls(G[None], b[None], pb.yy, pb)[0][0])
     face = solve_face(pb, G, b, combo)
     if face is None:
         raise np.linalg.LinAlgError("singular least-squares problem at the optimum face")
-    c, ginv = face
-    free = pb.faces[combo].free
-    c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+    return _projection(pb, theta, X, face[0], combo, face[1])
+
+
+def _projection(pb: Problem, theta: np.ndarray, X: np.ndarray, c: np.ndarray, combo: int,
+                ginv: np.ndarray) -> Projection:
+    """The projection of face ``combo``'s solution ``c``, its free coefficients clipped into the
+    box (round-off)."""
+    for j, lo, hi in pb.faces[combo].box:
+        c[j] = min(max(c[j], lo), hi)       # np.clip's value, NaN passed on
     r = pb.yw - X @ c
     return Projection(theta, c, r, float(r @ r), X, combo, ginv)
 
@@ -262,14 +273,17 @@ def on_face(pb: Problem, theta: np.ndarray, combo: int) -> Projection | None:
 
 def face_margin(pb: Problem, pr: Projection | None) -> float:
     """Smallest distance of the face's free coefficients to their bounds (< 0: outside the box;
-    -inf for a singular face)."""
+    -inf for a singular face; NaN when a coefficient is NaN)."""
     if pr is None:
         return -math.inf
-    face = pb.faces[pr.combo]
-    if not len(face.free):
-        return math.inf
-    c = pr.c[face.free]
-    return float(np.minimum(c - face.lo, face.hi - c).min())
+    c = pr.c.tolist()
+    margin = math.inf
+    for j, lo, hi in pb.faces[pr.combo].box:
+        below, above = c[j] - lo, hi - c[j]
+        if below != below or above != above:
+            return math.nan
+        margin = min(margin, below, above)
+    return margin
 
 
 def pin_face(pb: Problem, pr: Projection) -> int:
@@ -289,14 +303,19 @@ def pin_face(pb: Problem, pr: Projection) -> int:
 def face_margins(pb: Problem, theta: np.ndarray, combo: int) -> np.ndarray:
     """:func:`face_margin` at many exponent vectors ``theta`` (P, m) at once: (P,), -inf where
     the face is singular."""
-    G, b = normal_matrices(pb, theta)
-    c, _, _, det = face_solutions(G, b, pb, np.array([combo]))
     free = pb.combos_free[combo]
     if not free.any():
         return np.full(len(theta), math.inf)
-    c = c[:, 0, free]
-    margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
-    ok = (np.abs(det[:, 0]) > SINGULAR_DET) & np.isfinite(margin)
+    w2, yw2 = pb.w2, pb.yw2
+    X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
+    X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
+    c, det = one_face_solution((w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ (X1 * X2), w2 @ X2**2),
+                               (yw2.sum(), yw2 @ X1, yw2 @ X2), pb, combo)
+    margin = None
+    for j in np.flatnonzero(free):
+        m = np.minimum(c[j] - pb.lin_lo[j], pb.lin_hi[j] - c[j])
+        margin = m if margin is None else np.minimum(margin, m)
+    ok = (np.abs(det) > SINGULAR_DET) & np.isfinite(margin)
     return np.where(ok, margin, -math.inf)
 
 
