@@ -254,7 +254,7 @@ def test_a_named_executor_starts_when_a_fit_is_due_and_closes_with_the_study(run
     per_task = EXECUTORS["dask"].chunksize(BATCH_CELLS, 2)
     assert len(cell_tasks) == math.ceil(sum(cell_tasks) / per_task) and max(cell_tasks) > 16
     warm = study.run_study(runs, **kwargs)
-    # A warm study has nothing to fit: a Dask cluster started for it cost 3 CPU-s per worker.
+    # A warm study has nothing to fit: a Dask cluster started for it cost 2.5 CPU-s per worker.
     assert started == [2] and warm.n_fitted == 0
     pd.testing.assert_frame_equal(warm.table, cold.table)
 
