@@ -30,7 +30,7 @@ from toolkit.fitting.bvls import (
     one_face_solution,
     solve_face,
 )
-from toolkit.fitting.small_linalg import solve
+from toolkit.fitting.small_linalg import solve_floats
 from toolkit.laws import MUENNIGHOFF, ScalingLaw
 
 #: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
@@ -390,37 +390,43 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
     lam = 1e-6
     newton = False
     last_gain = math.inf
+    # The step's bookkeeping on the free exponents (2 at most) runs in Python floats: the same
+    # IEEE operations in the same order as numpy's on 2-vectors and 2 x 2 matrices (dot products
+    # summed left to right, small_linalg.solve_floats for dgesv), at a tenth of the calls' cost.
+    lo_f, hi_f = lo.tolist(), hi.tolist()
+    k = len(lo_f)
     for _ in range(max_iter):
         J, g = projected_gradient(pb, pr)
         JtJ = J.T @ J
         H = newton_hessian(pb, z, g, pr, hi) if newton else None
-        H = JtJ if H is None else H
+        H = (JtJ if H is None else H).tolist()
+        zf, gf, jtj = z.tolist(), g.tolist(), JtJ.tolist()
         # Exponents on a bound whose gradient points outwards stay put this step.
-        act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
+        act = [i for i in range(k) if not ((zf[i] <= lo_f[i] and gf[i] > 0) or (zf[i] >= hi_f[i] and gf[i] < 0))]
         accepted = None
-        if act.any():
-            everywhere = act.all()
-            Ha, ga = (H, g) if everywhere else (H[np.ix_(act, act)], g[act])
-            scale = (JtJ.diagonal() if everywhere else JtJ.diagonal()[act]) + 1e-30
+        if act:
+            Ha = [[H[i][j] for j in act] for i in act]
+            ga = [gf[i] for i in act]
+            scale = [jtj[i][i] + 1e-30 for i in act]
             while lam < 1e16:
-                step = solve(Ha + lam * np.diag(scale), ga)
+                step = solve_floats([[h + lam * (scale[i] if i == j else 0.0) for j, h in enumerate(row)]
+                                     for i, row in enumerate(Ha)], ga)
                 if step is None:
                     lam *= 10
                     continue
-                step = -step
+                step = [-x for x in step]
                 # Predicted decrease of the SSE (quadratic model); below round-off: converged.
-                predicted = -(2 * ga @ step + step @ Ha @ step)
+                predicted = -(_dot([2 * x for x in ga], step) + _dot(
+                    [_dot(step, [row[j] for row in Ha]) for j in range(len(step))], step))
                 if predicted <= 0:
                     lam *= 10
                     continue
                 if predicted <= rtol * pr.sse:
                     break
-                if everywhere:
-                    zn = z + step
-                else:
-                    zn = z.copy()
-                    zn[act] += step
-                zn = _clip(zn, lo, hi)
+                zl = list(zf)
+                for i, x in zip(act, step):
+                    zl[i] += x
+                zn = np.array([min(max(x, a), b) for x, a, b in zip(zl, lo_f, hi_f)])
                 prn = on_face(pb, pb.full_exponents(zn), pr.combo)
                 if face_margin(pb, prn) < 0:
                     zw = wall_point(pb, z, zn, pr.combo)
@@ -454,6 +460,14 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
         pr = project(pb, pr.theta)
     return pr
 
+
+
+def _dot(x: list[float], y: list[float]) -> float:
+    # numpy's dot product of two short float vectors: the products summed left to right
+    total = 0.0
+    for a, b in zip(x, y):
+        total += a * b
+    return total
 
 
 def _clip(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
