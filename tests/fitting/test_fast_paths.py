@@ -25,6 +25,7 @@ from toolkit.fitting.bvls import (
     one_face_solution,
     solve_face,
 )
+from toolkit.fitting.points import distinct
 from toolkit.fitting.small_linalg import inv, solve, solve_floats
 from toolkit.fitting.varpro import (
     MEMO_SIZE,
@@ -156,6 +157,14 @@ def test_float_solve_of_random_systems_is_numpys_to_the_bit(size: int) -> None:
             assert solve_floats(a.tolist(), v.tolist()) == (None if expected is None else expected.tolist())
         assert solve_floats([[1.0, 2.0], [2.0, 4.0]], [1.0, 1.0]) is None
         assert solve_floats([[0.0]], [1.0]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from([1.0, 2.0, -3.0, 0.0, -0.0, 1e9, np.nan]), max_size=12),
+       at_most=st.integers(1, 4))
+def test_distinct_counts_what_unique_counts(values: list[float], at_most: int) -> None:
+    x = np.array(values, dtype=float)
+    assert distinct(x, at_most) == min(len(np.unique(x)), at_most)
 
 
 def test_float_dot_and_vector_matrix_products_are_numpys_to_the_bit() -> None:

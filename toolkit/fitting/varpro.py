@@ -15,6 +15,7 @@ only the exponents are searched:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -43,9 +44,17 @@ WALL_SCAN = 32
 WALL_TOL = 1e-9
 
 def grid_axis(pb: Problem, i: int) -> np.ndarray:
-    """Grid values of exponent ``i``, denser at small exponents."""
-    t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
-    return pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t
+    """Grid values of exponent ``i``, denser at small exponents (read-only)."""
+    return _axis(float(pb.exp_lo[i]), float(pb.exp_hi[i]))
+
+
+@functools.lru_cache(maxsize=64)
+def _axis(lo: float, hi: float) -> np.ndarray:
+    # Made once per pair of bounds: a fit asks for its axes four times (grid, re-scans), and
+    # linspace's Python wrapper cost 12 us a call, more than the scan it feeds.
+    axis = lo + (min(hi, 10.0) - lo) * np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
+    axis.flags.writeable = False
+    return axis
 
 
 def mark_dead(pb: Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -237,11 +246,13 @@ def projected_jacobian(pb: Problem, pr: Projection) -> np.ndarray:
     columns: J = -[(I - P) dX c + X_F (X_F^T X_F)^-1 dX_F^T r].
     """
     free = pb.faces[pr.combo].free
+    # X[:, free] and dX[:, free] are copies in Fortran order even with every column selected, and
+    # BLAS sums them in another order than the C-ordered X: they stay (the fits' bits depend on it).
     Xf = pr.X[:, free]
     free_idx = pb.exp_free_idx
     J = np.empty((len(pr.r), len(free_idx)))
-    for col, i in enumerate(free_idx):
-        dX = np.zeros_like(pr.X)
+    for col, i in enumerate(free_idx.tolist()):
+        dX = np.zeros((len(pr.r), 3))       # zeros_like's layout (C order), without its dispatch
         for j in (1, 2):
             if pb.col_exp[j - 1] == i:
                 dX[:, j] = pb.neg_logs[j - 1] * pr.X[:, j]
