@@ -224,11 +224,11 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
                 values, value = fit_separable(law, n, d, y, objective, delta, w, start)
             else:
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
-        if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
+            finite = math.isfinite(value) and all(math.isfinite(v) for v in values.values())
+            d_valley = finite and law.separable and two is None and flat_in_beta(
+                law, values, n, d, y, objective, delta, value, w)
+        if not finite:
             return _unfitted(spec, Status.FAILED, "the optimiser returned non-finite values", pts)
-        with np.errstate(**quiet), one_thread():
-            d_valley = law.separable and two is None and flat_in_beta(law, values, n, d, y, objective, delta,
-                                                                       value, w)
         return _finalise(law, spec, values, value, pts, note, valley, d_valley)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         if isinstance(exc, FitError):
