@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.ndimage import minimum_filter
 
 from toolkit.fitting import fit_arrays
 from toolkit.fitting.bvls import (
@@ -31,6 +32,7 @@ from toolkit.fitting.varpro import (
     MEMO_SIZE,
     _dot,
     face_margins,
+    neighbourhood_min,
     normal_matrices,
     normal_system,
     projection_problem,
@@ -165,6 +167,15 @@ def test_float_solve_of_random_systems_is_numpys_to_the_bit(size: int) -> None:
 def test_distinct_counts_what_unique_counts(values: list[float], at_most: int) -> None:
     x = np.array(values, dtype=float)
     assert distinct(x, at_most) == min(len(np.unique(x)), at_most)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), data=st.data())
+def test_neighbourhood_min_is_scipys_minimum_filter(rows: int, cols: int, data: st.DataObject) -> None:
+    values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e300, np.inf]), min_size=rows * cols,
+                                max_size=rows * cols))
+    a = np.array(values).reshape(rows, cols)
+    assert np.array_equal(neighbourhood_min(a), minimum_filter(a, size=3, mode="nearest"))
 
 
 def test_float_dot_and_vector_matrix_products_are_numpys_to_the_bit() -> None:
