@@ -122,18 +122,15 @@ def exponent_grid(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def neighbourhood_min(a: np.ndarray) -> np.ndarray:
     """The minimum over each cell's 3 x 3 neighbourhood of a 2-d array, edges repeated outwards:
-    ``scipy.ndimage.minimum_filter(a, size=3, mode="nearest")``, whose wrapper costs more than
-    the eight minima on a 20 x 20 grid."""
-    rows, cols = a.shape
-    padded = np.empty((rows + 2, cols + 2))
-    padded[1:-1, 1:-1] = a
-    padded[0, 1:-1], padded[-1, 1:-1] = a[0], a[-1]
-    padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
-    out = a.copy()
-    for i in range(3):
-        for j in range(3):
-            if (i, j) != (1, 1):
-                np.minimum(out, padded[i:i + rows, j:j + cols], out=out)
+    ``scipy.ndimage.minimum_filter(a, size=3, mode="nearest")`` (a minimum is exact, so the
+    same values), as a minimum along rows then along columns: six numpy calls, a third of the
+    filter's cost on a 20 x 20 grid. A repeated edge is the cell itself, which changes no minimum."""
+    rows = a.copy()
+    np.minimum(rows[:, 1:], a[:, :-1], out=rows[:, 1:])
+    np.minimum(rows[:, :-1], a[:, 1:], out=rows[:, :-1])
+    out = rows.copy()
+    np.minimum(out[1:], rows[:-1], out=out[1:])
+    np.minimum(out[:-1], rows[1:], out=out[:-1])
     return out
 
 
