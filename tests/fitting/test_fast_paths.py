@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.ndimage import minimum_filter
 
 from toolkit.fitting import fit_arrays
 from toolkit.fitting.bvls import (
@@ -23,10 +26,13 @@ from toolkit.fitting.bvls import (
     one_face_solution,
     solve_face,
 )
-from toolkit.fitting.small_linalg import inv, solve
+from toolkit.fitting.points import distinct
+from toolkit.fitting.small_linalg import inv, solve, solve_floats
 from toolkit.fitting.varpro import (
     MEMO_SIZE,
+    _dot,
     face_margins,
+    neighbourhood_min,
     normal_matrices,
     normal_system,
     projection_problem,
@@ -120,6 +126,65 @@ def test_small_inverse_and_solve_are_numpys_to_the_bit(size: int) -> None:
         v = rng.normal(size=size)
         assert np.array_equal(inv(a), np.linalg.inv(a))
         assert np.array_equal(solve(a, v), np.linalg.solve(a, v))
+
+
+_entry = st.one_of(st.floats(-1e6, 1e6), st.floats(-1e-6, 1e-6), st.sampled_from([0.0, 1.0, -1.0, 1e-310]),
+                   st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=400, deadline=None)
+@given(size=st.sampled_from([1, 2]), entries=st.lists(_entry, min_size=6, max_size=6))
+def test_float_solve_is_numpys_to_the_bit(size: int, entries: list[float]) -> None:
+    a = np.array(entries[:size * size]).reshape(size, size)
+    v = np.array(entries[4:4 + size])
+    with np.errstate(all="ignore"):
+        expected = solve(a, v)
+        got = solve_floats(a.tolist(), v.tolist())
+    assert (got is None) == (expected is None)
+    if got is not None:
+        assert np.array_equal(np.array(got), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_float_solve_of_random_systems_is_numpys_to_the_bit(size: int) -> None:
+    # Symmetric (the search's J^T J + lambda D) and general systems over many magnitudes, pivoting
+    # both ways: the Python substitutions must be LAPACK's, not merely close.
+    rng = np.random.default_rng(7 + size)
+    with np.errstate(invalid="ignore"):
+        for k in range(3000):
+            a = rng.normal(size=(size, size)) * 10.0 ** rng.uniform(-8, 8, (size, size))
+            a = a @ a.T if k % 2 else a       # some are singular to round-off: both say None
+            v = rng.normal(size=size) * 10.0 ** rng.uniform(-8, 8, size)
+            expected = solve(a, v)
+            assert solve_floats(a.tolist(), v.tolist()) == (None if expected is None else expected.tolist())
+        assert solve_floats([[1.0, 2.0], [2.0, 4.0]], [1.0, 1.0]) is None
+        assert solve_floats([[0.0]], [1.0]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from([1.0, 2.0, -3.0, 0.0, -0.0, 1e9, np.nan]), max_size=12),
+       at_most=st.integers(1, 4))
+def test_distinct_counts_what_unique_counts(values: list[float], at_most: int) -> None:
+    x = np.array(values, dtype=float)
+    assert distinct(x, at_most) == min(len(np.unique(x)), at_most)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), data=st.data())
+def test_neighbourhood_min_is_scipys_minimum_filter(rows: int, cols: int, data: st.DataObject) -> None:
+    values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e300, np.inf]), min_size=rows * cols,
+                                max_size=rows * cols))
+    a = np.array(values).reshape(rows, cols)
+    assert np.array_equal(neighbourhood_min(a), minimum_filter(a, size=3, mode="nearest"))
+
+
+def test_float_dot_and_vector_matrix_products_are_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        x, y = (rng.normal(size=2) * 10.0 ** rng.uniform(-8, 8, 2) for _ in range(2))
+        m = rng.normal(size=(2, 2)) * 10.0 ** rng.uniform(-8, 8, (2, 2))
+        assert _dot(x.tolist(), y.tolist()) == float(x @ y)
+        assert [_dot(x.tolist(), col) for col in m.T.tolist()] == (x @ m).tolist()
 
 
 def test_a_singular_matrix_is_none_where_numpy_raises() -> None:
