@@ -24,15 +24,23 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
    the same command on another checkout's toolkit as its baseline);
 6. one process pool for the whole study: the cold study on 1 and 2 local workers, wall time,
    CPU of the main process and of the workers, the main process's share, and the machine's
-   load (``os.getloadavg``) before and after.
+   load (``os.getloadavg``) before and after;
+7. the same cold study on a Dask ``LocalCluster`` (1, 2 and 4 worker processes, 127.0.0.1;
+   ``run_study(executor="dask")``, :mod:`toolkit.study.executors`) against the local pool (1
+   and 2 workers), each from an empty study cache: wall time, total
+   CPU (this process, where the scheduler and the client run, plus the workers, read with
+   ``RUSAGE_CHILDREN`` once the cluster is closed, so its start and stop count), Dask's CPU
+   over the pool's, the 1 -> 2 -> 4 worker speed-ups, what starting and stopping an idle cluster
+   costs alone, the load before and after each row, and whether every table equals the pool's.
 
 Timings on a shared machine are noisy: compare the ratios printed within one run. Nothing is
 asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is run by
 the tests to keep the script working.
 
 Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
-[--families F ...] [--no-dask] [--laws-only] [--study-paths-only] [--before CHECKOUT]`` (``--laws-only``: section 1;
-``--study-paths-only``: sections 5 and 6)
+[--families F ...] [--no-dask] [--laws-only] [--study-paths-only] [--dask-study] [--before CHECKOUT]``
+(``--laws-only``: section 1; ``--study-paths-only``: sections 5 and 6; ``--dask-study``: section 7
+alone; ``--before``: section 5's baseline)
 """
 
 from __future__ import annotations
@@ -146,6 +154,7 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster comparison")
     ap.add_argument("--laws-only", action="store_true", help="stop after section 1 (the per-law figures)")
     ap.add_argument("--study-paths-only", action="store_true", help="only the warm paths and the pool (5 and 6)")
+    ap.add_argument("--dask-study", action="store_true", help="only the cold study on Dask against the pool (7)")
     ap.add_argument("--before", type=Path, metavar="CHECKOUT",
                     help="section 5: time the warm study command on this checkout's toolkit too, as the baseline")
     args = ap.parse_args()
@@ -153,6 +162,9 @@ def main() -> None:
     sample = args.sample or (16 if args.quick else 400)
     if args.study_paths_only:
         study_paths(args)
+        return
+    if args.dask_study:
+        dask_study(args)
         return
 
     from concurrent.futures import ProcessPoolExecutor
@@ -251,6 +263,8 @@ def main() -> None:
     print(f"\n4. peak RSS: main {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, largest worker "
           f"{_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
     study_paths(args)
+    if not args.no_dask:
+        dask_study(args)
 
 
 # ============================================================================ 5-6: warm paths, one pool
@@ -371,6 +385,93 @@ def _warm_command_cpu(checkout: Path, n_jobs: int) -> tuple[float, float]:
         subprocess.run(command, check=True, env=env, cwd=checkout, stdout=subprocess.DEVNULL)
         _, cpu, wall = _since(start)
     return cpu, wall
+
+
+
+# ============================================================================ 7: Dask against the pool
+#: Worker counts of section 7: the local pool's, and the Dask LocalCluster's.
+POOL_WORKERS = (1, 2)
+DASK_WORKERS = (1, 2, 4)
+
+
+def _dask_row(runs, workers: int, cache: str, quick: bool):
+    """The cold study on the toolkit's Dask ``LocalCluster`` (``executor="dask"``, started when
+    the first fit is due and closed with the study): its table and (main CPU-s, workers CPU-s,
+    wall s)."""
+    from toolkit.study import run_study
+
+    start = _cpu()
+    table = run_study(runs, n_jobs=workers, progress=not quick, cache_dir=cache, executor="dask").table
+    return table, _since(start)
+
+
+def _idle_cluster(workers: int) -> tuple[float, float, float]:
+    """(main CPU-s, workers CPU-s, wall s) of starting the toolkit's ``LocalCluster``, importing
+    the study on every worker and closing it: the fixed cost inside each Dask row."""
+    from distributed import default_client
+
+    from toolkit.study.executors import local_dask
+
+    start = _cpu()
+    with local_dask(workers):
+        default_client().run(importlib.import_module, "toolkit.study")
+    return _since(start)
+
+
+def dask_study(args: argparse.Namespace) -> None:
+    """Section 7: the cold study on the local pool (1, 2 workers) and on a Dask LocalCluster
+    (1, 2, 4 workers), CPU and wall, from an empty study cache each."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("\n7. (dask.distributed not installed: pip install 'scaling-toolkit[dask]')")
+        return
+    import pandas as pd
+
+    from toolkit.collection import load_collection
+    from toolkit.study import run_study
+
+    families = args.families or (["gzip-0.45", "datablations-contour-u12b"] if args.quick else None)
+    runs = load_collection(families, progress=False)
+    print(f"\n7. the cold study, local process pool against a Dask LocalCluster ({os.cpu_count()} cores):")
+    print(f"  {'executor':<18s} {'wall s':>7s} {'main CPU-s':>10s} {'workers CPU-s':>13s} {'total CPU-s':>11s}  load before -> after")
+    rows: dict[tuple[str, int], tuple[float, float, float]] = {}
+    tables = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = [("pool", w) for w in POOL_WORKERS] + [("dask", w) for w in DASK_WORKERS]
+        for kind, w in plan:
+            before = os.getloadavg()[0]
+            cache = str(Path(tmp) / f"{kind}-{w}")
+            if kind == "pool":
+                start = _cpu()
+                tables[kind, w] = run_study(runs, n_jobs=w, progress=not args.quick, cache_dir=cache).table
+                rows[kind, w] = _since(start)
+            else:
+                tables[kind, w], rows[kind, w] = _dask_row(runs, w, cache, args.quick)
+            main, children, wall = rows[kind, w]
+            print(f"  {kind + f', {w} worker(s)':<18s} {wall:7.1f} {main:10.1f} {children:13.1f} {main + children:11.1f}  "
+                  f"{before:.2f} -> {os.getloadavg()[0]:.2f}")
+    base = tables["pool", 1]
+    differ = []
+    for key, table in tables.items():
+        try:
+            pd.testing.assert_frame_equal(table, base)
+        except AssertionError:
+            differ.append(f"{key[0]} {key[1]} DIFFERS")
+    print("  tables: " + (", ".join(differ) if differ else f"all {len(tables)} equal ({len(base):,} cells)"))
+    idle = {w: _idle_cluster(w) for w in DASK_WORKERS}
+    print("  an idle LocalCluster started and closed (inside each Dask row): " + ", ".join(
+        f"{w} worker(s) {sum(cost[:2]):.1f} CPU-s, {cost[2]:.1f} s wall" for w, cost in idle.items()) + f" ({_load()})")
+    pool_cpu = {w: sum(rows["pool", w][:2]) for w in POOL_WORKERS}
+    for label, fixed in (("", False), (" without the idle cluster's start and stop", True)):
+        print(f"  Dask / pool CPU{label}: " + ", ".join(
+            f"{w} worker(s) {(sum(rows['dask', w][:2]) - fixed * sum(idle[w][:2])) / pool_cpu[min(w, max(POOL_WORKERS))]:.2f}x"
+            + ("" if w in pool_cpu else f" (against the pool's {max(POOL_WORKERS)})") for w in DASK_WORKERS)
+            + " (target <= 1.25x)")
+    for kind, counts in (("pool", POOL_WORKERS), ("dask", DASK_WORKERS)):
+        one = rows[kind, 1][2]
+        print(f"  speed-up ({kind}, wall): " + ", ".join(f"1 -> {w} workers {one / rows[kind, w][2]:.2f}x"
+                                                         for w in counts[1:]))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 import toolkit
 from toolkit import widgets
 from toolkit.findings import record
+from toolkit.findings.headers import readable_headers
 
 runs = toolkit.load_collection(progress=False)
 panel = widgets.ExplorePanel(runs, family=family, min_sizes=min_sizes)
@@ -35,12 +36,12 @@ panel.show(interactive)
 
 # %% [markdown]
 # ## The families in numbers
-# `n_sizes` counts distinct $N$; `n_checkpoints` the (N, D, L) points; `metric` what the
+# *model sizes* counts distinct $N$; *checkpoints* the (N, D, L) points; *metric* what the
 # loss was derived from.
 
 # %%
 summary = runs.summary()
-summary[summary["n_sizes"] >= min_sizes].sort_values("n_sizes", ascending=False)
+readable_headers(summary[summary["n_sizes"] >= min_sizes].sort_values("n_sizes", ascending=False))
 
 # %%
 record(panel)

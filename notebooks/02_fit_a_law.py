@@ -43,6 +43,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 # %%
 from toolkit import widgets
 from toolkit.findings import record, summaries
+from toolkit.findings.headers import readable_headers
 
 target = widgets.parse_target(target_params, target_tokens)
 runs = widgets.load_runs(runs_csv, columns, loss_unit)
@@ -66,7 +67,7 @@ panel.follow(lambda p: p.result.summary(), interactive)
 
 # %%
 prediction = panel.predict_at(*target) if target else None
-prediction
+readable_headers(prediction) if target else None
 
 # %% [markdown]
 # ## Squared error or Huber?
@@ -75,7 +76,7 @@ prediction
 
 # %%
 objectives = panel.compare_objectives()
-objectives
+readable_headers(objectives)
 
 # %%
 record(panel, summaries.objective_numbers(objectives) | summaries.prediction_numbers(prediction))

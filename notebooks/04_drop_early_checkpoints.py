@@ -28,6 +28,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 import toolkit
 from toolkit import widgets
 from toolkit.findings import record
+from toolkit.findings.headers import readable_headers
 
 runs = toolkit.load_collection(families or None, progress=False)
 panel = widgets.CutPanel(runs, family=family, cuts=cuts, cut=cut)
@@ -37,7 +38,7 @@ panel.show(interactive)
 # ## Per family: no cut against the 10B cut
 
 # %%
-panel.per_family()
+readable_headers(panel.per_family())
 
 # %%
 record(panel)

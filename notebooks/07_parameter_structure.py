@@ -35,6 +35,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 # %%
 from toolkit import widgets
 from toolkit.findings import record, summaries
+from toolkit.findings.headers import readable_headers
 from toolkit.study import run_study
 
 study = run_study(families=families or None, progress=False)
@@ -47,8 +48,8 @@ panel.show(interactive)
 
 # %%
 columns = ["family", "loss_unit", "E", "A", "B", "alpha", "beta", "n_term", "d_term"]
-panel.follow(lambda p: p.current().used[columns].round(3), interactive)
-panel.follow(lambda p: p.current().dropped, interactive)
+panel.follow(lambda p: readable_headers(p.current().used[columns].round(3)), interactive)
+panel.follow(lambda p: readable_headers(p.current().dropped), interactive)
 
 # %% [markdown]
 # ## Collinear designs: laws whose N and D terms trade
@@ -120,7 +121,7 @@ record(panel, bounds.numbers | collinear.numbers)
 #    units alone.
 #    <!-- check 3: expect panel.controls["all_units"].disabled = True;
 #         expect study.families.set_index("family").loc["revisiting-lm", "loss_unit"] = "rescaled";
-#         expect dropped.set_index("family").loc["revisiting-lm", "why"] = "E = 0";
+#         expect panel.current().dropped.set_index("family").loc["revisiting-lm", "why"] = "E = 0";
 #         expect n_dropped = 34 ± 0.5 -->
 #
 # </details>

@@ -32,6 +32,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 # %%
 from toolkit import widgets
 from toolkit.findings import record, summaries
+from toolkit.findings.headers import readable_headers
 from toolkit.study import run_study
 
 study = run_study(families=families or None, bootstrap=bootstrap, progress=False)
@@ -51,7 +52,8 @@ panel.show(interactive)
 # %%
 def macro_table(p):
     shown = p.controls["cut"].value  # the cut the heatmap shows
-    return summaries.macro_are_table(study.table, shown, max_k).style.format("{:.1%}", na_rep="no law").set_caption(
+    table = readable_headers(summaries.macro_are_table(study.table, shown, max_k))
+    return table.style.format("{:.1%}", na_rep="no law").set_caption(
         "macro-average ARE (rows: k, columns: p), cut " + ("10B tokens" if shown else "none"))
 
 
@@ -79,8 +81,9 @@ record(panel, {"n_families": study.table["family"].nunique(), "n_study_cells": l
 # 2. Two sizes give no law (every $k = 2$ cell is `not_identifiable`: blank in the heatmap, *no
 #    law* in the table above); from three to five sizes the macro-average falls from 16.4% to
 #    11.4% (10B cut) — guideline 4, though far above the 4% of the paper's best designs.
-#    <!-- check 2: expect macro.loc[2, "100%"] = nan; expect macro.loc[3, "100%"] = 16.4% ± 0.05%;
-#         expect macro.loc[5, "100%"] = 11.4% ± 0.05% -->
+#    <!-- check 2: expect summaries.macro_are_table(study.table, cut, max_k).loc[2, "100%"] = nan;
+#         expect summaries.macro_are_table(study.table, cut, max_k).loc[3, "100%"] = 16.4% ± 0.05%;
+#         expect summaries.macro_are_table(study.table, cut, max_k).loc[5, "100%"] = 11.4% ± 0.05% -->
 # 3. Look left of the solid (1%) contour: for GPT-3 the cheapest design within 10% trains the
 #    four smallest models on 10% of their tokens and predicts within 6.7% for 0.14% of the 175B
 #    model's compute; on 30% of their tokens they predict within 0.6% for 0.43%.

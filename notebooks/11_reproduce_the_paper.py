@@ -33,6 +33,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 import toolkit
 from toolkit import widgets
 from toolkit.findings import record, summaries
+from toolkit.findings.headers import readable_headers
 from toolkit.study import compare_protocols, departure_effects, protocol_frame, reference_cells, run_study
 
 runs = toolkit.load_collection(progress=False)
@@ -46,11 +47,11 @@ panel.show(interactive)
 
 # %% [markdown]
 # ## The paper's printed numbers, recomputed
-# `paper_figure` is read off the paper; `are_paper` is this toolkit's paper protocol, and
-# `are_corrected` the corrected one (ARE in percent, each in its own loss unit).
+# *paper's figure* is read off the paper; *paper's protocol* is this toolkit's paper protocol, and
+# *corrected protocol* the corrected one (ARE in percent, each in its own loss unit).
 
 # %%
-reference.round(2)
+readable_headers(reference.round(2))
 
 # %% [markdown]
 # ## Why the cells differ
@@ -60,7 +61,7 @@ reference.round(2)
 # %%
 from IPython.display import display
 
-display(departure_effects(comparison, corrected, runs).round(3))
+display(readable_headers(departure_effects(comparison, corrected, runs).round(3)))
 differences = summaries.protocol_differences(protocol_frame(comparison, reference))
 differences
 

@@ -51,6 +51,7 @@ import tempfile
 
 from toolkit import bootstrap, load_collection, widgets
 from toolkit.findings import record, summaries
+from toolkit.findings.headers import readable_headers
 from toolkit.logs import LogSpec, export_history, read_logs
 
 target = widgets.parse_target(target_params, target_tokens)
@@ -59,7 +60,7 @@ spec = LogSpec(loss=loss_key, num_params=params_key, batch_size=batch_size, seq_
 source = logs or str(export_history(load_collection(["pythia"], progress=False), tempfile.mkdtemp(),
                                     spec.tokens_per_step, loss="train/loss"))
 runs = read_logs(logs_format, source, spec)
-runs.summary()
+readable_headers(runs.summary())
 
 # %% [markdown]
 # ## 2. Check the law on your largest run
@@ -78,7 +79,7 @@ panel.show(interactive)
 
 # %%
 prediction = panel.predict_at(*target) if target else None
-prediction
+readable_headers(prediction) if target else None
 
 # %% [markdown]
 # ## 4. Allocate a budget
@@ -89,7 +90,7 @@ prediction
 cut = float(panel.controls["cut"].value)
 kept = runs.filter(min_tokens=math.nextafter(cut, math.inf)) if cut else runs
 allocation = bootstrap(kept, n=n_bootstrap, seed=seed).allocation([budget_flops], level=level)
-allocation
+readable_headers(allocation)
 
 # %%
 record(panel, summaries.prediction_numbers(prediction) | summaries.allocation_numbers(allocation)

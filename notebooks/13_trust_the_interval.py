@@ -37,6 +37,7 @@ interactive: bool = True  # live widgets (JupyterLab, Voila); False shows static
 # %%
 from toolkit import widgets
 from toolkit.findings import record
+from toolkit.findings.headers import readable_headers
 from toolkit.study import run_study
 
 study = run_study(families=families or None, bootstrap=bootstrap, progress=False)
@@ -55,7 +56,7 @@ panel.show(interactive)
 # %%
 from toolkit.evaluation.calibration import bias_check
 
-bias_check(panel.predictions).style.format(precision=4)
+readable_headers(bias_check(panel.predictions)).style.format(precision=4)
 
 # %%
 record(panel)

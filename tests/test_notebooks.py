@@ -19,6 +19,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from table_headers import raw_headers
 
 from toolkit.findings.parameters import read_parameters
 from toolkit.findings.runner import default_notebooks_dir, notebook_names, run_findings
@@ -177,6 +178,18 @@ def test_notebook_runs_headless(name, quick_findings):
     assert svgs, "the static charts are in the executed notebook"
     _sanity(name, record["numbers"])
     _golden_check(name, record["numbers"])
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+@pytest.mark.xdist_group("findings-quick")
+@pytest.mark.parametrize("name", NAMES)
+def test_every_table_a_notebook_shows_has_readable_headers(name, quick_findings):
+    """Tables shown with their code names (06: ``train_params``, ``are_pct``; 07, 11) read as
+    words with units (toolkit.findings.headers); the frames behind them keep their names."""
+    out, _ = quick_findings
+    executed = nbformat.read(out / "notebooks" / f"{name}.ipynb", as_version=4)
+    assert not raw_headers(o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
 @pytest.mark.slow

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from task_synth import SIZES, ladder_log
 
-from toolkit.downstream import from_log, predict_task
+from toolkit.downstream import TaskData, from_log, predict_task
 from toolkit.downstream.evaluate import predict_targets
 from toolkit.downstream.intervals import INTERVAL_KIND, NOISE_KIND
+from toolkit.task_metrics import TaskMetrics, concat
 from toolkit.widgets import DownstreamPanel
 
 
@@ -41,9 +42,9 @@ def test_method_and_sizes_controls(panel) -> None:
     assert panel.numbers()["n_train_sizes"] == 4
 
 
-def _two_tasks() -> pd.DataFrame:
+def _two_tasks(seed: int = 0) -> pd.DataFrame:
     """The synthetic ladder with a second task: the same runs, a harder link."""
-    log = ladder_log(noise=0.003)
+    log = ladder_log(seed, noise=0.003)
     return log.assign(**{"hard/bpb": log["task/bpb"] + 0.2, "hard/acc": (log["task/acc"] - 0.1).clip(0.25, 1)})
 
 
@@ -51,21 +52,60 @@ def _shown(panel: DownstreamPanel) -> tuple:
     return panel.numbers(), panel.status.value, {n: c.to_dict() for n, c in panel.charts().items()}
 
 
-def test_a_move_shows_the_noise_floor_labelled_then_what_a_fresh_panel_shows() -> None:
+def _stages(panel: DownstreamPanel) -> list[tuple[str, str]]:
+    """Every state the panel shows from now on: (status, the prediction chart's title)."""
+    seen, swap = [], panel._swap
+
+    def recording(update, names=None):
+        seen.append((update.status, update.charts["prediction"].to_dict()["title"]["text"]))
+        swap(update, names)
+
+    panel._swap = recording
+    return seen
+
+
+def test_new_fits_show_the_points_then_the_noise_floor_labelled_then_what_a_fresh_panel_shows() -> None:
     panel = DownstreamPanel(from_log(_two_tasks(), chance={"task": 0.25, "hard": 0.25}))
-    _ = panel.view                                 # live: the slow part runs in the background
+    _ = panel.view                                 # live: the slow parts run in the background
+    stages = _stages(panel)
     four = [v for _, v in panel.controls["sizes"].options][1:]
-    panel.controls["sizes"].value = four           # other training sizes: a calibration not computed yet
-    assert "Calibrating the intervals" in panel.status.value and NOISE_KIND in panel.status.value
-    assert "intervals for now: the noise floor" in panel._state.charts["prediction"].to_dict()["title"]["text"]
-    numbers, status, specs = _shown(panel)         # waits for the calibrated intervals
-    assert "Calibrating" not in status and INTERVAL_KIND in status
+    panel.controls["sizes"].value = four           # other training sizes: fits and a calibration not computed yet
+    numbers, status, specs = _shown(panel)         # waits for the fits, then for the calibrated intervals
+    (points, _), (fits, provisional), (calibrated, title) = stages
+    assert "fitting both methods" in points
+    assert "Calibrating the intervals" in fits and NOISE_KIND in fits
+    assert "intervals for now: the noise floor" in provisional and "noise floor" not in title
+    assert calibrated == status and "Calibrating" not in status and INTERVAL_KIND in status
     assert (numbers, status, specs) == _shown(DownstreamPanel(panel.data, sizes=four))
+    del stages[:]
     panel.controls["method"].value = "direct"      # cached: both methods were fitted for the chart
-    panel.controls["task"].value = "hard"
-    assert "Calibrating" not in panel.status.value
-    assert _shown(panel) == _shown(DownstreamPanel(panel.data, task="hard", method="direct", sizes=four))
+    panel.controls["task"].value = "task"          # new fits, the family's calibration cached
+    panel.wait()
+    (direct, _), (points, _), (fits, _) = stages
+    assert "(direct," in direct and "fitting both methods" in points and fits == panel.status.value
+    assert "Calibrating" not in direct + fits and INTERVAL_KIND in fits
+    assert _shown(panel) == _shown(DownstreamPanel(panel.data, task="task", method="direct", sizes=four))
     assert panel.numbers()["5e_09_1x_upper"] > panel.numbers()["5e_09_1x_lower"]
+
+
+def test_a_new_family_draws_its_points_at_once_and_its_fits_later() -> None:
+    """Issue 21: the fits of both methods took up to 1.5 CPU-s of a family change on the
+    collection (overtrain-rw): the first update draws the points, its slow part fits."""
+    chance = {"task": 0.25, "hard": 0.25}
+    data = TaskData(concat([TaskMetrics.from_wide(ladder_log(noise=0.003), family="user", chance=chance),
+                            TaskMetrics.from_wide(_two_tasks(seed=1), family="other", chance=chance)]), None, {})
+    panel = DownstreamPanel(data, family="user")
+    _ = panel.view
+    first, compute = [], panel._compute
+    panel._compute = lambda: first.append(compute()) or first[-1]
+    panel.controls["family"].value = "other"
+    (now,) = first
+    assert now.later is not None and now.numbers == {} and "other · hard</b> (two-step" in now.status
+    assert all("(fitting ...)" in chart.to_dict()["title"]["text"] for chart in now.charts.values())
+    assert _shown(panel) == _shown(DownstreamPanel(data, family="other"))
+    panel.controls["method"].value = "direct"      # both methods fitted and the family calibrated: at once
+    assert first[-1].later is None and first[-1].numbers == panel.numbers()
+    assert _shown(panel) == _shown(DownstreamPanel(data, family="other", method="direct"))
 
 
 def test_the_shared_fits_predict_as_predict_task_alone() -> None:

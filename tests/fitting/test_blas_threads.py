@@ -8,6 +8,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import toolkit.fitting.engine as engine
 from toolkit.fitting import bootstrap, fit, fit_arrays
+from toolkit.fitting.blas import one_thread
 
 
 def _blas_threads() -> list[int]:
@@ -35,3 +36,20 @@ def test_a_fit_reads_one_blas_thread_inside_and_restores_the_callers(monkeypatch
         after = _blas_threads()
     assert seen and all(threads == [1] * len(threads) for threads in seen), seen
     assert after == before                      # the caller's setting is back
+
+
+def test_a_fit_inside_a_pinned_batch_keeps_one_thread_and_leaves_it_so():
+    # A pinned worker or a batch's context is already at one thread: the fit's own context must
+    # neither raise the count nor reset it on exit.
+    n = np.repeat([1e8, 3e8, 1e9], 8)
+    d = np.tile(np.geomspace(1e9, 1e11, 8), 3)
+    y = 1.8 + 400 / n ** 0.34 + 410 / d ** 0.28
+    with threadpool_limits(limits=1, user_api="blas"):
+        with one_thread():
+            assert _blas_threads() == [1] * len(_blas_threads())
+        assert fit_arrays(n, d, y).ok
+        assert _blas_threads() == [1] * len(_blas_threads())
+    with threadpool_limits(limits=2, user_api="blas"):
+        with one_thread():
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {2}

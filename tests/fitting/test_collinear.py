@@ -7,7 +7,7 @@ import numpy as np
 
 from toolkit.evaluation import identification
 from toolkit.fitting import fit_arrays
-from toolkit.fitting.collinear import collinear, swap_terms, terms_trade
+from toolkit.fitting.collinear import COLLINEAR_ATOL, collinear, swap_terms, terms_trade
 
 TRUE = dict(E=1.8, A=400.0, alpha=0.34, B=1200.0, beta=0.28)
 
@@ -50,3 +50,26 @@ def test_identification_names_why_a_law_is_not_identified():
     assert identification("not_identifiable", n2, np.array([1e9, 2e9, 1e9, 2e9])) == "two sizes"
     assert identification("not_identifiable", np.repeat(n3, 2), np.tile([1e9, 2e9], 3)) == "two token counts"
     assert identification("failed", n3, 20 * n3) == ""
+
+
+def _collinear_by_line(n: np.ndarray, d: np.ndarray) -> bool:
+    """The rule without its shortcut: two sizes and two token counts, and the least-squares line
+    of ln D on ln N within COLLINEAR_ATOL of every point."""
+    ln_n, ln_d = np.log(n), np.log(d)
+    if len(np.unique(ln_n)) < 2 or len(np.unique(ln_d)) < 2:
+        return False
+    slope, intercept = np.polyfit(ln_n, ln_d, 1)
+    return bool(np.max(np.abs(ln_d - (intercept + slope * ln_n))) <= COLLINEAR_ATOL)
+
+
+def test_checkpoints_of_one_size_are_not_collinear_as_the_line_says():
+    # Two token counts at the first size, their distance in ln D around twice the tolerance (the
+    # shortcut's edge), the other points on D = 20 N: the shortcut must say what the line says.
+    rng = np.random.default_rng(5)
+    n = np.geomspace(1e7, 1e9, 6)
+    for gap in np.concatenate([np.linspace(0.0, 4 * COLLINEAR_ATOL, 41), rng.uniform(0, 1e-4, 40), [0.5, 3.0]]):
+        nn = np.concatenate([[n[0]], n])
+        dd = 20 * nn
+        dd[0] *= np.exp(gap)
+        assert collinear(nn, dd) == _collinear_by_line(nn, dd), gap
+    assert not collinear(np.array([1e8, 1e8, 1e8]), np.array([1e9, 2e9, 4e9]))

@@ -11,11 +11,33 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.ndimage import minimum_filter
 
 from toolkit.fitting import fit_arrays
-from toolkit.fitting.bvls import Problem, batched_bvls, first_face_feasible, solve_face
-from toolkit.fitting.small_linalg import inv, solve
-from toolkit.fitting.varpro import MEMO_SIZE, normal_system, projection_problem, weighted_columns
+from toolkit.fitting.bvls import (
+    _EYE,
+    SINGULAR_DET,
+    Problem,
+    batched_bvls,
+    face_solutions,
+    first_face_feasible,
+    one_face_solution,
+    solve_face,
+)
+from toolkit.fitting.points import distinct
+from toolkit.fitting.small_linalg import inv, solve, solve_floats
+from toolkit.fitting.varpro import (
+    MEMO_SIZE,
+    _dot,
+    face_margins,
+    neighbourhood_min,
+    normal_matrices,
+    normal_system,
+    projection_problem,
+    weighted_columns,
+)
 from toolkit.laws import Chinchilla
 
 
@@ -43,6 +65,59 @@ def _reference_face(pb: Problem, G: np.ndarray, b: np.ndarray, combo: int) -> tu
     return c, ginv
 
 
+def _reference_face_solutions(G: np.ndarray, b: np.ndarray, pb: Problem,
+                              combos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """face_solutions as it was written before the entries-first layout: the (P, K, 3, 3)
+    stack solved by the adjugate formula on its strided entries; coefficients and determinants."""
+    P, K = G.shape[0], len(combos)
+    free, val = pb.combos_free[combos], pb.combos_val[combos]
+    diag = np.sqrt(np.einsum("pii->pi", G))
+    diag[diag == 0] = 1.0
+    s = 1.0 / diag
+    M = np.broadcast_to((G * s[:, :, None] * s[:, None, :])[:, None], (P, K, 3, 3)).copy()
+    rhs = np.broadcast_to((b * s)[:, None], (P, K, 3)).copy()
+    kk, jj = np.nonzero(~free)
+    M[:, kk, jj, :] = _EYE[jj]
+    rhs[:, kk, jj] = val[kk, jj][None, :] / s[:, jj]
+    a, b_, c = M[..., 0, 0], M[..., 0, 1], M[..., 0, 2]
+    d, e, f = M[..., 1, 0], M[..., 1, 1], M[..., 1, 2]
+    g, h, i = M[..., 2, 0], M[..., 2, 1], M[..., 2, 2]
+    A, B, C = e * i - f * h, f * g - d * i, d * h - e * g
+    det = a * A + b_ * B + c * C
+    inv = 1.0 / det
+    r0, r1, r2 = rhs[..., 0], rhs[..., 1], rhs[..., 2]
+    u = np.stack([(A * r0 + (c * h - b_ * i) * r1 + (b_ * f - c * e) * r2) * inv,
+                  (B * r0 + (a * i - c * g) * r1 + (c * d - a * f) * r2) * inv,
+                  (C * r0 + (b_ * g - a * h) * r1 + (a * e - b_ * d) * r2) * inv], axis=-1)
+    return u * s[:, None, :], det
+
+
+@pytest.mark.parametrize("fixed", [None, {"E": 1.5}, {"A": 300.0, "alpha": 0.3}, {"B": 900.0}])
+def test_faces_solved_entries_first_are_the_stack_to_the_bit(fixed: dict[str, float] | None) -> None:
+    rng = np.random.default_rng(6)
+    pb = _problem(rng, fixed)
+    # exponents over the whole box, 0 included: singular and out-of-box faces occur
+    theta = np.vstack([rng.uniform(0.0, 3.0, size=(200, len(pb.exp_names))), np.zeros((1, len(pb.exp_names)))])
+    G, b = normal_matrices(pb, theta)
+    combos = np.arange(len(pb.combos_free))
+    with np.errstate(all="ignore"):
+        c, _, _, det = face_solutions(G, b, pb, combos)
+        want_c, want_det = _reference_face_solutions(G, b, pb, combos)
+        assert np.array_equal(c, want_c, equal_nan=True) and np.array_equal(det, want_det, equal_nan=True)
+        for combo in combos:
+            one, one_det = one_face_solution((G[:, 0, 0], G[:, 0, 1], G[:, 0, 2], G[:, 1, 1], G[:, 1, 2], G[:, 2, 2]),
+                                             (b[:, 0], b[:, 1], b[:, 2]), pb, int(combo))
+            assert np.array_equal(np.stack(np.broadcast_arrays(*one), axis=-1), c[:, combo], equal_nan=True)
+            assert np.array_equal(np.broadcast_to(one_det, det[:, combo].shape), det[:, combo], equal_nan=True)
+            # the wall search's margins: the stacked solve's, free coefficients only, -inf where singular
+            free = pb.combos_free[combo]
+            if free.any():
+                cf = c[:, combo][:, free]
+                margin = np.min(np.minimum(cf - pb.lin_lo[free], pb.lin_hi[free] - cf), axis=1)
+                ok = (np.abs(det[:, combo]) > SINGULAR_DET) & np.isfinite(margin)
+                assert np.array_equal(face_margins(pb, theta, int(combo)), np.where(ok, margin, -np.inf))
+
+
 @pytest.mark.parametrize("size", [1, 2, 3])
 def test_small_inverse_and_solve_are_numpys_to_the_bit(size: int) -> None:
     rng = np.random.default_rng(size)
@@ -51,6 +126,65 @@ def test_small_inverse_and_solve_are_numpys_to_the_bit(size: int) -> None:
         v = rng.normal(size=size)
         assert np.array_equal(inv(a), np.linalg.inv(a))
         assert np.array_equal(solve(a, v), np.linalg.solve(a, v))
+
+
+_entry = st.one_of(st.floats(-1e6, 1e6), st.floats(-1e-6, 1e-6), st.sampled_from([0.0, 1.0, -1.0, 1e-310]),
+                   st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=400, deadline=None)
+@given(size=st.sampled_from([1, 2]), entries=st.lists(_entry, min_size=6, max_size=6))
+def test_float_solve_is_numpys_to_the_bit(size: int, entries: list[float]) -> None:
+    a = np.array(entries[:size * size]).reshape(size, size)
+    v = np.array(entries[4:4 + size])
+    with np.errstate(all="ignore"):
+        expected = solve(a, v)
+        got = solve_floats(a.tolist(), v.tolist())
+    assert (got is None) == (expected is None)
+    if got is not None:
+        assert np.array_equal(np.array(got), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_float_solve_of_random_systems_is_numpys_to_the_bit(size: int) -> None:
+    # Symmetric (the search's J^T J + lambda D) and general systems over many magnitudes, pivoting
+    # both ways: the Python substitutions must be LAPACK's, not merely close.
+    rng = np.random.default_rng(7 + size)
+    with np.errstate(invalid="ignore"):
+        for k in range(3000):
+            a = rng.normal(size=(size, size)) * 10.0 ** rng.uniform(-8, 8, (size, size))
+            a = a @ a.T if k % 2 else a       # some are singular to round-off: both say None
+            v = rng.normal(size=size) * 10.0 ** rng.uniform(-8, 8, size)
+            expected = solve(a, v)
+            assert solve_floats(a.tolist(), v.tolist()) == (None if expected is None else expected.tolist())
+        assert solve_floats([[1.0, 2.0], [2.0, 4.0]], [1.0, 1.0]) is None
+        assert solve_floats([[0.0]], [1.0]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from([1.0, 2.0, -3.0, 0.0, -0.0, 1e9, np.nan]), max_size=12),
+       at_most=st.integers(1, 4))
+def test_distinct_counts_what_unique_counts(values: list[float], at_most: int) -> None:
+    x = np.array(values, dtype=float)
+    assert distinct(x, at_most) == min(len(np.unique(x)), at_most)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), data=st.data())
+def test_neighbourhood_min_is_scipys_minimum_filter(rows: int, cols: int, data: st.DataObject) -> None:
+    values = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e300, np.inf]), min_size=rows * cols,
+                                max_size=rows * cols))
+    a = np.array(values).reshape(rows, cols)
+    assert np.array_equal(neighbourhood_min(a), minimum_filter(a, size=3, mode="nearest"))
+
+
+def test_float_dot_and_vector_matrix_products_are_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        x, y = (rng.normal(size=2) * 10.0 ** rng.uniform(-8, 8, 2) for _ in range(2))
+        m = rng.normal(size=(2, 2)) * 10.0 ** rng.uniform(-8, 8, (2, 2))
+        assert _dot(x.tolist(), y.tolist()) == float(x @ y)
+        assert [_dot(x.tolist(), col) for col in m.T.tolist()] == (x @ m).tolist()
 
 
 def test_a_singular_matrix_is_none_where_numpy_raises() -> None:
@@ -151,3 +285,50 @@ def test_a_dask_executor_is_asked_for_impure_tasks_and_others_for_nothing() -> N
 
     assert map_chunks(abs, range(-40, 0), executor=Recording(), chunksize=10) == list(range(40, 0, -1))
     assert Recording.given == [{"pure": False}] * 4
+
+
+def _reference_project(pb: Problem, theta: np.ndarray, guess: int) -> tuple[np.ndarray, int] | None:
+    """project's KKT check of a guessed face as it was written in numpy before the Python-float
+    check: the face's coefficients (clipped) and the face when the guess is kept, else None."""
+    X = weighted_columns(pb, theta)
+    G, b = X.T @ X, X.T @ pb.yw
+    tol = 1e-9 * np.sqrt(pb.yy)
+    face = solve_face(pb, G, b, guess)
+    if face is None:
+        return None
+    c = face[0]
+    free = pb.faces[guess].free
+    grad = b - G @ c
+    bound = ~pb.combos_free[guess] & ~pb.lin_fixed
+    at_lo, at_hi = bound & (c == pb.lin_lo), bound & (c == pb.lin_hi)
+    norms = np.sqrt(G.diagonal())
+    ok = ((c[free] >= pb.lin_lo[free] - tol / norms[free]).all() and (c[free] <= pb.lin_hi[free] + tol / norms[free]).all()
+          and (grad[at_lo] <= tol * norms[at_lo]).all() and (grad[at_hi] >= -tol * norms[at_hi]).all())
+    if not ok:
+        return None
+    c[free] = np.minimum(np.maximum(c[free], pb.lin_lo[free]), pb.lin_hi[free])
+    return c, guess
+
+
+@pytest.mark.parametrize("fixed", [None, {"E": 1.5}, {"A": 300.0, "alpha": 0.3}])
+def test_a_guessed_face_is_kept_and_clipped_as_the_numpy_check_did(fixed: dict[str, float] | None) -> None:
+    from toolkit.fitting.varpro import face_margin, project
+
+    rng = np.random.default_rng(7)
+    kept = refused = 0
+    for _ in range(20):
+        pb = _problem(rng, fixed, n=int(rng.integers(4, 30)))
+        for theta in rng.uniform(0.0, 3.0, size=(10, len(pb.exp_names))):
+            for guess in range(len(pb.combos_free)):
+                with np.errstate(all="ignore"):
+                    got, want = project(pb, theta, guess), _reference_project(pb, theta, guess)
+                if want is None:
+                    refused += 1
+                    continue
+                kept += 1
+                assert got.combo == guess and np.array_equal(got.c, want[0])
+                free = pb.faces[guess].free
+                if len(free):
+                    c = got.c[free]
+                    assert face_margin(pb, got) == float(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c).min())
+    assert kept > 50 and refused > 50

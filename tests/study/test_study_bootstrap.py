@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ import pytest
 from toolkit import study
 from toolkit.errors import DataError
 from toolkit.evaluation import FamilyArrays
+from toolkit.evaluation.cells import fit_cell
 from toolkit.evaluation.designs import Cell
 from toolkit.evaluation.resampling import (
     BOOT_COLUMNS,
@@ -23,6 +27,8 @@ from toolkit.evaluation.resampling import (
 )
 from toolkit.fitting import PREDICTING
 from toolkit.runs import Runs
+from toolkit.study.executors import EXECUTORS
+from toolkit.study.run import BATCH_CELLS
 
 TRUE = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
 FAST = study.StudyConfig(p_grid=(0.5, 1.0))
@@ -141,6 +147,7 @@ def test_one_process_pool_serves_the_whole_study(tmp_path, monkeypatch):
     from concurrent.futures import ProcessPoolExecutor
 
     from toolkit.fitting import batch
+    from toolkit.study import executors
 
     runs = Runs.from_frame(pd.concat([_family("six", (20e6, 50e6, 100e6, 300e6, 1e9, 3e9), 1, 0.01, 2),
                                       _family("five", (30e6, 100e6, 300e6, 1e9, 3e9), 1, 0.01, 3)]))
@@ -152,7 +159,7 @@ def test_one_process_pool_serves_the_whole_study(tmp_path, monkeypatch):
             made.append(args or kwargs)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(study.run, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Counted)
     monkeypatch.setattr(batch, "ProcessPoolExecutor", Counted)
     monkeypatch.setattr(study.run, "BATCH_CELLS", 32)     # several batches of cells, each worth a pool ...
     monkeypatch.setattr(study.run, "BATCH_FITS", 100)     # ... and of resamples
@@ -210,6 +217,46 @@ def test_dask_local_cluster_gives_the_local_table(runs, boot):
         r = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, progress=False, use_cache=False,
                             bootstrap=12, seed=3, executor=client.get_executor())
     pd.testing.assert_frame_equal(r.table, boot.table)
+
+
+@pytest.mark.slow
+def test_the_dask_executor_by_name_gives_the_local_table(runs, boot):
+    pytest.importorskip("distributed")
+    r = study.run_study(runs, experiments=EXPERIMENTS, config=FAST, progress=False, use_cache=False,
+                        bootstrap=12, seed=3, executor="dask", n_jobs=2)
+    pd.testing.assert_frame_equal(r.table, boot.table)
+
+
+def test_a_named_executor_starts_when_a_fit_is_due_and_closes_with_the_study(runs, tmp_path, monkeypatch):
+    started: list[int] = []
+    closed: list[int] = []
+    cell_tasks: list[int] = []
+
+    class Recorded(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            if args[0] is fit_cell:
+                cell_tasks.append(len(args[1]))
+            return super().submit(fn, *args, **kwargs)
+
+    @contextmanager
+    def recorded(n_jobs: int):
+        started.append(n_jobs)
+        with Recorded(n_jobs) as pool:
+            yield pool
+        closed.append(n_jobs)
+
+    monkeypatch.setitem(EXECUTORS, "dask", replace(EXECUTORS["dask"], start=recorded))
+    kwargs = dict(experiments=EXPERIMENTS, config=FAST, progress=False, cache_dir=tmp_path, executor="dask",
+                  n_jobs=2, bootstrap=2, seed=0)
+    cold = study.run_study(runs, **kwargs)
+    assert started == closed == [2] and cold.n_fitted > 0     # one executor for the cells and the bootstrap
+    # Dask tasks cost ~6 ms of CPU each: the cells of a batch go out as 2 tasks per worker, not 16.
+    per_task = EXECUTORS["dask"].chunksize(BATCH_CELLS, 2)
+    assert len(cell_tasks) == math.ceil(sum(cell_tasks) / per_task) and max(cell_tasks) > 16
+    warm = study.run_study(runs, **kwargs)
+    # A warm study has nothing to fit: a Dask cluster started for it cost 2.5 CPU-s per worker.
+    assert started == [2] and warm.n_fitted == 0
+    pd.testing.assert_frame_equal(warm.table, cold.table)
 
 
 def test_cells_on_the_same_runs_draw_the_same_runs(runs):

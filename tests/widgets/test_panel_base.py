@@ -54,6 +54,28 @@ def test_update_is_typed_and_a_later_one_adds_to_it():
         first.status = "changed"  # frozen
 
 
+class Staged(Squares):
+    """Squares whose slow part has a slow part of its own (notebook 14: a fit, then its calibration)."""
+
+    def _compute(self) -> Update:
+        now = super()._compute()
+        n = now.numbers["n"]
+        calibrate = lambda: Update({}, {"calibrated": n + 2}, f"{n:g} calibrated")  # noqa: E731
+        return Update(now.charts, now.numbers, "points", later=lambda: Update({}, {"fitted": n + 1}, "fitted",
+                                                                                later=calibrate))
+
+
+def test_a_slow_part_of_a_slow_part_follows_it_headless_and_live():
+    panel = Staged()
+    assert panel.numbers() == {"n": 3.0, "fitted": 4.0, "calibrated": 5.0} and panel.status.value == "3 calibrated"
+    _ = panel.view
+    shown, swap = [], panel._swap
+    panel._swap = lambda update, names=None: (shown.append(update.status), swap(update, names))
+    panel.controls["n"].value = 5
+    assert panel.numbers() == {"n": 5.0, "fitted": 6.0, "calibrated": 7.0}
+    assert shown == ["points", "fitted", "5 calibrated"] and panel.status.value == "5 calibrated"
+
+
 def test_a_control_recomputes_once_and_a_refill_too():
     panel = Squares()
     assert panel.computed == 1 and panel.numbers() == {"n": 3.0} and panel.status.value == "<b>3</b> squares"

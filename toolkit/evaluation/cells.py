@@ -137,17 +137,18 @@ def fit_cell(fit: FitProblem) -> CellFit:
 
 
 def batch_fitter(spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progress: bool = True,
-                 executor: Executor | None = None) -> Callable[[Sequence[Cell]], list[Fitted]]:
+                 executor: Executor | None = None, chunksize: int | None = None
+                 ) -> Callable[[Sequence[Cell]], list[Fitted]]:
     """The default engine: every cell's fit in one parallel batch (:func:`fit_cell` through
     :func:`toolkit.fitting.batch.map_chunks`, as :func:`toolkit.fitting.fit_many`: ``n_jobs``
-    processes as there; on ``executor`` when given, e.g. a ``dask.distributed`` client's
-    executor)."""
+    processes and ``chunksize`` fits per task as there; on ``executor`` when given, e.g. a
+    ``dask.distributed`` client's executor)."""
     def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
         # Largest problems first: map_chunks hands out contiguous chunks, so this keeps the
         # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
         order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
         results = map_chunks(fit_cell, [problem(cells[i], spec) for i in order], n_jobs=n_jobs,
-                             executor=executor, progress=progress) if cells else []
+                             executor=executor, progress=progress, chunksize=chunksize) if cells else []
         out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
         for i, r in zip(order, results):
             out[i] = r

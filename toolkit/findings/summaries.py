@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.findings.headers import HEADERS, readable_headers
 from toolkit.findings.planner import describe_design, designs, plan
 from toolkit.guidelines.borrow import SAME_SCALE
 from toolkit.study import MACRO, heatmap_cells
@@ -34,7 +35,8 @@ class Summary:
     statement
         Markdown: the sentence a reader takes away.
     tables
-        The frames behind it, shown after the statement in order.
+        The frames behind it, shown after the statement in order (with readable headers,
+        :func:`~toolkit.findings.headers.readable_headers`; the frames keep their names).
     numbers
         What the notebook records for the findings report (units in the names).
     """
@@ -46,7 +48,7 @@ class Summary:
     def _ipython_display_(self) -> None:
         from IPython.display import Markdown, display
 
-        display(Markdown(self.statement), *self.tables)
+        display(Markdown(self.statement), *map(readable_headers, self.tables))
 
 
 def prediction_numbers(prediction: pd.DataFrame | None) -> dict[str, float]:
@@ -118,8 +120,8 @@ def bound_sensitivity(analysis: Callable[[bool, bool], tuple], all_units: bool, 
     for leave_out in (False, True):
         t = analysis(all_units, leave_out)[2]
         rows.append({"laws at a bound": "left out" if leave_out else "kept", "families": t.n_families,
-                     **{f"observed {k}": round(float(v), 3) for k, v in t.observed.items()},
-                     **{f"p {k}": round(float(v), 3) for k, v in t.p_value.items()}})
+                     **{f"observed {HEADERS[k]}": round(float(v), 3) for k, v in t.observed.items()},
+                     **{f"p-value: {HEADERS[k]}": round(float(v), 3) for k, v in t.p_value.items()}})
     both = pd.DataFrame(rows).set_index("laws at a bound").T
     used, dropped, test = analysis(all_units, exclude_at_bound)[:3]
     raw_paper = pca(used, standardise=False)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from toolkit.fitting.small_linalg import inv
 
 _EYE = np.eye(3)
+_ROW = np.arange(3)
 #: Largest magnitude of the first face's terms for which its sum of squares is surely finite.
 _FINITE_SSE = 1e100
 #: Determinant below which a Jacobi-scaled 3 x 3 normal matrix is treated as singular.
@@ -40,6 +43,8 @@ class Face:
     free_bound: tuple[np.ndarray, np.ndarray]    # np.ix_(free, bound)
     lo: np.ndarray                 # bounds of the free coefficients
     hi: np.ndarray
+    box: tuple[tuple[int, float, float], ...]        # (index, lower, upper) of each free one
+    released: tuple[tuple[int, float, float], ...]   # the same of each pinned one not fixed
 
 
 @dataclass
@@ -109,26 +114,30 @@ def box_faces(fixed: tuple[bool, ...], value: tuple[float, ...], lower: tuple[fl
     out = []
     for row in free:
         fi, bi = np.flatnonzero(row), np.flatnonzero(~row)
-        out.append(Face(fi, bi, np.ix_(fi, fi), np.ix_(fi, bi), lo[fi], hi[fi]))
+        # (index, lower, upper) as Python numbers: the engine checks a face's three coefficients
+        # against their bounds in Python floats, a tenth of the cost of the same numpy calls.
+        box = tuple((j, lower[j], upper[j]) for j in fi.tolist())
+        released = tuple((j, lower[j], upper[j]) for j in bi.tolist() if not fixed[j])
+        out.append(Face(fi, bi, np.ix_(fi, fi), np.ix_(fi, bi), lo[fi], hi[fi], box, released))
     for arr in (free, val, *(x for f in out for x in (f.free, f.bound, f.lo, f.hi, *f.free_free, *f.free_bound))):
         arr.flags.writeable = False
     return free, val, tuple(out)
 
 
-def solve3(M: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def solve3(M: Sequence[Any], rhs: Sequence[Any]) -> tuple[tuple[Any, Any, Any], Any]:
     """Solve stacked 3 x 3 systems by the adjugate formula (much faster than a batched LU for
-    thousands of tiny systems); returns the solutions and the determinants."""
-    a, b_, c = M[..., 0, 0], M[..., 0, 1], M[..., 0, 2]
-    d, e, f = M[..., 1, 0], M[..., 1, 1], M[..., 1, 2]
-    g, h, i = M[..., 2, 0], M[..., 2, 1], M[..., 2, 2]
+    thousands of tiny systems). ``M`` holds the nine entries, row by row, and ``rhs`` the three
+    right-hand sides, each an array over the systems or a number (broadcast): contiguous
+    arrays, not the strided entries of a (..., 3, 3) stack, which cost twice the arithmetic.
+    Returns the three unknowns and the determinants."""
+    a, b_, c, d, e, f, g, h, i = M
     A, B, C = e * i - f * h, f * g - d * i, d * h - e * g
     det = a * A + b_ * B + c * C
     inv = 1.0 / det
-    r0, r1, r2 = rhs[..., 0], rhs[..., 1], rhs[..., 2]
-    x0 = (A * r0 + (c * h - b_ * i) * r1 + (b_ * f - c * e) * r2) * inv
-    x1 = (B * r0 + (a * i - c * g) * r1 + (c * d - a * f) * r2) * inv
-    x2 = (C * r0 + (b_ * g - a * h) * r1 + (a * e - b_ * d) * r2) * inv
-    return np.stack([x0, x1, x2], axis=-1), det
+    r0, r1, r2 = rhs
+    return ((A * r0 + (c * h - b_ * i) * r1 + (b_ * f - c * e) * r2) * inv,
+            (B * r0 + (a * i - c * g) * r1 + (c * d - a * f) * r2) * inv,
+            (C * r0 + (b_ * g - a * h) * r1 + (a * e - b_ * d) * r2) * inv), det
 
 
 def faces(G: np.ndarray, b: np.ndarray, yy: float, pb: Problem,
@@ -164,17 +173,48 @@ def face_solutions(G: np.ndarray, b: np.ndarray, pb: Problem,
     diag[diag == 0] = 1.0
     s = 1.0 / diag                                   # Jacobi scaling: columns of unit norm
     Gs = G * s[:, :, None] * s[:, None, :]
-    if K == 1:      # one face: the fresh arrays themselves (the copies cost more than the solve)
-        M, rhs = Gs[:, None], (b * s)[:, None]
-    else:
-        M = np.broadcast_to(Gs[:, None], (P, K, 3, 3)).copy()
-        rhs = np.broadcast_to((b * s)[:, None], (P, K, 3)).copy()
+    # Entries first (9, K, P): solve3's layout, one contiguous array per entry.
+    M = np.empty((9, K, P))
+    M[...] = Gs.reshape(P, 9).T[:, None, :]
+    rhs = np.empty((3, K, P))
+    rhs[...] = (b * s).T[:, None, :]
     kk, jj = np.nonzero(~free)
     if len(kk):
-        M[:, kk, jj, :] = _EYE[jj]
-        rhs[:, kk, jj] = val[kk, jj][None, :] / s[:, jj]
-    u, det = solve3(M, rhs)
-    return u * s[:, None, :], u, s, det
+        M[3 * jj[:, None] + _ROW, kk[:, None], :] = _EYE[jj][:, :, None]
+        rhs[jj, kk, :] = val[kk, jj][:, None] / s[:, jj].T
+    x, det = solve3(M, rhs)
+    u = np.empty((P, K, 3))
+    for j in range(3):
+        u[:, :, j] = x[j].T
+    return u * s[:, None, :], u, s, det.T
+
+
+def one_face_solution(g: Sequence[Any], rhs: Sequence[Any], pb: Problem,
+                      combo: int) -> tuple[list[Any], Any]:
+    """:func:`face_solutions` on the one face ``combo`` of many problems given by the entries of
+    their normal equations: ``g`` = (G00, G01, G02, G11, G12, G22) and ``rhs`` = (b0, b1, b2),
+    each an array over the problems or a number. Returns the coefficients (E, A, B) and the
+    determinants of the scaled systems, the very bits of :func:`face_solutions`.
+
+    No (P, 3, 3) stack is built: a wall search solves 32 problems a round, where assembling and
+    slicing the stack cost more than the arithmetic."""
+    g00, g01, g02, g11, g12, g22 = g
+    diag = [np.sqrt(x) for x in (g00, g11, g22)]
+    s = [1.0 / np.where(x == 0, 1.0, x) for x in diag]
+    G = ((g00, g01, g02), (g01, g11, g12), (g02, g12, g22))
+    free = pb.combos_free[combo].tolist()
+    val = pb.combos_val[combo].tolist()
+    M: list[Any] = []
+    r: list[Any] = []
+    for i in range(3):
+        if free[i]:
+            M += [G[i][j] * s[i] * s[j] for j in range(3)]
+            r.append(rhs[i] * s[i])
+        else:
+            M += [1.0 if j == i else 0.0 for j in range(3)]
+            r.append(val[i] / s[i])
+    x, det = solve3(M, r)
+    return [x[j] * s[j] for j in range(3)], det
 
 
 def first_face_feasible(pb: Problem, G: np.ndarray, b: np.ndarray) -> bool | None:

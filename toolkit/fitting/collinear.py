@@ -20,6 +20,8 @@ import numpy as np
 #: least-squares line by more than this (in ln D, i.e. a relative 1e-6 in D: rounding of a
 #: token count, never a design).
 COLLINEAR_ATOL: float = 1e-6
+#: Bound on the round-off of a residual of the least-squares line (in ln D, far above it).
+_ROUND_OFF: float = 1e-9
 #: The parameters of the N and of the D term of the Chinchilla form.
 N_TERM_PARAMS: tuple[str, str] = ("A", "alpha")
 D_TERM_PARAMS: tuple[str, str] = ("B", "beta")
@@ -31,6 +33,12 @@ def collinear(num_params: np.ndarray, tokens: np.ndarray) -> bool:
 
     ``num_params`` (parameters) and ``tokens`` (tokens seen), one entry per training point."""
     ln_n, ln_d = np.log(np.asarray(num_params, dtype=float)), np.log(np.asarray(tokens, dtype=float))
+    if len(ln_n):
+        # Checkpoints of one run: two token counts at one size put one of them at least half
+        # their distance in ln D off any line, so no fit is needed to say no (the study's cells).
+        one_size = ln_d[ln_n == ln_n[0]]
+        if len(one_size) > 1 and one_size.max() - one_size.min() > 2 * COLLINEAR_ATOL + _ROUND_OFF:
+            return False
     if len(np.unique(ln_n)) < 2 or len(np.unique(ln_d)) < 2:
         return False
     slope, intercept = np.polyfit(ln_n, ln_d, 1)

@@ -48,7 +48,7 @@ from toolkit.errors import FitError
 from toolkit.fitting.blas import one_thread
 from toolkit.fitting.generic import fit_generic
 from toolkit.fitting.jacobian import condition_number, prediction_jacobian
-from toolkit.fitting.points import frame_of, validate
+from toolkit.fitting.points import distinct, frame_of, validate
 from toolkit.fitting.result import AT_BOUND_RTOL, MAX_CONDITION, VANISHING_TERM, FitResult, Points, Status
 from toolkit.fitting.separable import fit_separable
 from toolkit.fitting.spec import FitSpec, as_spec
@@ -66,10 +66,10 @@ def _status_checks(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray)
     p = law.params
     a, alpha = law.n_term
     b, beta = law.d_term
-    if len(np.unique(n)) < 2 and not (p[a].fixed and p[alpha].fixed):
+    if distinct(n, 2) < 2 and not (p[a].fixed and p[alpha].fixed):
         return (Status.TOO_FEW_SIZES, f"one distinct model size (N = {n[0]:.4g}) cannot identify the N "
                 f"term: fix (borrow) {a} and {alpha}, e.g. fixed={{'{a}': ..., '{alpha}': ...}}")
-    if len(np.unique(d)) < 2 and not (p[b].fixed and p[beta].fixed):
+    if distinct(d, 2) < 2 and not (p[b].fixed and p[beta].fixed):
         return (Status.NOT_IDENTIFIABLE, f"every point has the same tokens ({d[0]:.4g}): the D term "
                 f"({b}, {beta}) cannot be identified; fix them")
     if np.ptp(y) <= 1e-12 * np.abs(y).max():
@@ -224,11 +224,11 @@ def fit_arrays(num_params: Sequence[float] | np.ndarray, tokens: Sequence[float]
                 values, value = fit_separable(law, n, d, y, objective, delta, w, start)
             else:
                 values, value = fit_generic(law, n, d, y, objective, delta, u, w)
-        if not (math.isfinite(value) and all(math.isfinite(v) for v in values.values())):
+            finite = math.isfinite(value) and all(math.isfinite(v) for v in values.values())
+            d_valley = finite and law.separable and two is None and flat_in_beta(
+                law, values, n, d, y, objective, delta, value, w)
+        if not finite:
             return _unfitted(spec, Status.FAILED, "the optimiser returned non-finite values", pts)
-        with np.errstate(**quiet), one_thread():
-            d_valley = law.separable and two is None and flat_in_beta(law, values, n, d, y, objective, delta,
-                                                                       value, w)
         return _finalise(law, spec, values, value, pts, note, valley, d_valley)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         if isinstance(exc, FitError):

@@ -13,6 +13,9 @@ Call them inside ``np.errstate(invalid="ignore")`` (the engine's fits run so,
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 from numpy.linalg import _umath_linalg
 
@@ -35,3 +38,36 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     raises (singular)."""
     out = _umath_linalg.solve1(a, b, signature="dd->d")
     return None if _singular(out, a) else out
+
+
+#: Smallest normal float64: LAPACK's getf2 scales a column by the reciprocal of a pivot at least
+#: this large and divides by smaller ones.
+_SFMIN = sys.float_info.min
+
+
+def solve_floats(a: list[list[float]], b: list[float]) -> list[float] | None:
+    """:func:`solve` of a 1 x 1 or 2 x 2 system given as Python floats, in Python floats.
+
+    The same IEEE operations as OpenBLAS's ``dgesv`` in the same order (partial pivoting, the
+    column below a pivot scaled by its reciprocal, divisions in the substitutions), hence the same
+    bits: the step of a search over two exponents solves such a system a dozen times per fit,
+    where three numpy calls cost ten times the arithmetic. Non-finite entries, pivots below the
+    smallest normal number (singular) and larger systems go to :func:`solve`."""
+    n = len(b)
+    if n == 1:
+        p = a[0][0]
+        if math.isfinite(p) and math.isfinite(b[0]) and abs(p) >= _SFMIN:
+            return [b[0] / p]
+    elif n == 2:
+        (p, q), (r, t) = a
+        b0, b1 = b
+        if all(math.isfinite(x) for x in (p, q, r, t, b0, b1)):
+            if abs(r) > abs(p):        # LAPACK's pivot: the first of equal magnitudes
+                p, q, r, t, b0, b1 = r, t, p, q, b1, b0
+            if abs(p) >= _SFMIN:
+                u = t - r * (1.0 / p) * q
+                if abs(u) >= _SFMIN:
+                    x1 = (b1 - r * (1.0 / p) * b0) / u
+                    return [(b0 - q * x1) / p, x1]
+    out = solve(np.array(a, dtype=float), np.array(b, dtype=float))
+    return None if out is None else out.tolist()

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from toolkit.fitting.objectives import objective_value
+from toolkit.fitting.points import distinct
 from toolkit.fitting.separable import fit_separable
 from toolkit.laws import ScalingLaw
 
@@ -26,7 +27,7 @@ def on_valley(law: ScalingLaw, n: np.ndarray) -> bool:
     alpha not shared with the D term): (E, A, alpha) then lie on a valley of equally good fits."""
     p = law.params
     (a, alpha), (_, beta) = law.n_term, law.d_term
-    return (alpha != beta and len(np.unique(n)) == 2
+    return (alpha != beta and distinct(n, 3) == 2
             and not (p[law.constant].fixed or p[a].fixed or p[alpha].fixed))
 
 
@@ -42,7 +43,7 @@ def flat_in_beta(law: ScalingLaw, values: dict[str, float], n: np.ndarray, d: np
     not_identifiable with round-off)."""
     p = law.params
     (_, alpha), (b, beta) = law.n_term, law.d_term
-    if alpha == beta or len(np.unique(d)) != 2 or p[law.constant].fixed or p[b].fixed or p[beta].fixed:
+    if alpha == beta or distinct(d, 3) != 2 or p[law.constant].fixed or p[b].fixed or p[beta].fixed:
         return False
     lo, hi = p[beta].lower, p[beta].upper
     tol = 1e-9 * max(value, 1e-12 * float(np.mean(np.square(y))))

@@ -15,22 +15,22 @@ only the exponents are searched:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import minimum_filter
 
 from toolkit.fitting.bvls import (
     SINGULAR_DET,
     Problem,
     batched_bvls,
-    face_solutions,
     first_face_feasible,
     normal_equations,
+    one_face_solution,
     solve_face,
 )
-from toolkit.fitting.small_linalg import solve
+from toolkit.fitting.small_linalg import solve_floats
 from toolkit.laws import MUENNIGHOFF, ScalingLaw
 
 #: Exponent values per grid axis (the grid is GRID_SIZE^2 cells for two free exponents).
@@ -43,9 +43,17 @@ WALL_SCAN = 32
 WALL_TOL = 1e-9
 
 def grid_axis(pb: Problem, i: int) -> np.ndarray:
-    """Grid values of exponent ``i``, denser at small exponents."""
-    t = np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
-    return pb.exp_lo[i] + (min(pb.exp_hi[i], 10.0) - pb.exp_lo[i]) * t
+    """Grid values of exponent ``i``, denser at small exponents (read-only)."""
+    return _axis(float(pb.exp_lo[i]), float(pb.exp_hi[i]))
+
+
+@functools.lru_cache(maxsize=64)
+def _axis(lo: float, hi: float) -> np.ndarray:
+    # Made once per pair of bounds: a fit asks for its axes four times (grid, re-scans), and
+    # linspace's Python wrapper cost 12 us a call, more than the scan it feeds.
+    axis = lo + (min(hi, 10.0) - lo) * np.linspace(0.0, 1.0, GRID_SIZE + 1)[1:] ** 1.5
+    axis.flags.writeable = False
+    return axis
 
 
 def mark_dead(pb: Problem, theta: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -112,32 +120,50 @@ def exponent_grid(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sse.reshape(shape), mark_dead(pb, theta, c).reshape(shape + (m,)), c.reshape(shape + (3,))
 
 
+def neighbourhood_min(a: np.ndarray) -> np.ndarray:
+    """The minimum over each cell's 3 x 3 neighbourhood of a 2-d array, edges repeated outwards:
+    ``scipy.ndimage.minimum_filter(a, size=3, mode="nearest")`` (a minimum is exact, so the
+    same values), as a minimum along rows then along columns: six numpy calls, a third of the
+    filter's cost on a 20 x 20 grid. A repeated edge is the cell itself, which changes no minimum."""
+    rows = a.copy()
+    np.minimum(rows[:, 1:], a[:, :-1], out=rows[:, 1:])
+    np.minimum(rows[:, :-1], a[:, 1:], out=rows[:, :-1])
+    out = rows.copy()
+    np.minimum(out[1:], rows[:-1], out=out[1:])
+    np.minimum(out[:-1], rows[1:], out=out[:-1])
+    return out
+
+
 def grid_starts(sse: np.ndarray, theta: np.ndarray, n: int) -> list[tuple[np.ndarray, float]]:
     """Distinct local minima of the grid surface, best first (at most ``n``): each start's
     exponents and its grid value."""
     finite = np.where(np.isfinite(sse), sse, np.inf)
-    local = finite <= minimum_filter(finite, size=3, mode="nearest")
+    local = finite <= neighbourhood_min(finite)
     idx = np.flatnonzero(local.ravel() & np.isfinite(finite.ravel()))
     idx = idx[np.argsort(finite.ravel()[idx], kind="stable")]
     flat = theta.reshape(-1, theta.shape[-1])
-    # Where a term vanishes on the whole grid its exponent has no information: restart it from
-    # the Muennighoff value.
-    with np.errstate(invalid="ignore"):
-        known = np.isfinite(flat)
-        fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
-                         for j in range(flat.shape[1])])
-    starts: list[tuple[np.ndarray, float]] = []
+    picked: list[int] = []
     seen: set[bytes] = set()
     keys = np.nan_to_num(flat[idx], nan=-1.0)
-    for i, key in zip(idx, keys):
+    for i, key in zip(idx.tolist(), keys):
         key = key.tobytes()
         if key not in seen:
             seen.add(key)
-            # An irrelevant exponent restarts from the middle of its range.
-            starts.append((np.where(np.isnan(flat[i]), fill, flat[i]), float(finite.ravel()[i])))
-        if len(starts) == n:
+            picked.append(i)
+        if len(picked) == n:
             break
-    return starts
+    rows = flat[picked]
+    if np.isnan(rows).any():
+        # An irrelevant exponent restarts from the middle of its range; where a term vanishes on
+        # the whole grid its exponent has no information: restart it from the Muennighoff value.
+        # (Medians only when a start needs them: two cost as much as the rest of this function.)
+        with np.errstate(invalid="ignore"):
+            known = np.isfinite(flat)
+            fill = np.array([np.median(flat[known[:, j], j]) if known[:, j].any() else MUENNIGHOFF["alpha"]
+                             for j in range(flat.shape[1])])
+        rows = np.where(np.isnan(rows), fill, rows)
+    values = finite.ravel()[picked].tolist()
+    return [(rows[k], values[k]) for k in range(len(picked))]
 
 
 @dataclass(slots=True)
@@ -194,27 +220,34 @@ def project(pb: Problem, theta: np.ndarray, guess: int | None = None) -> Project
         face = solve_face(pb, G, b, guess)
         if face is not None:
             c, ginv = face
-            free = pb.faces[guess].free
-            grad = b - G @ c                  # X^T r: the SSE decreases along +grad
-            bound = ~pb.combos_free[guess] & ~pb.lin_fixed
-            at_lo = bound & (c == pb.lin_lo)
-            at_hi = bound & (c == pb.lin_hi)
-            norms = np.sqrt(G.diagonal())
-            ok = ((c[free] >= pb.lin_lo[free] - tol / norms[free]).all()
-                  and (c[free] <= pb.lin_hi[free] + tol / norms[free]).all()
-                  and (grad[at_lo] <= tol * norms[at_lo]).all()
-                  and (grad[at_hi] >= -tol * norms[at_hi]).all())
+            # KKT in Python floats (the same IEEE operations as numpy's elementwise ones): each
+            # free coefficient inside its bounds up to round-off, and each released one pressed
+            # on its bound by the gradient X^T r (along which the SSE decreases).
+            cl = c.tolist()
+            diag = G.diagonal().tolist()
+            grad = (b - G @ c).tolist()
+            ok = all(lo - tol / math.sqrt(diag[j]) <= cl[j] <= hi + tol / math.sqrt(diag[j])
+                     for j, lo, hi in pb.faces[guess].box)
+            for j, lo, hi in pb.faces[guess].released if ok else ():
+                norm = math.sqrt(diag[j])
+                if (cl[j] == lo and not grad[j] <= tol * norm) or (cl[j] == hi and not grad[j] >= -tol * norm):
+                    ok = False
+                    break
             if ok:
-                c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
-                r = pb.yw - X @ c
-                return Projection(theta, c, r, float(r @ r), X, guess, ginv)
+                return _projection(pb, theta, X, c, guess, ginv)
     combo = 0 if first_face_feasible(pb, G, b) else int(batched_bvls(G[None], b[None], pb.yy, pb)[0][0])
     face = solve_face(pb, G, b, combo)
     if face is None:
         raise np.linalg.LinAlgError("singular least-squares problem at the optimum face")
-    c, ginv = face
-    free = pb.faces[combo].free
-    c[free] = _clip(c[free], pb.lin_lo[free], pb.lin_hi[free])
+    return _projection(pb, theta, X, face[0], combo, face[1])
+
+
+def _projection(pb: Problem, theta: np.ndarray, X: np.ndarray, c: np.ndarray, combo: int,
+                ginv: np.ndarray) -> Projection:
+    """The projection of face ``combo``'s solution ``c``, its free coefficients clipped into the
+    box (round-off)."""
+    for j, lo, hi in pb.faces[combo].box:
+        c[j] = min(max(c[j], lo), hi)       # np.clip's value, NaN passed on
     r = pb.yw - X @ c
     return Projection(theta, c, r, float(r @ r), X, combo, ginv)
 
@@ -226,11 +259,13 @@ def projected_jacobian(pb: Problem, pr: Projection) -> np.ndarray:
     columns: J = -[(I - P) dX c + X_F (X_F^T X_F)^-1 dX_F^T r].
     """
     free = pb.faces[pr.combo].free
+    # X[:, free] and dX[:, free] are copies in Fortran order even with every column selected, and
+    # BLAS sums them in another order than the C-ordered X: they stay (the fits' bits depend on it).
     Xf = pr.X[:, free]
     free_idx = pb.exp_free_idx
     J = np.empty((len(pr.r), len(free_idx)))
-    for col, i in enumerate(free_idx):
-        dX = np.zeros_like(pr.X)
+    for col, i in enumerate(free_idx.tolist()):
+        dX = np.zeros((len(pr.r), 3))       # zeros_like's layout (C order), without its dispatch
         for j in (1, 2):
             if pb.col_exp[j - 1] == i:
                 dX[:, j] = pb.neg_logs[j - 1] * pr.X[:, j]
@@ -262,14 +297,17 @@ def on_face(pb: Problem, theta: np.ndarray, combo: int) -> Projection | None:
 
 def face_margin(pb: Problem, pr: Projection | None) -> float:
     """Smallest distance of the face's free coefficients to their bounds (< 0: outside the box;
-    -inf for a singular face)."""
+    -inf for a singular face; NaN when a coefficient is NaN)."""
     if pr is None:
         return -math.inf
-    face = pb.faces[pr.combo]
-    if not len(face.free):
-        return math.inf
-    c = pr.c[face.free]
-    return float(np.minimum(c - face.lo, face.hi - c).min())
+    c = pr.c.tolist()
+    margin = math.inf
+    for j, lo, hi in pb.faces[pr.combo].box:
+        below, above = c[j] - lo, hi - c[j]
+        if below != below or above != above:
+            return math.nan
+        margin = min(margin, below, above)
+    return margin
 
 
 def pin_face(pb: Problem, pr: Projection) -> int:
@@ -289,14 +327,19 @@ def pin_face(pb: Problem, pr: Projection) -> int:
 def face_margins(pb: Problem, theta: np.ndarray, combo: int) -> np.ndarray:
     """:func:`face_margin` at many exponent vectors ``theta`` (P, m) at once: (P,), -inf where
     the face is singular."""
-    G, b = normal_matrices(pb, theta)
-    c, _, _, det = face_solutions(G, b, pb, np.array([combo]))
     free = pb.combos_free[combo]
     if not free.any():
         return np.full(len(theta), math.inf)
-    c = c[:, 0, free]
-    margin = np.min(np.minimum(c - pb.lin_lo[free], pb.lin_hi[free] - c), axis=1)
-    ok = (np.abs(det[:, 0]) > SINGULAR_DET) & np.isfinite(margin)
+    w2, yw2 = pb.w2, pb.yw2
+    X1 = np.exp(-np.outer(pb.ln_n, theta[:, pb.col_exp[0]]))
+    X2 = np.exp(-np.outer(pb.ln_d, theta[:, pb.col_exp[1]]))
+    c, det = one_face_solution((w2.sum(), w2 @ X1, w2 @ X2, w2 @ X1**2, w2 @ (X1 * X2), w2 @ X2**2),
+                               (yw2.sum(), yw2 @ X1, yw2 @ X2), pb, combo)
+    margin = None
+    for j in np.flatnonzero(free):
+        m = np.minimum(c[j] - pb.lin_lo[j], pb.lin_hi[j] - c[j])
+        margin = m if margin is None else np.minimum(margin, m)
+    ok = (np.abs(det) > SINGULAR_DET) & np.isfinite(margin)
     return np.where(ok, margin, -math.inf)
 
 
@@ -371,37 +414,43 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
     lam = 1e-6
     newton = False
     last_gain = math.inf
+    # The step's bookkeeping on the free exponents (2 at most) runs in Python floats: the same
+    # IEEE operations in the same order as numpy's on 2-vectors and 2 x 2 matrices (dot products
+    # summed left to right, small_linalg.solve_floats for dgesv), at a tenth of the calls' cost.
+    lo_f, hi_f = lo.tolist(), hi.tolist()
+    k = len(lo_f)
     for _ in range(max_iter):
         J, g = projected_gradient(pb, pr)
         JtJ = J.T @ J
         H = newton_hessian(pb, z, g, pr, hi) if newton else None
-        H = JtJ if H is None else H
+        H = (JtJ if H is None else H).tolist()
+        zf, gf, jtj = z.tolist(), g.tolist(), JtJ.tolist()
         # Exponents on a bound whose gradient points outwards stay put this step.
-        act = ~(((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0)))
+        act = [i for i in range(k) if not ((zf[i] <= lo_f[i] and gf[i] > 0) or (zf[i] >= hi_f[i] and gf[i] < 0))]
         accepted = None
-        if act.any():
-            everywhere = act.all()
-            Ha, ga = (H, g) if everywhere else (H[np.ix_(act, act)], g[act])
-            scale = (JtJ.diagonal() if everywhere else JtJ.diagonal()[act]) + 1e-30
+        if act:
+            Ha = [[H[i][j] for j in act] for i in act]
+            ga = [gf[i] for i in act]
+            scale = [jtj[i][i] + 1e-30 for i in act]
             while lam < 1e16:
-                step = solve(Ha + lam * np.diag(scale), ga)
+                step = solve_floats([[h + lam * (scale[i] if i == j else 0.0) for j, h in enumerate(row)]
+                                     for i, row in enumerate(Ha)], ga)
                 if step is None:
                     lam *= 10
                     continue
-                step = -step
+                step = [-x for x in step]
                 # Predicted decrease of the SSE (quadratic model); below round-off: converged.
-                predicted = -(2 * ga @ step + step @ Ha @ step)
+                predicted = -(_dot([2 * x for x in ga], step) + _dot(
+                    [_dot(step, [row[j] for row in Ha]) for j in range(len(step))], step))
                 if predicted <= 0:
                     lam *= 10
                     continue
                 if predicted <= rtol * pr.sse:
                     break
-                if everywhere:
-                    zn = z + step
-                else:
-                    zn = z.copy()
-                    zn[act] += step
-                zn = _clip(zn, lo, hi)
+                zl = list(zf)
+                for i, x in zip(act, step):
+                    zl[i] += x
+                zn = np.array([min(max(x, a), b) for x, a, b in zip(zl, lo_f, hi_f)])
                 prn = on_face(pb, pb.full_exponents(zn), pr.combo)
                 if face_margin(pb, prn) < 0:
                     zw = wall_point(pb, z, zn, pr.combo)
@@ -435,6 +484,14 @@ def refine_projected(pb: Problem, z0: np.ndarray, max_iter: int = 200, rtol: flo
         pr = project(pb, pr.theta)
     return pr
 
+
+
+def _dot(x: list[float], y: list[float]) -> float:
+    # numpy's dot product of two short float vectors: the products summed left to right
+    total = 0.0
+    for a, b in zip(x, y):
+        total += a * b
+    return total
 
 
 def _clip(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

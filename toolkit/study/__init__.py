@@ -4,8 +4,9 @@
 (:mod:`~toolkit.study.experiments`, a registry of designs) for each family as plain arrays, fits
 them all in parallel batches, evaluates them on the target and returns one tidy table
 (:data:`toolkit.evaluation.COLUMNS`), cached per family and experiment
-(:mod:`~toolkit.study.cache`). :func:`aggregate` summarises it per family and macro-averaged
-across families (:mod:`~toolkit.study.summary`); :func:`compare_protocols` sets the paper's
+(:mod:`~toolkit.study.cache`), on the local pool, a Dask cluster it starts
+(:mod:`~toolkit.study.executors`) or any executor. :func:`aggregate` summarises it per family
+and macro-averaged across families (:mod:`~toolkit.study.summary`); :func:`compare_protocols` sets the paper's
 protocol beside the corrected one (:mod:`~toolkit.study.protocols`); :func:`write_study` writes
 everything to a directory (:mod:`~toolkit.study.artefacts`). Settings and outcome are
 :class:`StudyConfig` and :class:`StudyResult` (:mod:`~toolkit.study.config`). The verdicts and

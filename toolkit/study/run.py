@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from toolkit.study.cache import (
     version_key,
 )
 from toolkit.study.config import PROTOCOLS, StudyConfig, StudyResult, plain_strings, typed_table
+from toolkit.study.executors import EXECUTORS
 from toolkit.study.experiments import EXPERIMENTS, PAPER_EXPERIMENTS, build_cells, paper_families
 
 #: Cells fitted per batch; each finished batch is cached as a part of the study's store, so an
@@ -54,10 +56,11 @@ LOOKAHEAD = 2
 BATCH_FITS = 4000
 
 #: The engines that fit a study's cells, by name (part of the cache key): each makes the fitter
-#: of a spec on ``n_jobs`` local workers or on an executor.
-FITTERS: dict[str, Callable[[FitSpec, int | None, Executor | None], Callable[[Sequence[Cell]], list]]] = {
-    "global": lambda spec, n_jobs, executor: batch_fitter(spec, n_jobs, False, executor),
-    "curve_fit": lambda spec, n_jobs, executor: parallel_paper_fitter(n_jobs, executor),
+#: of a spec on ``n_jobs`` local workers or on an executor, with a number of fits per task
+#: (``None``: the default chunks).
+FITTERS: dict[str, Callable[[FitSpec, int | None, Executor | None, int | None], Callable[[Sequence[Cell]], list]]] = {
+    "global": lambda spec, n_jobs, executor, chunksize: batch_fitter(spec, n_jobs, False, executor, chunksize),
+    "curve_fit": lambda spec, n_jobs, executor, chunksize: parallel_paper_fitter(n_jobs, executor),
 }
 #: The engine of each protocol: the global optimum (corrected) or the paper's single-start
 #: ``curve_fit``.
@@ -65,26 +68,40 @@ PROTOCOL_FITTERS: dict[str, str] = {"corrected": "global", "paper": "curve_fit"}
 
 
 class Workers:
-    """The workers of one study: the caller's executor, or ONE local process pool started on
-    first use (a warm study starts none) and shut down by :meth:`close`; ``None`` with one
-    worker, whose fits run in this process."""
+    """The workers of one study: the caller's executor, or one of :data:`EXECUTORS` (by name,
+    default ``"processes"``) started with ``n_jobs`` workers on first use (a warm study starts
+    none) and shut down by :meth:`close`; ``None`` when the fits run in this process (one local
+    worker)."""
 
-    def __init__(self, n_jobs: int | None = None, executor: Executor | None = None) -> None:
+    def __init__(self, n_jobs: int | None = None, executor: Executor | str | None = None) -> None:
         self.n_jobs = resolve_n_jobs(n_jobs)
-        self._given = executor
-        self._pool: ProcessPoolExecutor | None = None
+        if isinstance(executor, str) and executor not in EXECUTORS:
+            raise DataError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)}, or a "
+                            "concurrent.futures.Executor)")
+        self._given = None if isinstance(executor, str) else executor
+        self._name = executor if isinstance(executor, str) else "processes"
+        self._started: ExitStack | None = None
+        self._executor: Executor | None = None
 
     def executor(self) -> Executor | None:
-        """Where the fits run (starting the pool the first time)."""
-        if self._given is None and self.n_jobs > 1 and self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.n_jobs)
-        return self._given or self._pool
+        """Where the fits run (starting the named executor the first time)."""
+        if self._given is not None:
+            return self._given
+        if self._started is None:
+            self._started = ExitStack()
+            self._executor = self._started.enter_context(EXECUTORS[self._name].start(self.n_jobs))
+        return self._executor
+
+    def chunksize(self, batch_cells: int) -> int | None:
+        """Fits per task in a batch of ``batch_cells`` cells (``None``: the default chunks; always
+        for the caller's executor, whose workers this study does not know)."""
+        return None if self._given is not None else EXECUTORS[self._name].chunksize(batch_cells, self.n_jobs)
 
     def close(self) -> None:
-        """Shut the pool down (queued fits are cancelled); the caller's executor stays up."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        """Shut the started executor down (queued fits are cancelled); the caller's stays up."""
+        if self._started is not None:
+            self._started.close()
+            self._started = self._executor = None
 
     def __enter__(self) -> Workers:
         return self
@@ -139,7 +156,7 @@ def fit_blocks(arrays: Mapping[str, FamilyArrays], experiments: Sequence[str], c
                if not store.has(key, block_label(*k))]
     cells = [c for _, _, cs in pending for c in cs]
     executor = workers.executor() if cells else None
-    fit = FITTERS[fitter](spec, workers.n_jobs, executor)
+    fit = FITTERS[fitter](spec, workers.n_jobs, executor, workers.chunksize(BATCH_CELLS))
     # Threads share this process's BLAS settings: their batches run one at a time.
     ahead = executor is not None and not isinstance(executor, ThreadPoolExecutor)
     with progress_bar(total=len(cells), desc="study cells", unit="cell", disable=not progress) as bar:
@@ -208,7 +225,7 @@ def run_study(
     cache_dir: str | Path | None = None,
     bootstrap: int | None = None,
     seed: int | None = None,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
 ) -> StudyResult:
     """Run the meta-analysis.
 
@@ -240,8 +257,11 @@ def run_study(
         (:data:`~toolkit.evaluation.resampling.BOOT_COLUMNS`) are filled; equal B and seed
         give equal tables on any executor. Corrected protocol only.
     executor
-        Any :class:`concurrent.futures.Executor` to run the fits on instead of ``n_jobs``
-        local processes, e.g. a ``dask.distributed`` cluster's
+        Where the fits run: the name of a local executor the study starts with ``n_jobs``
+        workers when a fit is due and closes at its end (:data:`~toolkit.study.executors.EXECUTORS`:
+        ``"processes"``, the default, or ``"dask"``, a Dask ``LocalCluster`` with
+        :data:`~toolkit.study.executors.DASK_FIT_CONFIG`), or any
+        :class:`concurrent.futures.Executor`, e.g. a ``dask.distributed`` cluster's
         ``Client("tcp://scheduler:8786").get_executor()`` (not shut down here).
 
     Returns

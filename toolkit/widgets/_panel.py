@@ -46,7 +46,8 @@ class Update:
         The status line (HTML).
     later
         The slow part of this update, shown after it (charts to replace, numbers to add, status),
-        or None. It reads nothing of the panel that a later move changes: it may run after one.
+        or None; its own ``later`` follows it in turn. It reads nothing of the panel that a later
+        move changes: it may run after one.
     """
 
     charts: Mapping[str, alt.TopLevelMixin] = field(default_factory=dict)
@@ -222,21 +223,26 @@ class Panel:
         self._last = self._worker.submit(self._finish, now, generation)
 
     def _finish(self, now: Update, generation: int) -> None:
-        """Compute ``now``'s slow part and show it, unless a later update started meanwhile."""
-        if generation != self._generation:
-            return
-        try:
-            later = now.later()
-        except Exception as exc:
+        """Compute ``now``'s slow part and show it, then the slow part of that (a fit, then its
+        calibration), each unless a later update started meanwhile."""
+        shown, step = now, now.later
+        while step is not None:
+            if generation != self._generation:
+                return
+            try:
+                later = step()
+            except Exception as exc:
+                with self._lock:
+                    if generation == self._generation:
+                        self.status.value = f"<b>cannot draw:</b> {exc}"
+                if isinstance(exc, ToolkitError):
+                    return
+                raise   # a bug: wait() raises it
             with self._lock:
                 if generation == self._generation:
-                    self.status.value = f"<b>cannot draw:</b> {exc}"
-            if isinstance(exc, ToolkitError):
-                return
-            raise   # a bug: wait() raises it
-        with self._lock:
-            if generation == self._generation:
-                self._swap(now.then(later), names=list(later.charts))
+                    shown = shown.then(later)
+                    self._swap(shown, names=list(later.charts))
+            step = later.later
 
     def wait(self) -> None:
         """Wait until the slow part of the last update (if any runs in the background) is shown."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -22,6 +23,9 @@ from toolkit.units import flops, format_size
 from toolkit.widgets._controls import family_dropdown
 from toolkit.widgets._panel import Panel, Update
 from toolkit.widgets._parameters import check_parameter
+
+#: Said in a chart's title while its fits are computed.
+_FITTING = " (fitting ...)"
 
 
 def _key(label: str) -> str:
@@ -62,9 +66,11 @@ class DownstreamPanel(Panel):
     both methods, against the actual). The status line gives the predictability verdict.
 
     Fits are cached (:func:`toolkit.downstream.evaluate.fitted`) and so are the intervals'
-    calibrations, per family (backtests on its whole ladder, tens of CPU seconds): until a family's
-    is in, an update shows each prediction with the noise floor as its interval, labelled, and the
-    calibrated intervals replace it (:attr:`Update.later`).
+    calibrations, per family (backtests on its whole ladder, tens of CPU seconds). A move to fits
+    not made yet (another family, task or ladder) first draws the points, labelled, and the fitted
+    charts follow (:attr:`Update.later`); until a family's calibration is in, each prediction shows
+    the noise floor as its interval, labelled, and the calibrated intervals replace it (a second
+    slow part).
     """
 
     chart_names = ("task_loss", "link", "prediction")
@@ -78,6 +84,8 @@ class DownstreamPanel(Panel):
         family = family_control.value
         check_parameter("method", method, method in METHODS, f"one of {', '.join(map(repr, METHODS))}")
         self.data, self.level, self.spec = data, float(level), DownstreamSpec()
+        # (family, task, sizes) whose fits of both methods are cached: those moves are drawn at once
+        self._fitted: set[tuple[str, str, tuple[int, ...]]] = set()
         tasks = data.tasks.tasks(family)
         options = self._size_options(family)
         chosen = [int(s) for s in sizes] if sizes is not None else [v for _, v in options]
@@ -134,8 +142,32 @@ class DownstreamPanel(Panel):
 
     def _compute(self) -> Update:
         move = self._move()
+        if (move.family, move.task, move.sizes) in self._fitted:
+            return self._fit(move)
+        # Both methods' fits and their charts took 0.7-1.5 CPU-s on a new family (overtrain-rw's
+        # link: nine least-squares starts): the points are drawn first, the fits a moment later.
+        return Update(self._points(move), {},
+                      f"<b>{move.family} · {move.task}</b> ({move.method}, from {len(move.sizes)} ladder sizes): "
+                      "<i>fitting both methods ...</i>", later=functools.partial(self._fit, move))
+
+    def _points(self, move: _Move) -> dict[str, alt.TopLevelMixin]:
+        """The charts of ``move`` before its fits: the ladder's points and the targets' actual scores."""
+        finals = move.ladder.finals
+        table = pd.DataFrame([{"method": m, "target": t["model"], "num_params": t["num_params"],
+                               "tokens": t["tokens"], "predicted": math.nan, "predicted_x": math.nan,
+                               "lower": math.nan, "upper": math.nan, "actual": t["acc"], "actual_x": t["x"]}
+                              for m in METHODS for _, t in finals.iterrows()])
+        chosen = table[table["method"] == move.method].reset_index(drop=True)
+        return {"task_loss": self._step1_chart(move.task, move.method, None, move.ladder, chosen),
+                "link": self._link_chart(move.task, None, move.ladder, table),
+                "prediction": charts.task_prediction(table, title=f"{move.task} in {move.family}: actual{_FITTING}")}
+
+    def _fit(self, move: _Move) -> Update:
+        """``move`` fitted (cached after the first time) with its intervals: calibrated if the
+        family's calibration is in, else the noise floor and the calibration to follow."""
         ready = self._calibrated(move)
         table = self._table(move, calibrate=ready)
+        self._fitted.add((move.family, move.task, move.sizes))
         family, task, method, ladder = move.family, move.task, move.method, move.ladder
         chosen = table[table["method"] == method].reset_index(drop=True)
         model = fitted(self.data, family, task, method, self.spec, ladder.intermediate, ladder.train)
@@ -165,34 +197,43 @@ class DownstreamPanel(Panel):
                       self._numbers(chosen, len(move.sizes), cost),
                       self._status(move.family, move.task, move.method, chosen, len(move.sizes), cost))
 
-    def _step1_chart(self, task: str, method: str, model: TwoStep | Direct, ladder: _Ladder,
+    def _step1_chart(self, task: str, method: str, model: TwoStep | Direct | None, ladder: _Ladder,
                      chosen: pd.DataFrame) -> alt.TopLevelMixin:
         """Step 1: the task loss (or -ln accuracy, direct) of the ladder and the targets against
-        compute, with the law of ``model``."""
+        compute, with the law of ``model`` (None: not fitted yet, the points alone)."""
         step1 = final_points(ladder.train, self.spec.smooth)
         y_title = f"task loss ({ladder.intermediate}, {INTERMEDIATES[ladder.intermediate]})"
         if method == "direct":
             step1 = step1.assign(x=-np.log(step1["acc"].clip(lower=1e-4)))
             chosen = chosen.assign(actual_x=-np.log(chosen["actual"].clip(lower=1e-4)))
             y_title = "-ln accuracy (nats)"
-        d_grid = np.geomspace(float(ladder.points["tokens"].min()), float(ladder.finals["tokens"].max()), 40)
-        curves = pd.concat([pd.DataFrame({"num_params": n, "tokens": d_grid,
-                                          "x": np.asarray(model.predict_x(float(n), d_grid))})
-                            for n in sorted(set(step1["num_params"]) | set(ladder.finals["num_params"]))])
+        title = f"{task}: step 1, {y_title.split(' (')[0]} vs compute"
+        if model is None:
+            curves, title = pd.DataFrame({"num_params": [], "tokens": [], "x": []}), title + _FITTING
+        else:
+            d_grid = np.geomspace(float(ladder.points["tokens"].min()), float(ladder.finals["tokens"].max()), 40)
+            curves = pd.concat([pd.DataFrame({"num_params": n, "tokens": d_grid,
+                                              "x": np.asarray(model.predict_x(float(n), d_grid))})
+                                for n in sorted(set(step1["num_params"]) | set(ladder.finals["num_params"]))])
         return charts.task_loss_law(step1, curves, chosen[["num_params", "tokens", "predicted_x", "actual_x"]],
-                                    y_title=y_title, title=f"{task}: step 1, {y_title.split(' (')[0]} vs compute")
+                                    y_title=y_title, title=title)
 
-    def _link_chart(self, task: str, two: TwoStep, ladder: _Ladder, table: pd.DataFrame) -> alt.TopLevelMixin:
+    def _link_chart(self, task: str, two: TwoStep | None, ladder: _Ladder, table: pd.DataFrame) -> alt.TopLevelMixin:
         """Step 2 of the two-step method: accuracy against task loss with the fitted sigmoid,
-        drawn out to the targets (where the chained prediction reads it)."""
+        drawn out to the targets (where the chained prediction reads it); ``two`` None: not
+        fitted yet, the points alone."""
         lp = link_points(ladder.train, self.spec.smooth, self.spec.skip_fraction)
         targets = table[table["method"] == "two-step"][["num_params", "predicted_x", "predicted", "actual", "actual_x"]]
-        xs = pd.concat([lp["x"], targets["predicted_x"], targets["actual_x"]]).dropna()
-        grid = np.linspace(float(xs.min()), float(xs.max()), 80)
-        return charts.task_link(lp, pd.DataFrame({"x": grid, "acc": two.link.predict(grid)}), targets,
+        title = f"{task}: step 2, accuracy vs task loss"
+        if two is None:
+            curve, title = pd.DataFrame({"x": [], "acc": []}), title + _FITTING
+        else:
+            xs = pd.concat([lp["x"], targets["predicted_x"], targets["actual_x"]]).dropna()
+            grid = np.linspace(float(xs.min()), float(xs.max()), 80)
+            curve = pd.DataFrame({"x": grid, "acc": two.link.predict(grid)})
+        return charts.task_link(lp, curve, targets,
                                 x_title=f"task loss ({ladder.intermediate}, {INTERMEDIATES[ladder.intermediate]})",
-                                chance=float(ladder.points["chance"].iloc[0]),
-                                title=f"{task}: step 2, accuracy vs task loss")
+                                chance=float(ladder.points["chance"].iloc[0]), title=title)
 
     @staticmethod
     def _numbers(chosen: pd.DataFrame, n_sizes: int, cost: float) -> dict[str, float]:
