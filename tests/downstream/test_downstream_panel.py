@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from task_synth import SIZES, ladder_log
 
-from toolkit.downstream import TaskData, from_log, predict_task
-from toolkit.downstream.evaluate import predict_targets
+from toolkit.downstream import DownstreamSpec, TaskData, from_log, predict_task, task_points
+from toolkit.downstream.data import intermediate_of
+from toolkit.downstream.evaluate import fitted, is_fitted, predict_targets
 from toolkit.downstream.intervals import INTERVAL_KIND, NOISE_KIND
 from toolkit.task_metrics import TaskMetrics, concat
 from toolkit.widgets import DownstreamPanel
@@ -117,3 +118,17 @@ def test_the_shared_fits_predict_as_predict_task_alone() -> None:
     quick = predict_targets(data, "user", "hard", [(5e9, 1e11)], sizes=SIZES, calibrate=False)
     assert quick[0]["interval_kind"] == NOISE_KIND and quick[0]["predicted"] == together[0]["predicted"]
     assert together[0]["lower"] <= quick[0]["lower"] < quick[0]["upper"] <= together[0]["upper"]
+
+
+def test_is_fitted_answers_for_the_shared_cache_of_fits() -> None:
+    """The panel asks the shared cache whether a move's fits are done (no record of its own)."""
+    data = from_log(_two_tasks(), chance={"task": 0.25, "hard": 0.25})
+    spec = DownstreamSpec()
+    intermediate = intermediate_of(data, "user", "hard")
+    points = task_points(data, "user", "hard", intermediate)
+    train = points[points["num_params"].isin(SIZES[:3])]
+    assert not is_fitted(data, "user", "hard", "direct", spec, intermediate, train)
+    fitted(data, "user", "hard", "direct", spec, intermediate, train)
+    assert is_fitted(data, "user", "hard", "direct", spec, intermediate, train.iloc[::-1])   # same sizes
+    assert not is_fitted(data, "user", "hard", "two-step", spec, intermediate, train)
+    assert not is_fitted(data, "user", "hard", "direct", spec, intermediate, points)       # other sizes

@@ -85,10 +85,22 @@ def fitted(data: TaskData, family: str, task: str, method: str, spec: Downstream
     ``intermediate``) of some sizes; cached per table by those arguments and the sizes (a fit is
     deterministic: the cached predictor is the one a new fit gives). Raises as the method does."""
     cache = _FITS.setdefault(data, {})
-    key = (family, task, method, spec, intermediate, tuple(sorted(int(n) for n in train["num_params"].unique())))
+    key = _fit_key(family, task, method, spec, intermediate, train)
     if key not in cache:
         cache[key] = METHODS[method](train, spec, intermediate)
     return cache[key]
+
+
+def is_fitted(data: TaskData, family: str, task: str, method: str, spec: DownstreamSpec, intermediate: str,
+              train: pd.DataFrame) -> bool:
+    """Whether :func:`fitted` of these arguments is computed already (then instant)."""
+    return _fit_key(family, task, method, spec, intermediate, train) in _FITS.get(data, {})
+
+
+def _fit_key(family: str, task: str, method: str, spec: DownstreamSpec, intermediate: str,
+             train: pd.DataFrame) -> tuple:
+    """The key of a fit in :data:`_FITS`: the arguments of :func:`fitted` and the sizes trained on."""
+    return family, task, method, spec, intermediate, tuple(sorted(int(n) for n in train["num_params"].unique()))
 
 
 #: Fitted predictors per task table (dropped with the table), by the arguments of :func:`fitted`.

@@ -15,7 +15,7 @@ import pandas as pd
 from toolkit import charts
 from toolkit.downstream import METHODS, Direct, DownstreamSpec, TaskData, TwoStep, task_points
 from toolkit.downstream.data import INTERMEDIATES, intermediate_of
-from toolkit.downstream.evaluate import fitted, is_calibrated, predict_targets, split_ladder
+from toolkit.downstream.evaluate import fitted, is_calibrated, is_fitted, predict_targets, split_ladder
 from toolkit.downstream.intervals import NOISE_KIND
 from toolkit.downstream.methods import final_points, link_points
 from toolkit.errors import DataError
@@ -84,8 +84,6 @@ class DownstreamPanel(Panel):
         family = family_control.value
         check_parameter("method", method, method in METHODS, f"one of {', '.join(map(repr, METHODS))}")
         self.data, self.level, self.spec = data, float(level), DownstreamSpec()
-        # (family, task, sizes) whose fits of both methods are cached: those moves are drawn at once
-        self._fitted: set[tuple[str, str, tuple[int, ...]]] = set()
         tasks = data.tasks.tasks(family)
         options = self._size_options(family)
         chosen = [int(s) for s in sizes] if sizes is not None else [v for _, v in options]
@@ -142,7 +140,9 @@ class DownstreamPanel(Panel):
 
     def _compute(self) -> Update:
         move = self._move()
-        if (move.family, move.task, move.sizes) in self._fitted:
+        ladder = move.ladder
+        if all(is_fitted(self.data, move.family, move.task, m, self.spec, ladder.intermediate, ladder.train)
+               for m in METHODS):
             return self._fit(move)
         # Both methods' fits and their charts took 0.7-1.5 CPU-s on a new family (overtrain-rw's
         # link: nine least-squares starts): the points are drawn first, the fits a moment later.
@@ -167,7 +167,6 @@ class DownstreamPanel(Panel):
         family's calibration is in, else the noise floor and the calibration to follow."""
         ready = self._calibrated(move)
         table = self._table(move, calibrate=ready)
-        self._fitted.add((move.family, move.task, move.sizes))
         family, task, method, ladder = move.family, move.task, move.method, move.ladder
         chosen = table[table["method"] == method].reset_index(drop=True)
         model = fitted(self.data, family, task, method, self.spec, ladder.intermediate, ladder.train)
@@ -193,9 +192,9 @@ class DownstreamPanel(Panel):
         cost = float(flops(*train[["num_params", "tokens"]].to_numpy(float).T).sum())
         provisional = ", intervals for now: the noise floor" if table["interval_kind"].iloc[0] == NOISE_KIND else ""
         title = f"{move.task}: predicted vs actual ({move.family}{provisional})"
-        return Update({"prediction": charts.task_prediction(table, title=title)},
-                      self._numbers(chosen, len(move.sizes), cost),
-                      self._status(move.family, move.task, move.method, chosen, len(move.sizes), cost))
+        numbers = self._numbers(chosen, len(move.sizes), cost)
+        return Update({"prediction": charts.task_prediction(table, title=title)}, numbers,
+                      self._status(move.family, move.task, move.method, chosen, len(move.sizes), numbers))
 
     def _step1_chart(self, task: str, method: str, model: TwoStep | Direct | None, ladder: _Ladder,
                      chosen: pd.DataFrame) -> alt.TopLevelMixin:
@@ -247,13 +246,14 @@ class DownstreamPanel(Panel):
                             f"{k}_cost_fraction": cost / float(flops(r["num_params"], r["tokens"]))})
         return numbers
 
-    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int, cost: float) -> str:
+    def _status(self, family: str, task: str, method: str, chosen: pd.DataFrame, n_sizes: int,
+                numbers: dict[str, float]) -> str:
         first = chosen.iloc[0]
         # the ladder's cost is what a reader weighs against the accuracy, so it is on screen, not only recorded
         return (f"<b>{family} · {task}</b> ({method}, from {n_sizes} ladder sizes): "
                 + "; ".join(f"{r['target']} predicted <b>{r['predicted']:.1%}</b> "
                             f"[{r['lower']:.1%}, {r['upper']:.1%}] vs actual {r['actual']:.1%} "
-                            f"(the ladder costs {cost / float(flops(r['num_params'], r['tokens'])):.1%} of its compute)"
+                            f"(the ladder costs {numbers[_key(r['target']) + '_cost_fraction']:.1%} of its compute)"
                             for _, r in chosen.iterrows())
                 + f" ({100 * self.level:g}% intervals, {first['interval_kind']}). Predictable: <b>"
                 + ("yes" if first["predictable"] else "no") + f"</b> ({first['predictability']}).")
