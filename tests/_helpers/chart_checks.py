@@ -33,6 +33,25 @@ def scene_counts(chart: alt.TopLevelMixin) -> dict[str, int]:
     return counts
 
 
+def axis_labels(chart: alt.TopLevelMixin) -> list[str]:
+    """The tick labels of every axis, as vl-convert's scenegraph draws them."""
+    labels: list[str] = []
+
+    def walk(node, in_label=False):
+        if isinstance(node, dict):
+            in_label = in_label or node.get("role") == "axis-label"
+            if in_label and "text" in node:
+                labels.append(str(node["text"]))
+            for v in node.values():
+                walk(v, in_label)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, in_label)
+
+    walk(vlc.vegalite_to_scenegraph(chart.to_dict())["scenegraph"])
+    return [t for t in labels if t]
+
+
 def layers(spec: dict) -> list[dict]:
     out = []
     for layer in spec.get("layer", [spec]):

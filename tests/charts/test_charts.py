@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from chart_checks import check_common, layers, rows_of, scene_counts
+from chart_checks import axis_labels, check_common, layers, rows_of, scene_counts
 
 from toolkit import charts, simulate
 from toolkit.errors import DataError
@@ -63,6 +63,15 @@ def test_loss_curves_log_log_with_fit_layer():
     drawn = rows_of(spec, layers(spec)[0])
     assert counts.get("symbol", 0) == len(drawn) <= 5 * 40 + 40  # at most 40 per run and role
     assert spec["title"]["text"] == "demo: loss vs tokens"
+
+
+def test_a_log_axis_of_small_quantities_reads_as_written_and_sizes_keep_si_letters():
+    points = pd.DataFrame({"num_params": [1e8, 1e8, 1e9, 1e9], "tokens": [2e9, 2e10, 2e10, 2e11],
+                           "x": [0.95, 0.62, 0.55, 0.21]})
+    labels = axis_labels(charts.task_loss_law(points, points))
+    assert {"0.5", "0.2"} <= set(labels) and not any(t.endswith("m") for t in labels), labels
+    sizes = axis_labels(charts.loss_curves(checkpoints(), curves()))
+    assert "1B" in sizes or "100M" in sizes, sizes
 
 
 @pytest.mark.parametrize("first", ["train", "held-out target"])

@@ -18,6 +18,8 @@ WIDTH: int = 430
 HEIGHT: int = 280
 #: Vega expression labelling big numbers as 1K, 300M, 1B, 2T (d3's "G" for giga reads badly).
 BIG_NUMBER: str = "replace(format(datum.value, '~s'), 'G', 'B')"
+#: Vega expression labelling a small quantity as written (0.5, not d3's SI "500m").
+PLAIN_NUMBER: str = "format(datum.value, '~g')"
 #: Vega expression: is the tick a power of ten?
 DECADE: str = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6"
 #: Vega expression: is the tick 1, 2 or 5 times a power of ten? (labels of a narrow log axis)
@@ -86,10 +88,11 @@ def _title(text: str, subtitle: Sequence[str] = ()) -> alt.Title:
 
 def _log_axis(field: str, title: str, *, flops: bool = False, values: Iterable[float] = (), **kwargs) -> dict:
     """A log-scale positional encoding; labels only at powers of ten when ``values`` span more
-    than two decades, else at 1, 2 and 5 times them, so that labels never collide."""
+    than two decades, else at 1, 2 and 5 times them, so that labels never collide. Sizes read
+    1B and 300M, quantities under 1,000 as written (0.5 bits/byte, not 500m)."""
     v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
     wide = flops or (len(v) > 0 and np.log10(v.max() / v.min()) > 2)
-    label = SCIENTIFIC if flops else BIG_NUMBER
+    label = SCIENTIFIC if flops else PLAIN_NUMBER if len(v) and v.max() < 1000 else BIG_NUMBER
     label = f"{DECADE if wide else MANTISSA_125} ? {label} : ''"
     return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy"), **kwargs)
@@ -117,6 +120,6 @@ def _with_size(frame: pd.DataFrame) -> pd.DataFrame:
 def _log_percent(field: str, title: str, values: Iterable[float]) -> dict:
     """A log-scale encoding of a percentage (0.5, 5, 50 rather than d3's 500m, 5, 50)."""
     enc = _log_axis(field, title, values=values)
-    label = enc["axis"].labelExpr.replace(BIG_NUMBER, "format(datum.value, '~g')")
+    label = enc["axis"].labelExpr.replace(BIG_NUMBER, PLAIN_NUMBER)
     enc["axis"] = alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy")
     return enc
