@@ -27,9 +27,11 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
    load (``os.getloadavg``) before and after;
 7. the same cold study on a Dask ``LocalCluster`` (1, 2 and 4 worker processes, 127.0.0.1;
    ``run_study(executor="dask")``, :mod:`toolkit.study.executors`) against the local pool (1
-   and 2 workers), each from an empty study cache: wall time, total
+   and 2 workers, and a pool of one worker process: ``n_jobs=1`` fits in this process, where
+   a one-worker cluster sends every fit out), each from an empty study cache: wall time, total
    CPU (this process, where the scheduler and the client run, plus the workers, read with
-   ``RUSAGE_CHILDREN`` once the cluster is closed, so its start and stop count), Dask's CPU
+   ``RUSAGE_CHILDREN`` once the cluster and the fork server its workers came from are closed,
+   so their start and stop count in every row), Dask's CPU
    over the pool's, the 1 -> 2 -> 4 worker speed-ups, what starting and stopping an idle cluster
    costs alone, the load before and after each row, and whether every table equals the pool's.
 
@@ -402,7 +404,19 @@ def _dask_row(runs, workers: int, cache: str, quick: bool):
 
     start = _cpu()
     table = run_study(runs, n_jobs=workers, progress=not quick, cache_dir=cache, executor="dask").table
+    _stop_fork_server()
     return table, _since(start)
+
+
+def _stop_fork_server() -> None:
+    """Stop the fork server the local cluster's workers came from (:func:`toolkit.study.executors.local_dask`):
+    every Dask row then pays the server's start (its imports) as a fresh process would, and the
+    CPU of the server and of the workers it forked comes back through ``RUSAGE_CHILDREN`` (the
+    workers are the server's children, not this process's). ``_stop`` is private: Python's own
+    tests use it, and nothing public stops the server before its process exits."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
 
 
 def _idle_cluster(workers: int) -> tuple[float, float, float]:
@@ -415,17 +429,21 @@ def _idle_cluster(workers: int) -> tuple[float, float, float]:
     start = _cpu()
     with local_dask(workers):
         default_client().run(importlib.import_module, "toolkit.study")
+    _stop_fork_server()
     return _since(start)
 
 
 def dask_study(args: argparse.Namespace) -> None:
-    """Section 7: the cold study on the local pool (1, 2 workers) and on a Dask LocalCluster
-    (1, 2, 4 workers), CPU and wall, from an empty study cache each."""
+    """Section 7: the cold study on the local pool (1, 2 workers; and a pool of one worker
+    process, as a one-worker cluster sends every fit out) and on a Dask LocalCluster (1, 2, 4
+    workers), CPU and wall, from an empty study cache each."""
     try:
         import distributed  # noqa: F401
     except ImportError:
         print("\n7. (dask.distributed not installed: pip install 'scaling-toolkit[dask]')")
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     import pandas as pd
 
     from toolkit.collection import load_collection
@@ -434,11 +452,11 @@ def dask_study(args: argparse.Namespace) -> None:
     families = args.families or (["gzip-0.45", "datablations-contour-u12b"] if args.quick else None)
     runs = load_collection(families, progress=False)
     print(f"\n7. the cold study, local process pool against a Dask LocalCluster ({os.cpu_count()} cores):")
-    print(f"  {'executor':<18s} {'wall s':>7s} {'main CPU-s':>10s} {'workers CPU-s':>13s} {'total CPU-s':>11s}  load before -> after")
+    print(f"  {'executor':<24s} {'wall s':>7s} {'main CPU-s':>10s} {'workers CPU-s':>13s} {'total CPU-s':>11s}  load before -> after")
     rows: dict[tuple[str, int], tuple[float, float, float]] = {}
     tables = {}
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [("pool", w) for w in POOL_WORKERS] + [("dask", w) for w in DASK_WORKERS]
+        plan = [("pool", w) for w in POOL_WORKERS] + [("one process", 1)] + [("dask", w) for w in DASK_WORKERS]
         for kind, w in plan:
             before = os.getloadavg()[0]
             cache = str(Path(tmp) / f"{kind}-{w}")
@@ -446,10 +464,18 @@ def dask_study(args: argparse.Namespace) -> None:
                 start = _cpu()
                 tables[kind, w] = run_study(runs, n_jobs=w, progress=not args.quick, cache_dir=cache).table
                 rows[kind, w] = _since(start)
+            elif kind == "one process":
+                # n_jobs=1 fits in this process; a pool of one worker process sends and receives
+                # every fit as a one-worker cluster does: the like-for-like baseline of Dask's one.
+                start = _cpu()
+                with ProcessPoolExecutor(1) as pool:
+                    tables[kind, w] = run_study(runs, n_jobs=1, executor=pool, progress=not args.quick,
+                                                cache_dir=cache).table
+                rows[kind, w] = _since(start)
             else:
                 tables[kind, w], rows[kind, w] = _dask_row(runs, w, cache, args.quick)
             main, children, wall = rows[kind, w]
-            print(f"  {kind + f', {w} worker(s)':<18s} {wall:7.1f} {main:10.1f} {children:13.1f} {main + children:11.1f}  "
+            print(f"  {kind + f', {w} worker(s)':<24s} {wall:7.1f} {main:10.1f} {children:13.1f} {main + children:11.1f}  "
                   f"{before:.2f} -> {os.getloadavg()[0]:.2f}")
     base = tables["pool", 1]
     differ = []
@@ -466,7 +492,9 @@ def dask_study(args: argparse.Namespace) -> None:
     for label, fixed in (("", False), (" without the idle cluster's start and stop", True)):
         print(f"  Dask / pool CPU{label}: " + ", ".join(
             f"{w} worker(s) {(sum(rows['dask', w][:2]) - fixed * sum(idle[w][:2])) / pool_cpu[min(w, max(POOL_WORKERS))]:.2f}x"
-            + ("" if w in pool_cpu else f" (against the pool's {max(POOL_WORKERS)})") for w in DASK_WORKERS)
+            + ("" if w in pool_cpu else f" (against the pool's {max(POOL_WORKERS)})")
+            + (f" ({(sum(rows['dask', w][:2]) - fixed * sum(idle[w][:2])) / sum(rows['one process', 1][:2]):.2f}x "
+               "against a pool of one worker process)" if w == 1 else "") for w in DASK_WORKERS)
             + " (target <= 1.25x)")
     for kind, counts in (("pool", POOL_WORKERS), ("dask", DASK_WORKERS)):
         one = rows[kind, 1][2]

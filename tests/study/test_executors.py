@@ -4,6 +4,8 @@ name is one line, one local process starts nothing, and the Dask cluster's worke
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -47,3 +49,14 @@ def test_the_local_cluster_workers_run_with_the_fit_settings():
         on_worker = {key: executor.submit(dask.config.get, key).result() for key in DASK_FIT_CONFIG}
     assert on_worker == dict(DASK_FIT_CONFIG)
     assert dask.config.get("distributed.worker.profile.enabled")     # this process's settings untouched
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here")
+def test_the_local_cluster_forks_its_workers_from_a_server_that_imported_the_toolkit():
+    pytest.importorskip("distributed")
+    with local_dask(2) as executor:
+        seen = [executor.submit(eval, f"({i}, __import__('os').getppid(), 'toolkit.study' in __import__('sys').modules)").result() for i in range(2)]
+    # A spawned worker is a child of this process's nanny and imports the toolkit only when a
+    # task needs it; a forked one is the fork server's child and has it from the server.
+    assert all(parent != os.getpid() and preloaded for _, parent, preloaded in seen)

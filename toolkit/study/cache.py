@@ -30,9 +30,10 @@ from toolkit.study.config import StudyConfig, StudyResult, plain_strings, typed_
 #: their module-level ``toolkit`` imports reach.
 CELL_CODE_ROOTS: tuple[str, ...] = ("toolkit.study.run",)
 #: Modules of that closure that no cell calls: intervals learned *from* the study's table and
-#: the fitting recipes of notebook 10 (editing them must not recompute the study they learn from).
+#: the fitting recipes of notebook 10 (editing them must not recompute the study they learn from),
+#: and where the fits run (the executors: every table is equal on each, tested).
 NOT_CELL_CODE: frozenset[str] = frozenset({"toolkit.evaluation.calibration", "toolkit.fitting.calibration",
-                                           "toolkit.fitting.treatments"})
+                                           "toolkit.fitting.treatments", "toolkit.study.executors"})
 #: The code of a complete study beyond its cells' (imported inside functions, so not in their
 #: closure): the reference points of the families frame and the paper's GPT-3 points, read
 #: again from their file.
