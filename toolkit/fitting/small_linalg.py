@@ -68,6 +68,9 @@ def solve_floats(a: list[list[float]], b: list[float]) -> list[float] | None:
                 u = t - r * (1.0 / p) * q
                 if abs(u) >= _SFMIN:
                     x1 = (b1 - r * (1.0 / p) * b0) / u
-                    return [(b0 - q * x1) / p, x1]
+                    x0 = (b0 - q * x1) / p
+                    # An overflowing x1 makes x0 NaN (0 * inf): LAPACK's output then starts with
+                    # NaN, which solve() reads as singular.
+                    return None if x0 != x0 else [x0, x1]
     out = solve(np.array(a, dtype=float), np.array(b, dtype=float))
     return None if out is None else out.tolist()
