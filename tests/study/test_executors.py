@@ -52,6 +52,16 @@ def test_the_local_cluster_workers_run_with_the_fit_settings():
 
 
 @pytest.mark.slow
+def test_the_local_cluster_workers_do_not_trim_memory_after_every_free(monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with local_dask(1) as executor:
+        trim = executor.submit(os.environ.get, "MALLOC_TRIM_THRESHOLD_").result()
+    # Dask's nanny would set 65536 (in this process too, before starting the worker)
+    assert trim is None and "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
+@pytest.mark.slow
 @pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here")
 def test_the_local_cluster_forks_its_workers_from_a_server_that_imported_the_toolkit():
     pytest.importorskip("distributed")
