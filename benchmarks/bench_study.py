@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import math
 import os
 import resource
@@ -307,7 +308,7 @@ def _block_checkpoints(complete: Path, into: Path) -> int:
         frame = read_frame_cache(path, BLOCK_SCHEMA)
         store = BlockStore(into, path.stem, BLOCK_SCHEMA, empty_table())
         start = 0
-        for key, rows, label in frame.attrs.pop("blocks"):
+        for key, rows, label in json.loads(frame.attrs.pop("blocks")):
             store.add(frame.iloc[start:start + rows], [(key, rows, label)])
             start += rows
             n += 1

@@ -9,6 +9,7 @@ import pytest
 from toolkit import simulate
 from toolkit.errors import DataError
 from toolkit.evaluation import (
+    Cell,
     Evaluation,
     FamilyArrays,
     are,
@@ -16,9 +17,11 @@ from toolkit.evaluation import (
     baseline_compute,
     design_cost_flops,
     evaluate,
+    run_cells,
     signed_error,
     split,
 )
+from toolkit.evaluation import cells as cells_module
 from toolkit.fitting import fit
 from toolkit.laws import Chinchilla
 from toolkit.runs import Runs
@@ -132,6 +135,34 @@ def test_split_and_the_study_select_the_same_checkpoints() -> None:
     assert sorted(set(split(runs, 2, 0.7, 0.0).train.frame["tokens"])) == [0.5e9, 1e9, 2.1e9]
     test = fam.test_mask(fam.sizes[-1])
     assert sorted(fam.tokens[test]) == sorted(split(runs, 1).test.frame["tokens"]) == [2.1e9, 3e9]
+
+
+def test_cells_with_the_same_fit_share_one_and_keep_their_own_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    fam = FamilyArrays.from_runs(make_runs())
+    target = float(fam.sizes[-1])
+    train = fam.train_mask(fam.sizes[:3], 1.0)
+
+    def cell(experiment: str, mask: np.ndarray, test: float = target, fixed: dict | None = None) -> Cell:
+        return Cell(fam, experiment, 3, 1.0, 0.0, mask, test, fam.test_mask(test), fixed=fixed)
+
+    cells = [cell("grid", train), cell("windows", train.copy(), float(fam.sizes[3])),
+             cell("borrow", train, fixed={"alpha": 0.34}), cell("grid", fam.train_mask(fam.sizes[:4], 1.0)),
+             cell("partial", train.copy())]
+    fitted: list[int] = []
+    real = cells_module.map_chunks
+
+    def counting(func, items, **kw):
+        fitted.append(len(items))
+        return real(func, items, **kw)
+
+    monkeypatch.setattr(cells_module, "map_chunks", counting)
+    together = run_cells(cells, n_jobs=1, progress=False)
+    assert fitted == [3]                       # the grid, windows and partial cells share one fit
+    alone = pd.concat([run_cells([c], n_jobs=1, progress=False) for c in cells], ignore_index=True)
+    assert fitted == [3, 1, 1, 1, 1, 1]
+    pd.testing.assert_frame_equal(together, alone)      # bit for bit, each row its own test set
+    assert together.loc[1, "target_params"] != target and together.loc[1, "are"] != together.loc[0, "are"]
+    assert together.loc[2, "alpha"] == 0.34 and together.loc[0, "alpha"] != 0.34
 
 
 def test_public_names_are_the_functions() -> None:

