@@ -67,11 +67,25 @@ def test_loss_curves_log_log_with_fit_layer():
 
 def test_a_log_axis_of_small_quantities_reads_as_written_and_sizes_keep_si_letters():
     points = pd.DataFrame({"num_params": [1e8, 1e8, 1e9, 1e9], "tokens": [2e9, 2e10, 2e10, 2e11],
-                           "x": [0.95, 0.62, 0.55, 0.21]})
+                           "x": [0.95, 0.62, 0.55, 0.05]})      # over a decade: labels at 1, 2, 5
     labels = axis_labels(charts.task_loss_law(points, points))
     assert {"0.5", "0.2"} <= set(labels) and not any(t.endswith("m") for t in labels), labels
     sizes = axis_labels(charts.loss_curves(checkpoints(), curves()))
     assert "1B" in sizes or "100M" in sizes, sizes
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.7, 2.7), (0.57, 0.96)])
+def test_a_log_axis_under_a_decade_hugs_the_data_and_labels_it(low, high):
+    points = pd.DataFrame({"num_params": [1e8, 1e8, 1e9, 1e9], "tokens": [2e9, 2e10, 2e10, 2e11],
+                           "x": [high, 0.8 * high + 0.2 * low, 0.5 * (low + high), low * 1.05]})
+    targets = pd.DataFrame({"num_params": [7e9], "tokens": [4e12], "predicted_x": [low], "actual_x": [low * 0.98]})
+    chart = charts.task_loss_law(points, points, targets)
+    y = layers(chart.to_dict())[0]["encoding"]["y"]
+    lo, hi = y["scale"]["domain"]
+    # the data fill the height (Vega's own domain was 0.1-10), the target below them included
+    assert lo < low * 0.98 and high < hi < 1.4 * high and lo > 0.7 * low * 0.98
+    ticks = [float(t) for t in axis_labels(chart) if "e" not in t]
+    assert len(ticks) >= 3 and all(lo <= t <= hi for t in ticks), ticks
 
 
 @pytest.mark.parametrize("first", ["train", "held-out target"])

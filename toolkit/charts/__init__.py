@@ -9,7 +9,9 @@ Conventions, shared by every builder
 - Axis titles carry units: ``"tokens (D)"``, ``"loss (nats/token)"``, ``"compute (FLOPs)"``.
 - Big numbers are labelled ``1B``, ``300M``, ``2T`` (:data:`BIG_NUMBER`), FLOPs as ``1e21``.
 - Log axes never receive a value <= 0: such rows are dropped in pandas and the chart's
-  subtitle says how many (:func:`positive`).
+  subtitle says how many (:func:`positive`). A log axis whose values span less than a decade
+  hugs them, with labelled ticks at a round step, where its builder passes every value it
+  draws (the downstream task-loss chart); Vega's own domain would be the decades around them.
 - Data are thinned or aggregated in pandas (:func:`thin`) so that a spec stays small; Altair's
   5,000-row guard stays on.
 - Every parameter (selection) is named, so specs are stable across sessions (golden tests).

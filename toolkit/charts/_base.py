@@ -4,6 +4,7 @@ description). The conventions themselves are listed in :mod:`toolkit.charts`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import altair as alt
@@ -26,6 +27,8 @@ DECADE: str = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1
 MANTISSA_125: str = ("indexof([1, 2, 5], round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) >= 0"
                      " && abs(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9))"
                      " - round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) < 1e-6")
+#: How far a tight log domain reaches beyond the data, as a factor (:func:`_log_axis`).
+TIGHT_PAD: float = 1.15
 #: Vega expression labelling FLOPs in scientific notation (1e21).
 SCIENTIFIC: str = "replace(format(datum.value, '.0e'), 'e+', 'e')"
 
@@ -86,16 +89,41 @@ def _title(text: str, subtitle: Sequence[str] = ()) -> alt.Title:
     return alt.Title(text, subtitle=list(subtitle) or "", anchor="start")
 
 
-def _log_axis(field: str, title: str, *, flops: bool = False, values: Iterable[float] = (), **kwargs) -> dict:
+def _log_axis(field: str, title: str, *, flops: bool = False, values: Iterable[float] = (), plain: bool = False,
+              tight: bool = False, **kwargs) -> dict:
     """A log-scale positional encoding; labels only at powers of ten when ``values`` span more
     than two decades, else at 1, 2 and 5 times them, so that labels never collide. Sizes read
-    1B and 300M, quantities under 1,000 as written (0.5 bits/byte, not 500m)."""
+    1B and 300M, quantities under 1,000 (or any, with ``plain``) as written (0.5 bits/byte, not
+    500m).
+
+    ``tight``: ``values`` holds everything any layer draws on this axis. When they span less
+    than a decade, the domain then hugs them (x/÷ :data:`TIGHT_PAD`) with labelled ticks at a
+    round step: Vega's own log domain would reach the decades around them (0.1-10 for points
+    between 0.7 and 2.7, most of the plot empty), and a 1-2-5 tick may not fall inside it."""
     v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
-    wide = flops or (len(v) > 0 and np.log10(v.max() / v.min()) > 2)
-    label = SCIENTIFIC if flops else PLAIN_NUMBER if len(v) and v.max() < 1000 else BIG_NUMBER
+    span = float(np.log10(v.max() / v.min())) if len(v) else math.inf
+    wide = flops or (len(v) > 0 and span > 2)
+    label = SCIENTIFIC if flops else PLAIN_NUMBER if plain or (len(v) and v.max() < 1000) else BIG_NUMBER
+    if tight and not flops and span < 1:
+        lo, hi = float(v.min()) / TIGHT_PAD, float(v.max()) * TIGHT_PAD
+        return dict(field=field, type="quantitative", title=title,
+                    scale=alt.Scale(type="log", domain=[lo, hi], nice=False),
+                    axis=alt.Axis(values=_round_ticks(lo, hi), labelExpr=label, labelFlush=False,
+                                  labelOverlap="greedy"), **kwargs)
     label = f"{DECADE if wide else MANTISSA_125} ? {label} : ''"
     return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy"), **kwargs)
+
+
+def _round_ticks(lo: float, hi: float, at_least: int = 3) -> list[float]:
+    """Ticks between ``lo`` and ``hi`` > ``lo`` > 0 at a round step (1, 2 or 5 times a power of
+    ten): the largest step that gives at least ``at_least`` of them."""
+    top = math.floor(math.log10(hi - lo))
+    for step in (m * 10.0 ** e for e in range(top, top - 4, -1) for m in (5, 2, 1)):
+        ticks = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * step
+        if len(ticks) >= at_least:
+            return [float(f"{t:.12g}") for t in ticks]
+    return [lo, hi]
 
 
 def _finish(chart: alt.TopLevelMixin, title: str, subtitle: Sequence[str], description: str):
@@ -119,7 +147,4 @@ def _with_size(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _log_percent(field: str, title: str, values: Iterable[float]) -> dict:
     """A log-scale encoding of a percentage (0.5, 5, 50 rather than d3's 500m, 5, 50)."""
-    enc = _log_axis(field, title, values=values)
-    label = enc["axis"].labelExpr.replace(BIG_NUMBER, PLAIN_NUMBER)
-    enc["axis"] = alt.Axis(labelExpr=label, labelFlush=False, labelOverlap="greedy")
-    return enc
+    return _log_axis(field, title, values=values, plain=True)

@@ -38,7 +38,10 @@ def task_loss_law(points: pd.DataFrame, curves: pd.DataFrame, targets: pd.DataFr
     cur = _with_size(curves).assign(flops=lambda f: 6 * f["num_params"] * f["tokens"])
     order = _size_order(pd.concat([pts, cur]))
     x = alt.X(**_log_axis("flops", _TEXT["flops"], flops=True))
-    y = alt.Y(**_log_axis("x", y_title, values=pd.concat([pts["x"], cur["x"]])))
+    drawn = [pts["x"], cur["x"]]
+    if targets is not None:
+        drawn += [targets[c] for c in ("predicted_x", "actual_x") if c in targets.columns]
+    y = alt.Y(**_log_axis("x", y_title, values=pd.concat(drawn), tight=True))
     color = alt.Color("size:N", title="model size", sort=order)
     layers = [alt.Chart(cur).mark_line(strokeWidth=1.5, opacity=0.8).encode(x=x, y=y, color=color),
               alt.Chart(pts).mark_point(filled=True, size=45).encode(
