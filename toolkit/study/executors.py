@@ -25,9 +25,10 @@ from toolkit.errors import DataError
 #: (a YAML file, or ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` etc. for ``dask worker``).
 #: The nanny also starts each worker with ``MALLOC_TRIM_THRESHOLD_=65536``, so that glibc hands
 #: freed memory back to the system at once: right for workers that hold large data, but a fit
-#: allocates and frees thousands of small arrays, and the trimming cost the workers 16% more
-#: CPU (37.0 against 31.8 CPU-s on a 2-worker cold study; 1.4 s of system time each instead of
-#: 0.2). The study's workers keep this process's own setting, as a worker without a nanny does.
+#: allocates and frees thousands of small arrays, and the trimming cost each worker of a
+#: 2-worker cold study 1.2-1.7 s of system time instead of 0.2 (about 8% of the workers' CPU,
+#: four interleaved runs). The study's workers keep this process's own setting, as a worker
+#: without a nanny does.
 DASK_FIT_CONFIG: Mapping[str, object] = MappingProxyType({
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
