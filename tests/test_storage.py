@@ -102,7 +102,8 @@ def test_unusable_cache_dir_warns_once(tmp_path):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         first, second = usable_cache_dir(blocker / "cache"), usable_cache_dir(blocker / "cache")
-    assert first is None and second is None
+        sibling = usable_cache_dir(blocker / "other" / "frames")     # blocked by the same file
+    assert first is None and second is None and sibling is None
     assert len(record) == 1 and "not usable" in str(record[0].message)
     assert usable_cache_dir(tmp_path / "ok") == tmp_path / "ok"
 

@@ -207,15 +207,17 @@ def atomic_directory(path: str | Path, kind: str = "output") -> Iterator[Path]:
 
 def usable_cache_dir(path: str | Path) -> Path | None:
     """``path`` if a cache can be written there (created if needed), else ``None`` after
-    one warning naming the directory and the reason."""
+    one warning naming the directory and the reason (one for all the directories under the
+    same blocking one: a study's caches of cells and of frames under a read-only root)."""
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
-        warn_once(f"cache:{path}", f"cache directory {path} is not usable ({exc.strerror or exc}); "
-                                   f"working without a cache (set SCALING_TOOLKIT_DATA to a writable directory)")
+        blocking = next((p for p in (path, *path.parents) if p.exists()), path)
+        warn_once(f"cache:{blocking}", f"cache directory {path} is not usable ({exc.strerror or exc}); "
+                                       f"working without a cache (set SCALING_TOOLKIT_DATA to a writable directory)")
         return None
     return path
 
