@@ -33,14 +33,16 @@ From a warm data cache (the parsed collection is loaded once before timing), in 
    ``RUSAGE_CHILDREN`` once the cluster and the fork server its workers came from are closed,
    so their start and stop count in every row), Dask's CPU
    over the pool's, the 1 -> 2 -> 4 worker speed-ups, what starting and stopping an idle cluster
-   costs alone, the load before and after each row, and whether every table equals the pool's.
+   costs alone, the load before and after each row, and whether every table equals the pool's;
+   with ``--repeat R``, R rounds in rotated orders and each ratio's median and range over them
+   (the machine's speed drifts between rows: one round can be off by 20%).
 
 Timings on a shared machine are noisy: compare the ratios printed within one run. Nothing is
 asserted on wall-clock time; ``--quick`` (two small families, 16 laws, B = 2) is run by
 the tests to keep the script working.
 
 Usage: ``python benchmarks/bench_study.py [--quick] [--bootstrap 100] [--n-jobs 2] [--sample 400]
-[--families F ...] [--no-dask] [--laws-only] [--study-paths-only] [--dask-study] [--before CHECKOUT]``
+[--families F ...] [--no-dask] [--laws-only] [--study-paths-only] [--dask-study [--repeat R]] [--before CHECKOUT]``
 (``--laws-only``: section 1; ``--study-paths-only``: sections 5 and 6; ``--dask-study``: section 7
 alone; ``--before``: section 5's baseline)
 """
@@ -53,6 +55,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -158,6 +161,8 @@ def main() -> None:
     ap.add_argument("--laws-only", action="store_true", help="stop after section 1 (the per-law figures)")
     ap.add_argument("--study-paths-only", action="store_true", help="only the warm paths and the pool (5 and 6)")
     ap.add_argument("--dask-study", action="store_true", help="only the cold study on Dask against the pool (7)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="R",
+                    help="section 7: rounds of every row, each in another order (the median and range of each ratio)")
     ap.add_argument("--before", type=Path, metavar="CHECKOUT",
                     help="section 5: time the warm study command on this checkout's toolkit too, as the baseline")
     args = ap.parse_args()
@@ -437,7 +442,8 @@ def _idle_cluster(workers: int) -> tuple[float, float, float]:
 def dask_study(args: argparse.Namespace) -> None:
     """Section 7: the cold study on the local pool (1, 2 workers; and a pool of one worker
     process, as a one-worker cluster sends every fit out) and on a Dask LocalCluster (1, 2, 4
-    workers), CPU and wall, from an empty study cache each."""
+    workers), CPU and wall, from an empty study cache each; ``--repeat R`` rounds, each in
+    another order (rotated), with the median and range of every ratio over the rounds."""
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -452,56 +458,86 @@ def dask_study(args: argparse.Namespace) -> None:
 
     families = args.families or (["gzip-0.45", "datablations-contour-u12b"] if args.quick else None)
     runs = load_collection(families, progress=False)
-    print(f"\n7. the cold study, local process pool against a Dask LocalCluster ({os.cpu_count()} cores):")
-    print(f"  {'executor':<24s} {'wall s':>7s} {'main CPU-s':>10s} {'workers CPU-s':>13s} {'total CPU-s':>11s}  load before -> after")
-    rows: dict[tuple[str, int], tuple[float, float, float]] = {}
+    print(f"\n7. the cold study, local process pool against a Dask LocalCluster ({os.cpu_count()} cores, "
+          f"{args.repeat} round(s)):")
+    print(f"  {'executor':<28s} {'wall s':>7s} {'main CPU-s':>10s} {'workers CPU-s':>13s} {'total CPU-s':>11s}  load before -> after")
+    rounds: list[dict[tuple[str, int], tuple[float, float, float]]] = []
     tables = {}
+    plan = [("pool", w) for w in POOL_WORKERS] + [("one process", 1)] + [("dask", w) for w in DASK_WORKERS]
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [("pool", w) for w in POOL_WORKERS] + [("one process", 1)] + [("dask", w) for w in DASK_WORKERS]
-        for kind, w in plan:
-            before = os.getloadavg()[0]
-            cache = str(Path(tmp) / f"{kind}-{w}")
-            if kind == "pool":
-                start = _cpu()
-                tables[kind, w] = run_study(runs, n_jobs=w, progress=not args.quick, cache_dir=cache).table
-                rows[kind, w] = _since(start)
-            elif kind == "one process":
-                # n_jobs=1 fits in this process; a pool of one worker process sends and receives
-                # every fit as a one-worker cluster does: the like-for-like baseline of Dask's one.
-                start = _cpu()
-                with ProcessPoolExecutor(1) as pool:
-                    tables[kind, w] = run_study(runs, n_jobs=1, executor=pool, progress=not args.quick,
-                                                cache_dir=cache).table
-                rows[kind, w] = _since(start)
-            else:
-                tables[kind, w], rows[kind, w] = _dask_row(runs, w, cache, args.quick)
-            main, children, wall = rows[kind, w]
-            print(f"  {kind + f', {w} worker(s)':<24s} {wall:7.1f} {main:10.1f} {children:13.1f} {main + children:11.1f}  "
-                  f"{before:.2f} -> {os.getloadavg()[0]:.2f}")
-    base = tables["pool", 1]
+        for r in range(args.repeat):
+            # Rotated, so that no row always runs first or last while the machine's speed drifts.
+            order = plan[r % len(plan):] + plan[:r % len(plan)]
+            rows: dict[tuple[str, int], tuple[float, float, float]] = {}
+            for kind, w in order:
+                before = os.getloadavg()[0]
+                cache = str(Path(tmp) / f"{kind}-{w}-{r}")
+                if kind == "pool":
+                    start = _cpu()
+                    tables[kind, w, r] = run_study(runs, n_jobs=w, progress=not args.quick, cache_dir=cache).table
+                    rows[kind, w] = _since(start)
+                elif kind == "one process":
+                    # n_jobs=1 fits in this process; a pool of one worker process sends and receives
+                    # every fit as a one-worker cluster does: the like-for-like baseline of Dask's one.
+                    start = _cpu()
+                    with ProcessPoolExecutor(1) as pool:
+                        tables[kind, w, r] = run_study(runs, n_jobs=1, executor=pool, progress=not args.quick,
+                                                       cache_dir=cache).table
+                    rows[kind, w] = _since(start)
+                else:
+                    tables[kind, w, r], rows[kind, w] = _dask_row(runs, w, cache, args.quick)
+                main, children, wall = rows[kind, w]
+                label = kind + f", {w} worker(s)" + (f" #{r + 1}" if args.repeat > 1 else "")
+                print(f"  {label:<28s} {wall:7.1f} {main:10.1f} {children:13.1f} {main + children:11.1f}  "
+                      f"{before:.2f} -> {os.getloadavg()[0]:.2f}")
+            rounds.append(rows)
+    base = tables["pool", 1, 0]
     differ = []
     for key, table in tables.items():
         try:
             pd.testing.assert_frame_equal(table, base)
         except AssertionError:
-            differ.append(f"{key[0]} {key[1]} DIFFERS")
+            differ.append(f"{key[0]} {key[1]} #{key[2] + 1} DIFFERS")
     print("  tables: " + (", ".join(differ) if differ else f"all {len(tables)} equal ({len(base):,} cells)"))
     idle = {w: _idle_cluster(w) for w in DASK_WORKERS}
     print("  an idle LocalCluster started and closed (inside each Dask row): " + ", ".join(
         f"{w} worker(s) {sum(cost[:2]):.1f} CPU-s, {cost[2]:.1f} s wall" for w, cost in idle.items()) + f" ({_load()})")
-    pool_cpu = {w: sum(rows["pool", w][:2]) for w in POOL_WORKERS}
+    ratios = [_section7_ratios(rows, idle) for rows in rounds]
+
+    def figure(name: str) -> str:
+        values = sorted(r[name] for r in ratios)
+        spread = f" ({values[0]:.2f}-{values[-1]:.2f})" if len(values) > 1 else ""
+        return f"{statistics.median(values):.2f}x{spread}"
+
+    print("  " + ("median (range) over the rounds; " if args.repeat > 1 else "") + "target <= 1.25x for Dask / pool")
     for label, fixed in (("", False), (" without the idle cluster's start and stop", True)):
         print(f"  Dask / pool CPU{label}: " + ", ".join(
-            f"{w} worker(s) {(sum(rows['dask', w][:2]) - fixed * sum(idle[w][:2])) / pool_cpu[min(w, max(POOL_WORKERS))]:.2f}x"
-            + ("" if w in pool_cpu else f" (against the pool's {max(POOL_WORKERS)})")
-            + (f" ({(sum(rows['dask', w][:2]) - fixed * sum(idle[w][:2])) / sum(rows['one process', 1][:2]):.2f}x "
-               "against a pool of one worker process)" if w == 1 else "") for w in DASK_WORKERS)
-            + " (target <= 1.25x)")
+            f"{w} worker(s) {figure(f'dask/pool {w}{fixed}')}"
+            + ("" if w in POOL_WORKERS else f" (against the pool's {max(POOL_WORKERS)})")
+            + (f" ({figure(f'dask/one process{fixed}')} against a pool of one worker process)" if w == 1 else "")
+            for w in DASK_WORKERS))
     for kind, counts in (("pool", POOL_WORKERS), ("dask", DASK_WORKERS)):
-        one = rows[kind, 1][2]
-        print(f"  speed-up ({kind}, wall): " + ", ".join(f"1 -> {w} workers {one / rows[kind, w][2]:.2f}x"
+        print(f"  speed-up ({kind}, wall): " + ", ".join(f"1 -> {w} workers {figure(f'{kind} 1->{w}')}"
                                                          for w in counts[1:]))
 
+
+def _section7_ratios(rows: dict[tuple[str, int], tuple[float, float, float]],
+                     idle: dict[int, tuple[float, float, float]]) -> dict[str, float]:
+    """One round's ratios: Dask's CPU over the pool's (``dask/pool W<fixed>``, the pool of
+    ``min(W, 2)`` workers; ``fixed`` True: less the idle cluster's cost) and over a pool of one
+    worker process, and the wall speed-ups ``pool 1->W`` and ``dask 1->W``."""
+    cpu = {key: sum(row[:2]) for key, row in rows.items()}
+    out: dict[str, float] = {}
+    for fixed in (False, True):
+        for w in DASK_WORKERS:
+            dask = cpu["dask", w] - fixed * sum(idle[w][:2])
+            out[f"dask/pool {w}{fixed}"] = dask / cpu["pool", min(w, max(POOL_WORKERS))]
+            if w == 1:
+                out[f"dask/one process{fixed}"] = dask / cpu["one process", 1]
+    for kind, counts in (("pool", POOL_WORKERS), ("dask", DASK_WORKERS)):
+        for w in counts[1:]:
+            out[f"{kind} 1->{w}"] = rows[kind, 1][2] / rows[kind, w][2]
+    return out
 
 if __name__ == "__main__":
     main()
