@@ -1,7 +1,7 @@
 """Arrows only point down the flow of the architecture (README: "Architecture"): a module never
 imports one above it, also not lazily inside a function. The package root re-exports the public
 API lazily and is not a layer; ``from toolkit import name`` counts as importing the module that
-defines ``name``."""
+defines ``name``. Importing the toolkit loads no scipy: its optimisers load where a fit calls them."""
 
 from __future__ import annotations
 
@@ -81,3 +81,15 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
     tree = ast.parse("def f():\n    from toolkit.study import run_study\n")
     (line, target), = imported(tree)
     assert layer_of(target) > layer_of("toolkit.fitting.batch") and line == 2
+
+
+def test_importing_the_toolkit_loads_no_scipy() -> None:
+    # scipy's optimisers are imported where a fit calls them: loading them cost every command,
+    # warm ones included, and every kernel 0.5 CPU-s (toolkit.fitting.generic)
+    import subprocess
+    import sys
+
+    code = ("import sys, toolkit, toolkit.cli, toolkit.study, toolkit.findings.runner, toolkit.widgets; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

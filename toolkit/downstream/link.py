@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from toolkit.errors import FitError
 
@@ -71,6 +70,8 @@ def fit_link(x: np.ndarray, acc: np.ndarray, *, chance: float | None = None,
     (``n_points`` counts the real points only). Raises ``FitError`` for fewer than 4 finite
     points, accuracies outside [0, 1] or a constant loss.
     """
+    from scipy.optimize import least_squares  # on first use: see toolkit.fitting.generic
+
     x = np.asarray(x, float)
     acc = np.asarray(acc, float)
     keep = np.isfinite(x) & np.isfinite(acc)

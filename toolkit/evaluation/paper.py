@@ -26,7 +26,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from toolkit.evaluation.arrays import DEFAULT_CUT, TEST_FRACTION, FamilyArrays
 from toolkit.evaluation.designs import P_GRID, Cell, Design, k_values
@@ -115,6 +114,8 @@ def curve_fit_paper(num_params: np.ndarray, tokens: np.ndarray, loss: np.ndarray
     """Fit L = exp(e) + exp(a)/N^alpha + exp(b)/D^beta as the paper did: ``curve_fit``
     (``trf``, alpha, beta >= 0, ln-scale parameters free) from :data:`INITIAL_GUESS`, on
     squared error of ``loss``; any failure or non-finite result is ``failed``."""
+    from scipy.optimize import OptimizeWarning, curve_fit  # on first use: see toolkit.fitting.generic
+
     lower = [-np.inf, -np.inf, -np.inf, 0.0, 0.0]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):

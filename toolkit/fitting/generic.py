@@ -13,7 +13,6 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.optimize import minimize
 
 from toolkit.fitting.objectives import objective_value
 from toolkit.fitting.separable import fit_separable
@@ -33,6 +32,11 @@ def fit_generic(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, ob
     Starts: the law's own values and, for each combination of its :attr:`start_values`, the
     separable engine's optimum on the data the D term sees at those values.
     """
+    # scipy.optimize is imported on first use, here and in the toolkit's other scipy callers:
+    # at module level it cost every command and kernel 0.5 CPU-s, most of which never fit with it
+    # (a warm `scaling-toolkit study` went from 3.3 to 2.8 CPU-s).
+    from scipy.optimize import minimize
+
     u = d if unique is None else unique
     names = list(law.params)
     p = law.params

@@ -16,8 +16,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter
-from scipy.optimize import minimize
 
 from toolkit.fitting.bvls import Problem
 
@@ -140,6 +138,8 @@ class HuberProblem:
 
 
 def minimize_huber(lp: HuberProblem, z0: np.ndarray) -> tuple[np.ndarray, float]:
+    from scipy.optimize import minimize  # on first use: see toolkit.fitting.generic
+
     bounds = list(zip(lp.lo[lp.free], lp.hi[lp.free]))
     bounds = [(None if not math.isfinite(a) else a, None if not math.isfinite(b) else b) for a, b in bounds]
     z, f = z0, math.inf
@@ -165,6 +165,8 @@ def huber_grid_starts(pb: Problem, grid: tuple[np.ndarray, np.ndarray, np.ndarra
     Only the :data:`HUBER_GRID_CELLS` cells best by the reweighted least squares are scored:
     the reweighting makes that surface track the Huber one, and scoring all cells costs as much
     as a polish on large families."""
+    from scipy.ndimage import minimum_filter  # on first use: see toolkit.fitting.generic
+
     sse, theta, c = grid
     m = theta.shape[-1]
     flat_sse, flat_c, flat_theta = sse.ravel(), c.reshape(-1, 3), theta.reshape(-1, m)
