@@ -166,6 +166,8 @@ def main() -> None:
     ap.add_argument("--before", type=Path, metavar="CHECKOUT",
                     help="section 5: time the warm study command on this checkout's toolkit too, as the baseline")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat must be at least 1, got {args.repeat}")
     boot = args.bootstrap if args.bootstrap is not None else (2 if args.quick else 100)
     sample = args.sample or (16 if args.quick else 400)
     if args.study_paths_only:
@@ -524,7 +526,7 @@ def dask_study(args: argparse.Namespace) -> None:
 def _section7_ratios(rows: dict[tuple[str, int], tuple[float, float, float]],
                      idle: dict[int, tuple[float, float, float]]) -> dict[str, float]:
     """One round's ratios: Dask's CPU over the pool's (``dask/pool W<fixed>``, the pool of
-    ``min(W, 2)`` workers; ``fixed`` True: less the idle cluster's cost) and over a pool of one
+    ``min(W, max(POOL_WORKERS))`` workers; ``fixed`` True: less the idle cluster's cost) and over a pool of one
     worker process, and the wall speed-ups ``pool 1->W`` and ``dask 1->W``."""
     cpu = {key: sum(row[:2]) for key, row in rows.items()}
     out: dict[str, float] = {}

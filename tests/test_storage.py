@@ -108,6 +108,12 @@ def test_unusable_cache_dir_warns_once(tmp_path):
     assert usable_cache_dir(tmp_path / "ok") == tmp_path / "ok"
 
 
+def test_a_cache_dir_whose_ancestor_cannot_be_looked_at_warns_and_is_none(tmp_path):
+    too_long = tmp_path / ("x" * 300) / "cache"         # every stat of it fails (ENAMETOOLONG)
+    with pytest.warns(RuntimeWarning, match="not usable"):
+        assert usable_cache_dir(too_long) is None
+
+
 def test_jsonable_cleans_nan_at_any_depth_and_hands_unknown_values_to_other():
     data = {"a": [math.nan, np.float64(2.0), (np.int64(3), math.inf)], "b": MappingProxyType({"c": pd.NA})}
     assert jsonable(data) == {"a": [None, 2.0, [3, None]], "b": {"c": None}}

@@ -215,7 +215,8 @@ def usable_cache_dir(path: str | Path) -> Path | None:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
-        blocking = next((p for p in (path, *path.parents) if p.exists()), path)
+        # os.path.exists, not Path.exists: it says False where an ancestor cannot even be looked at
+        blocking = next((p for p in (path, *path.parents) if os.path.exists(p)), path)
         warn_once(f"cache:{blocking}", f"cache directory {path} is not usable ({exc.strerror or exc}); "
                                        f"working without a cache (set SCALING_TOOLKIT_DATA to a writable directory)")
         return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -52,13 +54,20 @@ def test_the_local_cluster_workers_run_with_the_fit_settings():
 
 
 @pytest.mark.slow
-def test_the_local_cluster_workers_do_not_trim_memory_after_every_free(monkeypatch):
+def test_the_local_cluster_workers_do_not_trim_memory_after_every_free():
     pytest.importorskip("distributed")
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    with local_dask(1) as executor:
-        trim = executor.submit(os.environ.get, "MALLOC_TRIM_THRESHOLD_").result()
-    # Dask's nanny would set 65536 (in this process too, before starting the worker)
-    assert trim is None and "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    # A fresh process: a fork server already started here would keep the environment it started
+    # with (a default Dask cluster of another test puts 65536 into it).
+    code = ("import os\n"
+            "if __name__ == '__main__':\n"
+            "    from toolkit.study.executors import local_dask\n"
+            "    with local_dask(1) as ex:\n"
+            "        print(ex.submit(os.environ.get, 'MALLOC_TRIM_THRESHOLD_').result(),"
+            " os.environ.get('MALLOC_TRIM_THRESHOLD_'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    # Dask's nanny would set 65536, in the worker and in the process that starts it
+    assert out.stdout.split() == ["None", "None"], out.stdout + out.stderr
 
 
 @pytest.mark.slow

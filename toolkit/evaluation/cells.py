@@ -168,7 +168,8 @@ def batch_fitter(spec: FitSpec = DEFAULT_SPEC, n_jobs: int | None = None, progre
 def _fit_key(cell: Cell) -> tuple:
     """What a cell's fit depends on besides the spec: its family's arrays (the same object), the
     training checkpoints and the borrowed values."""
-    return id(cell.family), cell.train.tobytes(), tuple(sorted((cell.fixed or {}).items()))
+    return (id(cell.family), cell.train.dtype.str, cell.train.shape, cell.train.tobytes(),
+            tuple(sorted((cell.fixed or {}).items())))
 
 
 def _row(cell: Cell, fitted: Fitted | None) -> tuple:

@@ -34,7 +34,7 @@ def fit_generic(law: ScalingLaw, n: np.ndarray, d: np.ndarray, y: np.ndarray, ob
     """
     # scipy.optimize is imported on first use, here and in the toolkit's other scipy callers:
     # at module level it cost every command and kernel 0.5 CPU-s, most of which never fit with it
-    # (a warm `scaling-toolkit study`, which fits nothing, takes about 3 CPU-s in all).
+    # (a warm `scaling-toolkit study`, which fits nothing, takes 2.5-2.7 CPU-s in all).
     from scipy.optimize import minimize
 
     u = d if unique is None else unique

@@ -27,8 +27,10 @@ from toolkit.errors import DataError
 #: freed memory back to the system at once: right for workers that hold large data, but a fit
 #: allocates and frees thousands of small arrays, and the trimming cost each worker of a
 #: 2-worker cold study 1.2-1.7 s of system time instead of 0.2 (about 8% of the workers' CPU,
-#: four interleaved runs). The study's workers keep this process's own setting, as a worker
-#: without a nanny does.
+#: four interleaved runs). The study's workers keep the setting of this process when the fork
+#: server started, which includes the 65536 a Dask cluster with default settings started
+#: earlier in this process puts into its environment. The key cannot be set through a
+#: ``DASK_...`` environment variable (Dask lowercases it): use nested YAML or ``dask.config.set``.
 DASK_FIT_CONFIG: Mapping[str, object] = MappingProxyType({
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
@@ -39,7 +41,7 @@ DASK_FIT_CONFIG: Mapping[str, object] = MappingProxyType({
 
 #: Modules the workers of a local cluster import before their first task (what a fit task
 #: unpickles into). The cluster starts its workers from a fork server that imported these once,
-#: where Dask's default start (spawn) makes each worker import Python, numpy, scipy, pandas,
+#: where Dask's default start (spawn) makes each worker import Python, numpy, pandas,
 #: Dask and the toolkit again: about 2.5 CPU-s a worker, 9.8 -> 3.0 CPU-s to start 4 workers and
 #: run a task on each (measured on 2 cores; ``benchmarks/bench_study.py --dask-study``).
 WORKER_PRELOAD: tuple[str, ...] = ("distributed", "dask", "cloudpickle", "msgpack", "tornado", "toolz",
